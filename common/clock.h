@@ -1,0 +1,13 @@
+/* The one place flowtotp reads the time.  The installed module and CLI link
+ * clock_real.c; the test-only builds link clock_test.c instead, which lets
+ * tests move time.  No environment variable changes the time in an installed
+ * binary. */
+#ifndef FLOWTOTP_CLOCK_H
+#define FLOWTOTP_CLOCK_H
+
+#include <time.h>
+
+/* Seconds since the epoch (UTC). */
+time_t ft_now(void);
+
+#endif

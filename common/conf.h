@@ -1,0 +1,94 @@
+/* One option table for the PAM module's arguments, /etc/security/flowtotp.conf
+ * and totp-enroll: same keys, same checks, same defaults (documented in
+ * pam_flowtotp(8) and flowtotp(5)).  Precedence: built-in defaults, then the
+ * config file, then pam.d arguments (argv wins). */
+#ifndef FLOWTOTP_CONF_H
+#define FLOWTOTP_CONF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifndef FT_SYSCONFDIR
+#define FT_SYSCONFDIR "/etc"
+#endif
+#define FT_CONF_DEFAULT FT_SYSCONFDIR "/security/flowtotp.conf"
+#define FT_SECRET_DEFAULT "/var/lib/flowtotp/users/%u"
+#define FT_CACHE_DIR_DEFAULT "/dev/shm/flowtotp"
+#define FT_CACHE_DEFAULT FT_CACHE_DIR_DEFAULT "/state.gdbm"
+#define FT_CACHE_REDIS "redis"
+#define FT_PROMPT_DEFAULT "Verification code: "
+#define FT_WINDOW_DEFAULT 1U
+#define FT_DENY_DEFAULT 3U
+#define FT_UNLOCK_TIME_DEFAULT 600U
+#define FT_FAIL_INTERVAL_DEFAULT 900U
+#define FT_REDIS_PORT_DEFAULT 6379U
+#define FT_REDIS_TIMEOUT_MS_DEFAULT 500U
+#define FT_REDIS_PREFIX_DEFAULT "flowtotp"
+#define FT_CONF_MAX_SIZE (64U * 1024U)
+#define FT_CONF_STR_MAX 256U
+
+enum ft_redis_fallback { FT_REDIS_FALLBACK_DENY = 0, FT_REDIS_FALLBACK_LOCAL };
+
+struct ft_config {
+	char secret[PATH_MAX];          /* secret=  path template: %u %h ~ %% */
+	unsigned window;                /* window=  steps either side */
+	char prompt[FT_CONF_STR_MAX];   /* prompt= */
+	bool nullok;                    /* nullok */
+	char cache[PATH_MAX];           /* cache=  gdbm file path, or "redis" */
+	unsigned deny;                  /* deny=  0 disables lockout */
+	unsigned unlock_time;           /* unlock_time=  0: admin only */
+	unsigned fail_interval;         /* fail_interval= */
+	bool try_first_pass;            /* try_first_pass */
+	bool use_first_pass;            /* use_first_pass */
+	bool forward_pass;              /* forward_pass */
+	char conf[PATH_MAX];            /* conf=  the file that was loaded */
+	bool debug;                     /* debug */
+	char issuer[FT_CONF_STR_MAX];   /* issuer=  totp-enroll default; "" = hostname */
+	unsigned backup_codes;          /* backup_codes=  how many totp-enroll issues */
+	/* Redis backend (cache=redis) */
+	char redis_host[FT_CONF_STR_MAX];
+	unsigned redis_port;
+	unsigned redis_db;
+	char redis_password_file[PATH_MAX];
+	char redis_prefix[FT_CONF_STR_MAX];
+	unsigned redis_timeout_ms;
+	enum ft_redis_fallback redis_fallback;
+};
+
+void ft_config_defaults(struct ft_config *c);
+
+/* Apply one option.  value is NULL for a bare flag ("nullok").  Unknown keys,
+ * missing/extra values and out-of-range values: FT_ERR_PARSE with err set. */
+int ft_config_set(struct ft_config *c, const char *key, const char *value,
+    char *err, size_t errlen);
+
+/* Parse one "key=value" or "flag" token (the pam.d argument form). */
+int ft_config_set_arg(struct ft_config *c, const char *arg, char *err,
+    size_t errlen);
+
+/* Load a config file (lines "key = value", "flag", comments '#', blanks).
+ * Refused (FT_ERR_UNSAFE) unless a regular file owned by root and not
+ * writable by group or others, opened without following a symlink.
+ * missing_ok: a missing file is FT_OK (defaults stay). */
+int ft_config_load_file(struct ft_config *c, const char *path,
+    bool missing_ok, char *err, size_t errlen);
+
+/* What the module does: defaults, then the file named by a conf= argument
+ * (or FT_CONF_DEFAULT, missing allowed), then every argv option. */
+int ft_config_from_args(struct ft_config *c, int argc, const char **argv,
+    char *err, size_t errlen);
+
+/* Expand the secret= template for a user: %u user, %h home, a leading ~
+ * home, %% a literal %.  User names containing '/' or starting with '.' are
+ * rejected.  *in_home is set if the template uses the home directory (the
+ * module then reads with the user's privileges). */
+int ft_config_secret_path(const struct ft_config *c, const char *user,
+    const char *home, char *out, size_t outlen, bool *in_home, char *err,
+    size_t errlen);
+
+/* Iterate the option table (for --help output and the documentation test):
+ * returns the name of option i, or NULL past the end. */
+const char *ft_config_option_name(size_t i);
+
+#endif

@@ -1,0 +1,54 @@
+/* The per-user secret file, format version 1 (documented in flowtotp(5)).
+ *
+ *   # comment lines and blank lines are ignored
+ *   version = 1
+ *   secret = BASE32 (unpadded, upper case when written)
+ *   algorithm = SHA1 | SHA256 | SHA512
+ *   digits = 6..8
+ *   period = 15..300
+ *   created = UNIX-SECONDS
+ *   backup = pbkdf2-sha256$...      (0..FT_BACKUP_MAX times; the only key
+ *                                    that may repeat)
+ *
+ * Required: version, secret, algorithm, digits, period, created.  The file
+ * holds no per-login state, so it can be read-only. */
+#ifndef FLOWTOTP_SECRETFILE_H
+#define FLOWTOTP_SECRETFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backup.h"
+#include "otp.h"
+
+#define FT_SECRETFILE_VERSION 1
+#define FT_SECRETFILE_MAX_SIZE (64U * 1024U)
+#define FT_SECRETFILE_MAX_LINE 1024U
+
+struct ft_secret {
+	uint8_t key[FT_KEY_MAX];
+	size_t keylen;
+	enum ft_algo algo;
+	unsigned digits;
+	unsigned period;
+	int64_t created;
+	size_t nbackup;
+	char backup[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ];
+};
+
+/* Parse buf[0..len) (need not be NUL-terminated).  On error *out is wiped
+ * and err names the problem and the line number. */
+int ft_secret_parse(const char *buf, size_t len, struct ft_secret *out,
+    char *err, size_t errlen);
+
+/* Serialize to a malloc'd NUL-terminated string (*outlen excludes the NUL).
+ * Caller must ft_wipe_free(*out, *outlen). */
+int ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen);
+
+/* Remove backup entry idx, keeping order. */
+int ft_secret_remove_backup(struct ft_secret *s, size_t idx);
+
+/* Wipe the whole struct. */
+void ft_secret_wipe(struct ft_secret *s);
+
+#endif

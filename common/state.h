@@ -1,0 +1,90 @@
+/* Per-user login state: replay protection and lockout (the pam_faillock
+ * model: one small library the module and the CLI share).  Two backends
+ * behind one interface: a gdbm file (default, in /dev/shm/flowtotp) and Redis
+ * (cache=redis, for a fleet).
+ *
+ * The login protocol bounds guessing without holding a lock while codes are
+ * checked:
+ *   1. ft_state_begin_attempt(): atomically, if the user is locked return
+ *      FT_STATE_LOCKED; otherwise count this attempt as a failure in advance
+ *      (resetting the count first if the first failure is older than
+ *      fail_interval) and, if that reaches deny, set the lock for the attempts
+ *      that come after it.  So of any number of parallel guesses at most
+ *      `deny` are ever checked before the lock holds.
+ *   2. the caller checks the code.
+ *   3a. correct TOTP: ft_state_record_success(step): atomically, if step <=
+ *      the last accepted step return FT_STATE_REPLAY (the advance failure
+ *      stays counted); else store step, clear failures and lock.
+ *   3b. correct backup code: ft_state_record_success(0 = no step) clears
+ *      failures and lock only.
+ *   3c. wrong code: nothing more to do (the failure was already counted).
+ * Records are one per user; the store does not grow with logins. */
+#ifndef FLOWTOTP_STATE_H
+#define FLOWTOTP_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+
+#define FT_STATE_LOCKED_FOREVER INT64_MAX  /* unlock_time=0: admin only */
+
+enum ft_state_verdict {
+	FT_STATE_PROCEED = 0,   /* begin_attempt: go on and check the code */
+	FT_STATE_ACCEPTED = 1,  /* record_success: step recorded */
+	FT_STATE_LOCKED = 2,    /* user is locked out */
+	FT_STATE_REPLAY = 3,    /* step at or before the last accepted one */
+};
+
+struct ft_user_state {
+	uint64_t last_step;     /* last accepted TOTP step, 0 = none */
+	uint32_t failures;      /* consecutive failures in the interval */
+	int64_t first_failure;  /* time of the first counted failure, 0 = none */
+	int64_t locked_until;   /* 0 = not locked; FT_STATE_LOCKED_FOREVER */
+	int64_t last_success;   /* time of last successful login, 0 = never */
+};
+
+struct ft_state;  /* opaque; one per PAM call or CLI command */
+
+/* Open the backend the config selects (cache= path or "redis").  For gdbm,
+ * ensures the cache directory (root-owned 0700 when run as root) and sets a
+ * damaged file aside (renamed to NAME.corrupt.TIME) so the next open starts
+ * a fresh one; that open itself returns FT_ERR_CORRUPT. */
+int ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
+    size_t errlen);
+void ft_state_close(struct ft_state *st);
+
+/* Step 1 of a login; *verdict is FT_STATE_PROCEED or FT_STATE_LOCKED. */
+int ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
+    enum ft_state_verdict *verdict, char *err, size_t errlen);
+
+/* Step 3; step 0 means a backup code (no replay check).  *verdict is
+ * FT_STATE_ACCEPTED or FT_STATE_REPLAY. */
+int ft_state_record_success(struct ft_state *st, const char *user,
+    uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
+    size_t errlen);
+
+/* Read a user's state (all zero if none), for status and tests.  A lock
+ * whose time has passed is reported as not locked. */
+int ft_state_get(struct ft_state *st, const char *user, time_t now,
+    struct ft_user_state *out, char *err, size_t errlen);
+
+/* Clear failures and lock (totp-enroll unlock). */
+int ft_state_unlock(struct ft_state *st, const char *user, char *err,
+    size_t errlen);
+
+/* Remove the user's record entirely (totp-enroll reset). */
+int ft_state_forget(struct ft_state *st, const char *user, char *err,
+    size_t errlen);
+
+/* "gdbm" or "redis": the backend that answered the last call. */
+const char *ft_state_backend_name(const struct ft_state *st);
+
+/* If the last call fell back from Redis to the local cache
+ * (redis_fallback=local), a one-line warning the caller must log; else NULL.
+ * Cleared by the next call. */
+const char *ft_state_warning(const struct ft_state *st);
+
+#endif
