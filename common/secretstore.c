@@ -1,0 +1,4 @@
+#include <config.h>
+
+#include "rc.h"
+/* TODO: implemented by its issue */

@@ -1,0 +1,34 @@
+/* Loading and saving a user's secret file: safefile + secretfile together,
+ * shared by the module and totp-enroll. */
+#ifndef FLOWTOTP_SECRETSTORE_H
+#define FLOWTOTP_SECRETSTORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "safefile.h"
+#include "secretfile.h"
+
+/* The policy for a user's secret file: regular, owned by `uid` or root,
+ * no group/other permission bits, at most FT_SECRETFILE_MAX_SIZE. */
+void ft_secret_policy(uid_t uid, struct ft_file_policy *pol);
+
+/* Safe read + strict parse.  FT_ERR_NOENT when the file does not exist. */
+int ft_secret_load(const char *path, const struct ft_file_policy *pol,
+    struct ft_secret *out, char *err, size_t errlen);
+
+/* Serialize + atomic write, mode 0600, owner uid/gid ((uid_t)-1 = as
+ * created). */
+int ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
+    gid_t gid, char *err, size_t errlen);
+
+/* Use a backup code: under an exclusive lock on the file (re-checked to be
+ * the same inode), re-read and parse it, verify `input` against the stored
+ * hashes, and if one matches rewrite the file without it (atomic, fsynced)
+ * before returning 1.  *remaining receives the number of codes left.  Returns
+ * 1 used, 0 no match, negative ft_rc on error (file unchanged).  The file
+ * keeps its owner and mode. */
+int ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
+    const char *input, size_t *remaining, char *err, size_t errlen);
+
+#endif
