@@ -54,6 +54,8 @@ struct ft_config {
 	char redis_prefix[FT_CONF_STR_MAX];
 	unsigned redis_timeout_ms;
 	enum ft_redis_fallback redis_fallback;
+	char local_cache[PATH_MAX];     /* local_cache=  gdbm file used when
+					 * cache=redis and redis_fallback=local */
 };
 
 void ft_config_defaults(struct ft_config *c);
