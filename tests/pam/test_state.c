@@ -1,0 +1,660 @@
+/* The state library: the lockout/replay policy helpers, and the gdbm
+ * backend through ft_state_open (atomicity across processes, file and
+ * directory safety, damaged files set aside, bounded lock wait). */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rc.h"
+#include "state.h"
+#include "state_backend.h"
+#include "tap.h"
+#include "util.h"
+
+#define T0 1700000000
+#define NPROC 20
+#define ERRLEN 512
+#define MUST(x) do { if ((x) != 0) bail_out("%s failed", #x); } while (0)
+
+static char tmp_buf[4096];
+static const char *tmp;
+
+static void
+policy(struct ft_state_policy *p, unsigned deny, unsigned unlock,
+    unsigned interval)
+{
+	memset(p, 0, sizeof(*p));
+	p->deny = deny;
+	p->unlock_time = unlock;
+	p->fail_interval = interval;
+	p->period = 300;
+	p->window = 1;
+}
+
+static void
+test_policy_begin(void)
+{
+	struct ft_state_policy p;
+	struct ft_user_state s;
+	enum ft_state_verdict v;
+
+	policy(&p, 3, 600, 900);
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.first_failure == T0 &&
+	    s.locked_until == 0, "first attempt proceeds, counted in advance");
+	ft_state_apply_begin(&p, T0 + 1, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 2 && s.locked_until == 0,
+	    "second attempt proceeds");
+	ft_state_apply_begin(&p, T0 + 2, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 3 &&
+	    s.locked_until == T0 + 2 + 600,
+	    "attempt reaching deny is checked and sets the lock");
+	ft_state_apply_begin(&p, T0 + 3, &s, &v);
+	ok(v == FT_STATE_LOCKED && s.failures == 3, "next attempt is locked");
+	ft_state_apply_begin(&p, T0 + 601, &s, &v);
+	ok(v == FT_STATE_LOCKED, "still locked one second before unlock_time");
+	ft_state_apply_begin(&p, T0 + 602, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.locked_until == 0 &&
+	    s.first_failure == T0 + 602,
+	    "expired lock cleared, counting starts afresh");
+
+	/* unlock_time=0: admin only */
+	policy(&p, 2, 0, 900);
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.locked_until == FT_STATE_LOCKED_FOREVER,
+	    "unlock_time=0 locks forever");
+	ft_state_apply_begin(&p, T0 + 100000000, &s, &v);
+	is_int(v, FT_STATE_LOCKED, "forever lock holds years later");
+
+	/* fail_interval */
+	policy(&p, 3, 600, 900);
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_begin(&p, T0 + 10, &s, &v);
+	ft_state_apply_begin(&p, T0 + 900, &s, &v);
+	ok(s.failures == 3 && s.locked_until != 0,
+	    "third failure exactly fail_interval after the first still counts");
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_begin(&p, T0 + 10, &s, &v);
+	ft_state_apply_begin(&p, T0 + 901, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.locked_until == 0 &&
+	    s.first_failure == T0 + 901,
+	    "failures older than fail_interval are forgotten");
+
+	/* deny=0 */
+	policy(&p, 0, 600, 900);
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < 50; i++)
+		ft_state_apply_begin(&p, T0 + i, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.locked_until == 0 && s.failures == 50,
+	    "deny=0 never locks (failures still counted)");
+}
+
+static void
+test_policy_success(void)
+{
+	struct ft_state_policy p;
+	struct ft_user_state s;
+	enum ft_state_verdict v;
+
+	policy(&p, 3, 600, 900);
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_success(1000, T0, &s, &v);
+	ok(v == FT_STATE_ACCEPTED && s.last_step == 1000 && s.failures == 0 &&
+	    s.first_failure == 0 && s.last_success == T0,
+	    "success records the step and clears failures");
+	ft_state_apply_success(1000, T0 + 1, &s, &v);
+	ok(v == FT_STATE_REPLAY && s.last_step == 1000 && s.last_success == T0,
+	    "same step is a replay and changes nothing");
+	ft_state_apply_success(999, T0 + 1, &s, &v);
+	is_int(v, FT_STATE_REPLAY, "older step after newer is a replay");
+	ft_state_apply_success(1001, T0 + 30, &s, &v);
+	ok(v == FT_STATE_ACCEPTED && s.last_step == 1001, "newer step accepted");
+
+	ft_state_apply_begin(&p, T0 + 31, &s, &v);
+	ft_state_apply_begin(&p, T0 + 32, &s, &v);
+	ft_state_apply_begin(&p, T0 + 33, &s, &v);
+	ok(s.locked_until != 0, "locked after deny failures");
+	ft_state_apply_success(0, T0 + 34, &s, &v);
+	ok(v == FT_STATE_ACCEPTED && s.locked_until == 0 && s.failures == 0 &&
+	    s.last_step == 1001,
+	    "backup success (step 0) clears lock, keeps last_step");
+	ft_state_apply_success(0, T0 + 35, &s, &v);
+	is_int(v, FT_STATE_ACCEPTED, "step 0 has no replay check");
+}
+
+static void
+config(struct ft_config *c, const char *cache, unsigned deny)
+{
+	memset(c, 0, sizeof(*c));
+	tu_fmt(c->cache, sizeof(c->cache), "%s", cache);
+	c->deny = deny;
+	c->unlock_time = 600;
+	c->fail_interval = 900;
+	c->window = 1;
+	c->redis_fallback = FT_REDIS_FALLBACK_DENY;
+}
+
+static int
+open_at(const char *cache, unsigned deny, struct ft_state **st, char *err)
+{
+	struct ft_config c;
+
+	config(&c, cache, deny);
+	err[0] = '\0';
+	return ft_state_open(&c, st, err, ERRLEN);
+}
+
+static void
+test_gdbm_basic(void)
+{
+	char dir[4096], cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	struct stat sb;
+	int rc;
+
+	tu_fmt(dir, sizeof(dir), "%s/basic", tmp);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_OK, "open creates the cache (%s)", err);
+	if (rc != FT_OK)
+		return;
+	is_str(ft_state_backend_name(st), "gdbm", "backend is gdbm");
+	ok(ft_state_warning(st) == NULL, "no warning");
+	ok(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    (sb.st_mode & 07777) == 0700 && sb.st_uid == geteuid(),
+	    "directory created 0700, owned by the caller");
+	ok(lstat(cache, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
+	    "file created 0600, owned by the caller");
+
+	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 0 && us.failures == 0 &&
+	    us.locked_until == 0, "unknown user reads as all zero");
+	rc = ft_state_begin_attempt(st, "alice", T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED, "begin: proceed");
+	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.failures == 1, "failure counted in advance");
+	rc = ft_state_record_success(st, "alice", 5000, T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_ACCEPTED, "record_success: accepted");
+	rc = ft_state_record_success(st, "alice", 5000, T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_REPLAY, "same step again: replay");
+	ft_state_close(st);
+
+	st = NULL;
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_OK, "reopen");
+	if (rc != FT_OK)
+		return;
+	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 0 &&
+	    us.last_success == T0, "state persists across opens");
+	rc = ft_state_record_success(st, "alice", 4999, T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_REPLAY, "older step: replay");
+
+	for (int i = 0; i < 3; i++)
+		(void)ft_state_begin_attempt(st, "alice", T0 + 1, &v, err,
+		    ERRLEN);
+	rc = ft_state_begin_attempt(st, "alice", T0 + 2, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_LOCKED, "locked after 3 failures");
+	rc = ft_state_get(st, "alice", T0 + 2, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.locked_until == T0 + 1 + 600, "get shows the lock");
+	rc = ft_state_get(st, "alice", T0 + 601, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.locked_until == 0, "get hides an expired lock");
+	rc = ft_state_begin_attempt(st, "bob", T0 + 2, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED, "other users unaffected");
+	rc = ft_state_unlock(st, "alice", err, ERRLEN);
+	is_int(rc, FT_OK, "unlock");
+	rc = ft_state_begin_attempt(st, "alice", T0 + 3, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED, "unlocked user proceeds");
+	rc = ft_state_get(st, "alice", T0 + 3, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 1,
+	    "unlock keeps last_step");
+	rc = ft_state_forget(st, "alice", err, ERRLEN);
+	is_int(rc, FT_OK, "forget");
+	rc = ft_state_get(st, "alice", T0 + 3, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 0 && us.failures == 0,
+	    "forgotten user is all zero");
+	rc = ft_state_forget(st, "nobody-here", err, ERRLEN);
+	is_int(rc, FT_OK, "forget of an unknown user is fine");
+	rc = ft_state_unlock(st, "nobody-here", err, ERRLEN);
+	is_int(rc, FT_OK, "unlock of an unknown user is fine");
+	rc = ft_state_get(st, "", T0, &us, err, ERRLEN);
+	is_int(rc, FT_ERR_ARG, "empty user name rejected");
+	{
+		char big[300];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		rc = ft_state_begin_attempt(st, big, T0, &v, err, ERRLEN);
+		ok(rc == FT_ERR_ARG && v == FT_STATE_LOCKED,
+		    "overlong user name rejected, verdict fails closed");
+	}
+	ft_state_close(st);
+}
+
+/* Many users: the file does not grow per login, records stay separate. */
+static void
+test_gdbm_many(void)
+{
+	char cache[4096], err[ERRLEN], user[32];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	struct stat sb1, sb2;
+	int bad = 0;
+
+	tu_fmt(cache, sizeof(cache), "%s/many/state.gdbm", tmp);
+	if (open_at(cache, 3, &st, err) != FT_OK) {
+		ok(0, "open many: %s", err);
+		return;
+	}
+	for (int i = 0; i < 300; i++) {
+		tu_fmt(user, sizeof(user), "user%d", i);
+		if (ft_state_record_success(st, user, 100 + (unsigned)i, T0,
+		    &v, err, ERRLEN) != FT_OK || v != FT_STATE_ACCEPTED)
+			bad++;
+	}
+	for (int i = 0; i < 300; i++) {
+		tu_fmt(user, sizeof(user), "user%d", i);
+		if (ft_state_get(st, user, T0, &us, err, ERRLEN) != FT_OK ||
+		    us.last_step != 100 + (unsigned)i)
+			bad++;
+	}
+	is_int(bad, 0, "300 users stored and read back");
+	(void)stat(cache, &sb1);
+	for (int round = 0; round < 5; round++)
+		for (int i = 0; i < 300; i++) {
+			tu_fmt(user, sizeof(user), "user%d", i);
+			(void)ft_state_begin_attempt(st, user, T0, &v, err,
+			    ERRLEN);
+			(void)ft_state_record_success(st, user,
+			    1000 + (unsigned)round, T0, &v, err, ERRLEN);
+		}
+	(void)stat(cache, &sb2);
+	ok(sb2.st_size == sb1.st_size,
+	    "3000 more logins do not grow the file (%lld -> %lld bytes)",
+	    (long long)sb1.st_size, (long long)sb2.st_size);
+	ft_state_close(st);
+}
+
+/* NPROC processes record the same step at once: exactly one wins. */
+static void
+test_gdbm_parallel(void)
+{
+	char cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	int pfd[2], accepted = 0, replay = 0, other = 0;
+	pid_t pids[NPROC];
+
+	tu_fmt(cache, sizeof(cache), "%s/par/state.gdbm", tmp);
+	if (open_at(cache, 0, &st, err) != FT_OK) {
+		ok(0, "open par: %s", err);
+		return;
+	}
+	ft_state_close(st);
+	for (int round = 0; round < 10; round++) {
+		if (pipe(pfd) != 0)
+			bail_out("pipe");
+		for (int i = 0; i < NPROC; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				enum ft_state_verdict v;
+				char c;
+				int rc;
+
+				(void)close(pfd[1]);
+				if (read(pfd[0], &c, 1) < 0)   /* barrier */
+					_exit(3);
+				if (open_at(cache, 0, &st, err) != FT_OK)
+					_exit(3);
+				rc = ft_state_record_success(st, "carol",
+				    7000 + (unsigned)round, T0, &v, err,
+				    ERRLEN);
+				ft_state_close(st);
+				if (rc != FT_OK)
+					_exit(3);
+				_exit(v == FT_STATE_ACCEPTED ? 0 : 1);
+			}
+		}
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);    /* release everyone */
+		for (int i = 0; i < NPROC; i++) {
+			int status;
+
+			if (waitpid(pids[i], &status, 0) < 0 ||
+			    !WIFEXITED(status))
+				other++;
+			else if (WEXITSTATUS(status) == 0)
+				accepted++;
+			else if (WEXITSTATUS(status) == 1)
+				replay++;
+			else
+				other++;
+		}
+	}
+	ok(accepted == 10 && replay == 10 * (NPROC - 1) && other == 0,
+	    "%d processes x 10 rounds, same step: exactly one accepted per "
+	    "round (accepted %d, replay %d, errors %d)", NPROC, accepted,
+	    replay, other);
+}
+
+static void
+test_gdbm_unsafe(void)
+{
+	char dir[4096], cache[4096], target[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	int rc;
+
+	/* The directory is a symlink to a directory we own. */
+	tu_fmt(target, sizeof(target), "%s/real", tmp);
+	(void)mkdir(target, 0700);
+	tu_fmt(dir, sizeof(dir), "%s/linkdir", tmp);
+	MUST(symlink(target, dir));
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache directory is a symlink (%s)", err);
+	ok(tu_count_prefix(target, "state") == 0, "nothing created through it");
+
+	/* Wrong mode. */
+	tu_fmt(dir, sizeof(dir), "%s/mode", tmp);
+	(void)mkdir(dir, 0755);
+	(void)chmod(dir, 0755);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache directory mode 0755 (%s)", err);
+	(void)chmod(dir, 0711);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache directory mode 0711");
+
+	/* Wrong owner (needs root to chown). */
+	if (geteuid() == 0) {
+		tu_fmt(dir, sizeof(dir), "%s/owner", tmp);
+		(void)mkdir(dir, 0700);
+		if (chown(dir, 4321, 4321) != 0)
+			bail_out("chown");
+		tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+		rc = open_at(cache, 3, &st, err);
+		is_int(rc, FT_ERR_UNSAFE, "cache directory owned by another "
+		    "uid (%s)", err);
+	} else {
+		ok(1, "# SKIP wrong directory owner needs root");
+	}
+
+	/* The file is a symlink (to a file we own, which must stay intact). */
+	tu_fmt(dir, sizeof(dir), "%s/flink", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(target, sizeof(target), "%s/victim", tmp);
+	(void)tu_write_file(target, "precious", 8, 0600);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	MUST(symlink(target, cache));
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache file is a symlink (%s)", err);
+	{
+		struct stat sb;
+
+		ok(stat(target, &sb) == 0 && sb.st_size == 8,
+		    "symlink target untouched");
+	}
+	/* Dangling symlink: must not create the target. */
+	(void)unlink(cache);
+	tu_fmt(target, sizeof(target), "%s/created-through-link", tmp);
+	MUST(symlink(target, cache));
+	rc = open_at(cache, 3, &st, err);
+	ok(rc == FT_ERR_UNSAFE && access(target, F_OK) != 0,
+	    "dangling symlink: refused, target not created");
+
+	/* The file has group/other bits. */
+	tu_fmt(dir, sizeof(dir), "%s/fmode", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	(void)tu_write_file(cache, "", 0, 0644);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache file mode 0644 (%s)", err);
+
+	/* A hard link to it elsewhere. */
+	tu_fmt(dir, sizeof(dir), "%s/fhard", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	(void)tu_write_file(cache, "", 0, 0600);
+	tu_fmt(target, sizeof(target), "%s/hardlink", tmp);
+	MUST(link(cache, target));
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache file with a second hard link");
+
+	/* A FIFO and a directory in its place. */
+	tu_fmt(dir, sizeof(dir), "%s/ffifo", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	(void)mkfifo(cache, 0600);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_UNSAFE, "cache file is a FIFO (%s)", err);
+	tu_fmt(dir, sizeof(dir), "%s/fdir", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	(void)mkdir(cache, 0700);
+	rc = open_at(cache, 3, &st, err);
+	ok(rc != FT_OK, "cache file is a directory: refused (%s)", err);
+
+	/* Relative path. */
+	rc = open_at("state.gdbm", 3, &st, err);
+	is_int(rc, FT_ERR_ARG, "relative cache path refused");
+}
+
+static void
+test_gdbm_corrupt(void)
+{
+	char dir[4096], cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	struct stat sb;
+	int rc;
+
+	/* Garbage instead of a gdbm file. */
+	tu_fmt(dir, sizeof(dir), "%s/garbage", tmp);
+	(void)mkdir(dir, 0700);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	(void)tu_write_file(cache, "this is not a gdbm file at all, no.\n",
+	    36, 0600);
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_ERR_CORRUPT, "garbage file: FT_ERR_CORRUPT (%s)", err);
+	ok(tu_count_prefix(dir, "state.gdbm.corrupt.") == 1 &&
+	    lstat(cache, &sb) != 0, "set aside as state.gdbm.corrupt.TIME");
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_OK, "next open starts a fresh file");
+	if (rc == FT_OK) {
+		rc = ft_state_begin_attempt(st, "dave", T0, &v, err, ERRLEN);
+		ok(rc == FT_OK && v == FT_STATE_PROCEED, "fresh file works");
+		ft_state_close(st);
+	}
+
+	/* A real gdbm file cut short. */
+	tu_fmt(dir, sizeof(dir), "%s/trunc", tmp);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK) {
+		char user[32];
+
+		for (int i = 0; i < 200; i++) {
+			tu_fmt(user, sizeof(user), "u%d", i);
+			(void)ft_state_record_success(st, user, 9, T0, &v, err,
+			    ERRLEN);
+		}
+		ft_state_close(st);
+	}
+	memset(&sb, 0, sizeof(sb));
+	(void)stat(cache, &sb);
+	ok(sb.st_size > 0 && truncate(cache, sb.st_size / 3) == 0,
+	    "truncate a populated file to a third (%lld of %lld bytes)",
+	    (long long)sb.st_size / 3, (long long)sb.st_size);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK) {
+		/* The header survived; the damage shows on access. */
+		char user[32];
+
+		for (int i = 0; i < 200 && rc == FT_OK; i++) {
+			tu_fmt(user, sizeof(user), "u%d", i);
+			rc = ft_state_get(st, user, T0, &us, err, ERRLEN);
+		}
+		ft_state_close(st);
+	}
+	is_int(rc, FT_ERR_CORRUPT, "truncated file: FT_ERR_CORRUPT (%s)", err);
+	ok(tu_count_prefix(dir, "state.gdbm.corrupt.") == 1,
+	    "truncated file set aside");
+
+	/* A record with the wrong size (written behind our back). */
+	tu_fmt(dir, sizeof(dir), "%s/badrec", tmp);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK)
+		ft_state_close(st);
+	{
+		GDBM_FILE db = gdbm_open(cache, 0, GDBM_WRITER, 0600, NULL);
+		datum k = { .dptr = (char *)(uintptr_t)"erin", .dsize = 4 };
+		datum d = { .dptr = (char *)(uintptr_t)"short", .dsize = 5 };
+		datum k2 = { .dptr = (char *)(uintptr_t)"fred", .dsize = 4 };
+		char rec[40];
+
+		memset(rec, 0, sizeof(rec));
+		rec[0] = 2;     /* unknown version */
+		datum d2 = { .dptr = rec, .dsize = 40 };
+
+		ok(db != NULL && gdbm_store(db, k, d, GDBM_REPLACE) == 0 &&
+		    gdbm_store(db, k2, d2, GDBM_REPLACE) == 0 &&
+		    gdbm_close(db) == 0, "planted bad records");
+	}
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_OK, "file with bad records opens (header fine)");
+	if (rc == FT_OK) {
+		rc = ft_state_begin_attempt(st, "erin", T0, &v, err, ERRLEN);
+		ok(rc == FT_ERR_CORRUPT && v == FT_STATE_LOCKED,
+		    "record of wrong size: FT_ERR_CORRUPT (%s)", err);
+		rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
+		ok(rc == FT_OK && us.failures == 0,
+		    "file was set aside; a fresh one answers");
+		ft_state_close(st);
+	}
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK) {
+		rc = ft_state_get(st, "fred", T0, &us, err, ERRLEN);
+		ok(rc == FT_OK, "bad-version record went with the old file");
+		ft_state_close(st);
+	}
+}
+
+/* Another process holds the lock: bounded wait, then FT_ERR_LOCKED. */
+static void
+test_gdbm_lock_timeout(void)
+{
+	char cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	enum ft_state_verdict v;
+	struct timespec a, b;
+	double secs;
+	int fd, rc;
+
+	tu_fmt(cache, sizeof(cache), "%s/busy/state.gdbm", tmp);
+	rc = open_at(cache, 3, &st, err);
+	if (rc != FT_OK) {
+		ok(0, "open busy: %s", err);
+		return;
+	}
+	fd = open(cache, O_RDWR | O_CLOEXEC);
+	ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "hold the lock elsewhere");
+	(void)clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = ft_state_begin_attempt(st, "gina", T0, &v, err, ERRLEN);
+	(void)clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	ok(rc == FT_ERR_LOCKED && v == FT_STATE_LOCKED,
+	    "busy lock: FT_ERR_LOCKED (%s)", err);
+	ok(secs >= 1.9 && secs < 4.0, "gave up after about 2 s (%.2f s)", secs);
+	(void)close(fd);
+	rc = ft_state_begin_attempt(st, "gina", T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED, "works once released");
+	ft_state_close(st);
+}
+
+static void
+test_redis_selection(void)
+{
+	struct ft_config c;
+	struct ft_state *st = NULL;
+	char err[ERRLEN];
+	int rc;
+
+	config(&c, FT_CACHE_REDIS, 3);
+#ifndef HAVE_REDIS
+	rc = ft_state_open(&c, &st, err, ERRLEN);
+	ok(rc == FT_ERR_UNSUPPORTED && strstr(err, "no Redis") != NULL,
+	    "cache=redis without Redis support: %s", err);
+#else
+	/* Nothing listens on port 1; fallback=local uses the local file. */
+	tu_fmt(c.redis_host, sizeof(c.redis_host), "127.0.0.1");
+	c.redis_port = 1;
+	c.redis_timeout_ms = 200;
+	tu_fmt(c.redis_prefix, sizeof(c.redis_prefix), "flowtotp");
+	rc = ft_state_open(&c, &st, err, ERRLEN);
+	ok(rc != FT_OK, "cache=redis, Redis down, fallback=deny: error (%s)",
+	    err);
+	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
+	tu_fmt(c.local_cache, sizeof(c.local_cache), "%s/local/state.gdbm",
+	    tmp);
+	rc = ft_state_open(&c, &st, err, ERRLEN);
+	is_int(rc, FT_OK, "fallback=local: open succeeds (%s)", err);
+	if (rc == FT_OK) {
+		enum ft_state_verdict v;
+
+		ok(ft_state_warning(st) != NULL,
+		    "a warning is set: %s", ft_state_warning(st) ?
+		    ft_state_warning(st) : "(none)");
+		rc = ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN);
+		ok(rc == FT_OK && v == FT_STATE_PROCEED &&
+		    strcmp(ft_state_backend_name(st), "gdbm") == 0 &&
+		    ft_state_warning(st) != NULL,
+		    "calls answered by the local gdbm file, with a warning");
+		ft_state_close(st);
+	}
+#endif
+}
+
+int
+main(void)
+{
+	char *t = tu_mkdtemp("state");
+
+	tu_fmt(tmp_buf, sizeof(tmp_buf), "%s", t);
+	free(t);
+	tmp = tmp_buf;
+	(void)skip_all;
+	diag("temp dir %s, euid %lu", tmp, (unsigned long)geteuid());
+	test_policy_begin();
+	test_policy_success();
+	test_gdbm_basic();
+	test_gdbm_many();
+	test_gdbm_parallel();
+	test_gdbm_unsafe();
+	test_gdbm_corrupt();
+	test_gdbm_lock_timeout();
+	test_redis_selection();
+	tu_rmrf(tmp);
+	return done_testing();
+}
