@@ -1,0 +1,417 @@
+/* One login: options, user, secret file, answer, code check, state, log.
+ *
+ * Every path ends at the same exit, which logs one line, wipes and frees
+ * everything, and returns the result; the result starts as PAM_AUTH_ERR and
+ * only a checked code turns it into PAM_SUCCESS (or nullok with no secret
+ * file into PAM_IGNORE).  Unknown users and users without a secret are
+ * prompted like everyone else, so the prompt tells nothing. */
+#include <config.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "backup.h"
+#include "clock.h"
+#include "conf.h"
+#include "module.h"
+#include "otp.h"
+#include "rc.h"
+#include "secretstore.h"
+#include "state.h"
+#include "wipe.h"
+
+#define ERRLEN FTPAM_DETAIL_MAX
+
+static void
+set_detail(struct ftpam_login *lg, enum ftpam_reason r, const char *what)
+{
+	lg->reason = r;
+	(void)snprintf(lg->detail, sizeof(lg->detail), "%s",
+	    what != NULL ? what : "");
+}
+
+/* ---- reading files in the home with the user's privileges ---- */
+
+static bool
+must_drop(const struct ftpam_login *lg)
+{
+	return lg->in_home && geteuid() == 0;
+}
+
+static int
+load_secret_file(struct ftpam_login *lg, char *err, size_t errlen)
+{
+	PAM_MODUTIL_DEF_PRIVS(privs);
+	int rc;
+
+	if (must_drop(lg) &&
+	    pam_modutil_drop_priv(lg->pamh, &privs, lg->pw) != 0)
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "cannot switch to the user's privileges to read %s",
+		    lg->path);
+	rc = ft_secret_load(lg->path, &lg->pol, &lg->secret, err, errlen);
+	if (must_drop(lg) && pam_modutil_regain_priv(lg->pamh, &privs) != 0) {
+		ft_secret_wipe(&lg->secret);
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "cannot regain privileges after reading %s", lg->path);
+	}
+	return rc;
+}
+
+static int
+use_backup_code(struct ftpam_login *lg, const char *code, char *err,
+    size_t errlen)
+{
+	PAM_MODUTIL_DEF_PRIVS(privs);
+	int rc;
+
+	if (must_drop(lg) &&
+	    pam_modutil_drop_priv(lg->pamh, &privs, lg->pw) != 0)
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "cannot switch to the user's privileges to update %s",
+		    lg->path);
+	rc = ft_secret_use_backup(lg->path, &lg->pol, code, &lg->backup_left,
+	    err, errlen);
+	if (must_drop(lg) && pam_modutil_regain_priv(lg->pamh, &privs) != 0)
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "cannot regain privileges after updating %s", lg->path);
+	return rc;
+}
+
+/* Find and read the user's secret; sets lg->sstate. */
+static void
+load_secret(struct ftpam_login *lg)
+{
+	char err[ERRLEN];
+	int rc;
+
+	lg->pw = pam_modutil_getpwnam(lg->pamh, lg->user);
+	if (lg->pw == NULL) {
+		lg->sstate = FTPAM_SECRET_UNKNOWN_USER;
+		ftpam_debug(lg, "no such user");
+		return;
+	}
+	err[0] = '\0';
+	rc = ft_config_secret_path(&lg->cfg, lg->user, lg->pw->pw_dir,
+	    lg->path, sizeof(lg->path), &lg->in_home, err, sizeof(err));
+	if (rc != FT_OK) {
+		lg->sstate = FTPAM_SECRET_BAD;
+		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		return;
+	}
+	ft_secret_policy(lg->pw->pw_uid, &lg->pol);
+	ftpam_debug(lg, "secret file %s (%s)", lg->path,
+	    lg->in_home ? "read as the user" : "system store");
+	rc = load_secret_file(lg, err, sizeof(err));
+	if (rc == FT_OK) {
+		lg->sstate = FTPAM_SECRET_OK;
+	} else if (rc == FT_ERR_NOENT) {
+		lg->sstate = FTPAM_SECRET_MISSING;
+	} else {
+		lg->sstate = FTPAM_SECRET_BAD;
+		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+	}
+}
+
+/* ---- state ---- */
+
+static void
+state_warning(struct ftpam_login *lg)
+{
+	const char *w = lg->state != NULL ? ft_state_warning(lg->state) : NULL;
+
+	if (w != NULL && !lg->warned) {
+		ftpam_log_warning(lg, w);
+		lg->warned = true;
+	}
+}
+
+static bool
+open_state(struct ftpam_login *lg)
+{
+	char err[ERRLEN];
+	int rc;
+
+	if (lg->state != NULL)
+		return true;
+	err[0] = '\0';
+	rc = ft_state_open(&lg->cfg, &lg->state, err, sizeof(err));
+	if (rc != FT_OK) {
+		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return false;
+	}
+	state_warning(lg);
+	ftpam_debug(lg, "state backend %s", ft_state_backend_name(lg->state));
+	return true;
+}
+
+static bool
+record_success(struct ftpam_login *lg, uint64_t step, time_t now)
+{
+	enum ft_state_verdict v;
+	char err[ERRLEN];
+	int rc;
+
+	err[0] = '\0';
+	rc = ft_state_record_success(lg->state, lg->user, step, now, &v, err,
+	    sizeof(err));
+	state_warning(lg);
+	if (rc != FT_OK) {
+		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return false;
+	}
+	if (v != FT_STATE_ACCEPTED) {
+		set_detail(lg, FTPAM_REPLAY, NULL);
+		return false;
+	}
+	set_detail(lg, step == 0 ? FTPAM_BACKUP_USED : FTPAM_OK, NULL);
+	return true;
+}
+
+/* ---- checking one answer ---- */
+
+/* Step 1 of the state protocol; false (with reason set) if we must not
+ * check the code. */
+static bool
+begin_attempt(struct ftpam_login *lg, time_t now)
+{
+	enum ft_state_verdict v;
+	char err[ERRLEN];
+	int rc;
+
+	if (!open_state(lg))
+		return false;
+	err[0] = '\0';
+	rc = ft_state_begin_attempt(lg->state, lg->user, now, &v, err,
+	    sizeof(err));
+	state_warning(lg);
+	if (rc != FT_OK) {
+		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return false;
+	}
+	if (v != FT_STATE_PROCEED) {
+		set_detail(lg, FTPAM_LOCKED, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* 1 matched (step set), 0 no match, -1 error (reason set). */
+static int
+check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
+    uint64_t *step)
+{
+	struct ft_totp_params p;
+	char code[FT_CODE_BUFSZ];
+	int off = 0, m;
+
+	if (a->totp_len == 0 ||
+	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
+		return 0;       /* too long to be a code */
+	p.key = lg->secret.key;
+	p.keylen = lg->secret.keylen;
+	p.algo = lg->secret.algo;
+	p.digits = lg->secret.digits;
+	p.period = lg->secret.period;
+	p.window = lg->cfg.window;
+	m = ft_totp_match(&p, now, code, &off, step);
+	ft_wipe(code, sizeof(code));
+	if (m < 0) {
+		set_detail(lg, FTPAM_BAD_CODE, ft_rc_str(m));
+		return -1;
+	}
+	if (m == 1)
+		ftpam_debug(lg, "TOTP matched at step offset %+d", off);
+	return m;
+}
+
+/* 1 used, 0 no match, -1 error (reason set). */
+static int
+check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	char code[FT_BACKUP_SHOWN_BUFSZ];
+	char err[ERRLEN];
+	int rc;
+
+	if (a->backup_len == 0 || !ftpam_answer_copy(a, a->backup_off,
+	    a->backup_len, code, sizeof(code)))
+		return 0;
+	err[0] = '\0';
+	rc = use_backup_code(lg, code, err, sizeof(err));
+	ft_wipe(code, sizeof(code));
+	if (rc < 0) {
+		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		return -1;
+	}
+	return rc == 1 ? 1 : 0;
+}
+
+static bool
+check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	size_t used = a->totp_len > 0 ? a->totp_len : a->backup_len;
+	uint64_t step = 0;
+	bool ok = false;
+	time_t now;
+	int m;
+
+	switch (lg->sstate) {
+	case FTPAM_SECRET_OK:
+		break;
+	case FTPAM_SECRET_UNKNOWN_USER:
+		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
+		goto out;
+	case FTPAM_SECRET_MISSING:
+		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
+		goto out;
+	case FTPAM_SECRET_BAD:
+		lg->reason = FTPAM_UNSAFE_FILE;     /* detail already set */
+		goto out;
+	}
+	now = ft_now();
+	if (!begin_attempt(lg, now))
+		goto out;
+	m = check_totp(lg, a, now, &step);
+	if (m < 0)
+		goto out;
+	if (m == 1) {
+		used = a->totp_len;
+		ok = record_success(lg, step, now);
+		goto out;
+	}
+	m = check_backup(lg, a);
+	if (m < 0)
+		goto out;
+	if (m == 1) {
+		used = a->backup_len;
+		ok = record_success(lg, 0, now);
+		goto out;
+	}
+	set_detail(lg, FTPAM_BAD_CODE, NULL);
+out:
+	ftpam_answer_forward(lg, a, used);
+	return ok;
+}
+
+/* try_first_pass/use_first_pass: the code may already be at the end of
+ * PAM_AUTHTOK.  Returns 1 decided (result in *ok), 0 go on and prompt. */
+static int
+first_pass(struct ftpam_login *lg, bool *ok)
+{
+	struct ftpam_answer a;
+	int have;
+
+	*ok = false;
+	have = ftpam_answer_from_authtok(lg, &a);
+	if (have < 0) {
+		ftpam_answer_free(&a);
+		set_detail(lg, FTPAM_BAD_CODE, "out of memory");
+		return 1;
+	}
+	if (have == 0) {
+		ftpam_answer_free(&a);
+		if (!lg->cfg.use_first_pass)
+			return 0;
+		set_detail(lg, FTPAM_BAD_CODE,
+		    "use_first_pass: no code in PAM_AUTHTOK");
+		return 1;
+	}
+	ftpam_debug(lg, "checking the code at the end of PAM_AUTHTOK");
+	*ok = check_answer(lg, &a);
+	ftpam_answer_free(&a);
+	if (*ok || lg->cfg.use_first_pass || lg->reason == FTPAM_CACHE_ERROR)
+		return 1;
+	return 0;
+}
+
+static bool
+converse(struct ftpam_login *lg)
+{
+	struct ftpam_answer a;
+	bool ok = false;
+
+	if ((lg->cfg.use_first_pass || lg->cfg.try_first_pass) &&
+	    first_pass(lg, &ok) == 1)
+		return ok;
+	if (ftpam_answer_prompt(lg, &a) != 0) {
+		ftpam_answer_free(&a);
+		set_detail(lg, FTPAM_BAD_CODE, "no answer (conversation failed)");
+		return false;
+	}
+	ok = check_answer(lg, &a);
+	ftpam_answer_free(&a);
+	return ok;
+}
+
+/* ---- the entry point ---- */
+
+static void
+get_items(struct ftpam_login *lg)
+{
+	const void *item;
+
+	item = NULL;
+	if (pam_get_item(lg->pamh, PAM_SERVICE, &item) == PAM_SUCCESS)
+		lg->service = item;
+	item = NULL;
+	if (pam_get_item(lg->pamh, PAM_RHOST, &item) == PAM_SUCCESS)
+		lg->rhost = item;
+}
+
+int
+ftpam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct ftpam_login *lg;
+	char err[ERRLEN];
+	const void *item = NULL;
+	int rc = PAM_AUTH_ERR;
+
+	(void)flags;
+	lg = calloc(1, sizeof(*lg));
+	if (lg == NULL) {
+		pam_syslog(pamh, LOG_CRIT, "flowtotp: out of memory");
+		return PAM_AUTH_ERR;
+	}
+	lg->pamh = pamh;
+	lg->reason = FTPAM_BAD_CODE;
+	get_items(lg);
+	err[0] = '\0';
+	if (ft_config_from_args(&lg->cfg, argc, argv, err, sizeof(err)) !=
+	    FT_OK) {
+		if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS)
+			lg->user = item;
+		set_detail(lg, FTPAM_CONFIG_ERROR, err);
+		goto out;
+	}
+	if (pam_get_user(pamh, &lg->user, NULL) != PAM_SUCCESS ||
+	    lg->user == NULL || lg->user[0] == '\0') {
+		lg->user = NULL;
+		set_detail(lg, FTPAM_NO_SECRET, "no user name");
+		goto out;
+	}
+	load_secret(lg);
+	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
+		lg->ignored = true;
+		set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
+		rc = PAM_IGNORE;
+		goto out;
+	}
+	if (converse(lg))
+		rc = PAM_SUCCESS;
+out:
+	ftpam_log_outcome(lg);
+	ft_state_close(lg->state);
+	ft_secret_wipe(&lg->secret);
+	ft_wipe(lg, sizeof(*lg));
+	free(lg);
+	return rc;
+}
