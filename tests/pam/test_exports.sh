@@ -1,0 +1,24 @@
+# The module exports pam_sm_* and nothing else (both the installed-style
+# build and the test build), and loads with every symbol resolved.
+. "$top_srcdir/tests/lib/tap.sh"
+
+want="pam_sm_authenticate
+pam_sm_setcred"
+
+command -v nm >/dev/null 2>&1 || skip_all "nm not installed (binutils)"
+for so in "$top_builddir/.libs/pam_flowtotp.so" \
+    "$top_builddir/pam_module/.libs/pam_flowtotp_test.so"; do
+	name=${so#"$top_builddir"/}
+	if [ ! -f "$so" ]; then
+		ok 1 "$name exists"
+		continue
+	fi
+	got=$(nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | sort)
+	is "$got" "$want" "$name exports only pam_sm_*"
+	undef=$(nm -D --undefined-only "$so" | awk '{ print $2 }' |
+		grep -E '^(ft_|ftpam_)' || true)
+	is "$undef" "" "$name has no unresolved ft_ symbols"
+done
+"$top_builddir/tests/pam/test_dlopen" "$top_builddir/.libs/pam_flowtotp.so"
+ok $? "dlopen(RTLD_NOW) + dlsym checks on .libs/pam_flowtotp.so"
+done_testing

@@ -1,0 +1,1678 @@
+/* pam_flowtotp through real libpam.
+ *
+ * Each case writes a service file into its own directory and runs
+ * pam_start_confdir() + pam_authenticate() on the test build of the module
+ * (pam_module/.libs/pam_flowtotp_test.so, loaded by absolute path), with
+ * users from nss_wrapper (uid = ours, homes in a temp dir), time pinned by
+ * FLOWTOTP_TEST_NOW, codes from oathtool (an independent implementation),
+ * and the module's syslog lines caught by syslogcap.c.
+ *
+ * The program first sets up the temp dir and the nss_wrapper files, then
+ * runs itself again with LD_PRELOAD=libnss_wrapper.so, and removes the temp
+ * dir when that child ends, whatever happened to it. */
+#include <config.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+#include "backup.h"
+#include "rc.h"
+#include "tap.h"
+#include "util.h"
+
+#define T0 1700000110L          /* 10 s into a step of 15, 30, 60 and 300 s */
+#define NUSERS 200
+#define NCONC 20
+#define NROUNDS 20
+#define OTHER_UID 4321          /* an owner that is neither root nor us */
+#define HOMEY_UID 4242          /* root runs: a real drop_priv target */
+#define BACKUP_ITER 1000U
+#define LOGBUF_MAX (1024 * 1024)
+#define SVC "ft-test"
+
+#define MUST(x) do { if ((x) != 0) bail_out("%s: %s", #x, strerror(errno)); \
+} while (0)
+
+static struct {
+	char root[PATH_MAX];
+	char module[PATH_MAX];
+	char setitems[PATH_MAX];        /* "" if pam_wrapper's modules are */
+	char getitems[PATH_MAX];        /* not installed */
+	char log[PATH_MAX];
+	char oathtool[PATH_MAX];
+	bool is_root;
+} E;
+
+/* ---- keys and codes ---- */
+
+#define KEY20 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+#define KEY32 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA"
+#define KEY64 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBV" \
+	"GY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA"
+
+struct tsecret {
+	const char *key;        /* base32, unpadded */
+	const char *algo;       /* SHA1 SHA256 SHA512 */
+	unsigned digits;
+	unsigned period;
+};
+
+static const struct tsecret S_DEFAULT = { KEY20, "SHA1", 6, 30 };
+
+static void
+b32(const uint8_t *in, size_t n, char *out, size_t outlen)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint32_t buf = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		buf = (buf << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			if (o + 1 >= outlen)
+				bail_out("b32 overflow");
+			out[o++] = al[(buf >> (bits - 5)) & 31U];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = al[(buf << (5 - bits)) & 31U];
+	out[o] = '\0';
+}
+
+/* Run argv, capture the first line of stdout.  0 on exit status 0. */
+static int
+run_capture(char *const argv[], char *out, size_t outlen)
+{
+	int pfd[2], status;
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	MUST(pipe(pfd));
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		(void)dup2(pfd[1], STDOUT_FILENO);
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	(void)close(pfd[1]);
+	while (got + 1 < outlen &&
+	    (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	(void)close(pfd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The code for secret s at time t, from oathtool. */
+static void
+code_at(const struct tsecret *s, long t, char *out, size_t outlen)
+{
+	char mode[32], digits[16], step[16], now[32], key[256];
+	char *argv[] = { E.oathtool, mode, digits, step, now, (char *)"-b",
+		key, NULL };
+
+	tu_fmt(mode, sizeof(mode), "--totp=%s", s->algo);
+	tu_fmt(digits, sizeof(digits), "--digits=%u", s->digits);
+	tu_fmt(step, sizeof(step), "--time-step-size=%us", s->period);
+	tu_fmt(now, sizeof(now), "--now=@%ld", t);
+	tu_fmt(key, sizeof(key), "%s", s->key);
+	if (run_capture(argv, out, outlen) != 0 ||
+	    strlen(out) != s->digits)
+		bail_out("oathtool failed for %s/%u/%u", s->algo, s->digits,
+		    s->period);
+}
+
+/* ---- a test case: its directory, service file, secrets ---- */
+
+struct tcase {
+	char dir[PATH_MAX];
+	char pamd[PATH_MAX];
+	char secrets[PATH_MAX];
+	char cache[PATH_MAX];
+	char service[64];
+};
+
+static void
+case_new(struct tcase *c, const char *name)
+{
+	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
+	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
+	tu_fmt(c->secrets, sizeof(c->secrets), "%s/secrets", c->dir);
+	tu_fmt(c->cache, sizeof(c->cache), "%s/cache/state.gdbm", c->dir);
+	tu_fmt(c->service, sizeof(c->service), "%s", SVC);
+	MUST(mkdir(c->dir, 0700));
+	MUST(mkdir(c->pamd, 0700));
+	MUST(mkdir(c->secrets, 0700));
+}
+
+/* Write the service file: [pre lines] our module with the base options and
+ * `args` (later options win) [post lines]. */
+static void
+case_stack(const struct tcase *c, const char *pre, const char *args,
+    const char *post)
+{
+	char path[PATH_MAX], text[8192];
+
+	tu_fmt(text, sizeof(text),
+	    "%s"
+	    "auth required %s secret=%s/%%u cache=%s window=1 deny=3 "
+	    "unlock_time=600 fail_interval=900 %s\n"
+	    "%s",
+	    pre != NULL ? pre : "", E.module, c->secrets, c->cache,
+	    args != NULL ? args : "", post != NULL ? post : "");
+	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, c->service);
+	MUST(tu_write_file(path, text, strlen(text), 0644));
+}
+
+static void
+secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
+    char *out, size_t outlen)
+{
+	char line[FT_BACKUP_HASH_BUFSZ + 32], norm[FT_BACKUP_NORM_BUFSZ];
+	char hash[FT_BACKUP_HASH_BUFSZ];
+
+	tu_fmt(out, outlen,
+	    "# flowtotp secret (written by the test)\n"
+	    "version = 1\n"
+	    "secret = %s\n"
+	    "algorithm = %s\n"
+	    "digits = %u\n"
+	    "period = %u\n"
+	    "created = 1699990000\n",
+	    s->key, s->algo, s->digits, s->period);
+	for (size_t i = 0; i < nb; i++) {
+		if (ft_backup_normalize(backup[i], norm, sizeof(norm)) != FT_OK ||
+		    ft_backup_hash(norm, BACKUP_ITER, hash, sizeof(hash)) !=
+		    FT_OK)
+			bail_out("cannot hash backup code");
+		tu_fmt(line, sizeof(line), "backup = %s\n", hash);
+		if (strlen(out) + strlen(line) + 1 > outlen)
+			bail_out("secret text too long");
+		strcat(out, line);
+	}
+}
+
+static void
+put_secret_at(const char *path, const struct tsecret *s,
+    const char *const *backup, size_t nb)
+{
+	char text[16384];
+
+	secret_text(s, backup, nb, text, sizeof(text));
+	MUST(tu_write_file(path, text, strlen(text), 0600));
+}
+
+static void
+put_secret(const struct tcase *c, const char *user, const struct tsecret *s)
+{
+	char path[PATH_MAX];
+
+	tu_fmt(path, sizeof(path), "%s/%s", c->secrets, user);
+	put_secret_at(path, s, NULL, 0);
+}
+
+/* ---- running one login ---- */
+
+struct convdata {
+	const char *const *ans;
+	const size_t *lens;     /* NULL: strlen; else exact (may hold NULs) */
+	size_t nans, next;
+	int nprompts, nmsgs;
+	bool echo_on;
+	char prompt[256];
+	bool fail;              /* the conversation itself fails */
+};
+
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	struct convdata *cd = data;
+	struct pam_response *r;
+
+	if (n <= 0 || cd->fail)
+		return PAM_CONV_ERR;
+	r = calloc((size_t)n, sizeof(*r));
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		int st = msg[i]->msg_style;
+
+		if (st != PAM_PROMPT_ECHO_OFF && st != PAM_PROMPT_ECHO_ON) {
+			cd->nmsgs++;
+			continue;
+		}
+		if (cd->nprompts++ == 0)
+			tu_fmt(cd->prompt, sizeof(cd->prompt), "%s",
+			    msg[i]->msg);
+		if (st == PAM_PROMPT_ECHO_ON)
+			cd->echo_on = true;
+		if (cd->next >= cd->nans) {
+			for (int j = 0; j < i; j++)
+				free(r[j].resp);
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		{
+			const char *a = cd->ans[cd->next];
+			size_t len = cd->lens != NULL ? cd->lens[cd->next] :
+			    strlen(a);
+
+			r[i].resp = malloc(len + 1);
+			if (r[i].resp == NULL)
+				bail_out("malloc");
+			memcpy(r[i].resp, a, len);
+			r[i].resp[len] = '\0';
+			cd->next++;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+struct result {
+	int rc;
+	int nprompts, nmsgs;
+	bool echo_on;
+	char prompt[256];
+	bool has_authtok;
+	char authtok[256];
+	char *log;
+};
+
+static char *
+read_log(void)
+{
+	char *buf = calloc(1, LOGBUF_MAX);
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (buf == NULL)
+		bail_out("calloc");
+	fd = open(E.log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return buf;
+	while (got + 1 < LOGBUF_MAX &&
+	    (n = read(fd, buf + got, LOGBUF_MAX - 1 - got)) > 0)
+		got += (size_t)n;
+	(void)close(fd);
+	return buf;
+}
+
+static void
+clear_log(void)
+{
+	MUST(tu_write_file(E.log, "", 0, 0600));
+}
+
+struct loginopts {
+	const size_t *lens;
+	bool conv_fail;
+	bool nocapture;         /* forked children: leave the log alone */
+};
+
+static void
+login_opts(const struct tcase *c, const char *user, long now,
+    const char *const *ans, size_t nans, const struct loginopts *o,
+    struct result *r)
+{
+	struct convdata cd;
+	struct pam_conv pc = { conv, &cd };
+	pam_handle_t *pamh = NULL;
+	char nowbuf[32];
+	const char *tok;
+	int rc;
+
+	memset(&cd, 0, sizeof(cd));
+	memset(r, 0, sizeof(*r));
+	cd.ans = ans;
+	cd.nans = nans;
+	cd.lens = o != NULL ? o->lens : NULL;
+	cd.fail = o != NULL && o->conv_fail;
+	tu_fmt(nowbuf, sizeof(nowbuf), "%ld", now);
+	MUST(setenv("FLOWTOTP_TEST_NOW", nowbuf, 1));
+	if (o == NULL || !o->nocapture)
+		clear_log();
+	rc = pam_start_confdir(c->service, user, &pc, c->pamd, &pamh);
+	if (rc != PAM_SUCCESS)
+		bail_out("pam_start_confdir: %d", rc);
+	r->rc = pam_authenticate(pamh, 0);
+	tok = pam_getenv(pamh, "PAM_AUTHTOK");
+	if (tok != NULL) {
+		r->has_authtok = true;
+		tu_fmt(r->authtok, sizeof(r->authtok), "%s", tok);
+	}
+	(void)pam_end(pamh, r->rc);
+	r->nprompts = cd.nprompts;
+	r->nmsgs = cd.nmsgs;
+	r->echo_on = cd.echo_on;
+	tu_fmt(r->prompt, sizeof(r->prompt), "%s", cd.prompt);
+	r->log = (o == NULL || !o->nocapture) ? read_log() : NULL;
+}
+
+static void
+login1(const struct tcase *c, const char *user, long now, const char *answer,
+    struct result *r)
+{
+	const char *ans[1] = { answer };
+
+	login_opts(c, user, now, ans, answer != NULL ? 1 : 0, NULL, r);
+}
+
+static void
+result_free(struct result *r)
+{
+	free(r->log);
+	r->log = NULL;
+}
+
+static bool
+log_has(const struct result *r, const char *needle)
+{
+	return r->log != NULL && strstr(r->log, needle) != NULL;
+}
+
+static int
+log_count(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = log; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* The outcome line: exactly one, with these result= and reason= */
+static bool
+outcome_is(const struct result *r, const char *result, const char *reason)
+{
+	char want[128];
+
+	tu_fmt(want, sizeof(want), "result=%s reason=%s", result, reason);
+	return r->log != NULL && log_count(r->log, "flowtotp: service=") == 1 &&
+	    strstr(r->log, want) != NULL;
+}
+
+static void
+show_log(const struct result *r)
+{
+	const char *p = r->log;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		printf("#   log: %.*s\n", (int)n, p);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+/* A denial with the given reason; the correct code never in the log. */
+static void
+expect_fail(const struct result *r, const char *reason, const char *code,
+    const char *what)
+{
+	bool good = r->rc == PAM_AUTH_ERR && outcome_is(r, "failure", reason) &&
+	    (code == NULL || !log_has(r, code));
+
+	ok(good, "%s: PAM_AUTH_ERR, reason=%s", what, reason);
+	if (!good) {
+		diag("rc=%d (%s)", r->rc, pam_strerror(NULL, r->rc));
+		show_log(r);
+	}
+}
+
+static void
+expect_ok(const struct result *r, const char *reason, const char *code,
+    const char *what)
+{
+	bool good = r->rc == PAM_SUCCESS && outcome_is(r, "success", reason) &&
+	    (code == NULL || !log_has(r, code));
+
+	ok(good, "%s: PAM_SUCCESS, reason=%s", what, reason);
+	if (!good) {
+		diag("rc=%d (%s)", r->rc, pam_strerror(NULL, r->rc));
+		show_log(r);
+	}
+}
+
+/* ---- the cases ---- */
+
+static void
+t_correct_and_wrong(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], wrong[16];
+
+	case_new(&c, "basic");
+	case_stack(&c, NULL, NULL, NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+
+	tu_fmt(wrong, sizeof(wrong), "%06d", (atoi(code) + 1) % 1000000);
+	login1(&c, "alice", T0, wrong, &r);
+	expect_fail(&r, "bad_code", wrong, "wrong code");
+	ok(r.nprompts == 1 && !r.echo_on && r.nmsgs == 0,
+	    "one prompt, echo off, no other messages");
+	result_free(&r);
+
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "correct code");
+	is_str(r.prompt, "Verification code: ", "default prompt");
+	ok(log_has(&r, "service=" SVC " user=alice rhost=- result=success"),
+	    "log line names service, user and rhost");
+	ok(log_has(&r, "<5> "), "success logged at LOG_NOTICE");
+	result_free(&r);
+}
+
+static void
+t_window(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+	struct {
+		unsigned window;
+		long off;       /* steps */
+		bool accept;
+	} cases[] = {
+		{ 1, -1, true }, { 1, 1, true }, { 1, -2, false },
+		{ 1, 2, false }, { 0, 0, true }, { 0, -1, false },
+		{ 0, 1, false }, { 3, -3, true }, { 3, 3, true },
+		{ 3, -4, false }, { 3, 4, false }, { 10, 10, true },
+		{ 10, -11, false },
+	};
+
+	case_new(&c, "window");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char args[32], user[32];
+
+		tu_fmt(args, sizeof(args), "window=%u", cases[i].window);
+		case_stack(&c, NULL, args, NULL);
+		tu_fmt(user, sizeof(user), "u%03zu", i);
+		put_secret(&c, user, &S_DEFAULT);
+		code_at(&S_DEFAULT, T0 + cases[i].off * 30, code, sizeof(code));
+		login1(&c, user, T0, code, &r);
+		ok(r.rc == (cases[i].accept ? PAM_SUCCESS : PAM_AUTH_ERR),
+		    "window=%u, code from step %+ld: %s", cases[i].window,
+		    cases[i].off, cases[i].accept ? "accepted" : "rejected");
+		result_free(&r);
+	}
+}
+
+static void
+t_settings(void)
+{
+	static const char *const algos[] = { "SHA1", "SHA256", "SHA512" };
+	static const char *const keys[] = { KEY20, KEY32, KEY64 };
+	static const unsigned periods[] = { 15, 30, 60, 300 };
+	struct tcase c;
+	struct result r;
+	int good = 0, total = 0, bad_rejected = 0;
+
+	case_new(&c, "settings");
+	case_stack(&c, NULL, "window=0", NULL);
+	for (size_t a = 0; a < 3; a++)
+		for (unsigned d = 6; d <= 8; d++)
+			for (size_t p = 0; p < 4; p++) {
+				struct tsecret s = { keys[a], algos[a], d,
+					periods[p] };
+				struct tsecret other = s;
+				char user[32], code[16], ocode[16];
+
+				tu_fmt(user, sizeof(user), "u%03d", total);
+				put_secret(&c, user, &s);
+				/* the same key under another algorithm */
+				other.algo = algos[(a + 1) % 3];
+				code_at(&other, T0, ocode, sizeof(ocode));
+				code_at(&s, T0, code, sizeof(code));
+				login1(&c, user, T0, ocode, &r);
+				if (r.rc == PAM_AUTH_ERR ||
+				    strcmp(ocode, code) == 0)
+					bad_rejected++;
+				result_free(&r);
+				login1(&c, user, T0, code, &r);
+				if (r.rc == PAM_SUCCESS)
+					good++;
+				else
+					diag("%s/%u digits/%u s rejected",
+					    algos[a], d, periods[p]);
+				result_free(&r);
+				total++;
+			}
+	is_int(good, total, "every algorithm x digits 6-8 x period 15/30/60/300 "
+	    "accepts the oathtool code (%d settings)", total);
+	is_int(bad_rejected, total,
+	    "a code made with another algorithm is rejected");
+}
+
+static void
+t_replay(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], newer[16];
+
+	case_new(&c, "replay");
+	case_stack(&c, NULL, NULL, NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "first use");
+	result_free(&r);
+	login1(&c, "alice", T0 + 1, code, &r);
+	expect_fail(&r, "replay", code, "same code again");
+	result_free(&r);
+	login1(&c, "alice", T0 + 31, code, &r);
+	expect_fail(&r, "replay", code, "same code in the next step (in window)");
+	result_free(&r);
+
+	/* a code from the next step, then the current one */
+	put_secret(&c, "bob", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0 + 30, newer, sizeof(newer));
+	login1(&c, "bob", T0, newer, &r);
+	expect_ok(&r, "ok", newer, "code of step +1");
+	result_free(&r);
+	login1(&c, "bob", T0, code, &r);
+	expect_fail(&r, "replay", code, "older step after a newer one");
+	result_free(&r);
+}
+
+static void
+t_lockout(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+
+	case_new(&c, "lockout");
+	case_stack(&c, NULL, "deny=3 unlock_time=600", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	for (int i = 0; i < 3; i++) {
+		login1(&c, "alice", T0 + i, "000000", &r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 10, code, sizeof(code));
+	login1(&c, "alice", T0 + 10, code, &r);
+	expect_fail(&r, "locked", code, "after 3 failures a correct code");
+	ok(r.nprompts == 1 && r.nmsgs == 0,
+	    "locked user is still prompted and told nothing more");
+	result_free(&r);
+	code_at(&S_DEFAULT, T0 + 2 + 599, code, sizeof(code));
+	login1(&c, "alice", T0 + 2 + 599, code, &r);
+	expect_fail(&r, "locked", code, "one second before unlock_time");
+	result_free(&r);
+	code_at(&S_DEFAULT, T0 + 2 + 600, code, sizeof(code));
+	login1(&c, "alice", T0 + 2 + 600, code, &r);
+	expect_ok(&r, "ok", code, "at unlock_time the lock is gone");
+	result_free(&r);
+
+	/* unlock_time=0: only an admin unlocks */
+	case_stack(&c, NULL, "deny=2 unlock_time=0", NULL);
+	put_secret(&c, "bob", &S_DEFAULT);
+	login1(&c, "bob", T0, "111111", &r);
+	result_free(&r);
+	login1(&c, "bob", T0, "222222", &r);
+	result_free(&r);
+	code_at(&S_DEFAULT, T0 + 86400 * 365, code, sizeof(code));
+	login1(&c, "bob", T0 + 86400 * 365, code, &r);
+	expect_fail(&r, "locked", code, "unlock_time=0: still locked a year later");
+	result_free(&r);
+
+	/* the attempt that reaches deny is still checked */
+	put_secret(&c, "carol", &S_DEFAULT);
+	login1(&c, "carol", T0, "111111", &r);
+	result_free(&r);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "carol", T0, code, &r);
+	expect_ok(&r, "ok", code, "correct code on the deny-th attempt");
+	result_free(&r);
+	login1(&c, "carol", T0 + 30, "111111", &r);
+	result_free(&r);
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	login1(&c, "carol", T0 + 30, code, &r);
+	expect_ok(&r, "ok", code, "success cleared the failure count");
+	result_free(&r);
+
+	/* deny=0: no lockout */
+	case_stack(&c, NULL, "deny=0", NULL);
+	put_secret(&c, "dave", &S_DEFAULT);
+	for (int i = 0; i < 10; i++) {
+		login1(&c, "dave", T0, "123123", &r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "dave", T0, code, &r);
+	expect_ok(&r, "ok", code, "deny=0: 10 failures, then a code works");
+	result_free(&r);
+}
+
+static void
+t_fail_interval(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+
+	case_new(&c, "interval");
+	case_stack(&c, NULL, "deny=3 fail_interval=100", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	login1(&c, "alice", T0, "000001", &r);
+	result_free(&r);
+	login1(&c, "alice", T0 + 10, "000002", &r);
+	result_free(&r);
+	/* more than fail_interval after the first failure: count restarts */
+	login1(&c, "alice", T0 + 101, "000003", &r);
+	result_free(&r);
+	login1(&c, "alice", T0 + 102, "000004", &r);
+	expect_fail(&r, "bad_code", NULL, "4th failure, 2nd in the interval");
+	result_free(&r);
+	code_at(&S_DEFAULT, T0 + 103, code, sizeof(code));
+	login1(&c, "alice", T0 + 103, code, &r);
+	expect_ok(&r, "ok", code, "not locked: old failures expired");
+	result_free(&r);
+}
+
+static void
+t_backup(void)
+{
+	static const char *const codes[] = { "k7qm-4xwz-r2pt", "abcd-efgh-jkmn",
+		"2345-6789-pqrs" };
+	struct tcase c;
+	struct result r;
+	char path[PATH_MAX];
+
+	case_new(&c, "backup");
+	case_stack(&c, NULL, NULL, NULL);
+	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
+	put_secret_at(path, &S_DEFAULT, codes, 3);
+	login1(&c, "alice", T0, "k7qm-4xwz-r2pt", &r);
+	expect_ok(&r, "backup_used", "k7qm", "backup code");
+	ok(log_has(&r, "backup_codes_left=2"), "log says 2 left");
+	result_free(&r);
+	login1(&c, "alice", T0 + 1, "k7qm-4xwz-r2pt", &r);
+	expect_fail(&r, "bad_code", "k7qm", "same backup code again");
+	result_free(&r);
+	/* forget the cache, as a reboot does: the code stays used */
+	tu_rmrf(c.cache);
+	{
+		char d[PATH_MAX];
+
+		tu_fmt(d, sizeof(d), "%s/cache", c.dir);
+		tu_rmrf(d);
+	}
+	login1(&c, "alice", T0 + 2, "K7QM4XWZR2PT", &r);
+	expect_fail(&r, "bad_code", NULL,
+	    "used code after the cache is wiped (other spelling)");
+	result_free(&r);
+	login1(&c, "alice", T0 + 3, "ABCD EFGH JKMN", &r);
+	expect_ok(&r, "backup_used", NULL, "upper case with spaces accepted");
+	ok(log_has(&r, "backup_codes_left=1"), "log says 1 left");
+	result_free(&r);
+	{
+		char text[16384];
+		struct stat sb;
+		ssize_t n = -1;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		memset(text, 0, sizeof(text));
+		memset(&sb, 0, sizeof(sb));
+		if (fd >= 0) {
+			n = read(fd, text, sizeof(text) - 1);
+			(void)fstat(fd, &sb);
+			(void)close(fd);
+		}
+		ok(n > 0 && log_count(text, "backup") == 1 &&
+		    (sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
+		    "file rewritten with one hash left, mode 0600");
+	}
+}
+
+static void
+t_nullok(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+
+	case_new(&c, "nullok");
+	case_stack(&c, NULL, "nullok", "auth required pam_permit.so\n");
+	login1(&c, "alice", T0, "123456", &r);
+	ok(r.rc == PAM_SUCCESS && r.nprompts == 0 &&
+	    outcome_is(&r, "ignore", "no_secret") && log_has(&r, "<6> "),
+	    "nullok, no file: PAM_IGNORE without a prompt (stack goes on)");
+	result_free(&r);
+	put_secret(&c, "alice", &S_DEFAULT);
+	login1(&c, "alice", T0, "123456", &r);
+	ok(r.rc == PAM_AUTH_ERR && r.nprompts == 1,
+	    "nullok, file present: the code is required");
+	result_free(&r);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "nullok, file present, right code");
+	result_free(&r);
+
+	case_stack(&c, NULL, "", "auth required pam_permit.so\n");
+	login1(&c, "bob", T0, "123456", &r);
+	expect_fail(&r, "no_secret", NULL, "no nullok, no file");
+	ok(r.nprompts == 1, "... but prompted first");
+	result_free(&r);
+}
+
+static void
+t_unknown_user(void)
+{
+	struct tcase c;
+	struct result r;
+
+	case_new(&c, "unknown");
+	case_stack(&c, NULL, "nullok", NULL);
+	login1(&c, "no-such-user", T0, "123456", &r);
+	expect_fail(&r, "no_secret", NULL, "unknown user (even with nullok)");
+	ok(r.nprompts == 1 && log_has(&r, "unknown user"),
+	    "unknown user is prompted like everyone");
+	result_free(&r);
+	login1(&c, "../etc", T0, "123456", &r);
+	ok(r.rc == PAM_AUTH_ERR && r.nprompts == 1,
+	    "user name with a slash: prompted, denied");
+	result_free(&r);
+}
+
+/* Every kind of bad secret file: denied even with the right code, and the
+ * log names the problem. */
+static void
+t_unsafe_files(void)
+{
+	struct tcase c;
+	struct result r;
+	char path[PATH_MAX], other[PATH_MAX], code[16], text[16384];
+	char *big;
+	size_t n;
+
+	case_new(&c, "unsafe");
+	case_stack(&c, NULL, NULL, NULL);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
+	tu_fmt(other, sizeof(other), "%s/elsewhere", c.dir);
+
+#define UNSAFE(what) do {                                              \
+	login1(&c, "alice", T0, code, &r);                             \
+	expect_fail(&r, "unsafe_file", code, what);                    \
+	ok(r.nprompts == 1 && log_has(&r, "detail=\""),                \
+	    "%s: prompted, log has a detail", what);                   \
+	result_free(&r);                                               \
+	tu_rmrf(path);                                                 \
+} while (0)
+
+	put_secret_at(other, &S_DEFAULT, NULL, 0);
+	MUST(symlink(other, path));
+	UNSAFE("secret file is a symlink");
+
+	put_secret_at(path, &S_DEFAULT, NULL, 0);
+	MUST(chmod(path, 0640));
+	UNSAFE("group-readable secret file");
+
+	put_secret_at(path, &S_DEFAULT, NULL, 0);
+	MUST(chmod(path, 0604));
+	UNSAFE("world-readable secret file");
+
+	put_secret_at(path, &S_DEFAULT, NULL, 0);
+	MUST(chmod(path, 0620));
+	UNSAFE("group-writable secret file");
+
+	if (E.is_root) {
+		put_secret_at(path, &S_DEFAULT, NULL, 0);
+		MUST(chown(path, OTHER_UID, OTHER_UID));
+		UNSAFE("secret file owned by another user");
+	} else {
+		ok(1, "# SKIP wrong owner needs root");
+		ok(1, "# SKIP wrong owner needs root");
+	}
+
+	MUST(mkfifo(path, 0600));
+	UNSAFE("secret file is a FIFO");
+
+	MUST(mkdir(path, 0700));
+	UNSAFE("secret file is a directory");
+
+	secret_text(&S_DEFAULT, NULL, 0, text, sizeof(text));
+	n = 70 * 1024;
+	big = malloc(n);
+	if (big == NULL)
+		bail_out("malloc");
+	memset(big, '#', n);
+	memcpy(big, text, strlen(text));
+	big[strlen(text)] = '\n';
+	MUST(tu_write_file(path, big, n, 0600));
+	free(big);
+	UNSAFE("oversized secret file (70 KiB of comments)");
+
+	MUST(tu_write_file(path, text, strlen(text) / 2, 0600));
+	UNSAFE("truncated secret file");
+
+	{
+		unsigned char junk[512];
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (unsigned char)(i * 37U + 11U);
+		MUST(tu_write_file(path, junk, sizeof(junk), 0600));
+	}
+	UNSAFE("garbage secret file");
+
+	MUST(tu_write_file(path, "", 0, 0600));
+	UNSAFE("empty secret file");
+
+	/* a symlinked directory in the path */
+	{
+		struct tcase c2;
+		char link[PATH_MAX];
+
+		case_new(&c2, "unsafe-dirlink");
+		tu_fmt(link, sizeof(link), "%s/linked", c2.dir);
+		MUST(symlink(c2.secrets, link));
+		tu_fmt(c2.secrets, sizeof(c2.secrets), "%s", link);
+		case_stack(&c2, NULL, NULL, NULL);
+		put_secret(&c2, "alice", &S_DEFAULT);
+		login1(&c2, "alice", T0, code, &r);
+		expect_fail(&r, "unsafe_file", code,
+		    "secret directory reached through a symlink");
+		result_free(&r);
+	}
+#undef UNSAFE
+}
+
+static void
+t_cache_attacks(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], cdir[PATH_MAX], target[PATH_MAX];
+
+	case_new(&c, "cache");
+	case_stack(&c, NULL, NULL, NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	tu_fmt(cdir, sizeof(cdir), "%s/cache", c.dir);
+	tu_fmt(target, sizeof(target), "%s/attacker-dir", c.dir);
+
+	MUST(mkdir(target, 0700));
+	MUST(symlink(target, cdir));
+	login1(&c, "alice", T0, code, &r);
+	expect_fail(&r, "cache_error", code, "cache directory is a symlink");
+	ok(tu_count_prefix(target, "state") == 0, "nothing written through it");
+	result_free(&r);
+	MUST(unlink(cdir));
+
+	MUST(mkdir(cdir, 0755));
+	MUST(chmod(cdir, 0755));
+	login1(&c, "alice", T0, code, &r);
+	expect_fail(&r, "cache_error", code, "cache directory mode 0755");
+	result_free(&r);
+	MUST(chmod(cdir, 0700));
+
+	if (E.is_root) {
+		MUST(chown(cdir, OTHER_UID, OTHER_UID));
+		login1(&c, "alice", T0, code, &r);
+		expect_fail(&r, "cache_error", code,
+		    "cache directory owned by another user");
+		result_free(&r);
+		MUST(chown(cdir, 0, 0));
+	} else {
+		ok(1, "# SKIP cache directory owner needs root");
+	}
+
+	tu_fmt(target, sizeof(target), "%s/attacker-file", c.dir);
+	MUST(tu_write_file(target, "keep", 4, 0600));
+	MUST(symlink(target, c.cache));
+	login1(&c, "alice", T0, code, &r);
+	expect_fail(&r, "cache_error", code, "cache file is a symlink");
+	result_free(&r);
+	MUST(unlink(c.cache));
+
+	MUST(tu_write_file(c.cache, "GDBM? no. just junk that is not gdbm\n",
+	    37, 0600));
+	login1(&c, "alice", T0, code, &r);
+	expect_fail(&r, "cache_error", code, "corrupt cache file: denied once");
+	ok(log_has(&r, "set aside") &&
+	    tu_count_prefix(cdir, "state.gdbm.corrupt.") == 1,
+	    "corrupt file set aside as state.gdbm.corrupt.TIME");
+	result_free(&r);
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "next login works on a fresh cache");
+	result_free(&r);
+}
+
+static void
+t_answers(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], spaced[16], nul[16], longans[10001], plus[16];
+	struct loginopts o;
+	size_t len;
+
+	case_new(&c, "answers");
+	case_stack(&c, NULL, "deny=0", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+
+	login1(&c, "alice", T0, "", &r);
+	expect_fail(&r, "bad_code", NULL, "empty answer");
+	result_free(&r);
+
+	memset(longans, '7', 10000);
+	longans[10000] = '\0';
+	login1(&c, "alice", T0, longans, &r);
+	expect_fail(&r, "bad_code", NULL, "10,000 digits");
+	result_free(&r);
+	memset(longans, 'x', 10000);
+	login1(&c, "alice", T0, longans, &r);
+	expect_fail(&r, "bad_code", NULL, "10,000 letters");
+	result_free(&r);
+
+	login1(&c, "alice", T0, "abcdef", &r);
+	expect_fail(&r, "bad_code", NULL, "non-digits");
+	result_free(&r);
+
+	tu_fmt(spaced, sizeof(spaced), "%.3s %s", code, code + 3);
+	login1(&c, "alice", T0, spaced, &r);
+	expect_fail(&r, "bad_code", code, "right digits with a space inside");
+	result_free(&r);
+	tu_fmt(spaced, sizeof(spaced), " %s", code);
+	login1(&c, "alice", T0, spaced, &r);
+	expect_fail(&r, "bad_code", code, "right digits with a leading space");
+	result_free(&r);
+	tu_fmt(plus, sizeof(plus), "+%s", code + 1);
+	login1(&c, "alice", T0, plus, &r);
+	expect_fail(&r, "bad_code", NULL, "sign instead of a digit");
+	result_free(&r);
+	tu_fmt(plus, sizeof(plus), "%s0", code);
+	login1(&c, "alice", T0, plus, &r);
+	expect_fail(&r, "bad_code", code, "right code plus one digit");
+	result_free(&r);
+
+	/* "123\0456": the module sees "123" */
+	memcpy(nul, code, 3);
+	nul[3] = '\0';
+	memcpy(nul + 4, code + 3, 3);
+	len = 7;
+	{
+		const char *ans[1] = { nul };
+
+		memset(&o, 0, sizeof(o));
+		o.lens = &len;
+		login_opts(&c, "alice", T0, ans, 1, &o, &r);
+	}
+	expect_fail(&r, "bad_code", NULL, "code with an embedded NUL");
+	result_free(&r);
+
+	{
+		const char *ans[1] = { code };
+
+		memset(&o, 0, sizeof(o));
+		o.conv_fail = true;
+		login_opts(&c, "alice", T0, ans, 1, &o, &r);
+	}
+	expect_fail(&r, "bad_code", NULL, "conversation fails");
+	result_free(&r);
+
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "after all that, the right code works");
+	result_free(&r);
+}
+
+static void
+t_first_pass(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], both[64], pre[PATH_MAX + 64], post[PATH_MAX + 64];
+
+	if (E.setitems[0] == '\0') {
+		ok(1, "# SKIP pam_wrapper's pam_set_items.so not installed");
+		return;
+	}
+	case_new(&c, "firstpass");
+	tu_fmt(pre, sizeof(pre), "auth optional %s\n", E.setitems);
+	tu_fmt(post, sizeof(post), "auth optional %s\n", E.getitems);
+	put_secret(&c, "alice", &S_DEFAULT);
+
+	/* use_first_pass */
+	case_stack(&c, pre, "use_first_pass", post);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	MUST(setenv("PAM_AUTHTOK", code, 1));
+	login1(&c, "alice", T0, NULL, &r);
+	expect_ok(&r, "ok", code, "use_first_pass: code in PAM_AUTHTOK");
+	ok(r.nprompts == 0, "use_first_pass: no prompt");
+	ok(!r.has_authtok || r.authtok[0] == '\0',
+	    "the code is not left in PAM_AUTHTOK");
+	result_free(&r);
+
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "hunter2%s", code);
+	MUST(setenv("PAM_AUTHTOK", both, 1));
+	login1(&c, "alice", T0 + 30, NULL, &r);
+	expect_ok(&r, "ok", code, "use_first_pass: password+code in PAM_AUTHTOK");
+	ok(r.has_authtok && strcmp(r.authtok, "hunter2") == 0,
+	    "PAM_AUTHTOK is the password for the next module (got '%s')",
+	    r.authtok);
+	result_free(&r);
+
+	MUST(setenv("PAM_AUTHTOK", "hunter2", 1));
+	login1(&c, "alice", T0 + 60, "000000", &r);
+	expect_fail(&r, "bad_code", NULL, "use_first_pass: no code in PAM_AUTHTOK");
+	ok(r.nprompts == 0, "use_first_pass never prompts");
+	result_free(&r);
+
+	MUST(unsetenv("PAM_AUTHTOK"));
+	login1(&c, "alice", T0 + 60, "000000", &r);
+	ok(r.rc == PAM_AUTH_ERR && r.nprompts == 0,
+	    "use_first_pass: no PAM_AUTHTOK at all: denied, no prompt");
+	result_free(&r);
+
+	/* try_first_pass */
+	case_stack(&c, pre, "try_first_pass", post);
+	MUST(setenv("PAM_AUTHTOK", "hunter2", 1));
+	code_at(&S_DEFAULT, T0 + 90, code, sizeof(code));
+	login1(&c, "alice", T0 + 90, code, &r);
+	expect_ok(&r, "ok", code, "try_first_pass: password only, then prompt");
+	ok(r.nprompts == 1, "try_first_pass prompted once");
+	result_free(&r);
+	MUST(setenv("PAM_AUTHTOK", "hunter2000000", 1));
+	code_at(&S_DEFAULT, T0 + 120, code, sizeof(code));
+	login1(&c, "alice", T0 + 120, code, &r);
+	expect_ok(&r, "ok", code, "try_first_pass: wrong code in PAM_AUTHTOK, "
+	    "then the prompt");
+	ok(r.nprompts == 1, "... prompted once");
+	result_free(&r);
+	MUST(unsetenv("PAM_AUTHTOK"));
+
+	/* forward_pass */
+	case_stack(&c, pre, "forward_pass", post);
+	code_at(&S_DEFAULT, T0 + 150, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "pass word 9%s", code);
+	login1(&c, "alice", T0 + 150, both, &r);
+	expect_ok(&r, "ok", code, "forward_pass: password+code in one answer");
+	is_str(r.prompt, "Password & verification code: ",
+	    "forward_pass prompt");
+	ok(r.has_authtok && strcmp(r.authtok, "pass word 9") == 0,
+	    "forward_pass: PAM_AUTHTOK = the password part (got '%s')",
+	    r.authtok);
+	result_free(&r);
+	tu_fmt(both, sizeof(both), "pw%s", "000000");
+	login1(&c, "alice", T0 + 180, both, &r);
+	ok(r.rc == PAM_AUTH_ERR && r.has_authtok &&
+	    strcmp(r.authtok, "pw") == 0,
+	    "forward_pass, wrong code: denied, password still forwarded");
+	result_free(&r);
+	{
+		static const char *const bk[] = { "wxyz-2345-abcd" };
+		char path[PATH_MAX];
+
+		tu_fmt(path, sizeof(path), "%s/bob", c.secrets);
+		put_secret_at(path, &S_DEFAULT, bk, 1);
+		login1(&c, "bob", T0, "s3cretwxyz-2345-abcd", &r);
+		expect_ok(&r, "backup_used", "wxyz", "forward_pass with a backup "
+		    "code");
+		ok(r.has_authtok && strcmp(r.authtok, "s3cret") == 0,
+		    "... password part forwarded (got '%s')", r.authtok);
+		result_free(&r);
+	}
+}
+
+static void
+t_config(void)
+{
+	static const struct {
+		const char *args;
+		const char *what;
+	} bad[] = {
+		{ "bogus=1", "unknown option" },
+		{ "frobnicate", "unknown flag" },
+		{ "window=99", "window out of range" },
+		{ "deny=abc", "deny not a number" },
+		{ "unlock_time=-5", "negative unlock_time" },
+		{ "nullok=yes", "value given to a flag" },
+		{ "window=", "empty value" },
+		{ "conf=/nonexistent/flowtotp.conf", "conf= file missing" },
+	};
+	struct tcase c;
+	struct result r;
+	char code[16], conf[PATH_MAX], args[PATH_MAX + 16];
+	int nprompts = 0;
+
+	case_new(&c, "config");
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		case_stack(&c, NULL, bad[i].args, NULL);
+		login1(&c, "alice", T0, code, &r);
+		expect_fail(&r, "config_error", code, bad[i].what);
+		if (r.nprompts != 0)
+			diag("config error prompted anyway");
+		nprompts += r.nprompts;
+		result_free(&r);
+	}
+	is_int(nprompts, 0, "config errors deny without prompting");
+
+	/* conf= file: must be root-owned */
+	tu_fmt(conf, sizeof(conf), "%s/flowtotp.conf", c.dir);
+	MUST(tu_write_file(conf, "window = 0\nprompt = From the file: \n", 35,
+	    0644));
+	tu_fmt(args, sizeof(args), "conf=%s", conf);
+	case_stack(&c, NULL, args, NULL);
+	login1(&c, "alice", T0, code, &r);
+	if (E.is_root) {
+		expect_ok(&r, "ok", code, "root-owned conf= file is read");
+		is_str(r.prompt, "From the file: ", "prompt from the conf file");
+		result_free(&r);
+		MUST(chown(conf, OTHER_UID, 0));
+		login1(&c, "alice", T0 + 30, code, &r);
+		expect_fail(&r, "config_error", code, "conf= file not root-owned");
+	} else {
+		expect_fail(&r, "config_error", code,
+		    "conf= file not owned by root");
+		ok(1, "# SKIP reading a root-owned conf file needs root");
+		ok(1, "# SKIP reading a root-owned conf file needs root");
+	}
+	result_free(&r);
+
+	/* prompt= with spaces (bracket syntax of pam.d) */
+	case_stack(&c, NULL, "[prompt=Your code, please: ]", NULL);
+	code_at(&S_DEFAULT, T0 + 60, code, sizeof(code));
+	login1(&c, "alice", T0 + 60, code, &r);
+	expect_ok(&r, "ok", code, "custom prompt");
+	is_str(r.prompt, "Your code, please: ", "prompt= is shown");
+	result_free(&r);
+}
+
+static void
+t_debug(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+
+	case_new(&c, "debug");
+	case_stack(&c, NULL, "debug", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "debug: login works");
+	ok(log_count(r.log, "flowtotp: debug:") >= 2 && log_has(&r, "<7> "),
+	    "debug lines at LOG_DEBUG (%d)", log_count(r.log, "flowtotp: debug:"));
+	ok(!log_has(&r, code) && !log_has(&r, KEY20),
+	    "no code and no secret in debug output");
+	result_free(&r);
+}
+
+/* secret=~/...: the user's own file in the home (read as the user). */
+static void
+t_home(void)
+{
+	struct tcase c;
+	struct result r;
+	char dir[PATH_MAX], path[PATH_MAX], code[16];
+	static const char *const bk[] = { "mnpq-rstu-vwxy" };
+
+	case_new(&c, "home");
+	case_stack(&c, NULL, "secret=~/.config/flowtotp/secret", NULL);
+	tu_fmt(dir, sizeof(dir), "%s/home/alice/.config", E.root);
+	(void)mkdir(dir, 0700);
+	tu_fmt(dir, sizeof(dir), "%s/home/alice/.config/flowtotp", E.root);
+	(void)mkdir(dir, 0700);
+	tu_fmt(path, sizeof(path), "%s/secret", dir);
+	put_secret_at(path, &S_DEFAULT, bk, 1);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "secret=~/.config/flowtotp/secret");
+	result_free(&r);
+	login1(&c, "alice", T0, "mnpq-rstu-vwxy", &r);
+	expect_ok(&r, "backup_used", NULL, "backup code from a home file");
+	result_free(&r);
+
+	if (!E.is_root) {
+		ok(1, "# SKIP reading as another user needs root");
+		ok(1, "# SKIP reading as another user needs root");
+		ok(1, "# SKIP reading as another user needs root");
+		return;
+	}
+	/* homey (uid HOMEY_UID): the module drops to the user to read */
+	tu_fmt(dir, sizeof(dir), "%s/home/homey/.config", E.root);
+	(void)mkdir(dir, 0700);
+	MUST(chown(dir, HOMEY_UID, HOMEY_UID));
+	tu_fmt(dir, sizeof(dir), "%s/home/homey/.config/flowtotp", E.root);
+	(void)mkdir(dir, 0700);
+	MUST(chown(dir, HOMEY_UID, HOMEY_UID));
+	tu_fmt(path, sizeof(path), "%s/secret", dir);
+	put_secret_at(path, &S_DEFAULT, bk, 1);
+	MUST(chown(path, HOMEY_UID, HOMEY_UID));
+	login1(&c, "homey", T0, code, &r);
+	expect_ok(&r, "ok", code, "as root, a user's home file (uid 4242)");
+	result_free(&r);
+	login1(&c, "homey", T0, "mnpq-rstu-vwxy", &r);
+	{
+		struct stat sb;
+
+		ok(r.rc == PAM_SUCCESS && stat(path, &sb) == 0 &&
+		    sb.st_uid == HOMEY_UID && (sb.st_mode & 07777) == 0600,
+		    "backup code rewrites the file as the user (owner kept)");
+	}
+	result_free(&r);
+	/* a file the user cannot read (root's, 0600): read as the user fails */
+	put_secret_at(path, &S_DEFAULT, NULL, 0);
+	MUST(chown(path, 0, 0));
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	login1(&c, "homey", T0 + 30, code, &r);
+	expect_fail(&r, "unsafe_file", code,
+	    "home file unreadable by its user is not read with root's rights");
+	result_free(&r);
+}
+
+/* NCONC processes submit the same valid code at once: exactly one wins. */
+static void
+t_concurrency(void)
+{
+	struct tcase c;
+	char code[16];
+	int wins_ok = 0, other = 0;
+	struct timespec a, b;
+
+	case_new(&c, "conc");
+	case_stack(&c, NULL, "deny=0", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	(void)clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int round = 0; round < NROUNDS; round++) {
+		long t = T0 + round * 30L;
+		pid_t pids[NCONC];
+		int pfd[2], wins = 0, losses = 0;
+		char *log;
+
+		code_at(&S_DEFAULT, t, code, sizeof(code));
+		clear_log();
+		MUST(pipe(pfd));
+		for (int i = 0; i < NCONC; i++) {
+			pids[i] = fork();
+			if (pids[i] < 0)
+				bail_out("fork");
+			if (pids[i] == 0) {
+				struct loginopts o = { .nocapture = true };
+				const char *ans[1] = { code };
+				struct result r;
+				char ch;
+
+				(void)close(pfd[1]);
+				if (read(pfd[0], &ch, 1) < 0)   /* barrier */
+					_exit(3);
+				login_opts(&c, "alice", t, ans, 1, &o, &r);
+				_exit(r.rc == PAM_SUCCESS ? 0 :
+				    r.rc == PAM_AUTH_ERR ? 1 : 2);
+			}
+		}
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		for (int i = 0; i < NCONC; i++) {
+			int st;
+
+			if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st))
+				other++;
+			else if (WEXITSTATUS(st) == 0)
+				wins++;
+			else if (WEXITSTATUS(st) == 1)
+				losses++;
+			else
+				other++;
+		}
+		log = read_log();
+		if (wins == 1 && losses == NCONC - 1 &&
+		    log_count(log, "reason=ok") == 1 &&
+		    log_count(log, "reason=replay") == NCONC - 1)
+			wins_ok++;
+		else
+			diag("round %d: %d won, %d lost", round, wins, losses);
+		free(log);
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &b);
+	ok(wins_ok == NROUNDS && other == 0,
+	    "%d processes x %d rounds with the same code: exactly one success "
+	    "per round, the rest logged as replay", NCONC, NROUNDS);
+	diag("%d concurrent logins in %.2f s", NCONC * NROUNDS,
+	    (double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+}
+
+static void
+user_key(int i, char *out, size_t outlen)
+{
+	uint8_t key[20];
+
+	for (size_t k = 0; k < sizeof(key); k++)
+		key[k] = (uint8_t)(i * 131 + (int)k * 7 + 1);
+	b32(key, sizeof(key), out, outlen);
+}
+
+/* NUSERS different users at once: all succeed. */
+static void
+t_parallel_users(void)
+{
+	struct tcase c;
+	static char codes[NUSERS][16];
+	static char keys[NUSERS][64];
+	pid_t pids[NUSERS];
+	int pfd[2], good = 0;
+	struct timespec a, b;
+
+	case_new(&c, "users");
+	case_stack(&c, NULL, NULL, NULL);
+	for (int i = 0; i < NUSERS; i++) {
+		struct tsecret s = S_DEFAULT;
+		char user[16];
+
+		user_key(i, keys[i], sizeof(keys[i]));
+		s.key = keys[i];
+		tu_fmt(user, sizeof(user), "u%03d", i);
+		put_secret(&c, user, &s);
+		code_at(&s, T0, codes[i], sizeof(codes[i]));
+	}
+	clear_log();
+	MUST(pipe(pfd));
+	(void)clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < NUSERS; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			bail_out("fork");
+		if (pids[i] == 0) {
+			struct loginopts o = { .nocapture = true };
+			const char *ans[1] = { codes[i] };
+			struct result r;
+			char user[16], ch;
+
+			(void)close(pfd[1]);
+			if (read(pfd[0], &ch, 1) < 0)
+				_exit(3);
+			tu_fmt(user, sizeof(user), "u%03d", i);
+			login_opts(&c, user, T0, ans, 1, &o, &r);
+			_exit(r.rc == PAM_SUCCESS ? 0 : 1);
+		}
+	}
+	(void)close(pfd[0]);
+	(void)close(pfd[1]);
+	for (int i = 0; i < NUSERS; i++) {
+		int st;
+
+		if (waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 0)
+			good++;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &b);
+	is_int(good, NUSERS, "%d users authenticating in parallel all succeed",
+	    NUSERS);
+	diag("%d parallel logins in %.2f s", NUSERS,
+	    (double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	{
+		char *log = read_log();
+
+		is_int(log_count(log, "result=success reason=ok"), NUSERS,
+		    "one success line per user");
+		free(log);
+	}
+}
+
+/* ---- setup: temp dir, nss_wrapper files, re-exec ---- */
+
+static bool
+exists(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+/* The directory libc was loaded from (multiarch lib dir). */
+static void
+lib_dirs(char *d1, size_t n1, char *d2, size_t n2)
+{
+	Dl_info info;
+	char *slash;
+
+	tu_fmt(d1, n1, "/usr/lib");
+	tu_fmt(d2, n2, "/usr/lib64");
+	if (dladdr((void *)(uintptr_t)&getpid, &info) == 0 ||
+	    info.dli_fname == NULL)
+		return;
+	tu_fmt(d1, n1, "%s", info.dli_fname);
+	slash = strrchr(d1, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	/* /lib/x86_64-linux-gnu -> /usr/lib/x86_64-linux-gnu */
+	if (strncmp(d1, "/usr/", 5) != 0)
+		tu_fmt(d2, n2, "/usr%s", d1);
+	else
+		tu_fmt(d2, n2, "%s", d1);
+}
+
+static bool
+find_lib(const char *name, char *out, size_t outlen)
+{
+	char d1[PATH_MAX], d2[PATH_MAX];
+
+	lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
+	tu_fmt(out, outlen, "%s/%s", d1, name);
+	if (exists(out))
+		return true;
+	tu_fmt(out, outlen, "%s/%s", d2, name);
+	if (exists(out))
+		return true;
+	out[0] = '\0';
+	return false;
+}
+
+static void
+add_user(FILE *pw, FILE *gr, const char *name, unsigned long uid,
+    unsigned long gid)
+{
+	char home[PATH_MAX];
+
+	tu_fmt(home, sizeof(home), "%s/home/%s", E.root, name);
+	MUST(mkdir(home, 0700));
+	if (uid != (unsigned long)getuid())
+		MUST(chown(home, (uid_t)uid, (gid_t)gid));
+	fprintf(pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, gid,
+	    home);
+	if (gr != NULL)
+		fprintf(gr, "%s:x:%lu:\n", name, gid);
+}
+
+static int
+stage1(char **argv)
+{
+	char path[PATH_MAX], nss[PATH_MAX], pre[PATH_MAX * 2];
+	const char *old;
+	FILE *pw, *gr;
+	char *root = tu_mkdtemp("pam");
+	int st;
+	pid_t pid;
+
+	tu_fmt(E.root, sizeof(E.root), "%s", root);
+	free(root);
+	if (!find_lib("libnss_wrapper.so", nss, sizeof(nss))) {
+		tu_rmrf(E.root);
+		skip_all("libnss_wrapper.so not found (Debian libnss-wrapper)");
+	}
+	tu_fmt(path, sizeof(path), "%s/home", E.root);
+	MUST(mkdir(path, 0755));
+	tu_fmt(path, sizeof(path), "%s/cases", E.root);
+	MUST(mkdir(path, 0700));
+	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
+	pw = fopen(path, "w");
+	tu_fmt(path, sizeof(path), "%s/group", E.root);
+	gr = fopen(path, "w");
+	if (pw == NULL || gr == NULL)
+		bail_out("fopen");
+	fprintf(gr, "ftgroup:x:%lu:\n", (unsigned long)getgid());
+	add_user(pw, NULL, "alice", getuid(), getgid());
+	add_user(pw, NULL, "bob", getuid(), getgid());
+	add_user(pw, NULL, "carol", getuid(), getgid());
+	add_user(pw, NULL, "dave", getuid(), getgid());
+	for (int i = 0; i < NUSERS; i++) {
+		char name[16];
+
+		tu_fmt(name, sizeof(name), "u%03d", i);
+		add_user(pw, NULL, name, getuid(), getgid());
+	}
+	if (geteuid() == 0)
+		add_user(pw, gr, "homey", HOMEY_UID, HOMEY_UID);
+	if (fclose(pw) != 0 || fclose(gr) != 0)
+		bail_out("fclose");
+
+	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
+	MUST(setenv("NSS_WRAPPER_PASSWD", path, 1));
+	tu_fmt(path, sizeof(path), "%s/group", E.root);
+	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
+	old = getenv("LD_PRELOAD");
+	if (old != NULL && old[0] != '\0')
+		tu_fmt(pre, sizeof(pre), "%s:%s", nss, old);
+	else
+		tu_fmt(pre, sizeof(pre), "%s", nss);
+	MUST(setenv("LD_PRELOAD", pre, 1));
+	/* sanitizer builds: the preload comes before the ASan runtime */
+	old = getenv("ASAN_OPTIONS");
+	tu_fmt(pre, sizeof(pre), "%s%sverify_asan_link_order=0",
+	    old != NULL ? old : "", old != NULL && old[0] != '\0' ? ":" : "");
+	MUST(setenv("ASAN_OPTIONS", pre, 1));
+	MUST(setenv("FT_PAM_TEST_ROOT", E.root, 1));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		printf("Bail out! re-exec: %s\n", strerror(errno));
+		_exit(1);
+	}
+	st = 1;
+	if (waitpid(pid, &st, 0) < 0)
+		st = 1;
+	tu_rmrf(E.root);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	printf("Bail out! test process died (signal %d)\n",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 1;
+}
+
+static void
+stage2_env(void)
+{
+	const char *b = getenv("top_builddir");
+	const char *o = getenv("OATHTOOL");
+	char self[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
+	ssize_t n;
+
+	tu_fmt(E.root, sizeof(E.root), "%s", getenv("FT_PAM_TEST_ROOT"));
+	E.is_root = geteuid() == 0;
+	if (b == NULL || b[0] == '\0') {
+		/* run by hand: BUILDDIR/tests/pam/test_pam */
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			bail_out("readlink");
+		self[n] = '\0';
+		for (int i = 0; i < 3; i++) {
+			char *s = strrchr(self, '/');
+
+			if (s != NULL)
+				*s = '\0';
+		}
+		b = self;
+	}
+	tu_fmt(E.module, sizeof(E.module),
+	    "%s/pam_module/.libs/pam_flowtotp_test.so", b);
+	if (!exists(E.module))
+		bail_out("%s missing", E.module);
+	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
+	    o != NULL && o[0] != '\0' ? o : "oathtool");
+	lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
+	tu_fmt(E.setitems, sizeof(E.setitems), "%s/pam_wrapper/pam_set_items.so",
+	    d2);
+	tu_fmt(E.getitems, sizeof(E.getitems), "%s/pam_wrapper/pam_get_items.so",
+	    d2);
+	if (!exists(E.setitems) || !exists(E.getitems)) {
+		tu_fmt(E.setitems, sizeof(E.setitems),
+		    "%s/pam_wrapper/pam_set_items.so", d1);
+		tu_fmt(E.getitems, sizeof(E.getitems),
+		    "%s/pam_wrapper/pam_get_items.so", d1);
+		if (!exists(E.setitems) || !exists(E.getitems))
+			E.setitems[0] = E.getitems[0] = '\0';
+	}
+	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
+	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	MUST(unsetenv("PAM_AUTHTOK"));
+	{
+		char out[64];
+		char *argv[] = { E.oathtool, (char *)"--version", NULL };
+
+		if (run_capture(argv, out, sizeof(out)) != 0)
+			skip_all("oathtool not found (Debian oathtool)");
+	}
+	diag("module %s, euid %lu, temp %s", E.module,
+	    (unsigned long)geteuid(), E.root);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *only;
+
+	(void)argc;
+	if (getenv("FT_PAM_TEST_ROOT") == NULL)
+		return stage1(argv);
+	stage2_env();
+	only = getenv("FT_PAM_TEST_ONLY");
+#define RUN(f) do { if (only == NULL || strcmp(only, #f) == 0) f(); } while (0)
+	RUN(t_correct_and_wrong);
+	RUN(t_window);
+	RUN(t_settings);
+	RUN(t_replay);
+	RUN(t_lockout);
+	RUN(t_fail_interval);
+	RUN(t_backup);
+	RUN(t_nullok);
+	RUN(t_unknown_user);
+	RUN(t_unsafe_files);
+	RUN(t_cache_attacks);
+	RUN(t_answers);
+	RUN(t_first_pass);
+	RUN(t_config);
+	RUN(t_debug);
+	RUN(t_home);
+	RUN(t_concurrency);
+	RUN(t_parallel_users);
+#undef RUN
+	return done_testing();
+}
