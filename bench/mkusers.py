@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Fake users for bench/run.sh: one secret per user, written in the form
+each module reads.
+
+  mkusers.py DIR COUNT [--ga] [--oath] [--ft]
+
+writes into DIR:
+  users.txt           "NAME HEXSECRET" per line (what pam_bench reads)
+  passwd, group       nss_wrapper databases: every user has the runner's
+                      uid/gid and a home DIR/home/NAME (made only with --ga)
+  ft/NAME             flowtotp(5) secret files, mode 0600       (--ft)
+  home/NAME/.google_authenticator  TOTP_AUTH, DISALLOW_REUSE,
+                      RATE_LIMIT 3 30, WINDOW_SIZE 3, mode 0600  (--ga)
+  users.oath          pam_oath "HOTP/T30 NAME - HEX" lines      (--oath)
+
+Secrets are derived from the user's index, so every module sees the same
+secret for the same user and runs are repeatable."""
+
+import base64
+import hashlib
+import os
+import sys
+import time
+
+PREFIX = "bu"
+SECRET_LEN = 20
+
+
+def secret(i):
+    return hashlib.sha1(b"flowtotp-bench-%d" % i).digest()[:SECRET_LEN]
+
+
+def name(i):
+    return "%s%06d" % (PREFIX, i)
+
+
+def write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    top, count = argv[1], int(argv[2])
+    flags = set(argv[3:])
+    uid, gid = os.getuid(), os.getgid()
+    created = int(time.time())
+    os.makedirs(top, mode=0o700, exist_ok=True)
+    if "--ft" in flags:
+        os.makedirs(os.path.join(top, "ft"), mode=0o700, exist_ok=True)
+    if "--ga" in flags:
+        os.makedirs(os.path.join(top, "home"), mode=0o700, exist_ok=True)
+    users, passwd, oath = [], [], []
+    for i in range(count):
+        n, key = name(i), secret(i)
+        b32 = base64.b32encode(key).decode().rstrip("=")
+        home = os.path.join(top, "home", n)
+        users.append("%s %s\n" % (n, key.hex()))
+        passwd.append("%s:x:%d:%d:bench:%s:/bin/false\n" % (n, uid, gid, home))
+        if "--oath" in flags:
+            oath.append("HOTP/T30 %s - %s\n" % (n, key.hex()))
+        if "--ft" in flags:
+            write_private(os.path.join(top, "ft", n),
+                          "version = 1\nsecret = %s\nalgorithm = SHA1\n"
+                          "digits = 6\nperiod = 30\ncreated = %d\n"
+                          % (b32, created))
+        if "--ga" in flags:
+            os.makedirs(home, mode=0o700, exist_ok=True)
+            write_private(os.path.join(home, ".google_authenticator"),
+                          '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n'
+                          '" DISALLOW_REUSE\n" TOTP_AUTH\n' % b32)
+    with open(os.path.join(top, "users.txt"), "w") as f:
+        f.writelines(users)
+    with open(os.path.join(top, "passwd"), "w") as f:
+        f.writelines(passwd)
+    with open(os.path.join(top, "group"), "w") as f:
+        f.write("bench:x:%d:\n" % gid)
+    if "--oath" in flags:
+        write_private(os.path.join(top, "users.oath"), "".join(oath))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Format bench/run.sh results (pam_bench "key=value" lines) as the table.
+
+  report.py RESULTS MACHINE LOGINS REPEATS PROCS ROUNDS
+
+Labels are MEASURE:MODULE:RUN.  Values over repeated runs are reduced to
+their median; ratios are computed within each run, then the median taken."""
+
+import statistics
+import sys
+
+NAMES = {
+    "permit": "pam_permit",
+    "ft": "pam_flowtotp (gdbm)",
+    "ftr": "pam_flowtotp (redis)",
+    "ga": "pam_google_authenticator",
+    "oath": "pam_oath",
+}
+ORDER = ["permit", "ft", "ftr", "ga", "oath"]
+TARGET_SUCCESS = 0.15
+TARGET_FAILURE = 0.05
+FLAT_TOLERANCE = 1.5    # (e): 100k-user cost within 1.5x the 1k-user cost
+
+
+def parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            kv = dict(p.split("=", 1) for p in line.split() if "=" in p)
+            if "label" not in kv or kv["label"].count(":") != 2:
+                continue
+            kv["measure"], kv["module"], kv["run"] = kv["label"].split(":")
+            rows.append(kv)
+    return rows
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def pick(rows, measure, module):
+    return [r for r in rows if r["measure"] == measure and
+            r["module"] == module]
+
+
+def fmt(x, nd=0):
+    if x != x:          # NaN
+        return "-"
+    return "%.*f" % (nd, x)
+
+
+def size(n):
+    n = float(n)
+    for unit in ["B", "KiB", "MiB", "GiB"]:
+        if n < 1024 or unit == "GiB":
+            return "%.0f %s" % (n, unit) if unit == "B" else "%.1f %s" % (n, unit)
+        n /= 1024
+
+
+def seq_section(out, rows, measure, title, modules):
+    out.append(title)
+    hdr = ("  %-26s %9s %10s %10s %10s %10s %8s %9s" %
+           ("module", "logins/s", "call med", "call p99", "auth med",
+            "auth p99", "auth/GA", "accepted"))
+    out.append(hdr)
+    ga_by_run = {r["run"]: float(r["auth_med_us"])
+                 for r in pick(rows, measure, "ga")}
+    ratios = {}
+    for m in modules:
+        rs = pick(rows, measure, m)
+        if not rs:
+            continue
+        ratio = med([float(r["auth_med_us"]) / ga_by_run[r["run"]]
+                     for r in rs if r["run"] in ga_by_run])
+        ratios[m] = ratio
+        ok = sum(int(r["ok"]) for r in rs)
+        n = sum(int(r["n"]) for r in rs)
+        out.append("  %-26s %9s %10s %10s %10s %10s %8s %7s" % (
+            NAMES[m],
+            fmt(med([float(r["logins_per_s"]) for r in rs])),
+            fmt(med([float(r["total_med_us"]) for r in rs])),
+            fmt(med([float(r["total_p99_us"]) for r in rs])),
+            fmt(med([float(r["auth_med_us"]) for r in rs])),
+            fmt(med([float(r["auth_p99_us"]) for r in rs])),
+            fmt(ratio, 3), "%d/%d" % (ok, n)))
+    return ratios
+
+
+def main(argv):
+    res, machine, logins, repeats, procs, rounds = argv[1:7]
+    rows = parse(res)
+    modules = [m for m in ORDER if pick(rows, "a", m)]
+    out = ["Machine: " + machine, ""]
+    ra = seq_section(out, rows, "a", "(a) success path: %s logins (each a "
+                     "different user) per run, median of %s runs, times in "
+                     "us" % (logins, repeats), modules)
+    out.append("")
+    rb = seq_section(out, rows, "b", "(b) failure path (wrong code): same "
+                     "shape", modules)
+    pw = pick(rows, "pw", "-")
+    if pw:
+        out.append("  (user lookup alone, getpwnam via nss_wrapper: median "
+                   "%s us; pam_permit does none, the others one or more)"
+                   % fmt(med([float(r["med_us"]) for r in pw]), 1))
+    out.append("")
+    out.append("(c) one user's same code sent by %s processes at once, %s "
+               "rounds: successes per round" % (procs, rounds))
+    cres = {}
+    for m in modules:
+        for r in pick(rows, "c", m):
+            per = [int(x) for x in r["per_round"].split(",")]
+            cres[m] = per
+            out.append("  %-26s %s  (exactly 1 in %d/%d rounds)" % (
+                NAMES[m], " ".join(map(str, per)),
+                sum(1 for x in per if x == 1), len(per)))
+    out.append("")
+    out.append("(d) %s different users at once, %s rounds: successes per "
+               "round" % (procs, rounds))
+    dres = {}
+    for m in modules:
+        for r in pick(rows, "d", m):
+            per = [int(x) for x in r["per_round"].split(",")]
+            dres[m] = per
+            out.append("  %-26s min %d, max %d of %s  (%d/%d rounds all "
+                       "succeeded)" % (NAMES[m], min(per), max(per), procs,
+                                       sum(1 for x in per if x == int(procs)),
+                                       len(per)))
+    out.append("")
+    sizes = sorted({int(r["run"])
+                    for r in rows if r["measure"] == "e"})
+    eres = {}
+    if sizes:
+        out.append("(e) pam_authenticate median us with N enrolled users "
+                   "(flowtotp: cache holding N users)")
+        out.append("  %-26s " % "module" +
+                   " ".join("%10s" % ("N=%d" % n) for n in sizes) +
+                   "   last/first")
+        for m in ["ft", "ga", "oath"]:
+            vals = []
+            for n in sizes:
+                rs = [r for r in pick(rows, "e", m) if int(r["run"]) == n]
+                vals.append(float(rs[0]["auth_med_us"]) if rs
+                            else float("nan"))
+            if all(v != v for v in vals):
+                continue
+            eres[m] = vals
+            out.append("  %-26s " % NAMES[m] +
+                       " ".join("%10s" % fmt(v) for v in vals) +
+                       "   %.2fx" % (vals[-1] / vals[0]))
+        for m, what in [("ft", "flowtotp cache after N logins of N users"),
+                        ("oath", "pam_oath users file")]:
+            rs = pick(rows, "esize", m)
+            if rs:
+                out.append("  %-26s " % what[:26] + " ".join(
+                    "%10s" % size(r["bytes"])
+                    for r in sorted(rs, key=lambda r: int(r["run"]))))
+        gs = sorted(pick(rows, "gsize", "ft"), key=lambda r: int(r["run"]))
+        if gs:
+            out.append("  flowtotp cache, 10,000 users: after %s logins %s,"
+                       " after %s logins %s" % (
+                           gs[0]["logins"], size(gs[0]["bytes"]),
+                           gs[-1]["logins"], size(gs[-1]["bytes"])))
+            passes = sorted({int(r["run"]) for r in rows
+                             if r["measure"] == "g"})
+            per = [med([float(r["auth_med_us"]) for r in rows
+                        if r["measure"] == "g" and int(r["run"]) == p])
+                   for p in passes]
+            out.append("  flowtotp auth median per pass of 10,000 logins "
+                       "(us): " + " ".join(fmt(x) for x in per))
+        out.append("")
+    frows = [r for r in rows if r["measure"] == "f"]
+    if frows:
+        out.append("(f) totp-enroll wall time, median of runs (ms)")
+        for cmd in sorted({r["module"] for r in frows}):
+            rs = sorted([r for r in frows if r["module"] == cmd],
+                        key=lambda r: int(r["run"]))
+            out.append("  %-26s " % ("totp-enroll " + cmd) + " ".join(
+                "%10s" % ("N=%s: %s" % (r["run"], r["ms"])) for r in rs))
+        out.append("")
+    # targets
+    out.append("Targets (issue 8):")
+    for m in [x for x in ["ft", "ftr"] if x in modules]:
+        if m in ra:
+            out.append("  %s success auth/GA %.3f <= %.2f: %s" % (
+                NAMES[m], ra[m], TARGET_SUCCESS,
+                "met" if ra[m] <= TARGET_SUCCESS else "MISSED"))
+        if m in rb:
+            out.append("  %s failure auth/GA %.3f <= %.2f: %s" % (
+                NAMES[m], rb[m], TARGET_FAILURE,
+                "met" if rb[m] <= TARGET_FAILURE else "MISSED"))
+        if m in cres:
+            out.append("  %s (c) exactly 1 success every round: %s" % (
+                NAMES[m], "met" if all(x == 1 for x in cres[m])
+                else "MISSED"))
+        if m in dres:
+            out.append("  %s (d) %s/%s every round: %s" % (
+                NAMES[m], procs, procs,
+                "met" if all(x == int(procs) for x in dres[m])
+                else "MISSED"))
+    if "ft" in eres:
+        v = eres["ft"]
+        out.append("  pam_flowtotp (e) flat cost (last/first %.2f <= %.1f):"
+                   " %s" % (v[-1] / v[0], FLAT_TOLERANCE,
+                            "met" if v[-1] / v[0] <= FLAT_TOLERANCE
+                            else "MISSED"))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

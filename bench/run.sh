@@ -1,0 +1,261 @@
+#!/bin/bash
+# bench/run.sh: flowtotp against pam_google_authenticator, pam_oath and
+# pam_permit, in one run on one machine (issue 8).  As root, on Debian 12
+# with libpam-google-authenticator, libpam-oath and libnss-wrapper:
+#
+#   bench/run.sh [-b BUILDDIR] [-n LOGINS] [-r REPEATS] [-e "1000 10000 100000"]
+#                [-s SAMPLE] [-p] [-o TABLEFILE]
+#
+#   -b  build dir (configured if needed; default: a temporary one)
+#   -n  logins per run for (a)/(b) (default 1000), -r runs (default 5)
+#   -e  enrolled-user counts for (e), -s logins measured at each (default 500)
+#   -p  also profile flowtotp (perf, callgrind) and print where time goes
+#   -o  also write the table to this file
+#
+# Fake users come from nss_wrapper (no real accounts), homes, secret files
+# and the pam_oath users file live in a temporary directory on disk, the
+# flowtotp cache in /dev/shm; everything is removed at the end.  See
+# bench/README section in the top README for what each row means.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=
+LOGINS=1000
+REPEATS=5
+ESIZES="1000 10000 100000"
+SAMPLE=500
+PROFILE=0
+OUT=
+CHUNK=1000              # users per driver run: keeps nss_wrapper's
+                        # linear passwd scan short and constant
+PROCS=20
+ROUNDS=20
+PAMDIR=/usr/lib/x86_64-linux-gnu/security
+
+while getopts b:n:r:e:s:po: opt; do
+	case $opt in
+	b) BUILD=$OPTARG ;;
+	n) LOGINS=$OPTARG ;;
+	r) REPEATS=$OPTARG ;;
+	e) ESIZES=$OPTARG ;;
+	s) SAMPLE=$OPTARG ;;
+	p) PROFILE=1 ;;
+	o) OUT=$OPTARG ;;
+	*) sed -n '2,17p' "$0" >&2; exit 2 ;;
+	esac
+done
+
+PY=/usr/bin/python3
+NSSW=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n1 || true)
+for f in "$PAMDIR/pam_google_authenticator.so" "$PAMDIR/pam_oath.so" \
+    "$PAMDIR/pam_permit.so" "$NSSW" "$PY"; do
+	[ -e "$f" ] || { echo "run.sh: missing $f (see contrib/deps.sh)" >&2; exit 1; }
+done
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# ---- build ----
+if [ -z "$BUILD" ]; then
+	BUILD=$(mktemp -d /tmp/flowtotp-bench-build.XXXXXX)
+	OWN_BUILD=$BUILD
+fi
+mkdir -p "$BUILD"
+if [ ! -f "$BUILD/Makefile" ]; then
+	[ -x "$SRC/configure" ] || (cd "$SRC" && autoreconf -fi)
+	log "configuring in $BUILD"
+	(cd "$BUILD" && "$SRC/configure" --with-redis=auto >configure.log 2>&1) ||
+	    { echo "run.sh: configure failed, see $BUILD/configure.log" >&2; exit 1; }
+fi
+log "building in $BUILD"
+make -C "$BUILD" -j2 bench/pam_bench >/dev/null
+FT_OK=1
+make -C "$BUILD" -j2 pam_flowtotp.la pam_module/pam_flowtotp_test.la \
+    >"$BUILD/bench-build.log" 2>&1 || FT_OK=0
+CLI=
+if make -C "$BUILD" -j2 cli/totp-enroll >>"$BUILD/bench-build.log" 2>&1; then
+	CLI=$BUILD/cli/totp-enroll
+fi
+DRIVER=$BUILD/bench/pam_bench
+FTMOD=$BUILD/.libs/pam_flowtotp.so
+FTTEST=$BUILD/pam_module/.libs/pam_flowtotp_test.so
+
+# ---- work dirs (homes on disk as in real life; the cache in /dev/shm) ----
+W=$(mktemp -d "${TMPDIR:-/var/tmp}/flowtotp-bench.XXXXXX")
+SHM=$(mktemp -d /dev/shm/flowtotp-bench.XXXXXX)
+REDIS_PID=
+cleanup() {
+	[ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
+	rm -rf "$W" "$SHM"
+	[ -n "${OWN_BUILD:-}" ] && rm -rf "$OWN_BUILD"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+RES=$W/results.txt
+: >"$RES"
+mkdir "$W/conf"
+
+# drive LABEL SERVICE USERDIR OFFSET COUNT STRIDE [driver args...]: one
+# driver run with a passwd file holding exactly the users it logs in.
+drive() {
+	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 k=$6
+	shift 6
+	awk -v o="$off" -v n="$cnt" -v k="$k" \
+	    'NR > o && (NR - 1 - o) % k == 0 && c < n { print; c++ }' \
+	    "$dir/passwd" >"$W/passwd.run"
+	NSS_WRAPPER_PASSWD=$W/passwd.run NSS_WRAPPER_GROUP=$dir/group \
+	    LD_PRELOAD=$NSSW "$DRIVER" -c "$W/conf" -s "$svc" \
+	    -u "$dir/users.txt" -o "$off" -n "$cnt" -k "$k" -l "$label" "$@" |
+	    tee -a "$RES"
+}
+
+# seq_chunks LABEL SERVICE USERDIR OFFSET COUNT [driver args]: COUNT logins
+# in CHUNK-sized driver runs (results go to a scratch file, not the table).
+seq_chunks() {
+	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 i n
+	shift 5
+	for ((i = 0; i < cnt; i += CHUNK)); do
+		n=$((cnt - i < CHUNK ? cnt - i : CHUNK))
+		drive "$label" "$svc" "$dir" $((off + i)) "$n" 1 "$@" \
+		    >>"$W/prefill.txt"
+	done
+}
+
+service() { # NAME MODULE ARGS...
+	local name=$1
+	shift
+	echo "auth required $*" >"$W/conf/$name"
+}
+
+# Flowtotp options shared by every flowtotp row: defaults made explicit.
+FTARGS="window=1 deny=3 unlock_time=600 fail_interval=900"
+
+# ---- users for (a)-(d) ----
+NUSERS=$((REPEATS * 2 * LOGINS + PROCS * ROUNDS + ROUNDS + 2))
+log "creating $NUSERS users"
+"$PY" "$SRC/bench/mkusers.py" "$W/u" "$NUSERS" --ga --oath --ft
+U=$W/u
+service permit "$PAMDIR/pam_permit.so"
+service ga "$PAMDIR/pam_google_authenticator.so"
+service oath "$PAMDIR/pam_oath.so usersfile=$U/users.oath window=1"
+service ft "$FTMOD secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
+MODULES="permit ga oath"
+
+probe() { # SERVICE USERDIR OFFSET: one good login works?
+	drive probe "$1" "$2" "$3" 1 1 "${@:4}" 2>/dev/null | grep -q ' ok=1 '
+}
+# Probe users (the last two) are beyond the measured ones.
+PROBE=$((NUSERS - 1))
+if [ "$FT_OK" = 1 ] && probe ft "$U" "$PROBE"; then
+	MODULES="permit ft ga oath"
+else
+	log "pam_flowtotp does not work yet (build or probe failed): no flowtotp rows"
+	FT_OK=0
+fi
+
+# Redis: only if the module was built with it and a login through it works.
+if [ "$FT_OK" = 1 ] && command -v redis-server >/dev/null; then
+	RPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	RPASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	( umask 077; printf '%s\n' "$RPASS" >"$W/redis.pw" )
+	redis-server --port "$RPORT" --bind 127.0.0.1 --requirepass "$RPASS" \
+	    --save '' --appendonly no --daemonize yes \
+	    --pidfile "$W/redis.pid" --logfile "$W/redis.log" >/dev/null
+	for _ in $(seq 50); do [ -s "$W/redis.pid" ] && break; sleep 0.1; done
+	REDIS_PID=$(cat "$W/redis.pid" 2>/dev/null || true)
+	service ftr "$FTMOD secret=$U/ft/%u cache=redis redis_host=127.0.0.1 redis_port=$RPORT redis_password_file=$W/redis.pw $FTARGS"
+	if probe ftr "$U" $((PROBE - 1)); then
+		MODULES="permit ft ftr ga oath"
+	else
+		log "pam_flowtotp with cache=redis does not work yet: no Redis row"
+	fi
+fi
+
+# ---- (a) success and (b) failure: every user logs in once per run ----
+# (replay protection allows one login per user and 30 s step, so each run
+# takes fresh users; runs of the modules are interleaved to share the noise)
+for ((r = 0; r < REPEATS; r++)); do
+	log "(a)/(b) run $((r + 1))/$REPEATS"
+	for m in $MODULES; do
+		drive "a:$m:$r" "$m" "$U" $((2 * r * LOGINS)) "$LOGINS" 1 >/dev/null
+		drive "b:$m:$r" "$m" "$U" $(((2 * r + 1) * LOGINS)) "$LOGINS" 1 -w \
+		    >/dev/null
+	done
+	drive "pw:-:$r" none "$U" $((2 * r * LOGINS)) "$LOGINS" 1 -m pw >/dev/null
+done
+
+# ---- (c) same code from PROCS processes, (d) PROCS users at once ----
+COFF=$((2 * REPEATS * LOGINS))
+for m in $MODULES; do
+	log "(c)/(d) $m"
+	drive "c:$m:0" "$m" "$U" "$COFF" "$ROUNDS" 1 -m same -P "$PROCS" \
+	    -R "$ROUNDS" >/dev/null
+	drive "d:$m:0" "$m" "$U" $((COFF + ROUNDS)) $((PROCS * ROUNDS)) 1 \
+	    -m diff -P "$PROCS" -R "$ROUNDS" >/dev/null
+done
+
+# ---- (e) cost growth with enrolled users ----
+# flowtotp: the test-clock build (same code, time from FLOWTOTP_TEST_NOW), so
+# every user can log in at step T0 (filling the cache with N entries) and the
+# SAMPLE measured users again one step later.  The others use the real clock:
+# their state is per user (google-authenticator) or one users file (pam_oath).
+T0=$(( $(date +%s) / 30 * 30 ))
+if [ "$FT_OK" = 1 ]; then
+	mkdir -p "$W/ftcache"
+fi
+for N in $ESIZES; do
+	E=$W/e$N
+	log "(e) $N enrolled users: creating"
+	"$PY" "$SRC/bench/mkusers.py" "$E" "$N" --ga --oath --ft
+	K=$((N / SAMPLE > 0 ? N / SAMPLE : 1))
+	S=$((N < SAMPLE ? N : SAMPLE))
+	service "eoath$N" "$PAMDIR/pam_oath.so usersfile=$E/users.oath window=1"
+	if [ "$FT_OK" = 1 ]; then
+		service "eft$N" "$FTTEST secret=$E/ft/%u cache=$SHM/e$N.gdbm $FTARGS"
+		log "(e) $N: flowtotp cache fill ($N logins at T0)"
+		seq_chunks "fill" "eft$N" "$E" 0 "$N" -t "$T0"
+		echo "label=esize:ft:$N bytes=$(stat -c %s "$SHM/e$N.gdbm") logins=$N users=$N" >>"$RES"
+		drive "e:ft:$N" "eft$N" "$E" 0 "$S" "$K" -t $((T0 + 30)) >/dev/null
+	fi
+	log "(e) $N: google-authenticator, pam_oath ($S logins each)"
+	drive "e:ga:$N" ga "$E" 0 "$S" "$K" >/dev/null
+	drive "e:oath:$N" "eoath$N" "$E" 0 "$S" "$K" >/dev/null
+	echo "label=esize:oath:$N bytes=$(stat -c %s "$E/users.oath") logins=$S users=$N" >>"$RES"
+	# (f) the CLI over this many enrolled users
+	if [ -n "$CLI" ] && [ "$FT_OK" = 1 ] && [ -x "$SRC/bench/cli_time.sh" ]; then
+		"$SRC/bench/cli_time.sh" "$CLI" "$E" "$SHM/e$N.gdbm" "$N" "$NSSW" \
+		    >>"$RES" 2>>"$W/cli.log" || log "(f) $N: CLI timing failed (see below)"
+	fi
+	rm -rf "$E"
+done
+
+# Cache size after 100,000 logins over 10,000 users: ten steps, each user
+# once per step (test clock moving forward one step per pass).
+if [ "$FT_OK" = 1 ]; then
+	G=$W/g
+	GU=10000
+	GP=10
+	log "(e) cache growth: $((GU * GP)) logins over $GU users"
+	"$PY" "$SRC/bench/mkusers.py" "$G" "$GU" --ft
+	service grow "$FTTEST secret=$G/ft/%u cache=$SHM/grow.gdbm $FTARGS"
+	for ((p = 0; p < GP; p++)); do
+		seq_chunks "g:ft:$p" grow "$G" 0 "$GU" -t $((T0 + 30 * p))
+		echo "label=gsize:ft:$p bytes=$(stat -c %s "$SHM/grow.gdbm") logins=$((GU * (p + 1))) users=$GU" >>"$RES"
+	done
+fi
+
+# ---- the table ----
+MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), libpam $(dpkg-query -W -f='${Version}' libpam0g 2>/dev/null || echo '?'), homes on $(df --output=fstype "$W" | tail -n1)"
+TABLE=$("$PY" "$SRC/bench/report.py" "$RES" "$MACHINE" "$LOGINS" "$REPEATS" \
+    "$PROCS" "$ROUNDS")
+printf '%s\n' "$TABLE"
+[ -n "$OUT" ] && printf '%s\n' "$TABLE" >"$OUT"
+if [ -s "$W/cli.log" ]; then
+	echo "--- CLI errors:" >&2
+	cat "$W/cli.log" >&2
+fi
+
+# ---- where flowtotp's time goes ----
+if [ "$PROFILE" = 1 ] && [ "$FT_OK" = 1 ] && [ -x "$SRC/bench/profile.sh" ]; then
+	"$SRC/bench/profile.sh" "$DRIVER" "$FTMOD" "$NSSW" "$SRC" || true
+fi
