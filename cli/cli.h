@@ -1,0 +1,235 @@
+/* totp-enroll: declarations shared by the command files.
+ *
+ * The CLI is a thin face over common/: it resolves who acts on whom, takes
+ * the right privileges for the store, talks to the person at the terminal
+ * and prints.  Everything the module also needs lives in common/. */
+#ifndef FLOWTOTP_CLI_H
+#define FLOWTOTP_CLI_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "otp.h"
+#include "safefile.h"
+#include "secretfile.h"
+#include "state.h"
+
+#define CLI_PROG "totp-enroll"
+#define CLI_ERRLEN 512U
+#define CLI_NAME_MAX 256U          /* bytes in a user name */
+#define CLI_LABEL_MAX FT_CONF_STR_MAX
+#define CLI_CHECK_WINDOW FT_WINDOW_MAX  /* diagnostic window of `check` */
+#define CLI_CODE_TRIES 3U          /* attempts at a prompted code */
+#define CLI_LINE_MAX 128U          /* longest answer read at a prompt */
+
+/* Documented exit codes (totp-enroll(1), EXIT STATUS). */
+enum cli_exit {
+	CLI_EX_OK = 0,
+	CLI_EX_FAIL = 1,        /* error, or a code was not accepted */
+	CLI_EX_USAGE = 2,       /* bad option, argument or user name */
+	CLI_EX_NOTENROLLED = 3, /* the user has no enrolment */
+	CLI_EX_PERM = 4,        /* the caller may not do this */
+	CLI_EX_EXISTS = 5,      /* already enrolled (use --force) */
+};
+
+enum cli_qr_mode { CLI_QR_AUTO = 0, CLI_QR_UTF8, CLI_QR_ANSI, CLI_QR_NONE };
+
+/* Options seen on the command line, as bits, so each command can reject the
+ * ones that do not apply to it. */
+enum cli_optbit {
+	CLI_O_USER = 1U << 0,
+	CLI_O_FORCE = 1U << 1,
+	CLI_O_YES = 1U << 2,
+	CLI_O_NOCONFIRM = 1U << 3,
+	CLI_O_JSON = 1U << 4,
+	CLI_O_ISSUER = 1U << 5,
+	CLI_O_LABEL = 1U << 6,
+	CLI_O_ALGO = 1U << 7,
+	CLI_O_DIGITS = 1U << 8,
+	CLI_O_PERIOD = 1U << 9,
+	CLI_O_QR = 1U << 10,
+};
+
+struct cli_opts {
+	unsigned seen;                  /* enum cli_optbit */
+	const char *user;               /* --user */
+	const char *issuer;             /* --issuer */
+	const char *label;              /* --label */
+	enum ft_algo algo;
+	unsigned digits;
+	unsigned period;
+	enum cli_qr_mode qr;
+	bool force, yes, no_confirm, json;
+};
+
+/* The person running the command. */
+struct cli_ctx {
+	struct ft_config cfg;
+	struct cli_opts o;
+	uid_t uid;                      /* real uid of the caller */
+	bool root;                      /* effective uid 0 */
+	char name[CLI_NAME_MAX];        /* caller's login name */
+};
+
+/* The user a command acts on, and where their secret lives. */
+struct cli_target {
+	char name[CLI_NAME_MAX];
+	uid_t uid;
+	gid_t gid;
+	char home[PATH_MAX];
+	char path[PATH_MAX];            /* expanded secret= template */
+	bool in_home;                   /* I/O with the user's privileges */
+	struct ft_file_policy pol;
+};
+
+/* ---- commands (cmd_*.c); operands are the words after the command ---- */
+int cmd_enroll(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_reset(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_disable(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+
+/* Remove a user's secret file and login state (reset, disable). */
+int cli_unenrol(const struct cli_ctx *ctx, const struct cli_target *t,
+    const char *action);
+
+/* ---- messages (totp-enroll.c) ---- */
+/* "totp-enroll: MESSAGE\n" on stderr; returns ex. */
+int cli_err(int ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code for a negative ft_rc. */
+int cli_exit_for(int rc);
+
+/* ---- users.c: who may act on whom ---- */
+/* Fill the caller fields of ctx.  CLI_EX_OK or an exit code. */
+int cli_caller_init(struct cli_ctx *ctx);
+/* Resolve the user a command acts on: `name`, or the caller when NULL.
+ * Non-root callers may only name themselves.  Prints the reason and returns
+ * an exit code on failure. */
+int cli_target(const struct cli_ctx *ctx, const char *name,
+    struct cli_target *t);
+/* Admin-only commands: CLI_EX_OK for root, else prints and CLI_EX_PERM. */
+int cli_require_root(const struct cli_ctx *ctx, const char *what);
+/* The one user operand a command takes (operand, --user, or NULL);
+ * CLI_EX_USAGE with a message for more than one. */
+int cli_one_user(const struct cli_ctx *ctx, int argc, char **argv,
+    const char *cmd, const char **name);
+
+/* Call fn(ctx, name, arg) for every user with a secret in the store (in
+ * name order); stops at the first non-zero return and passes it on. */
+typedef int (*cli_user_fn)(struct cli_ctx *ctx, const char *name, void *arg);
+int cli_foreach_enrolled(struct cli_ctx *ctx, cli_user_fn fn, void *arg);
+
+/* ---- priv.c: the user's privileges for files in their home ---- */
+struct cli_priv {
+	bool dropped;
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	gid_t *groups;
+};
+/* Switch to the target's uid/gid/groups when running as root and the
+ * secret lives in the home (so root never creates files in a directory the
+ * user controls); a no-op otherwise. */
+int cli_priv_enter(const struct cli_target *t, struct cli_priv *p, char *err,
+    size_t errlen);
+/* Back to the saved ids; aborts the program if that fails. */
+void cli_priv_leave(struct cli_priv *p);
+
+/* ---- store.c: the target's secret file ---- */
+/* Load the secret (with the right privileges).  FT_ERR_NOENT when not
+ * enrolled. */
+int cli_secret_load(const struct cli_target *t, struct ft_secret *s,
+    char *err, size_t errlen);
+/* May the caller write the target's store?  Prints the reason ("ask an
+ * administrator, or ...") and returns an exit code if not. */
+int cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t);
+/* Create missing store directories, then write atomically (0600, owned by
+ * the user) with SIGINT/SIGTERM/SIGHUP held off. */
+int cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, char *err, size_t errlen);
+/* Locked read-modify-write: load under an exclusive lock, call fn, write
+ * the result atomically, unlock.  fn returns FT_OK or a negative ft_rc. */
+typedef int (*cli_secret_edit_fn)(struct ft_secret *s, void *arg);
+int cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn,
+    void *arg, char *err, size_t errlen);
+/* Remove the secret file.  FT_ERR_NOENT when there is none. */
+int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
+
+/* ---- cache.c: the replay/lockout state ---- */
+/* Open the state store if the caller may: root always; others only when
+ * the gdbm cache directory already exists and belongs to them (so a user
+ * never creates the root-owned cache directory), or for Redis.  FT_ERR_PERM
+ * (err set) when the caller may not. */
+int cli_state_open(const struct cli_ctx *ctx, struct ft_state **st,
+    char *err, size_t errlen);
+
+/* ---- verify.c: codes typed by a person ---- */
+/* Strip spaces; FT_OK if exactly `digits` ASCII digits remain (written to
+ * out), else FT_ERR_PARSE. */
+int cli_code_clean(const char *in, unsigned digits, char *out,
+    size_t outlen);
+/* Ask for a TOTP code up to CLI_CODE_TRIES times and check it with the
+ * given window.  Returns 1 (offset/step set), 0 not accepted (message
+ * printed), negative ft_rc on error. */
+int cli_ask_code(const struct ft_secret *s, unsigned window,
+    const char *prompt, bool echo, int *offset, uint64_t *step);
+
+/* Self-service proof: a non-root caller must type a current code of the
+ * enrolment (window from the config); root passes.  CLI_EX_OK or an exit
+ * code (message printed). */
+int cli_prove(const struct cli_ctx *ctx, const struct cli_target *t);
+
+/* ---- prompt.c ---- */
+/* Print prompt on stderr and read one line from stdin (without the
+ * newline); no echo when !echo and stdin is a terminal.  FT_OK,
+ * FT_ERR_NOENT at end of input, FT_ERR_TOOBIG for an overlong line. */
+int cli_read_line(const char *prompt, bool echo, char *buf, size_t buflen);
+/* Ask a yes/no question; true only for an answer starting with y/Y. */
+bool cli_confirm(const char *question);
+
+/* ---- qr.c ---- */
+/* The mode `auto` stands for: utf8 in a UTF-8 locale, else ansi.
+ * Call after setlocale(LC_CTYPE, ""). */
+enum cli_qr_mode cli_qr_auto(void);
+/* Print text as a QR code (error correction M, 8-bit mode, quiet zone 4
+ * modules).  FT_OK or a negative ft_rc. */
+int cli_qr_print(FILE *out, const char *text, enum cli_qr_mode mode);
+
+/* ---- json.c and time formatting ---- */
+void cli_json_str(FILE *out, const char *s);
+/* "2024-01-02T03:04:05Z" */
+void cli_time_iso(time_t t, char *buf, size_t len);
+/* "2024-01-02 03:04:05 UTC" */
+void cli_time_text(time_t t, char *buf, size_t len);
+
+/* ---- log.c: authpriv audit trail ---- */
+void cli_log(const struct cli_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- report.c: one user's status (status and list) ---- */
+struct cli_report {
+	bool json;
+	bool first;     /* no JSON element printed yet */
+	int worst;      /* highest exit code seen */
+	struct ft_state *st;
+	bool st_tried;
+	char st_err[CLI_ERRLEN];
+};
+void cli_report_begin(struct cli_report *r, bool json);
+/* Print one user's line or JSON object; updates r->worst. */
+void cli_report_user(struct cli_ctx *ctx, struct cli_report *r,
+    const char *name);
+/* Close the JSON array; returns r->worst. */
+int cli_report_end(struct cli_report *r);
+
+#endif

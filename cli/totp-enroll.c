@@ -1,3 +1,391 @@
+/* totp-enroll: command line, configuration and dispatch.
+ *
+ *   totp-enroll [enroll] [options]        enrol (yourself, or --user as root)
+ *   totp-enroll status|list|reset|disable|backup-codes|unlock|check ...
+ *
+ * Options may appear anywhere (GNU getopt permutes); the first operand is
+ * the command.  See totp-enroll(1). */
 #include <config.h>
 
-int main(void) { return 1; }
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "rc.h"
+
+#define STORE_UMASK 022   /* directories get exactly the modes we ask */
+
+enum {
+	OPT_ISSUER = CHAR_MAX + 1,
+	OPT_LABEL,
+	OPT_ALGO,
+	OPT_DIGITS,
+	OPT_PERIOD,
+	OPT_QR,
+};
+
+static const struct option longopts[] = {
+	{ "user", required_argument, NULL, 'u' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "option", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "yes", no_argument, NULL, 'y' },
+	{ "no-confirm", no_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "algorithm", required_argument, NULL, OPT_ALGO },
+	{ "digits", required_argument, NULL, OPT_DIGITS },
+	{ "period", required_argument, NULL, OPT_PERIOD },
+	{ "qr", required_argument, NULL, OPT_QR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+#define SHORTOPTS "u:c:o:fynjhV"
+
+#define ENROLL_OPTS (CLI_O_USER | CLI_O_FORCE | CLI_O_NOCONFIRM | \
+	CLI_O_JSON | CLI_O_ISSUER | CLI_O_LABEL | CLI_O_ALGO | CLI_O_DIGITS | \
+	CLI_O_PERIOD | CLI_O_QR)
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli_ctx *, int, char **);
+	unsigned opts;          /* enum cli_optbit allowed */
+};
+
+static const struct command commands[] = {
+	{ "enroll", cmd_enroll, ENROLL_OPTS },
+	{ "status", cmd_status, CLI_O_USER | CLI_O_JSON },
+	{ "list", cmd_list, CLI_O_JSON },
+	{ "reset", cmd_reset, CLI_O_USER | CLI_O_YES },
+	{ "disable", cmd_disable, CLI_O_USER | CLI_O_YES },
+	{ "backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON },
+	{ "unlock", cmd_unlock, CLI_O_USER },
+	{ "check", cmd_check, CLI_O_USER | CLI_O_JSON },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char *const optbit_names[] = {
+	"--user", "--force", "--yes", "--no-confirm", "--json", "--issuer",
+	"--label", "--algorithm", "--digits", "--period", "--qr",
+};
+#define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
+
+/* ---- messages ---- */
+
+int
+cli_err(int ex, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fflush(stdout);
+	(void)fputs(CLI_PROG ": ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+	return ex;
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fflush(stdout);
+	(void)fputs(CLI_PROG ": ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+}
+
+int
+cli_exit_for(int rc)
+{
+	switch (rc) {
+	case FT_OK: return CLI_EX_OK;
+	case FT_ERR_NOENT: return CLI_EX_NOTENROLLED;
+	case FT_ERR_PERM: return CLI_EX_PERM;
+	case FT_ERR_ARG: return CLI_EX_USAGE;
+	default: return CLI_EX_FAIL;
+	}
+}
+
+static void
+usage(FILE *out)
+{
+	(void)fprintf(out,
+"Usage: " CLI_PROG " [enroll] [--user NAME] [--force] [--no-confirm] [--json]\n"
+"         [--issuer TEXT] [--label TEXT] [--algorithm SHA1|SHA256|SHA512]\n"
+"         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
+"       " CLI_PROG " status [USER...] [--json]\n"
+"       " CLI_PROG " list [--json]\n"
+"       " CLI_PROG " reset USER [--yes]\n"
+"       " CLI_PROG " disable [USER] [--yes]\n"
+"       " CLI_PROG " backup-codes [USER] [--json]\n"
+"       " CLI_PROG " unlock USER\n"
+"       " CLI_PROG " check [USER] [--json]\n"
+"Common options: --config FILE, --option KEY=VALUE, --help, --version\n"
+"\n"
+"Enrol a TOTP authenticator app for pam_flowtotp logins, and manage\n"
+"enrolments.  Non-root callers act only on themselves.\n"
+"\n"
+"  -u, --user NAME      act on NAME (root only, unless NAME is you)\n"
+"  -c, --config FILE    read FILE instead of " FT_CONF_DEFAULT "\n"
+"  -o, --option K=V     apply one option as on the module's pam.d line\n"
+"  -f, --force          replace an existing enrolment\n"
+"  -n, --no-confirm     save without asking for a code from the app\n"
+"  -y, --yes            do not ask before reset or disable\n"
+"  -j, --json           machine-readable output\n"
+"      --issuer TEXT    issuer shown in the app (default: config, hostname)\n"
+"      --label TEXT     account shown in the app (default: user or user@host)\n"
+"      --algorithm A    SHA1 (default), SHA256 or SHA512\n"
+"      --digits N       6 (default) to 8\n"
+"      --period S       15 to 300 seconds (default 30)\n"
+"      --qr MODE        utf8, ansi or none (default: utf8 in a UTF-8 locale)\n"
+"  -h, --help           this text\n"
+"  -V, --version        the version\n"
+"\n"
+"Exit status: 0 ok, 1 failure or code not accepted, 2 usage, 3 not enrolled,\n"
+"4 permission denied, 5 already enrolled.  See totp-enroll(1).\n");
+}
+
+/* ---- option values ---- */
+
+static int
+parse_uint(const char *s, unsigned lo, unsigned hi, const char *opt,
+    unsigned *out)
+{
+	unsigned long v;
+	char *end = NULL;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		goto bad;
+	*out = (unsigned)v;
+	return CLI_EX_OK;
+bad:
+	return cli_err(CLI_EX_USAGE, "%s: expected a number from %u to %u, "
+	    "got '%s'", opt, lo, hi, s);
+}
+
+static int
+parse_qr(const char *s, enum cli_qr_mode *out)
+{
+	if (strcmp(s, "utf8") == 0)
+		*out = CLI_QR_UTF8;
+	else if (strcmp(s, "ansi") == 0)
+		*out = CLI_QR_ANSI;
+	else if (strcmp(s, "none") == 0)
+		*out = CLI_QR_NONE;
+	else
+		return cli_err(CLI_EX_USAGE,
+		    "--qr: expected utf8, ansi or none, got '%s'", s);
+	return CLI_EX_OK;
+}
+
+static int
+parse_text(const char *s, const char *opt, const char **out)
+{
+	const unsigned char *p;
+
+	if (s[0] == '\0' || strlen(s) >= CLI_LABEL_MAX)
+		return cli_err(CLI_EX_USAGE, "%s: expected 1 to %u bytes", opt,
+		    CLI_LABEL_MAX - 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < ' ' || *p == 0x7fU)
+			return cli_err(CLI_EX_USAGE,
+			    "%s: control characters are not allowed", opt);
+	*out = s;
+	return CLI_EX_OK;
+}
+
+struct parsed {
+	const char *config;
+	const char **setopts;   /* --option values, in order */
+	size_t nsetopts;
+};
+
+static int
+parse_one(int c, struct cli_opts *o, struct parsed *pa)
+{
+	switch (c) {
+	case 'u': o->seen |= CLI_O_USER; o->user = optarg; break;
+	case 'c': pa->config = optarg; break;
+	case 'o': pa->setopts[pa->nsetopts++] = optarg; break;
+	case 'f': o->seen |= CLI_O_FORCE; o->force = true; break;
+	case 'y': o->seen |= CLI_O_YES; o->yes = true; break;
+	case 'n': o->seen |= CLI_O_NOCONFIRM; o->no_confirm = true; break;
+	case 'j': o->seen |= CLI_O_JSON; o->json = true; break;
+	case OPT_ISSUER:
+		o->seen |= CLI_O_ISSUER;
+		return parse_text(optarg, "--issuer", &o->issuer);
+	case OPT_LABEL:
+		o->seen |= CLI_O_LABEL;
+		return parse_text(optarg, "--label", &o->label);
+	case OPT_ALGO:
+		o->seen |= CLI_O_ALGO;
+		if (ft_algo_parse(optarg, &o->algo) != FT_OK)
+			return cli_err(CLI_EX_USAGE, "--algorithm: expected "
+			    "SHA1, SHA256 or SHA512, got '%s'", optarg);
+		break;
+	case OPT_DIGITS:
+		o->seen |= CLI_O_DIGITS;
+		return parse_uint(optarg, FT_DIGITS_MIN, FT_DIGITS_MAX,
+		    "--digits", &o->digits);
+	case OPT_PERIOD:
+		o->seen |= CLI_O_PERIOD;
+		return parse_uint(optarg, FT_PERIOD_MIN, FT_PERIOD_MAX,
+		    "--period", &o->period);
+	case OPT_QR:
+		o->seen |= CLI_O_QR;
+		return parse_qr(optarg, &o->qr);
+	default:
+		return CLI_EX_USAGE;    /* getopt printed why */
+	}
+	return CLI_EX_OK;
+}
+
+/* ---- configuration ---- */
+
+static int
+load_config(struct cli_ctx *ctx, const struct parsed *pa)
+{
+	char err[CLI_ERRLEN];
+	size_t i;
+	int rc;
+
+	ft_config_defaults(&ctx->cfg);
+	err[0] = '\0';
+	if (pa->config != NULL)
+		rc = ft_config_load_file(&ctx->cfg, pa->config, false, err,
+		    sizeof(err));
+	else
+		rc = ft_config_load_file(&ctx->cfg, FT_CONF_DEFAULT, true, err,
+		    sizeof(err));
+	if (rc != FT_OK)
+		return cli_err(rc == FT_ERR_NOENT ? CLI_EX_USAGE :
+		    cli_exit_for(rc), "config %s: %s",
+		    pa->config != NULL ? pa->config : FT_CONF_DEFAULT, err);
+	for (i = 0; i < pa->nsetopts; i++) {
+		rc = ft_config_set_arg(&ctx->cfg, pa->setopts[i], err,
+		    sizeof(err));
+		if (rc != FT_OK)
+			return cli_err(CLI_EX_USAGE, "--option %s: %s",
+			    pa->setopts[i], err);
+	}
+	return CLI_EX_OK;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+check_options(const struct command *cmd, unsigned seen)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTBITS; i++)
+		if ((seen & (1U << i)) != 0 && (cmd->opts & (1U << i)) == 0)
+			return cli_err(CLI_EX_USAGE, "%s does not apply to %s",
+			    optbit_names[i], cmd->name);
+	return CLI_EX_OK;
+}
+
+static void
+opts_defaults(struct cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->algo = FT_ALGO_SHA1;
+	o->digits = FT_DIGITS_DEFAULT;
+	o->period = FT_PERIOD_DEFAULT;
+	o->qr = CLI_QR_AUTO;
+}
+
+static int
+run(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct command *cmd = &commands[0];
+	struct parsed pa = { NULL, NULL, 0 };
+	int c, ex = CLI_EX_OK;
+
+	pa.setopts = calloc((size_t)argc + 1, sizeof(*pa.setopts));
+	if (pa.setopts == NULL)
+		return cli_err(CLI_EX_FAIL, "out of memory");
+	opts_defaults(&ctx->o);
+	/* GNU getopt permutes: options may follow the command and users. */
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts,
+	    NULL)) != -1 && ex == CLI_EX_OK) {
+		if (c == 'h') {
+			usage(stdout);
+			goto out;
+		}
+		if (c == 'V') {
+			(void)printf(CLI_PROG " (%s) %s\n", PACKAGE_NAME,
+			    PACKAGE_VERSION);
+			goto out;
+		}
+		ex = parse_one(c, &ctx->o, &pa);
+	}
+	if (ex != CLI_EX_OK)
+		goto usage;
+	if (optind < argc) {
+		cmd = find_command(argv[optind]);
+		if (cmd == NULL) {
+			ex = cli_err(CLI_EX_USAGE, "unknown command '%s'",
+			    argv[optind]);
+			goto usage;
+		}
+		optind++;
+	}
+	if ((ex = check_options(cmd, ctx->o.seen)) != CLI_EX_OK)
+		goto usage;
+	if ((ex = cli_caller_init(ctx)) != CLI_EX_OK ||
+	    (ex = load_config(ctx, &pa)) != CLI_EX_OK)
+		goto out;
+	ex = cmd->fn(ctx, argc - optind, argv + optind);
+	goto out;
+usage:
+	(void)fputs("Try '" CLI_PROG " --help'.\n", stderr);
+out:
+	free(pa.setopts);
+	return ex;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_ctx *ctx;
+	int ex;
+
+	(void)setlocale(LC_CTYPE, "");
+	(void)umask(STORE_UMASK);
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return cli_err(CLI_EX_FAIL, "out of memory");
+	ex = run(ctx, argc, argv);
+	free(ctx);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_err(CLI_EX_FAIL, "error writing output");
+	return ex;
+}

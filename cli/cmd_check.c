@@ -1,0 +1,193 @@
+/* totp-enroll check [USER]: "my code is not accepted".  Reads a code and
+ * says whether it matches and at which step offset within a wide
+ * diagnostic window, with the server's UTC time, so clock drift shows.  It
+ * is a read-only look: the code is not consumed and a wrong one does not
+ * count as a failure.  Exit 0 only when a login with this code would pass
+ * the code check (within the configured window and not already used). */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cli.h"
+#include "rc.h"
+#include "wipe.h"
+
+#define TIMEBUF 64U
+
+struct result {
+	time_t now;
+	uint64_t now_step;
+	int match;              /* 1 matched, 0 not */
+	int offset;
+	uint64_t step;
+	bool within;            /* |offset| <= configured window */
+	int used;               /* 1 step already used, 0 no, -1 unknown */
+};
+
+/* Was this step already used for a login?  Needs the state (root). */
+static int
+step_used(const struct cli_ctx *ctx, const char *user, uint64_t step)
+{
+	struct ft_user_state us;
+	struct ft_state *st = NULL;
+	char err[CLI_ERRLEN];
+	int rc;
+
+	err[0] = '\0';
+	rc = cli_state_open(ctx, &st, err, sizeof(err));
+	if (rc == FT_OK)
+		rc = ft_state_get(st, user, ft_now(), &us, err, sizeof(err));
+	ft_state_close(st);
+	if (rc != FT_OK)
+		return -1;
+	return step <= us.last_step ? 1 : 0;
+}
+
+static int
+match(const struct cli_ctx *ctx, const struct ft_secret *s,
+    const char *code, struct result *r)
+{
+	struct ft_totp_params p;
+	int rc;
+
+	p.key = s->key;
+	p.keylen = s->keylen;
+	p.algo = s->algo;
+	p.digits = s->digits;
+	p.period = s->period;
+	p.window = CLI_CHECK_WINDOW;
+	r->now = ft_now();
+	if ((rc = ft_totp_step(r->now, s->period, &r->now_step)) != FT_OK)
+		return rc;
+	rc = ft_totp_match(&p, r->now, code, &r->offset, &r->step);
+	if (rc < 0)
+		return rc;
+	r->match = rc;
+	r->within = rc == 1 && (unsigned)abs(r->offset) <= ctx->cfg.window;
+	return FT_OK;
+}
+
+static void
+print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
+    const struct result *r)
+{
+	char when[TIMEBUF];
+	long secs = (long)r->offset * (long)s->period;
+
+	cli_time_text(r->now, when, sizeof(when));
+	(void)printf("Server time: %s (%lld), time step %llu of %u s.\n",
+	    when, (long long)r->now, (unsigned long long)r->now_step,
+	    s->period);
+	if (!r->match) {
+		(void)printf("The code does not match any step within +-%u "
+		    "(+-%lu s): wrong secret in the app, a mistyped code, or "
+		    "a clock far off.\n", CLI_CHECK_WINDOW,
+		    (unsigned long)CLI_CHECK_WINDOW * s->period);
+		return;
+	}
+	if (r->offset == 0)
+		(void)printf("The code matches the current step: the clocks "
+		    "agree.\n");
+	else
+		(void)printf("The code matches at step offset %+d: the app's "
+		    "clock is about %ld s %s the server's.\n", r->offset,
+		    labs(secs), r->offset < 0 ? "behind" : "ahead of");
+	if (!r->within)
+		(void)printf("That is outside the accepted window of +-%u "
+		    "step%s: a login with it fails.  Fix the phone's "
+		    "clock (automatic time).\n", ctx->cfg.window,
+		    ctx->cfg.window == 1 ? "" : "s");
+	else if (r->used == 1)
+		(void)printf("But that code (or a later one) was already used "
+		    "for a login: codes work once.  Wait for the next.\n");
+	else
+		(void)printf("That is inside the accepted window of +-%u: a "
+		    "login with it would pass the code check.\n",
+		    ctx->cfg.window);
+}
+
+static void
+print_json(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, const struct result *r)
+{
+	char when[TIMEBUF];
+
+	cli_time_iso(r->now, when, sizeof(when));
+	(void)printf("{\"user\":");
+	cli_json_str(stdout, t->name);
+	(void)printf(",\"server_time\":%lld,\"server_time_utc\":\"%s\","
+	    "\"step\":%llu,\"period\":%u,\"window\":%u,"
+	    "\"diagnostic_window\":%u,\"match\":%s", (long long)r->now, when,
+	    (unsigned long long)r->now_step, s->period, ctx->cfg.window,
+	    CLI_CHECK_WINDOW, r->match ? "true" : "false");
+	if (r->match)
+		(void)printf(",\"offset\":%d,\"offset_seconds\":%ld,"
+		    "\"within_window\":%s,\"already_used\":%s", r->offset,
+		    (long)r->offset * (long)s->period,
+		    r->within ? "true" : "false", r->used < 0 ? "null" :
+		    r->used ? "true" : "false");
+	else
+		(void)printf(",\"offset\":null,\"offset_seconds\":null,"
+		    "\"within_window\":false,\"already_used\":null");
+	(void)printf("}\n");
+}
+
+static int
+check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
+{
+	char line[CLI_LINE_MAX], code[FT_CODE_BUFSZ], prompt[64];
+	struct result r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	(void)snprintf(prompt, sizeof(prompt), "%u-digit code to check: ",
+	    s->digits);
+	rc = cli_read_line(prompt, false, line, sizeof(line));
+	if (rc == FT_OK)
+		rc = cli_code_clean(line, s->digits, code, sizeof(code));
+	ft_wipe(line, sizeof(line));
+	if (rc == FT_ERR_NOENT)
+		return cli_err(CLI_EX_FAIL, "no code given");
+	if (rc != FT_OK)
+		return cli_err(CLI_EX_FAIL, "not a code: expected %u digits",
+		    s->digits);
+	rc = match(ctx, s, code, &r);
+	ft_wipe(code, sizeof(code));
+	if (rc != FT_OK)
+		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
+		    ft_rc_str(rc));
+	r.used = r.match ? step_used(ctx, t->name, r.step) : -1;
+	if (ctx->o.json)
+		print_json(ctx, t, s, &r);
+	else
+		print_text(ctx, s, &r);
+	return r.within && r.used != 1 ? CLI_EX_OK : CLI_EX_FAIL;
+}
+
+int
+cmd_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_target t;
+	struct ft_secret s;
+	const char *name;
+	char err[CLI_ERRLEN];
+	int ex, rc;
+
+	if ((ex = cli_one_user(ctx, argc, argv, "check", &name)) !=
+	    CLI_EX_OK || (ex = cli_target(ctx, name, &t)) != CLI_EX_OK)
+		return ex;
+	err[0] = '\0';
+	rc = cli_secret_load(&t, &s, err, sizeof(err));
+	if (rc == FT_ERR_NOENT)
+		ex = cli_err(CLI_EX_NOTENROLLED, "%s is not enrolled", t.name);
+	else if (rc != FT_OK)
+		ex = cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
+		    CLI_EX_FAIL, "%s", err);
+	else
+		ex = check(ctx, &t, &s);
+	ft_secret_wipe(&s);
+	return ex;
+}

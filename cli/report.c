@@ -1,0 +1,202 @@
+/* One user's status, as a text line or a JSON object (status and list). */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cli.h"
+#include "rc.h"
+
+#define TIMEBUF 64U
+
+void
+cli_report_begin(struct cli_report *r, bool json)
+{
+	memset(r, 0, sizeof(*r));
+	r->json = json;
+	r->first = true;
+	if (json)
+		(void)printf("{\"users\":[");
+}
+
+static void
+worse(struct cli_report *r, int ex)
+{
+	if (ex > r->worst)
+		r->worst = ex;
+}
+
+/* The state store, opened on first need; NULL if the caller may not see it
+ * (said once on stderr). */
+static struct ft_state *
+report_state(struct cli_ctx *ctx, struct cli_report *r)
+{
+	int rc;
+
+	if (r->st_tried)
+		return r->st;
+	r->st_tried = true;
+	rc = cli_state_open(ctx, &r->st, r->st_err, sizeof(r->st_err));
+	if (rc != FT_OK) {
+		r->st = NULL;
+		if (rc != FT_ERR_PERM)
+			worse(r, CLI_EX_FAIL);
+		cli_warn("lockout state unavailable: %s", r->st_err);
+	}
+	return r->st;
+}
+
+static bool
+get_state(struct cli_ctx *ctx, struct cli_report *r, const char *name,
+    struct ft_user_state *us)
+{
+	struct ft_state *st = report_state(ctx, r);
+	char err[CLI_ERRLEN];
+
+	memset(us, 0, sizeof(*us));
+	if (st == NULL)
+		return false;
+	err[0] = '\0';
+	if (ft_state_get(st, name, ft_now(), us, err, sizeof(err)) != FT_OK) {
+		cli_warn("lockout state of %s: %s", name, err);
+		worse(r, CLI_EX_FAIL);
+		return false;
+	}
+	return true;
+}
+
+static void
+text_state(bool have, const struct ft_user_state *us)
+{
+	char when[TIMEBUF];
+
+	if (!have) {
+		(void)printf(", lock state unknown");
+		return;
+	}
+	if (us->locked_until == FT_STATE_LOCKED_FOREVER) {
+		(void)printf(", LOCKED until an administrator unlocks");
+	} else if (us->locked_until != 0) {
+		cli_time_text((time_t)us->locked_until, when, sizeof(when));
+		(void)printf(", LOCKED until %s", when);
+	} else {
+		(void)printf(", not locked");
+	}
+	(void)printf(", %lu failure%s", (unsigned long)us->failures,
+	    us->failures == 1 ? "" : "s");
+	if (us->last_success != 0) {
+		cli_time_text((time_t)us->last_success, when, sizeof(when));
+		(void)printf(", last login %s", when);
+	}
+}
+
+static void
+print_text(const char *name, const struct ft_secret *s, int load_rc,
+    const char *err, bool have, const struct ft_user_state *us)
+{
+	char when[TIMEBUF];
+
+	(void)printf("%s: ", name);
+	if (load_rc == FT_OK) {
+		cli_time_text((time_t)s->created, when, sizeof(when));
+		(void)printf("enrolled %s, %s/%u/%us, %zu backup code%s left",
+		    when, ft_algo_name(s->algo), s->digits, s->period,
+		    s->nbackup, s->nbackup == 1 ? "" : "s");
+	} else if (load_rc == FT_ERR_NOENT) {
+		(void)printf("not enrolled");
+	} else {
+		(void)printf("ERROR (%s)", err);
+	}
+	text_state(have, us);
+	(void)printf("\n");
+}
+
+static void
+json_state(bool have, const struct ft_user_state *us)
+{
+	int64_t until = us->locked_until;
+
+	if (!have) {
+		(void)printf(",\"state_available\":false,\"locked\":null,"
+		    "\"locked_until\":null,\"failures\":null,"
+		    "\"last_success\":null");
+		return;
+	}
+	if (until == FT_STATE_LOCKED_FOREVER)
+		until = -1;
+	(void)printf(",\"state_available\":true,\"locked\":%s,"
+	    "\"locked_until\":%lld,\"failures\":%lu,\"last_success\":%lld",
+	    us->locked_until != 0 ? "true" : "false", (long long)until,
+	    (unsigned long)us->failures, (long long)us->last_success);
+}
+
+static void
+print_json(struct cli_report *r, const struct cli_target *t,
+    const struct ft_secret *s, int load_rc, const char *err, bool have,
+    const struct ft_user_state *us)
+{
+	char when[TIMEBUF];
+
+	(void)printf("%s{\"user\":", r->first ? "" : ",");
+	r->first = false;
+	cli_json_str(stdout, t->name);
+	(void)printf(",\"path\":");
+	cli_json_str(stdout, t->path);
+	if (load_rc == FT_OK) {
+		cli_time_iso((time_t)s->created, when, sizeof(when));
+		(void)printf(",\"enrolled\":true,\"created\":%lld,"
+		    "\"created_utc\":\"%s\",\"algorithm\":\"%s\","
+		    "\"digits\":%u,\"period\":%u,\"backup_codes_left\":%zu",
+		    (long long)s->created, when, ft_algo_name(s->algo),
+		    s->digits, s->period, s->nbackup);
+	} else if (load_rc == FT_ERR_NOENT) {
+		(void)printf(",\"enrolled\":false");
+	} else {
+		(void)printf(",\"enrolled\":null,\"error\":");
+		cli_json_str(stdout, err);
+	}
+	json_state(have, us);
+	(void)printf("}");
+}
+
+void
+cli_report_user(struct cli_ctx *ctx, struct cli_report *r, const char *name)
+{
+	struct ft_user_state us;
+	struct cli_target t;
+	struct ft_secret s;
+	char err[CLI_ERRLEN];
+	bool have;
+	int ex, rc;
+
+	if ((ex = cli_target(ctx, name, &t)) != CLI_EX_OK) {
+		worse(r, ex);
+		return;
+	}
+	err[0] = '\0';
+	rc = cli_secret_load(&t, &s, err, sizeof(err));
+	if (rc != FT_OK && rc != FT_ERR_NOENT) {
+		cli_warn("%s: %s", t.name, err);
+		worse(r, cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
+		    CLI_EX_FAIL);
+	} else if (rc == FT_ERR_NOENT) {
+		worse(r, CLI_EX_NOTENROLLED);
+	}
+	have = get_state(ctx, r, t.name, &us);
+	if (r->json)
+		print_json(r, &t, &s, rc, err, have, &us);
+	else
+		print_text(t.name, &s, rc, err, have, &us);
+	ft_secret_wipe(&s);
+}
+
+int
+cli_report_end(struct cli_report *r)
+{
+	if (r->json)
+		(void)printf("]}\n");
+	ft_state_close(r->st);
+	r->st = NULL;
+	return r->worst;
+}

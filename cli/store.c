@@ -1,0 +1,210 @@
+/* The target's secret file: read, write, edit and remove it with the right
+ * privileges, the right owner, and atomically.
+ *
+ * Ownership: in the system store a secret is root's (0600), so processes
+ * running as the user cannot read it; in a home it is the user's (0600),
+ * written with the user's privileges (see priv.c). */
+#include <config.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "rc.h"
+#include "secretstore.h"
+#include "wipe.h"
+
+#define STORE_DIR_MODE 0700
+#define STORE_PARENT_MODE 0755
+#define ROOT_UID ((uid_t)0)
+#define ROOT_GID ((gid_t)0)
+#define KEEP_UID ((uid_t)-1)
+#define KEEP_GID ((gid_t)-1)
+
+/* Signals that would interrupt a write half way: held off while writing,
+ * so Ctrl-C lands before or after, never in between. */
+static void
+hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGTERM);
+	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGQUIT);
+	(void)sigaddset(&set, SIGTSTP);
+	(void)sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void
+release_signals(const sigset_t *old)
+{
+	(void)sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static int
+dir_of(const char *path, char *dir, size_t len)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return FT_ERR_ARG;
+	if (snprintf(dir, len, "%s", dirname(tmp)) >= (int)len)
+		return FT_ERR_ARG;
+	return FT_OK;
+}
+
+int
+cli_secret_load(const struct cli_target *t, struct ft_secret *s, char *err,
+    size_t errlen)
+{
+	struct cli_priv p;
+	int rc;
+
+	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
+		return rc;
+	rc = ft_secret_load(t->path, &t->pol, s, err, errlen);
+	cli_priv_leave(&p);
+	return rc;
+}
+
+int
+cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (ctx->root || t->in_home)
+		return CLI_EX_OK;
+	/* A store directory of the caller's own (e.g. secret=/srv/me/%u)
+	 * is theirs to write. */
+	if (dir_of(t->path, dir, sizeof(dir)) == FT_OK &&
+	    lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    sb.st_uid == ctx->uid)
+		return CLI_EX_OK;
+	return cli_err(CLI_EX_PERM,
+	    "secrets are kept in the system store %s, which only root may "
+	    "change: ask an administrator to run '" CLI_PROG " --user %s', "
+	    "or to set secret= to a path in your home directory in %s",
+	    dir_of(t->path, dir, sizeof(dir)) == FT_OK ? dir : t->path,
+	    t->name, ctx->cfg.conf[0] != '\0' ? ctx->cfg.conf :
+	    FT_CONF_DEFAULT);
+}
+
+/* Create the store directory if it is missing: in a home one level (as the
+ * user), in the system store the directory (0700) and its parent (0755),
+ * both root's. */
+static int
+ensure_store_dir(const struct cli_target *t, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], parent[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if (dir_of(t->path, dir, sizeof(dir)) != FT_OK ||
+	    dir_of(dir, parent, sizeof(parent)) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "path too long: %s",
+		    t->path);
+	if (lstat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? FT_OK : ft_seterr(err, errlen,
+		    FT_ERR_UNSAFE, "%s is not a directory", dir);
+	if (errno != ENOENT)
+		return ft_seterr(err, errlen, errno == EACCES ? FT_ERR_PERM :
+		    FT_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (t->in_home || geteuid() != 0)
+		return ft_ensure_dir(dir, STORE_DIR_MODE, geteuid(),
+		    getegid(), err, errlen);
+	if (lstat(parent, &sb) != 0 && errno == ENOENT &&
+	    (rc = ft_ensure_dir(parent, STORE_PARENT_MODE, ROOT_UID, ROOT_GID,
+	    err, errlen)) != FT_OK)
+		return rc;
+	return ft_ensure_dir(dir, STORE_DIR_MODE, ROOT_UID, ROOT_GID, err,
+	    errlen);
+}
+
+int
+cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, char *err, size_t errlen)
+{
+	struct cli_priv p;
+	sigset_t old;
+	bool system_root = ctx->root && !t->in_home;
+	int rc;
+
+	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
+		return rc;
+	hold_signals(&old);
+	rc = ensure_store_dir(t, err, errlen);
+	if (rc == FT_OK)
+		rc = ft_secret_store(t->path, s,
+		    system_root ? ROOT_UID : KEEP_UID,
+		    system_root ? ROOT_GID : KEEP_GID, err, errlen);
+	release_signals(&old);
+	cli_priv_leave(&p);
+	return rc;
+}
+
+int
+cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct ft_secret s;
+	struct cli_priv p;
+	struct stat sb;
+	sigset_t old;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = -1, rc;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
+		return rc;
+	rc = ft_safe_read_locked(t->path, &t->pol, &buf, &len, &fd, err,
+	    errlen);
+	if (rc != FT_OK)
+		goto out;
+	if ((rc = ft_secret_parse(buf, len, &s, err, errlen)) != FT_OK)
+		goto out;
+	if ((rc = fn(&s, arg)) != FT_OK) {
+		(void)ft_seterr(err, errlen, rc, "%s", ft_rc_str(rc));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "fstat %s: %s",
+		    t->path, strerror(errno));
+		goto out;
+	}
+	/* The new file keeps the old one's owner. */
+	hold_signals(&old);
+	rc = ft_secret_store(t->path, &s, sb.st_uid, sb.st_gid, err, errlen);
+	release_signals(&old);
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	ft_wipe_free(buf, len);
+	ft_secret_wipe(&s);
+	cli_priv_leave(&p);
+	return rc;
+}
+
+int
+cli_secret_remove(const struct cli_target *t, char *err, size_t errlen)
+{
+	struct cli_priv p;
+	sigset_t old;
+	int rc;
+
+	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
+		return rc;
+	hold_signals(&old);
+	rc = ft_safe_unlink(t->path, err, errlen);
+	release_signals(&old);
+	cli_priv_leave(&p);
+	return rc;
+}
