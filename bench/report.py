@@ -59,9 +59,9 @@ def size(n):
 
 def seq_section(out, rows, measure, title, modules):
     out.append(title)
-    hdr = ("  %-26s %9s %10s %10s %10s %10s %8s %9s" %
+    hdr = ("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" %
            ("module", "logins/s", "call med", "call p99", "auth med",
-            "auth p99", "auth/GA", "accepted"))
+            "auth p99", "auth/GA", "accepted", "logs"))
     out.append(hdr)
     ga_by_run = {r["run"]: float(r["auth_med_us"])
                  for r in pick(rows, measure, "ga")}
@@ -75,14 +75,15 @@ def seq_section(out, rows, measure, title, modules):
         ratios[m] = ratio
         ok = sum(int(r["ok"]) for r in rs)
         n = sum(int(r["n"]) for r in rs)
-        out.append("  %-26s %9s %10s %10s %10s %10s %8s %7s" % (
+        logs = sum(int(r.get("log_lines", 0)) for r in rs)
+        out.append("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" % (
             NAMES[m],
             fmt(med([float(r["logins_per_s"]) for r in rs])),
             fmt(med([float(r["total_med_us"]) for r in rs])),
             fmt(med([float(r["total_p99_us"]) for r in rs])),
             fmt(med([float(r["auth_med_us"]) for r in rs])),
             fmt(med([float(r["auth_p99_us"]) for r in rs])),
-            fmt(ratio, 3), "%d/%d" % (ok, n)))
+            fmt(ratio, 3), "%d/%d" % (ok, n), fmt(logs / n, 1)))
     return ratios
 
 
@@ -97,6 +98,8 @@ def main(argv):
     out.append("")
     rb = seq_section(out, rows, "b", "(b) failure path (wrong code): same "
                      "shape", modules)
+    out.append("  (call: pam_start + pam_authenticate + pam_end; auth: "
+               "pam_authenticate alone; logs: syslog lines per login)")
     pw = pick(rows, "pw", "-")
     if pw:
         out.append("  (user lookup alone, getpwnam via nss_wrapper: median "

@@ -94,6 +94,10 @@ trap 'exit 130' INT TERM
 RES=$W/results.txt
 : >"$RES"
 mkdir "$W/conf"
+# libpam reads "other" too (and logs its absence on every pam_start).
+for t in auth account password session; do
+	echo "$t required $PAMDIR/pam_deny.so"
+done >"$W/conf/other"
 
 # drive LABEL SERVICE USERDIR OFFSET COUNT STRIDE [driver args...]: one
 # driver run with a passwd file holding exactly the users it logs in.

@@ -1,0 +1,155 @@
+/* A stand-in for the system logger, so every module pays what it would pay
+ * on a real host for its log lines.
+ *
+ * These machines have no /dev/log; without it glibc's syslog, opened by
+ * libpam with LOG_CONS, writes every message to /dev/console (here a slow
+ * serial port), which would bill modules for a cost no real host has.  This
+ * program defines syslog() and its fortified variants (the executable's
+ * definitions come first in symbol lookup, so pam_syslog() in libpam and
+ * the modules' own calls end up here) and does what glibc does with a
+ * logger present: format a header and the message, and send one datagram
+ * to a Unix socket.  The socket is our own (abstract namespace, no file),
+ * drained between logins outside the timed part, the way journald reads on
+ * another CPU.  PAM_BENCH_SHOWLOG=1 prints what was logged to stderr.
+ *
+ * Built without _FORTIFY_SOURCE so <syslog.h> does not turn our definitions
+ * into its inline wrappers; we declare what we define ourselves. */
+#include <config.h>
+
+#undef _FORTIFY_SOURCE
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syslogsink.h"
+
+#define SINK_LINE_MAX 2048
+#define SINK_RCVBUF (4 * 1024 * 1024)
+#define SINK_STAMP_MAX 32
+
+void syslog(int pri, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void vsyslog(int pri, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int send_fd = -1;
+static int recv_fd = -1;
+
+int
+sink_open(void)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int rcvbuf = SINK_RCVBUF;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	/* abstract name: sun_path[0] stays '\0' */
+	(void)snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+	    "flowtotp-bench-syslog-%ld", (long)getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(sa.sun_path + 1));
+	recv_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (recv_fd < 0 || send_fd < 0 ||
+	    setsockopt(recv_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf)) != 0 ||
+	    bind(recv_fd, (struct sockaddr *)&sa, len) != 0 ||
+	    connect(send_fd, (struct sockaddr *)&sa, len) != 0)
+		return -1;
+	return 0;
+}
+
+size_t
+sink_drain(void)
+{
+	char buf[SINK_LINE_MAX];
+	const bool show = getenv("PAM_BENCH_SHOWLOG") != NULL;
+	size_t n = 0;
+	ssize_t len;
+
+	if (recv_fd < 0)
+		return 0;
+	while ((len = recv(recv_fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+		if (show)
+			fprintf(stderr, "syslog: %.*s\n", (int)len, buf);
+		n++;
+	}
+	return n;
+}
+
+__attribute__((format(printf, 2, 0))) static void
+sink_vlog(int pri, const char *fmt, va_list ap)
+{
+	char line[SINK_LINE_MAX], stamp[SINK_STAMP_MAX];
+	int saved = errno, n, m;
+	struct tm tm;
+	time_t now;
+
+	if (send_fd < 0)
+		return;
+	now = time(NULL);
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%h %e %T", &tm) == 0)
+		stamp[0] = '\0';
+	n = snprintf(line, sizeof(line), "<%d>%s pam_bench[%ld]: ", pri, stamp,
+	    (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line))
+		goto out;
+	errno = saved;          /* %m */
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (m < 0)
+		goto out;
+	n += m;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	(void)send(send_fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+out:
+	errno = saved;
+}
+
+void
+syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sink_vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+vsyslog(int pri, const char *fmt, va_list ap)
+{
+	sink_vlog(pri, fmt, ap);
+}
+
+void
+__syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	sink_vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+__vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	sink_vlog(pri, fmt, ap);
+}
