@@ -72,8 +72,8 @@ FT_OK=1
 make -C "$BUILD" -j2 pam_flowtotp.la pam_module/pam_flowtotp_test.la \
     >"$BUILD/bench-build.log" 2>&1 || FT_OK=0
 CLI=
-if make -C "$BUILD" -j2 cli/totp-enroll >>"$BUILD/bench-build.log" 2>&1; then
-	CLI=$BUILD/cli/totp-enroll
+if make -C "$BUILD" -j2 totp-enroll >>"$BUILD/bench-build.log" 2>&1; then
+	CLI=$BUILD/totp-enroll
 fi
 DRIVER=$BUILD/bench/pam_bench
 FTMOD=$BUILD/.libs/pam_flowtotp.so
