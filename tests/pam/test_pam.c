@@ -1582,7 +1582,10 @@ stage1(char **argv)
 	if (pid < 0)
 		bail_out("fork");
 	if (pid == 0) {
-		execv("/proc/self/exe", argv);
+		/* argv[0] rather than /proc/self/exe, so that valgrind
+		 * --trace-children follows us */
+		execv(strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe",
+		    argv);
 		printf("Bail out! re-exec: %s\n", strerror(errno));
 		_exit(1);
 	}
