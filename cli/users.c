@@ -69,13 +69,13 @@ cli_target(const struct cli_ctx *ctx, const char *name, struct cli_target *t)
 		name = ctx->name;
 	if (name[0] == '\0' || strlen(name) >= sizeof(t->name))
 		return cli_err(CLI_EX_USAGE, "invalid user name");
-	if (!ctx->root && strcmp(name, ctx->name) != 0)
-		return cli_err(CLI_EX_PERM,
-		    "only root may act on other users (you are %s)",
-		    ctx->name);
 	pw = getpwnam(name);
 	if (pw == NULL)
 		return cli_err(CLI_EX_USAGE, "no such user: %s", name);
+	if (!ctx->root && pw->pw_uid != ctx->uid)
+		return cli_err(CLI_EX_PERM,
+		    "only root may act on other users (you are %s)",
+		    ctx->name);
 	(void)snprintf(t->name, sizeof(t->name), "%s", pw->pw_name);
 	t->uid = pw->pw_uid;
 	t->gid = pw->pw_gid;

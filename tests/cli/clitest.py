@@ -1,0 +1,185 @@
+"""Shared helpers for the totp-enroll tests (stdlib + pexpect only).
+
+Every test runs cli/totp-enroll-test (the build with the movable clock) with
+its own store and cache in a temp dir, so nothing touches the system:
+  -o secret=TMP/store/%u -o cache=TMP/cache/state.gdbm
+Time is pinned with FLOWTOTP_TEST_NOW; oathtool is the independent oracle
+for codes.  Cases that need other real users create them with useradd and
+remove them in a finally block (root only)."""
+import grp
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
+import tap  # noqa: E402
+
+TOP_BUILDDIR = os.environ["top_builddir"]
+TOP_SRCDIR = os.environ["top_srcdir"]
+CLI = os.path.join(TOP_BUILDDIR, "cli", "totp-enroll-test")
+PAM_LOGIN = os.path.join(TOP_BUILDDIR, "tests", "pam", "ft-pam-login")
+PAM_MODULE = os.path.join(TOP_BUILDDIR, "pam_module", ".libs",
+                          "pam_flowtotp_test.so")
+OATHTOOL = os.environ.get("OATHTOOL") or shutil.which("oathtool")
+ZBARIMG = os.environ.get("ZBARIMG") or shutil.which("zbarimg")
+
+# A fixed moment, 10 s into a 30 s step, so +-1 step is unambiguous.
+T0 = 1700000010
+PERIOD = 30
+
+EX_OK, EX_FAIL, EX_USAGE, EX_NOTENROLLED, EX_PERM, EX_EXISTS = range(6)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def me():
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def totp(secret, now, digits=6, period=30, algo="SHA1"):
+    """The code oathtool computes for secret (base32, spaces allowed)."""
+    out = subprocess.run(
+        [OATHTOOL, "--totp=" + algo, "-d", str(digits), "-s",
+         "%ds" % period, "-b", secret.replace(" ", ""),
+         "--now", "@%d" % now],
+        check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def wrong_code(secret, now, digits=6):
+    """A well-formed code that matches no step within +-10 of now."""
+    used = {totp(secret, now + PERIOD * k, digits) for k in range(-10, 11)}
+    for n in range(10 ** digits):
+        c = "%0*d" % (digits, (n * 7919 + 12345) % 10 ** digits)
+        if c not in used:
+            return c
+    raise AssertionError("no wrong code")
+
+
+class Env:
+    """A private store, cache and PAM service in a temp dir."""
+
+    def __init__(self, tag="cli"):
+        self.dir = tempfile.mkdtemp(prefix="ft-%s-" % tag)
+        os.chmod(self.dir, 0o755)    # temp users must reach their homes
+        self.store = os.path.join(self.dir, "store")
+        self.cache_dir = os.path.join(self.dir, "cache")
+        os.mkdir(self.store, 0o700)
+        os.mkdir(self.cache_dir, 0o700)
+        self.cache = os.path.join(self.cache_dir, "state.gdbm")
+        self.secret_tpl = os.path.join(self.store, "%u")
+        self.opts = ["-o", "secret=" + self.secret_tpl,
+                     "-o", "cache=" + self.cache]
+        self.confdir = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.confdir)
+        self.users = []
+
+    def path(self, user):
+        return os.path.join(self.store, user)
+
+    def env(self, now=T0, **extra):
+        e = dict(os.environ)
+        e["FLOWTOTP_TEST_NOW"] = str(now)
+        e.pop("FLOWTOTP_TEST_OFFSET", None)
+        e.setdefault("LC_ALL", "C")
+        e.update(extra)
+        return e
+
+    def run(self, args, now=T0, input=None, opts=None, env=None):
+        """Run the CLI; returns CompletedProcess (text)."""
+        o = self.opts if opts is None else opts
+        return subprocess.run([CLI] + o + list(args), input=input,
+                              capture_output=True, encoding="utf-8",
+                              errors="replace", env=env or self.env(now),
+                              timeout=60)
+
+    def service(self, name="ftcli", args=None):
+        """Write a PAM service file using the test module; returns name."""
+        a = args if args is not None else [
+            "secret=" + self.secret_tpl, "cache=" + self.cache]
+        with open(os.path.join(self.confdir, name), "w") as f:
+            f.write("auth required %s %s\n" % (PAM_MODULE, " ".join(a)))
+            f.write("account required pam_permit.so\n")
+        return name
+
+    def login(self, user, answer, now, service="ftcli"):
+        """Authenticate through the module; True on PAM_SUCCESS."""
+        r = subprocess.run([PAM_LOGIN, service, user, self.confdir],
+                           input=answer + "\n", capture_output=True,
+                           text=True, env=self.env(now), timeout=60)
+        if r.returncode not in (0, 1):
+            tap.diag("ft-pam-login: rc %d: %s %s" % (r.returncode,
+                                                     r.stdout, r.stderr))
+        return r.returncode == 0
+
+    def add_user(self, name, home_mode=0o700):
+        """A real temp user (root only) with a home in the temp dir."""
+        home = os.path.join(self.dir, "home", name)
+        os.makedirs(os.path.dirname(home), exist_ok=True)
+        os.chmod(os.path.dirname(home), 0o755)
+        subprocess.run(["useradd", "-M", "-d", home, "-s",
+                        "/usr/sbin/nologin", "-U", name], check=True,
+                       capture_output=True)
+        self.users.append(name)
+        pw = pwd.getpwnam(name)
+        os.mkdir(home, home_mode)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        return pw
+
+    def cleanup(self):
+        for u in self.users:
+            subprocess.run(["userdel", u], capture_output=True)
+            try:
+                grp.getgrnam(u)
+                subprocess.run(["groupdel", u], capture_output=True)
+            except KeyError:
+                pass
+        self.users = []
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def temp_user_name(tag):
+    return ("ft%s%d" % (tag, os.getpid()))[:31]
+
+
+def need_components(pam=False, zbar=False):
+    if not os.access(CLI, os.X_OK):
+        tap.skip_all("cli/totp-enroll-test not built")
+    if OATHTOOL is None:
+        tap.skip_all("oathtool not found")
+    if zbar and ZBARIMG is None:
+        tap.skip_all("zbarimg not found")
+    if pam and not (os.access(PAM_LOGIN, os.X_OK) and
+                    os.path.exists(PAM_MODULE)):
+        tap.skip_all("tests/pam/ft-pam-login or the test module not built")
+
+
+SECRET_RE = re.compile(r"Secret for manual entry: ([A-Z2-7 ]+)")
+URI_RE = re.compile(r"URI: (otpauth://\S+)")
+CODE_RE = re.compile(r"^  ([23456789a-z]{4}-[23456789a-z]{4}-"
+                     r"[23456789a-z]{4})$", re.M)
+
+
+def parse_enrol(text):
+    """(secret without spaces, uri, [backup codes]) from enrol output."""
+    s = SECRET_RE.search(text)
+    u = URI_RE.search(text)
+    return (s.group(1).replace(" ", "").strip() if s else None,
+            u.group(1) if u else None,
+            CODE_RE.findall(text.replace("\r\n", "\n")))
+
+
+def file_state(path):
+    """(bytes, uid, mode) or None: to prove a file did not change."""
+    try:
+        st = os.lstat(path)
+        with open(path, "rb") as f:
+            return (f.read(), st.st_uid, st.st_mode & 0o7777)
+    except FileNotFoundError:
+        return None
