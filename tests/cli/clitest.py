@@ -79,6 +79,15 @@ class Env:
         self.confdir = os.path.join(self.dir, "pam.d")
         os.mkdir(self.confdir)
         self.users = []
+        # The -test binaries append their syslog lines here.
+        self.syslog = os.path.join(self.dir, "syslog")
+
+    def log_lines(self):
+        try:
+            with open(self.syslog) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
 
     def path(self, user):
         return os.path.join(self.store, user)
@@ -88,6 +97,7 @@ class Env:
         e["FLOWTOTP_TEST_NOW"] = str(now)
         e.pop("FLOWTOTP_TEST_OFFSET", None)
         e.setdefault("LC_ALL", "C")
+        e["FT_TEST_SYSLOG"] = self.syslog
         e.update(extra)
         return e
 

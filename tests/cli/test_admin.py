@@ -222,6 +222,13 @@ def usage(env):
 
 # ---- root: admin flows with temp users ----
 
+def logged(env, text, what):
+    """The audit line went to authpriv at LOG_NOTICE (caught by the test
+    build into env.syslog as "<5> MESSAGE")."""
+    lines = env.log_lines()
+    tap.ok(any(l.startswith("<5> ") and text in l for l in lines),
+           "%s is logged: %s" % (what, text))
+
 def write_conf(env, name, lines):
     path = os.path.join(env.dir, name)
     with open(path, "w") as f:
@@ -253,6 +260,7 @@ def admin(env):
     s1 = enrol_json(env, u1, opts=c).get("secret", "A" * 32)
     tap.ok(os.path.exists(os.path.join(store, u1)),
            "root enrols another user into the system store")
+    logged(env, "enrolled %s (by root, uid 0)" % u1, "enrolment")
     st = os.stat(os.path.dirname(store))
     tap.ok(st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755,
            "store parent created root 0755")
@@ -294,6 +302,7 @@ def admin(env):
            "a locked user cannot log in with a right code")
     r = env.run(["unlock", u2], now=now, opts=c)
     tap.is_(r.returncode, 0, "unlock: exit 0")
+    logged(env, "unlocked %s (by root" % u2, "unlock")
     rc, st = user_status(env, u2, now, c)
     tap.ok(st.get("locked") is False and st.get("failures") == 0,
            "unlock clears lock and failures")
@@ -323,6 +332,8 @@ def admin(env):
     rc, st = user_status(env, u1, now, c)
     tap.ok(rc == clitest.EX_NOTENROLLED and st.get("failures") == 0,
            "reset also clears the login state")
+    logged(env, "reset: enrolment removed for %s (by root, uid 0)" % u1,
+           "reset")
     r = env.run(["reset", "--yes", u1], opts=c)
     tap.is_(r.returncode, clitest.EX_NOTENROLLED, "reset of a user who is "
             "not enrolled: exit 3")
@@ -337,6 +348,7 @@ def admin(env):
         codes = []
     tap.ok(r.returncode == 0 and len(codes) == 10,
            "root: backup-codes USER --json")
+    logged(env, "new backup codes for %s (by root" % u2, "backup-codes")
     tap.ok(env.login(u2, codes[0] if codes else "x", now + 3 * PERIOD,
                      "ftsys"), "the new code logs in")
     r = env.run(["disable", u2, "--yes"], opts=c)
