@@ -14,7 +14,9 @@
  *   pw    no PAM: times getpwnam() alone for each user (the cost of the user
  *         database that modules calling getpwnam pay on top of libpam's).
  * Users: -n COUNT of them from line -o OFFSET (0-based), every -k STRIDE-th.
- * -w sends a wrong code instead.  Output: one "key=value ..." line on stdout.
+ * -w sends a wrong code instead; -W makes the first user's login an untimed
+ * warm-up; -d FILE appends each login's times (seq mode) to FILE.
+ * Output: one "key=value ..." line on stdout.
  * Log lines go to a stand-in system logger (syslogsink.c).
  * A benchmark tool, not installed. */
 #include <config.h>
@@ -75,6 +77,8 @@ struct opts {
 	size_t count;           /* 0: all from offset */
 	size_t stride;          /* every stride-th user from offset */
 	bool wrong;
+	bool warm;              /* the first user's login is untimed */
+	const char *raw;        /* append per-login samples here */
 	bool fixed_time;
 	time_t now;
 	unsigned procs;
@@ -305,26 +309,71 @@ quantile(double *v, size_t n, double q)
 	return v[i > 0 ? i - 1 : 0];
 }
 
+/* Append one "TOTAL_US AUTH_US OK LOGS" line per login to o->raw, so runs
+ * split over several processes can be merged. */
+static int
+write_raw(const struct opts *o, const double *tot, const double *au,
+    const bool *okv, const size_t *logv, size_t n)
+{
+	FILE *f;
+	size_t i;
+
+	if ((f = fopen(o->raw, "a")) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%.1f %.1f %d %zu\n", tot[i], au[i], okv[i] ? 1 : 0,
+		    logv[i]);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* -W: the first user's login is untimed, so that the timed ones do not pay
+ * for the process's first use of libpam, NSS and the module's libraries
+ * and files. */
+static void
+warm_up(const struct opts *o, const struct user *u)
+{
+	char code[CODE_LEN];
+
+	make_code(u, code_time(o), o->wrong, code);
+	(void)login(o, u->name, code, NULL, NULL, NULL);
+	(void)sink_drain();
+}
+
 static int
 run_seq(const struct opts *o, const struct user *u, size_t n)
 {
 	double *tot, *au, sum = 0.0;
-	size_t i, ok = 0, logs = 0;
+	size_t i, ok = 0, logs = 0, *logv;
 	char code[CODE_LEN];
+	bool *okv;
 	int rc = 1;
 
 	tot = calloc(n, sizeof(*tot));
 	au = calloc(n, sizeof(*au));
-	if (tot == NULL || au == NULL)
+	okv = calloc(n, sizeof(*okv));
+	logv = calloc(n, sizeof(*logv));
+	if (tot == NULL || au == NULL || okv == NULL || logv == NULL)
 		goto out;
+	if (o->warm) {
+		if (n < 2)
+			goto out;
+		warm_up(o, u);
+		u++;
+		n--;
+	}
 	(void)sink_drain();
 	for (i = 0; i < n; i++) {
 		make_code(&u[i], code_time(o), o->wrong, code);
-		if (login(o, u[i].name, code, &tot[i], &au[i], NULL) ==
-		    PAM_SUCCESS)
-			ok++;
+		okv[i] = login(o, u[i].name, code, &tot[i], &au[i], NULL) ==
+		    PAM_SUCCESS;
+		ok += okv[i] ? 1 : 0;
 		sum += tot[i];
-		logs += sink_drain();   /* outside the timed part */
+		logv[i] = sink_drain();         /* outside the timed part */
+		logs += logv[i];
+	}
+	if (o->raw != NULL && write_raw(o, tot, au, okv, logv, n) != 0) {
+		fprintf(stderr, "pam_bench: %s: %s\n", o->raw, strerror(errno));
+		goto out;
 	}
 	printf("label=%s mode=seq wrong=%d n=%zu ok=%zu fail=%zu "
 	    "logins_per_s=%.0f total_med_us=%.1f total_p99_us=%.1f "
@@ -336,6 +385,8 @@ run_seq(const struct opts *o, const struct user *u, size_t n)
 out:
 	free(tot);
 	free(au);
+	free(okv);
+	free(logv);
 	return rc;
 }
 
@@ -440,7 +491,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pam_bench -c CONFDIR -s SERVICE -u USERFILE "
-	    "[-m seq|same|diff|pw] [-o OFFSET] [-n COUNT] [-k STRIDE] [-w] [-t SECONDS] "
+	    "[-m seq|same|diff|pw] [-o OFFSET] [-n COUNT] [-k STRIDE] [-w] [-W] [-d RAWFILE] [-t SECONDS] "
 	    "[-P PROCS] [-R ROUNDS] [-l LABEL]\n");
 	exit(2);
 }
@@ -468,13 +519,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->procs = PROCS_DEFAULT;
 	o->rounds = ROUNDS_DEFAULT;
 	o->stride = 1;
-	while ((c = getopt(argc, argv, "c:s:u:m:o:n:k:wt:P:R:l:")) != -1) {
+	while ((c = getopt(argc, argv, "c:s:u:m:o:n:k:wWd:t:P:R:l:")) != -1) {
 		switch (c) {
 		case 'c': o->confdir = optarg; break;
 		case 's': o->service = optarg; break;
 		case 'u': o->users = optarg; break;
 		case 'l': o->label = optarg; break;
 		case 'w': o->wrong = true; break;
+		case 'W': o->warm = true; break;
+		case 'd': o->raw = optarg; break;
 		case 'o': o->offset = (size_t)num(optarg, SIZE_MAX); break;
 		case 'n': o->count = (size_t)num(optarg, SIZE_MAX); break;
 		case 'k': o->stride = (size_t)num(optarg, SIZE_MAX); break;

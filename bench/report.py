@@ -2,6 +2,8 @@
 """Format bench/run.sh results (pam_bench "key=value" lines) as the table.
 
   report.py RESULTS MACHINE LOGINS REPEATS PROCS ROUNDS
+  report.py --merge LABEL RAWFILE   (one result line from pam_bench -d
+                                     samples of several driver processes)
 
 Labels are MEASURE:MODULE:RUN.  Values over repeated runs are reduced to
 their median; ratios are computed within each run, then the median taken."""
@@ -19,6 +21,7 @@ NAMES = {
 ORDER = ["permit", "ft", "ftr", "ga", "oath"]
 TARGET_SUCCESS = 0.15
 TARGET_FAILURE = 0.05
+P99 = 0.99
 FLAT_TOLERANCE = 1.5    # (e): 100k-user cost within 1.5x the 1k-user cost
 
 
@@ -87,7 +90,36 @@ def seq_section(out, rows, measure, title, modules):
     return ratios
 
 
+def quantile(v, q):
+    v = sorted(v)
+    if q == 0.5:
+        return statistics.median(v)
+    i = int(q * len(v) + 0.999999)
+    return v[max(i - 1, 0)]
+
+
+def merge(label, path):
+    tot, au, ok, logs = [], [], 0, 0
+    with open(path) as f:
+        for line in f:
+            t, a, o, lg = line.split()
+            tot.append(float(t))
+            au.append(float(a))
+            ok += int(o)
+            logs += int(lg)
+    n = len(tot)
+    print("label=%s mode=seq n=%d ok=%d fail=%d logins_per_s=%.0f "
+          "total_med_us=%.1f total_p99_us=%.1f auth_med_us=%.1f "
+          "auth_p99_us=%.1f log_lines=%d" % (
+              label, n, ok, n - ok, n * 1e6 / sum(tot),
+              quantile(tot, 0.5), quantile(tot, P99), quantile(au, 0.5),
+              quantile(au, P99), logs))
+
+
 def main(argv):
+    if argv[1] == "--merge":
+        merge(argv[2], argv[3])
+        return
     res, machine, logins, repeats, procs, rounds = argv[1:7]
     rows = parse(res)
     modules = [m for m in ORDER if pick(rows, "a", m)]

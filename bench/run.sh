@@ -26,8 +26,8 @@ ESIZES="1000 10000 100000"
 SAMPLE=500
 PROFILE=0
 OUT=
-CHUNK=1000              # users per driver run: keeps nss_wrapper's
-                        # linear passwd scan short and constant
+CHUNK=100               # timed logins per driver process (see drive())
+FILL_CHUNK=1000         # untimed bulk logins per driver process
 PROCS=20
 ROUNDS=20
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
@@ -100,7 +100,9 @@ for t in auth account password session; do
 done >"$W/conf/other"
 
 # drive LABEL SERVICE USERDIR OFFSET COUNT STRIDE [driver args...]: one
-# driver run with a passwd file holding exactly the users it logs in.
+# driver process, with a passwd file holding exactly the users it logs in
+# (nss_wrapper scans it linearly, about 30 ns a line: small files keep the
+# lookup near what nss "files" costs on an ordinary host).
 drive() {
 	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 k=$6
 	shift 6
@@ -109,20 +111,43 @@ drive() {
 	    "$dir/passwd" >"$W/passwd.run"
 	NSS_WRAPPER_PASSWD=$W/passwd.run NSS_WRAPPER_GROUP=$dir/group \
 	    LD_PRELOAD=$NSSW "$DRIVER" -c "$W/conf" -s "$svc" \
-	    -u "$dir/users.txt" -o "$off" -n "$cnt" -k "$k" -l "$label" "$@" |
-	    tee -a "$RES"
+	    -u "$dir/users.txt" -o "$off" -n "$cnt" -k "$k" -l "$label" "$@"
 }
 
-# seq_chunks LABEL SERVICE USERDIR OFFSET COUNT [driver args]: COUNT logins
-# in CHUNK-sized driver runs (results go to a scratch file, not the table).
-seq_chunks() {
-	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 i n
-	shift 5
-	for ((i = 0; i < cnt; i += CHUNK)); do
-		n=$((cnt - i < CHUNK ? cnt - i : CHUNK))
-		drive "$label" "$svc" "$dir" $((off + i)) "$n" 1 "$@" \
-		    >>"$W/prefill.txt"
+# used N: users a timed run of N logins takes (one untimed warm-up login
+# opens each driver process).
+used() { echo $(($1 + ($1 + CHUNK - 1) / CHUNK)); }
+
+# seq_run LABEL SERVICE USERDIR OFFSET COUNT STRIDE [driver args]: COUNT
+# timed logins, each a different user, in driver processes of CHUNK logins;
+# their samples are merged into one result line.
+seq_run() {
+	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 k=$6 n=0 c
+	shift 6
+	rm -f "$W/raw"
+	while ((n < cnt)); do
+		c=$((cnt - n < CHUNK ? cnt - n : CHUNK))
+		drive "$label" "$svc" "$dir" "$off" $((c + 1)) "$k" -W \
+		    -d "$W/raw" "$@" >/dev/null
+		off=$((off + (c + 1) * k))
+		n=$((n + c))
 	done
+	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
+}
+
+# fill LABEL SERVICE USERDIR COUNT [driver args]: every one of the first
+# COUNT users logs in once (untimed bulk: fills the flowtotp cache);
+# the samples are merged into one result line.
+fill() {
+	local label=$1 svc=$2 dir=$3 cnt=$4 i c
+	shift 4
+	rm -f "$W/raw"
+	for ((i = 0; i < cnt; i += FILL_CHUNK)); do
+		c=$((cnt - i < FILL_CHUNK ? cnt - i : FILL_CHUNK))
+		drive "$label" "$svc" "$dir" "$i" "$c" 1 -d "$W/raw" "$@" \
+		    >/dev/null
+	done
+	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
 }
 
 service() { # NAME MODULE ARGS...
@@ -135,7 +160,8 @@ service() { # NAME MODULE ARGS...
 FTARGS="window=1 deny=3 unlock_time=600 fail_interval=900"
 
 # ---- users for (a)-(d) ----
-NUSERS=$((REPEATS * 2 * LOGINS + PROCS * ROUNDS + ROUNDS + 2))
+SLICE=$(used "$LOGINS")
+NUSERS=$((REPEATS * 2 * SLICE + PROCS * ROUNDS + ROUNDS + 2))
 log "creating $NUSERS users"
 "$PY" "$SRC/bench/mkusers.py" "$W/u" "$NUSERS" --ga --oath --ft
 U=$W/u
@@ -146,7 +172,7 @@ service ft "$FTMOD secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
 MODULES="permit ga oath"
 
 probe() { # SERVICE USERDIR OFFSET: one good login works?
-	drive probe "$1" "$2" "$3" 1 1 "${@:4}" 2>/dev/null | grep -q ' ok=1 '
+	drive probe "$1" "$2" "$3" 1 1 2>/dev/null | grep -q ' ok=1 '
 }
 # Probe users (the last two) are beyond the measured ones.
 PROBE=$((NUSERS - 1))
@@ -181,21 +207,20 @@ fi
 for ((r = 0; r < REPEATS; r++)); do
 	log "(a)/(b) run $((r + 1))/$REPEATS"
 	for m in $MODULES; do
-		drive "a:$m:$r" "$m" "$U" $((2 * r * LOGINS)) "$LOGINS" 1 >/dev/null
-		drive "b:$m:$r" "$m" "$U" $(((2 * r + 1) * LOGINS)) "$LOGINS" 1 -w \
-		    >/dev/null
+		seq_run "a:$m:$r" "$m" "$U" $((2 * r * SLICE)) "$LOGINS" 1
+		seq_run "b:$m:$r" "$m" "$U" $(((2 * r + 1) * SLICE)) "$LOGINS" 1 -w
 	done
-	drive "pw:-:$r" none "$U" $((2 * r * LOGINS)) "$LOGINS" 1 -m pw >/dev/null
+	drive "pw:-:$r" none "$U" $((2 * r * SLICE)) "$CHUNK" 1 -m pw >>"$RES"
 done
 
 # ---- (c) same code from PROCS processes, (d) PROCS users at once ----
-COFF=$((2 * REPEATS * LOGINS))
+COFF=$((2 * REPEATS * SLICE))
 for m in $MODULES; do
 	log "(c)/(d) $m"
 	drive "c:$m:0" "$m" "$U" "$COFF" "$ROUNDS" 1 -m same -P "$PROCS" \
-	    -R "$ROUNDS" >/dev/null
+	    -R "$ROUNDS" >>"$RES"
 	drive "d:$m:0" "$m" "$U" $((COFF + ROUNDS)) $((PROCS * ROUNDS)) 1 \
-	    -m diff -P "$PROCS" -R "$ROUNDS" >/dev/null
+	    -m diff -P "$PROCS" -R "$ROUNDS" >>"$RES"
 done
 
 # ---- (e) cost growth with enrolled users ----
@@ -204,26 +229,25 @@ done
 # SAMPLE measured users again one step later.  The others use the real clock:
 # their state is per user (google-authenticator) or one users file (pam_oath).
 T0=$(( $(date +%s) / 30 * 30 ))
-if [ "$FT_OK" = 1 ]; then
-	mkdir -p "$W/ftcache"
-fi
 for N in $ESIZES; do
 	E=$W/e$N
 	log "(e) $N enrolled users: creating"
 	"$PY" "$SRC/bench/mkusers.py" "$E" "$N" --ga --oath --ft
-	K=$((N / SAMPLE > 0 ? N / SAMPLE : 1))
-	S=$((N < SAMPLE ? N : SAMPLE))
+	# SAMPLE timed logins (plus warm-ups) spread evenly over the N users
+	S=$SAMPLE
+	while (($(used "$S") > N)); do S=$((S / 2)); done
+	K=$((N / $(used "$S")))
 	service "eoath$N" "$PAMDIR/pam_oath.so usersfile=$E/users.oath window=1"
 	if [ "$FT_OK" = 1 ]; then
 		service "eft$N" "$FTTEST secret=$E/ft/%u cache=$SHM/e$N.gdbm $FTARGS"
 		log "(e) $N: flowtotp cache fill ($N logins at T0)"
-		seq_chunks "fill" "eft$N" "$E" 0 "$N" -t "$T0"
+		fill "fill:ft:$N" "eft$N" "$E" "$N" -t "$T0"
 		echo "label=esize:ft:$N bytes=$(stat -c %s "$SHM/e$N.gdbm") logins=$N users=$N" >>"$RES"
-		drive "e:ft:$N" "eft$N" "$E" 0 "$S" "$K" -t $((T0 + 30)) >/dev/null
+		seq_run "e:ft:$N" "eft$N" "$E" 0 "$S" "$K" -t $((T0 + 30))
 	fi
 	log "(e) $N: google-authenticator, pam_oath ($S logins each)"
-	drive "e:ga:$N" ga "$E" 0 "$S" "$K" >/dev/null
-	drive "e:oath:$N" "eoath$N" "$E" 0 "$S" "$K" >/dev/null
+	seq_run "e:ga:$N" ga "$E" 0 "$S" "$K"
+	seq_run "e:oath:$N" "eoath$N" "$E" 0 "$S" "$K"
 	echo "label=esize:oath:$N bytes=$(stat -c %s "$E/users.oath") logins=$S users=$N" >>"$RES"
 	# (f) the CLI over this many enrolled users
 	if [ -n "$CLI" ] && [ "$FT_OK" = 1 ] && [ -x "$SRC/bench/cli_time.sh" ]; then
@@ -243,7 +267,7 @@ if [ "$FT_OK" = 1 ]; then
 	"$PY" "$SRC/bench/mkusers.py" "$G" "$GU" --ft
 	service grow "$FTTEST secret=$G/ft/%u cache=$SHM/grow.gdbm $FTARGS"
 	for ((p = 0; p < GP; p++)); do
-		seq_chunks "g:ft:$p" grow "$G" 0 "$GU" -t $((T0 + 30 * p))
+		fill "g:ft:$p" grow "$G" "$GU" -t $((T0 + 30 * p))
 		echo "label=gsize:ft:$p bytes=$(stat -c %s "$SHM/grow.gdbm") logins=$((GU * (p + 1))) users=$GU" >>"$RES"
 	done
 fi
@@ -261,5 +285,6 @@ fi
 
 # ---- where flowtotp's time goes ----
 if [ "$PROFILE" = 1 ] && [ "$FT_OK" = 1 ] && [ -x "$SRC/bench/profile.sh" ]; then
-	"$SRC/bench/profile.sh" "$DRIVER" "$FTMOD" "$NSSW" "$SRC" || true
+	"$SRC/bench/profile.sh" "$DRIVER" "$NSSW" "$SRC" "$FTMOD" \
+	    "secret=@W@/u/ft/%u" "cache=@SHM@/prof.gdbm" $FTARGS || true
 fi
