@@ -1,4 +1,584 @@
+/* Safe file access: no symlink is followed anywhere in a path, the final
+ * file is checked on the open descriptor (fstat), writes are atomic. */
 #include <config.h>
 
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "random.h"
 #include "rc.h"
-/* TODO: implemented by its issue */
+#include "safefile.h"
+#include "wipe.h"
+
+#define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define READ_FLAGS \
+	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+#define LOCK_RETRY_NS 10000000L         /* 10 ms between flock attempts */
+#define LOCK_TRIES 200                  /* 200 * 10 ms = about 2 s */
+#define LOCK_REOPEN_MAX 10              /* path replaced under us: retries */
+#define READ_CHUNK 4096U
+#define TEMP_SUFFIX_BYTES 6U
+#define TEMP_OPEN_TRIES 16
+#define MODE_BITS 07777
+
+/* A path split into its parent directory (opened O_PATH, every component
+ * checked not to be a symlink) and the final name. */
+struct walked {
+	int dirfd;
+	char base[NAME_MAX + 1];
+};
+
+static int
+walk_errno(const char *path, const char *comp, int e, char *err,
+    size_t errlen)
+{
+	if (e == ENOENT)
+		return ft_seterr(err, errlen, FT_ERR_NOENT,
+		    "%s: %s does not exist", path, comp);
+	if (e == ELOOP || e == ENOTDIR)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: component \"%s\" is a symlink or not a directory",
+		    path, comp);
+	if (e == EACCES || e == EPERM)
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "%s: %s: %s", path, comp, strerror(e));
+	return ft_seterr(err, errlen, FT_ERR_IO, "%s: %s: %s", path, comp,
+	    strerror(e));
+}
+
+/* Open every directory of the absolute `path` in turn with O_NOFOLLOW. */
+static int
+walk_path(const char *path, struct walked *w, char *err, size_t errlen)
+{
+	char copy[PATH_MAX];
+	char *p, *slash, *last;
+	int fd, nfd, rc;
+
+	w->dirfd = -1;
+	if (path == NULL || path[0] != '/')
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "%s: not an absolute path", path ? path : "(null)");
+	if (strlen(path) >= sizeof(copy))
+		return ft_seterr(err, errlen, FT_ERR_ARG, "path too long");
+	memcpy(copy, path, strlen(path) + 1);
+
+	last = strrchr(copy, '/');
+	if (last[1] == '\0' || strcmp(last + 1, ".") == 0 ||
+	    strcmp(last + 1, "..") == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "%s: does not name a file", path);
+	if (strlen(last + 1) >= sizeof(w->base))
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "%s: file name too long", path);
+	memcpy(w->base, last + 1, strlen(last + 1) + 1);
+	*last = '\0';
+
+	if ((fd = open("/", DIR_FLAGS)) == -1)
+		return walk_errno(path, "/", errno, err, errlen);
+	for (p = copy + 1; p <= last && *p != '\0'; p = slash + 1) {
+		slash = strchr(p, '/');
+		if (slash == NULL)
+			slash = p + strlen(p);
+		else
+			*slash = '\0';
+		if (*p == '\0' || strcmp(p, ".") == 0)
+			continue;
+		if (strcmp(p, "..") == 0) {
+			rc = ft_seterr(err, errlen, FT_ERR_UNSAFE,
+			    "%s: \"..\" in path", path);
+			goto fail;
+		}
+		if ((nfd = openat(fd, p, DIR_FLAGS)) == -1) {
+			rc = walk_errno(path, p, errno, err, errlen);
+			goto fail;
+		}
+		(void)close(fd);
+		fd = nfd;
+		if (slash >= last)
+			break;
+	}
+	w->dirfd = fd;
+	return FT_OK;
+fail:
+	(void)close(fd);
+	return rc;
+}
+
+static int
+check_policy(const char *path, const struct stat *st,
+    const struct ft_file_policy *pol, char *err, size_t errlen)
+{
+	if (!S_ISREG(st->st_mode))
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: not a regular file", path);
+	if (st->st_uid != pol->owner && !(pol->allow_root && st->st_uid == 0))
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: owned by uid %lu, expected %lu%s", path,
+		    (unsigned long)st->st_uid, (unsigned long)pol->owner,
+		    pol->allow_root ? " or root" : "");
+	if ((st->st_mode & pol->forbidden_mode & MODE_BITS) != 0)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: mode %04o allows group/other access", path,
+		    (unsigned)(st->st_mode & MODE_BITS));
+	if ((uintmax_t)st->st_size > (uintmax_t)pol->max_size)
+		return ft_seterr(err, errlen, FT_ERR_TOOBIG,
+		    "%s: larger than %zu bytes", path, pol->max_size);
+	return FT_OK;
+}
+
+/* Open the final file of a walked path and check it against the policy. */
+static int
+open_checked(const char *path, const struct walked *w,
+    const struct ft_file_policy *pol, int *fd_out, struct stat *st,
+    char *err, size_t errlen)
+{
+	int fd, rc;
+
+	*fd_out = -1;
+	if ((fd = openat(w->dirfd, w->base, READ_FLAGS)) == -1) {
+		if (errno == ENOENT)
+			return ft_seterr(err, errlen, FT_ERR_NOENT,
+			    "%s: does not exist", path);
+		if (errno == ELOOP)
+			return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+			    "%s: is a symlink", path);
+		if (errno == EACCES || errno == EPERM)
+			return ft_seterr(err, errlen, FT_ERR_PERM, "%s: %s",
+			    path, strerror(errno));
+		return ft_seterr(err, errlen, FT_ERR_IO, "%s: %s", path,
+		    strerror(errno));
+	}
+	if (fstat(fd, st) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = check_policy(path, st, pol, err, errlen)) != FT_OK)
+		goto fail;
+	*fd_out = fd;
+	return FT_OK;
+fail:
+	(void)close(fd);
+	return rc;
+}
+
+/* Grow a buffer that may hold secret bytes without leaving copies behind. */
+static int
+grow(char **buf, size_t used, size_t *cap, size_t want)
+{
+	char *nb;
+
+	if ((nb = malloc(want)) == NULL)
+		return FT_ERR_NOMEM;
+	if (*buf != NULL) {
+		memcpy(nb, *buf, used);
+		ft_wipe_free(*buf, *cap);
+	}
+	*buf = nb;
+	*cap = want;
+	return FT_OK;
+}
+
+/* Read the whole file, at most pol->max_size bytes even if it grows. */
+static int
+read_all(const char *path, int fd, const struct stat *st,
+    const struct ft_file_policy *pol, char **buf_out, size_t *len_out,
+    char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t cap = 0, len = 0, limit = pol->max_size;
+	ssize_t n;
+	int rc;
+
+	if ((rc = grow(&buf, 0, &cap, (size_t)st->st_size + 2U)) != FT_OK)
+		return ft_seterr(err, errlen, rc, "%s: out of memory", path);
+	for (;;) {
+		if (len + 1U >= cap) {
+			size_t want = cap * 2U;
+
+			if (want > limit + 2U)
+				want = limit + 2U;
+			if (want <= cap) {
+				rc = ft_seterr(err, errlen, FT_ERR_TOOBIG,
+				    "%s: larger than %zu bytes", path, limit);
+				goto fail;
+			}
+			if ((rc = grow(&buf, len, &cap, want)) != FT_OK) {
+				ft_seterr(err, errlen, rc, "%s: out of memory",
+				    path);
+				goto fail;
+			}
+		}
+		n = read(fd, buf + len, cap - 1U - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: read: %s",
+			    path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > limit) {
+			rc = ft_seterr(err, errlen, FT_ERR_TOOBIG,
+			    "%s: larger than %zu bytes", path, limit);
+			goto fail;
+		}
+	}
+	buf[len] = '\0';
+	*buf_out = buf;
+	*len_out = len;
+	return FT_OK;
+fail:
+	ft_wipe_free(buf, cap);
+	return rc;
+}
+
+int
+ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
+    size_t *len, char *err, size_t errlen)
+{
+	struct walked w;
+	struct stat st;
+	int fd = -1, rc;
+
+	*buf = NULL;
+	*len = 0;
+	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+		return rc;
+	if ((rc = open_checked(path, &w, pol, &fd, &st, err, errlen)) != FT_OK)
+		goto out;
+	rc = read_all(path, fd, &st, pol, buf, len, err, errlen);
+out:
+	if (fd != -1)
+		(void)close(fd);
+	(void)close(w.dirfd);
+	return rc;
+}
+
+static int
+lock_bounded(const char *path, int fd, char *err, size_t errlen)
+{
+	const struct timespec pause = { 0, LOCK_RETRY_NS };
+	int i;
+
+	for (i = 0; i < LOCK_TRIES; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return FT_OK;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return ft_seterr(err, errlen, FT_ERR_IO,
+			    "%s: flock: %s", path, strerror(errno));
+		(void)nanosleep(&pause, NULL);
+	}
+	return ft_seterr(err, errlen, FT_ERR_LOCKED,
+	    "%s: still locked by another process", path);
+}
+
+/* After the lock: does the name still point at the inode we hold? */
+static int
+same_inode(const struct walked *w, const struct stat *st)
+{
+	struct stat now;
+
+	if (fstatat(w->dirfd, w->base, &now, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+int
+ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
+    char **buf, size_t *len, int *fd_out, char *err, size_t errlen)
+{
+	struct walked w;
+	struct stat st;
+	int fd = -1, rc, attempt;
+
+	*buf = NULL;
+	*len = 0;
+	*fd_out = -1;
+	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+		return rc;
+	for (attempt = 0; attempt < LOCK_REOPEN_MAX; attempt++) {
+		rc = open_checked(path, &w, pol, &fd, &st, err, errlen);
+		if (rc != FT_OK)
+			goto out;
+		if ((rc = lock_bounded(path, fd, err, errlen)) != FT_OK)
+			goto out;
+		if (same_inode(&w, &st))
+			break;
+		(void)close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_LOCKED,
+		    "%s: replaced too often while waiting for the lock", path);
+		goto out;
+	}
+	/* Checked again: the file may have changed while we waited. */
+	if (fstat(fd, &st) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = check_policy(path, &st, pol, err, errlen)) != FT_OK)
+		goto out;
+	if ((rc = read_all(path, fd, &st, pol, buf, len, err, errlen)) != FT_OK)
+		goto out;
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (fd != -1)
+		(void)close(fd);
+	(void)close(w.dirfd);
+	return rc;
+}
+
+/* fsync a directory held as an O_PATH descriptor. */
+static int
+sync_dir(const char *path, int dirfd, char *err, size_t errlen)
+{
+	int fd, rc = FT_OK;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		/* Write-only directory: nothing we can fsync through. */
+		if (errno == EACCES)
+			return FT_OK;
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "%s: open directory: %s", path, strerror(errno));
+	}
+	if (fsync(fd) == -1 && errno != EINVAL)
+		rc = ft_seterr(err, errlen, FT_ERR_IO,
+		    "%s: fsync directory: %s", path, strerror(errno));
+	(void)close(fd);
+	return rc;
+}
+
+/* Like mkstemp, relative to dirfd: "." base ".XXXXXX", O_EXCL. */
+static int
+open_temp(const char *path, const struct walked *w, char *tmp, size_t tmplen,
+    int *fd_out, char *err, size_t errlen)
+{
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	uint8_t rnd[TEMP_SUFFIX_BYTES];
+	char suffix[TEMP_SUFFIX_BYTES + 1];
+	int i, fd;
+	size_t j;
+
+	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
+		if (ft_random_bytes(rnd, sizeof(rnd)) != FT_OK)
+			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
+			    "%s: no randomness for a temp name", path);
+		for (j = 0; j < sizeof(rnd); j++)
+			suffix[j] = set[rnd[j] % (sizeof(set) - 1U)];
+		suffix[sizeof(rnd)] = '\0';
+		if ((size_t)snprintf(tmp, tmplen, ".%s.%s", w->base, suffix) >=
+		    tmplen)
+			return ft_seterr(err, errlen, FT_ERR_ARG,
+			    "%s: file name too long", path);
+		fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		if (fd != -1) {
+			*fd_out = fd;
+			return FT_OK;
+		}
+		if (errno != EEXIST)
+			return ft_seterr(err, errlen,
+			    errno == EACCES ? FT_ERR_PERM : FT_ERR_IO,
+			    "%s: create temp file: %s", path, strerror(errno));
+	}
+	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
+}
+
+static int
+write_all(const char *path, int fd, const void *data, size_t len, char *err,
+    size_t errlen)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ft_seterr(err, errlen, FT_ERR_IO,
+			    "%s: write: %s", path,
+			    n == 0 ? "no progress" : strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	return FT_OK;
+}
+
+int
+ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct walked w;
+	char tmp[NAME_MAX + 1];
+	int fd = -1, rc;
+	int created = 0;
+
+	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+		return rc;
+	if ((rc = open_temp(path, &w, tmp, sizeof(tmp), &fd, err, errlen)) !=
+	    FT_OK)
+		goto out;
+	created = 1;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_PERM, "%s: fchown: %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	/* After fchown, which may clear set-id bits. */
+	if (fchmod(fd, mode & MODE_BITS) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fchmod: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = write_all(path, fd, data, len, err, errlen)) != FT_OK)
+		goto out;
+	if (fsync(fd) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fsync: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: close: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (renameat(w.dirfd, tmp, w.dirfd, w.base) == -1) {
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: rename: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	created = 0;
+	rc = sync_dir(path, w.dirfd, err, errlen);
+out:
+	if (fd != -1)
+		(void)close(fd);
+	if (created)
+		(void)unlinkat(w.dirfd, tmp, 0);
+	if (w.dirfd != -1)
+		(void)close(w.dirfd);
+	return rc;
+}
+
+int
+ft_safe_unlink(const char *path, char *err, size_t errlen)
+{
+	struct walked w;
+	int rc;
+
+	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+		return rc;
+	if (unlinkat(w.dirfd, w.base, 0) == -1) {
+		if (errno == ENOENT)
+			rc = ft_seterr(err, errlen, FT_ERR_NOENT,
+			    "%s: does not exist", path);
+		else
+			rc = ft_seterr(err, errlen,
+			    errno == EACCES || errno == EPERM ? FT_ERR_PERM :
+			    FT_ERR_IO, "%s: unlink: %s", path,
+			    strerror(errno));
+		goto out;
+	}
+	rc = sync_dir(path, w.dirfd, err, errlen);
+out:
+	(void)close(w.dirfd);
+	return rc;
+}
+
+static int
+check_dir(const char *path, int fd, mode_t mode, uid_t uid, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: not a directory", path);
+	if (st.st_uid != uid)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: owned by uid %lu, expected %lu", path,
+		    (unsigned long)st.st_uid, (unsigned long)uid);
+	if ((st.st_mode & MODE_BITS) != (mode & MODE_BITS))
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: mode %04o, expected %04o", path,
+		    (unsigned)(st.st_mode & MODE_BITS),
+		    (unsigned)(mode & MODE_BITS));
+	return FT_OK;
+}
+
+int
+ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	struct walked w;
+	int fd = -1, rc;
+	uid_t want = uid == (uid_t)-1 ? geteuid() : uid;
+
+	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+		return rc;
+	if (mkdirat(w.dirfd, w.base, 0700) == 0) {
+		fd = openat(w.dirfd, w.base, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1) {
+			rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: open: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+		    fchown(fd, uid, gid) == -1) {
+			rc = ft_seterr(err, errlen, FT_ERR_PERM,
+			    "%s: fchown: %s", path, strerror(errno));
+			goto out;
+		}
+		if (fchmod(fd, mode & MODE_BITS) == -1) {
+			rc = ft_seterr(err, errlen, FT_ERR_IO,
+			    "%s: fchmod: %s", path, strerror(errno));
+			goto out;
+		}
+		if ((rc = sync_dir(path, w.dirfd, err, errlen)) != FT_OK)
+			goto out;
+	} else if (errno == EEXIST) {
+		fd = openat(w.dirfd, w.base, DIR_FLAGS);
+		if (fd == -1) {
+			rc = walk_errno(path, w.base, errno, err, errlen);
+			goto out;
+		}
+	} else {
+		rc = ft_seterr(err, errlen,
+		    errno == EACCES || errno == EPERM ? FT_ERR_PERM :
+		    errno == ENOENT ? FT_ERR_NOENT : FT_ERR_IO,
+		    "%s: mkdir: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = check_dir(path, fd, mode, want, err, errlen);
+out:
+	if (fd != -1)
+		(void)close(fd);
+	(void)close(w.dirfd);
+	return rc;
+}

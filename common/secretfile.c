@@ -1,4 +1,357 @@
+/* The secret file, format version 1: a strict parser (every deviation is an
+ * error naming the line) and the writer.  Values are never echoed in error
+ * messages since a line may hold the secret. */
 #include <config.h>
 
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "base32.h"
+#include "otp.h"
 #include "rc.h"
-/* TODO: implemented by its issue */
+#include "secretfile.h"
+#include "wipe.h"
+
+#define SECRET_HEADER "# flowtotp secret file, see flowtotp(5)\n"
+#define KEY_SHOWN_MAX 32        /* chars of an unknown key quoted in errors */
+#define NUM_BUFSZ 32U
+
+enum skey { K_VERSION, K_SECRET, K_ALGORITHM, K_DIGITS, K_PERIOD, K_CREATED,
+	K_BACKUP, K_COUNT };
+
+static const char *const key_names[K_COUNT] = {
+	"version", "secret", "algorithm", "digits", "period", "created",
+	"backup",
+};
+
+struct parse_ctx {
+	struct ft_secret *out;
+	unsigned lineno;
+	bool seen[K_COUNT];
+	char *err;
+	size_t errlen;
+};
+
+static int
+perr(const struct parse_ctx *pc, const char *what)
+{
+	return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE, "line %u: %s",
+	    pc->lineno, what);
+}
+
+/* Strict decimal: digits only (no sign, space or suffix), no overflow. */
+static bool
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (v > (max - (uint64_t)(*s - '0')) / 10U)
+			return false;
+		v = v * 10U + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int
+parse_range(struct parse_ctx *pc, const char *key, const char *val,
+    unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+
+	if (!parse_u64(val, UINT32_MAX, &v) || v < lo || v > hi)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: %s must be an integer %u..%u", pc->lineno, key,
+		    lo, hi);
+	*out = (unsigned)v;
+	return FT_OK;
+}
+
+static int
+set_secret(struct parse_ctx *pc, const char *val)
+{
+	struct ft_secret *s = pc->out;
+	int rc;
+
+	rc = ft_base32_decode(val, s->key, sizeof(s->key), &s->keylen);
+	if (rc == FT_ERR_ARG)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: secret longer than %u bytes", pc->lineno,
+		    FT_KEY_MAX);
+	if (rc != FT_OK)
+		return perr(pc, "secret is not valid base32");
+	if (s->keylen < FT_KEY_MIN)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: secret shorter than %u bytes", pc->lineno,
+		    FT_KEY_MIN);
+	return FT_OK;
+}
+
+static int
+set_backup(struct parse_ctx *pc, const char *val)
+{
+	struct ft_secret *s = pc->out;
+	size_t n = strlen(val);
+
+	if (s->nbackup >= FT_BACKUP_MAX)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: more than %u backup entries", pc->lineno,
+		    FT_BACKUP_MAX);
+	if (n >= FT_BACKUP_HASH_BUFSZ || ft_backup_hash_validate(val) != FT_OK)
+		return perr(pc, "malformed backup hash");
+	memcpy(s->backup[s->nbackup], val, n + 1U);
+	s->nbackup++;
+	return FT_OK;
+}
+
+static int
+set_value(struct parse_ctx *pc, enum skey k, const char *val)
+{
+	struct ft_secret *s = pc->out;
+	unsigned v;
+	uint64_t created;
+	int rc;
+
+	switch (k) {
+	case K_VERSION:
+		if (!parse_u64(val, UINT32_MAX, &created) ||
+		    created != FT_SECRETFILE_VERSION)
+			return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+			    "line %u: unsupported version (only %u is known)",
+			    pc->lineno, FT_SECRETFILE_VERSION);
+		return FT_OK;
+	case K_SECRET:
+		return set_secret(pc, val);
+	case K_ALGORITHM:
+		if (ft_algo_parse(val, &s->algo) != FT_OK)
+			return perr(pc, "unknown algorithm (SHA1, SHA256 or "
+			    "SHA512)");
+		return FT_OK;
+	case K_DIGITS:
+		rc = parse_range(pc, "digits", val, FT_DIGITS_MIN,
+		    FT_DIGITS_MAX, &v);
+		s->digits = v;
+		return rc;
+	case K_PERIOD:
+		rc = parse_range(pc, "period", val, FT_PERIOD_MIN,
+		    FT_PERIOD_MAX, &v);
+		s->period = v;
+		return rc;
+	case K_CREATED:
+		if (!parse_u64(val, INT64_MAX, &created))
+			return perr(pc, "created must be a non-negative "
+			    "integer (unix seconds)");
+		s->created = (int64_t)created;
+		return FT_OK;
+	case K_BACKUP:
+		return set_backup(pc, val);
+	case K_COUNT:
+		break;
+	}
+	return perr(pc, "internal error");
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* One line, NUL-terminated and without its '\n', in a writable buffer. */
+static int
+parse_line(struct parse_ctx *pc, char *line, size_t n)
+{
+	char *key, *val, *eq, *end;
+	size_t i;
+	int k;
+
+	if (memchr(line, '\0', n) != NULL)
+		return perr(pc, "NUL byte");
+	if (n > 0 && line[n - 1] == '\r')
+		return perr(pc, "CRLF line ending (the file must use Unix "
+		    "line endings)");
+	for (i = 0; i < n; i++)
+		if (iscntrl((unsigned char)line[i]) && line[i] != '\t')
+			return perr(pc, "control character");
+	for (key = line; is_blank(*key); key++)
+		;
+	if (*key == '\0' || *key == '#')
+		return FT_OK;
+	if ((eq = strchr(key, '=')) == NULL)
+		return perr(pc, "missing '='");
+	for (end = eq; end > key && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	for (val = eq + 1; is_blank(*val); val++)
+		;
+	for (end = val + strlen(val); end > val && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	if (*key == '\0')
+		return perr(pc, "empty key");
+	for (k = 0; k < K_COUNT; k++)
+		if (strcmp(key, key_names[k]) == 0)
+			break;
+	if (k == K_COUNT)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: unknown key \"%.*s\"", pc->lineno, KEY_SHOWN_MAX,
+		    key);
+	if (*val == '\0')
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: empty value for %s", pc->lineno, key_names[k]);
+	if (pc->seen[k] && k != K_BACKUP)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: duplicate key %s", pc->lineno, key_names[k]);
+	pc->seen[k] = true;
+	return set_value(pc, (enum skey)k, val);
+}
+
+int
+ft_secret_parse(const char *buf, size_t len, struct ft_secret *out, char *err,
+    size_t errlen)
+{
+	struct parse_ctx pc;
+	char line[FT_SECRETFILE_MAX_LINE + 2U];
+	size_t pos = 0, n;
+	const char *nl;
+	int rc = FT_OK, k;
+
+	memset(&pc, 0, sizeof(pc));
+	ft_secret_wipe(out);
+	pc.out = out;
+	pc.err = err;
+	pc.errlen = errlen;
+	if (buf == NULL)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no data");
+	if (len > FT_SECRETFILE_MAX_SIZE)
+		return ft_seterr(err, errlen, FT_ERR_TOOBIG,
+		    "file larger than %u bytes", FT_SECRETFILE_MAX_SIZE);
+	while (pos < len) {
+		pc.lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+		if (n > FT_SECRETFILE_MAX_LINE) {
+			rc = ft_seterr(err, errlen, FT_ERR_PARSE,
+			    "line %u: longer than %u bytes", pc.lineno,
+			    FT_SECRETFILE_MAX_LINE);
+			goto out;
+		}
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		if ((rc = parse_line(&pc, line, n)) != FT_OK)
+			goto out;
+		pos += n + (nl != NULL ? 1U : 0U);
+	}
+	for (k = 0; k < K_COUNT; k++) {
+		if (k != K_BACKUP && !pc.seen[k]) {
+			rc = ft_seterr(err, errlen, FT_ERR_PARSE,
+			    "missing required key %s", key_names[k]);
+			goto out;
+		}
+	}
+out:
+	ft_wipe(line, sizeof(line));
+	if (rc != FT_OK)
+		ft_secret_wipe(out);
+	return rc;
+}
+
+static bool
+secret_valid(const struct ft_secret *s)
+{
+	size_t i;
+
+	if (s->keylen < FT_KEY_MIN || s->keylen > FT_KEY_MAX ||
+	    ft_algo_name(s->algo) == NULL ||
+	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
+	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
+	    s->created < 0 || s->nbackup > FT_BACKUP_MAX)
+		return false;
+	for (i = 0; i < s->nbackup; i++)
+		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||
+		    ft_backup_hash_validate(s->backup[i]) != FT_OK)
+			return false;
+	return true;
+}
+
+int
+ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
+{
+	char b32[((FT_KEY_MAX + 4U) / 5U) * 8U + 1U];
+	char *buf = NULL;
+	size_t cap = 0, used;
+	int n, rc;
+	size_t i;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!secret_valid(s))
+		return FT_ERR_ARG;
+	if ((rc = ft_base32_encode(s->key, s->keylen, false, b32,
+	    sizeof(b32))) != FT_OK)
+		goto out;
+	cap = sizeof(SECRET_HEADER) + sizeof(b32) +
+	    (size_t)K_COUNT * (NUM_BUFSZ + 16U) +
+	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U);
+	if ((buf = malloc(cap)) == NULL) {
+		rc = FT_ERR_NOMEM;
+		goto out;
+	}
+	n = snprintf(buf, cap, "%sversion = %u\nsecret = %s\n"
+	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64
+	    "\n", SECRET_HEADER, FT_SECRETFILE_VERSION, b32,
+	    ft_algo_name(s->algo), s->digits, s->period, s->created);
+	if (n < 0 || (size_t)n >= cap) {
+		rc = FT_ERR_ARG;
+		goto out;
+	}
+	used = (size_t)n;
+	for (i = 0; i < s->nbackup; i++) {
+		n = snprintf(buf + used, cap - used, "backup = %s\n",
+		    s->backup[i]);
+		if (n < 0 || (size_t)n >= cap - used) {
+			rc = FT_ERR_ARG;
+			goto out;
+		}
+		used += (size_t)n;
+	}
+	*out = buf;
+	*outlen = used;
+	buf = NULL;
+	rc = FT_OK;
+out:
+	ft_wipe(b32, sizeof(b32));
+	if (buf != NULL)
+		ft_wipe_free(buf, cap);
+	return rc;
+}
+
+int
+ft_secret_remove_backup(struct ft_secret *s, size_t idx)
+{
+	if (idx >= s->nbackup)
+		return FT_ERR_ARG;
+	memmove(s->backup[idx], s->backup[idx + 1U],
+	    (s->nbackup - idx - 1U) * sizeof(s->backup[0]));
+	s->nbackup--;
+	ft_wipe(s->backup[s->nbackup], sizeof(s->backup[0]));
+	return FT_OK;
+}
+
+void
+ft_secret_wipe(struct ft_secret *s)
+{
+	if (s != NULL)
+		ft_wipe(s, sizeof(*s));
+}
