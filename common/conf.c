@@ -1,4 +1,532 @@
+/* Configuration: one option table drives the pam.d arguments, the config
+ * file, totp-enroll --option and the defaults, so they cannot disagree. */
 #include <config.h>
 
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "conf.h"
+#include "otp.h"
 #include "rc.h"
-/* TODO: implemented by its issue */
+#include "safefile.h"
+#include "wipe.h"
+
+#define ROOT_UID 0
+#define CONF_FORBIDDEN_MODE 022
+#define CONF_LINE_MAX 1024U
+#define CONF_KEY_MAX 64U
+#define DENY_MAX 1000U
+#define SECONDS_MAX 31536000U           /* one year */
+#define PORT_MIN 1U
+#define PORT_MAX 65535U
+#define REDIS_DB_MAX 255U
+#define REDIS_TIMEOUT_MIN 10U
+#define REDIS_TIMEOUT_MAX 60000U
+#define SHOWN_MAX 64                    /* chars of a bad token quoted */
+
+enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_PATH, OPT_ENUM };
+
+/* What a path option accepts besides an absolute path. */
+enum path_extra {
+	PX_NONE = 0,
+	PX_EMPTY = 1,           /* "" (unset) */
+	PX_HOME = 2,            /* "~/..." (secret= template) */
+	PX_REDIS = 4,           /* the word "redis" (cache=) */
+};
+
+struct opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	size_t size;
+	unsigned min, max;      /* OPT_UINT range; OPT_PATH: path_extra */
+	unsigned def_num;       /* default of FLAG/UINT/ENUM */
+	const char *def_str;    /* default of STR/PATH */
+	bool nonempty;          /* OPT_STR: "" refused */
+	const char *help;
+};
+
+static const char *const fallback_names[] = { "deny", "local", NULL };
+
+#define F(field) offsetof(struct ft_config, field), \
+	sizeof(((struct ft_config *)0)->field)
+
+static const struct opt options[] = {
+	{ "secret", OPT_PATH, F(secret), 0, PX_HOME, 0, FT_SECRET_DEFAULT,
+	    true, "secret file template (%u user, %h or leading ~ home)" },
+	{ "window", OPT_UINT, F(window), 0, FT_WINDOW_MAX, FT_WINDOW_DEFAULT,
+	    NULL, false, "time steps accepted either side of now" },
+	{ "prompt", OPT_STR, F(prompt), 0, 0, 0, FT_PROMPT_DEFAULT, true,
+	    "prompt for the code" },
+	{ "nullok", OPT_FLAG, F(nullok), 0, 0, 0, NULL, false,
+	    "users without a secret file pass" },
+	{ "cache", OPT_PATH, F(cache), 0, PX_REDIS, 0, FT_CACHE_DEFAULT,
+	    true, "replay/lockout cache (gdbm file) or \"redis\"" },
+	{ "deny", OPT_UINT, F(deny), 0, DENY_MAX, FT_DENY_DEFAULT, NULL,
+	    false, "failures before lockout (0: no lockout)" },
+	{ "unlock_time", OPT_UINT, F(unlock_time), 0, SECONDS_MAX,
+	    FT_UNLOCK_TIME_DEFAULT, NULL, false,
+	    "seconds a lockout lasts (0: until an admin unlocks)" },
+	{ "fail_interval", OPT_UINT, F(fail_interval), 0, SECONDS_MAX,
+	    FT_FAIL_INTERVAL_DEFAULT, NULL, false,
+	    "seconds in which deny failures cause a lockout" },
+	{ "try_first_pass", OPT_FLAG, F(try_first_pass), 0, 0, 0, NULL,
+	    false, "try the stacked password as the code first" },
+	{ "use_first_pass", OPT_FLAG, F(use_first_pass), 0, 0, 0, NULL,
+	    false, "use only the stacked password as the code" },
+	{ "forward_pass", OPT_FLAG, F(forward_pass), 0, 0, 0, NULL, false,
+	    "read password+code in one prompt, pass the password on" },
+	{ "conf", OPT_PATH, F(conf), 0, PX_EMPTY, 0, "", false,
+	    "configuration file" },
+	{ "debug", OPT_FLAG, F(debug), 0, 0, 0, NULL, false,
+	    "log decisions at debug level" },
+	{ "issuer", OPT_STR, F(issuer), 0, 0, 0, "", false,
+	    "issuer shown in authenticator apps (\"\": host name)" },
+	{ "backup_codes", OPT_UINT, F(backup_codes), 1, FT_BACKUP_MAX,
+	    FT_BACKUP_COUNT_DEFAULT, NULL, false,
+	    "backup codes totp-enroll issues" },
+	{ "redis_host", OPT_STR, F(redis_host), 0, 0, 0, "127.0.0.1", true,
+	    "Redis host name, address, or unix socket path" },
+	{ "redis_port", OPT_UINT, F(redis_port), PORT_MIN, PORT_MAX,
+	    FT_REDIS_PORT_DEFAULT, NULL, false, "Redis TCP port" },
+	{ "redis_db", OPT_UINT, F(redis_db), 0, REDIS_DB_MAX, 0, NULL, false,
+	    "Redis database number" },
+	{ "redis_password_file", OPT_PATH, F(redis_password_file), 0,
+	    PX_EMPTY, 0, "", false, "file holding the Redis password" },
+	{ "redis_prefix", OPT_STR, F(redis_prefix), 0, 0, 0,
+	    FT_REDIS_PREFIX_DEFAULT, true, "Redis key prefix" },
+	{ "redis_timeout_ms", OPT_UINT, F(redis_timeout_ms), REDIS_TIMEOUT_MIN,
+	    REDIS_TIMEOUT_MAX, FT_REDIS_TIMEOUT_MS_DEFAULT, NULL, false,
+	    "Redis connect/command timeout" },
+	{ "redis_fallback", OPT_ENUM, F(redis_fallback), 0, 0,
+	    FT_REDIS_FALLBACK_DENY, NULL, false,
+	    "when Redis is down: deny, or local (use local_cache)" },
+	{ "local_cache", OPT_PATH, F(local_cache), 0, PX_NONE, 0,
+	    FT_CACHE_DEFAULT, true, "gdbm cache for redis_fallback=local" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct opt *
+find_opt(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static bool
+has_cntrl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s))
+			return true;
+	return false;
+}
+
+static int
+set_flag(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	bool *p = (bool *)((char *)c + o->off);
+
+	if (value == NULL || strcmp(value, "yes") == 0 ||
+	    strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*p = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+	    strcmp(value, "0") == 0)
+		*p = false;
+	else
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: expected yes/no/true/false/1/0", o->name);
+	return FT_OK;
+}
+
+static int
+set_uint(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	unsigned long v = 0;
+	const char *s;
+
+	for (s = value; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > UINT32_MAX)
+			break;
+		v = v * 10U + (unsigned long)(*s - '0');
+	}
+	if (*value == '\0' || *s != '\0' || v < o->min || v > o->max)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: expected an integer %u..%u", o->name, o->min,
+		    o->max);
+	*(unsigned *)((char *)c + o->off) = (unsigned)v;
+	return FT_OK;
+}
+
+static int
+set_string(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (n >= o->size)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: longer than %zu characters", o->name, o->size - 1U);
+	if (has_cntrl(value))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: control character in value", o->name);
+	if (o->nonempty && n == 0)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: empty value", o->name);
+	memcpy((char *)c + o->off, value, n + 1U);
+	return FT_OK;
+}
+
+static int
+set_path(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	bool good = value[0] == '/' ||
+	    ((o->max & PX_EMPTY) && value[0] == '\0') ||
+	    ((o->max & PX_HOME) && strncmp(value, "~/", 2) == 0) ||
+	    ((o->max & PX_REDIS) && strcmp(value, FT_CACHE_REDIS) == 0);
+
+	if (!good)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: must be an absolute path%s%s", o->name,
+		    (o->max & PX_HOME) ? " or start with ~/" : "",
+		    (o->max & PX_REDIS) ? " or \"redis\"" : "");
+	return set_string(c, o, value, err, errlen);
+}
+
+static int
+set_enum(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; fallback_names[i] != NULL; i++) {
+		if (strcmp(value, fallback_names[i]) == 0) {
+			*(enum ft_redis_fallback *)((char *)c + o->off) =
+			    (enum ft_redis_fallback)i;
+			return FT_OK;
+		}
+	}
+	return ft_seterr(err, errlen, FT_ERR_PARSE, "%s: expected deny or local",
+	    o->name);
+}
+
+int
+ft_config_set(struct ft_config *c, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct opt *o;
+
+	if (key == NULL || (o = find_opt(key)) == NULL)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "unknown option \"%.*s\"", SHOWN_MAX,
+		    key != NULL ? key : "");
+	if (o->kind != OPT_FLAG && value == NULL)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: missing value", o->name);
+	switch (o->kind) {
+	case OPT_FLAG:
+		return set_flag(c, o, value, err, errlen);
+	case OPT_UINT:
+		return set_uint(c, o, value, err, errlen);
+	case OPT_STR:
+		return set_string(c, o, value, err, errlen);
+	case OPT_PATH:
+		return set_path(c, o, value, err, errlen);
+	case OPT_ENUM:
+		return set_enum(c, o, value, err, errlen);
+	}
+	return ft_seterr(err, errlen, FT_ERR_ARG, "%s: bad table", o->name);
+}
+
+void
+ft_config_defaults(struct ft_config *c)
+{
+	const struct opt *o;
+	char *field;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NOPTIONS; i++) {
+		o = &options[i];
+		field = (char *)c + o->off;
+		switch (o->kind) {
+		case OPT_FLAG:
+			*(bool *)field = o->def_num != 0;
+			break;
+		case OPT_UINT:
+			*(unsigned *)field = o->def_num;
+			break;
+		case OPT_ENUM:
+			*(enum ft_redis_fallback *)field =
+			    (enum ft_redis_fallback)o->def_num;
+			break;
+		case OPT_STR:
+		case OPT_PATH:
+			(void)snprintf(field, o->size, "%s", o->def_str);
+			break;
+		}
+	}
+}
+
+int
+ft_config_set_arg(struct ft_config *c, const char *arg, char *err,
+    size_t errlen)
+{
+	char key[CONF_KEY_MAX];
+	const char *eq;
+	size_t n;
+
+	if (arg == NULL)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no argument");
+	eq = strchr(arg, '=');
+	if (eq == NULL)
+		return ft_config_set(c, arg, NULL, err, errlen);
+	n = (size_t)(eq - arg);
+	if (n == 0 || n >= sizeof(key))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "bad option \"%.*s\"", SHOWN_MAX, arg);
+	memcpy(key, arg, n);
+	key[n] = '\0';
+	return ft_config_set(c, key, eq + 1, err, errlen);
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* One line of the file, NUL-terminated in a writable buffer. */
+static int
+conf_line(struct ft_config *c, char *line, char *err, size_t errlen)
+{
+	char *key, *val, *eq, *end;
+
+	for (key = line; is_blank(*key); key++)
+		;
+	for (end = key + strlen(key); end > key && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	if (*key == '\0' || *key == '#')
+		return FT_OK;
+	val = NULL;
+	if ((eq = strchr(key, '=')) != NULL) {
+		for (end = eq; end > key && is_blank(end[-1]); end--)
+			;
+		*end = '\0';
+		for (val = eq + 1; is_blank(*val); val++)
+			;
+	}
+	if (*key == '\0')
+		return ft_seterr(err, errlen, FT_ERR_PARSE, "empty key");
+	if (strcmp(key, "conf") == 0)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "conf cannot be set inside a configuration file");
+	return ft_config_set(c, key, val, err, errlen);
+}
+
+static int
+conf_parse(struct ft_config *c, const char *path, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	char line[CONF_LINE_MAX + 1U];
+	char msg[256];
+	const char *nl;
+	size_t pos = 0, n;
+	unsigned lineno = 0;
+	int rc = FT_OK;
+
+	while (pos < len) {
+		lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+		msg[0] = '\0';
+		if (n > CONF_LINE_MAX)
+			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
+			    "longer than %u bytes", CONF_LINE_MAX);
+		else if (memchr(buf + pos, '\0', n) != NULL)
+			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
+			    "NUL byte");
+		else if (n > 0 && buf[pos + n - 1U] == '\r')
+			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
+			    "CRLF line ending (use Unix line endings)");
+		else {
+			memcpy(line, buf + pos, n);
+			line[n] = '\0';
+			rc = conf_line(c, line, msg, sizeof(msg));
+		}
+		if (rc != FT_OK)
+			return ft_seterr(err, errlen, rc, "%s:%u: %s", path,
+			    lineno, msg);
+		pos += n + (nl != NULL ? 1U : 0U);
+	}
+	return FT_OK;
+}
+
+int
+ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
+    char *err, size_t errlen)
+{
+	struct ft_file_policy pol;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.owner = ROOT_UID;
+	pol.allow_root = true;
+	pol.forbidden_mode = CONF_FORBIDDEN_MODE;
+	pol.max_size = FT_CONF_MAX_SIZE;
+	if (strlen(path) >= sizeof(c->conf))
+		return ft_seterr(err, errlen, FT_ERR_ARG, "%s: path too long",
+		    path);
+	rc = ft_safe_read(path, &pol, &buf, &len, err, errlen);
+	if (rc == FT_ERR_NOENT && missing_ok)
+		return FT_OK;
+	if (rc != FT_OK)
+		return rc;
+	if ((rc = conf_parse(c, path, buf, len, err, errlen)) == FT_OK)
+		(void)snprintf(c->conf, sizeof(c->conf), "%s", path);
+	ft_wipe_free(buf, len);
+	return rc;
+}
+
+int
+ft_config_from_args(struct ft_config *c, int argc, const char **argv,
+    char *err, size_t errlen)
+{
+	const char *conf = NULL;
+	int i, rc;
+
+	ft_config_defaults(c);
+	for (i = 0; i < argc; i++)
+		if (argv[i] != NULL && strncmp(argv[i], "conf=", 5) == 0)
+			conf = argv[i] + 5;
+	if (conf != NULL) {
+		if (conf[0] != '/')
+			return ft_seterr(err, errlen, FT_ERR_PARSE,
+			    "conf: must be an absolute path");
+		rc = ft_config_load_file(c, conf, false, err, errlen);
+	} else
+		rc = ft_config_load_file(c, FT_CONF_DEFAULT, true, err,
+		    errlen);
+	if (rc != FT_OK)
+		return rc;
+	for (i = 0; i < argc; i++)
+		if ((rc = ft_config_set_arg(c, argv[i], err, errlen)) != FT_OK)
+			return rc;
+	return FT_OK;
+}
+
+/* Append n bytes to out; false on overflow. */
+static bool
+append(char *out, size_t outlen, size_t *pos, const char *s, size_t n)
+{
+	if (n >= outlen - *pos)
+		return false;
+	memcpy(out + *pos, s, n);
+	*pos += n;
+	out[*pos] = '\0';
+	return true;
+}
+
+static int
+check_user(const char *user, char *err, size_t errlen)
+{
+	if (user == NULL || user[0] == '\0')
+		return ft_seterr(err, errlen, FT_ERR_ARG, "empty user name");
+	if (user[0] == '.' || strchr(user, '/') != NULL || has_cntrl(user))
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "user name not usable in a path");
+	return FT_OK;
+}
+
+static int
+home_part(const char *home, const char **out, char *err, size_t errlen)
+{
+	if (home == NULL || home[0] != '/')
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "secret path needs the home directory, which is not an "
+		    "absolute path");
+	*out = home;
+	return FT_OK;
+}
+
+int
+ft_config_secret_path(const struct ft_config *c, const char *user,
+    const char *home, char *out, size_t outlen, bool *in_home, char *err,
+    size_t errlen)
+{
+	const char *t = c->secret, *h = NULL;
+	size_t pos = 0;
+	int rc;
+
+	*in_home = false;
+	if (outlen == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
+	out[0] = '\0';
+	if ((rc = check_user(user, err, errlen)) != FT_OK)
+		return rc;
+	if (t[0] == '~') {
+		if (t[1] != '/' && t[1] != '\0')
+			return ft_seterr(err, errlen, FT_ERR_PARSE,
+			    "secret: only a leading ~/ is supported");
+		if ((rc = home_part(home, &h, err, errlen)) != FT_OK)
+			return rc;
+		if (!append(out, outlen, &pos, h, strlen(h)))
+			goto toolong;
+		*in_home = true;
+		t++;
+	}
+	for (; *t != '\0'; t++) {
+		if (*t != '%') {
+			if (!append(out, outlen, &pos, t, 1))
+				goto toolong;
+			continue;
+		}
+		t++;
+		if (*t == '%') {
+			if (!append(out, outlen, &pos, "%", 1))
+				goto toolong;
+		} else if (*t == 'u') {
+			if (!append(out, outlen, &pos, user, strlen(user)))
+				goto toolong;
+		} else if (*t == 'h') {
+			if ((rc = home_part(home, &h, err, errlen)) != FT_OK)
+				return rc;
+			if (!append(out, outlen, &pos, h, strlen(h)))
+				goto toolong;
+			*in_home = true;
+		} else
+			return ft_seterr(err, errlen, FT_ERR_PARSE,
+			    "secret: unknown %%-escape (use %%u, %%h or %%%%)");
+	}
+	if (out[0] != '/')
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "secret: not an absolute path");
+	return FT_OK;
+toolong:
+	out[0] = '\0';
+	return ft_seterr(err, errlen, FT_ERR_TOOBIG,
+	    "secret path for this user is too long");
+}
+
+const char *
+ft_config_option_name(size_t i)
+{
+	return i < NOPTIONS ? options[i].name : NULL;
+}
