@@ -36,7 +36,7 @@ enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_PATH, OPT_ENUM };
 enum path_extra {
 	PX_NONE = 0,
 	PX_EMPTY = 1,           /* "" (unset) */
-	PX_HOME = 2,            /* "~/..." (secret= template) */
+	PX_HOME = 2,            /* "~/..." or "%h..." (secret= template) */
 	PX_REDIS = 4,           /* the word "redis" (cache=) */
 };
 
@@ -196,13 +196,14 @@ set_path(struct ft_config *c, const struct opt *o, const char *value,
 {
 	bool good = value[0] == '/' ||
 	    ((o->max & PX_EMPTY) && value[0] == '\0') ||
-	    ((o->max & PX_HOME) && strncmp(value, "~/", 2) == 0) ||
+	    ((o->max & PX_HOME) && (strncmp(value, "~/", 2) == 0 ||
+	    strncmp(value, "%h", 2) == 0)) ||
 	    ((o->max & PX_REDIS) && strcmp(value, FT_CACHE_REDIS) == 0);
 
 	if (!good)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "%s: must be an absolute path%s%s", o->name,
-		    (o->max & PX_HOME) ? " or start with ~/" : "",
+		    (o->max & PX_HOME) ? " or start with ~/ or %h" : "",
 		    (o->max & PX_REDIS) ? " or \"redis\"" : "");
 	return set_string(c, o, value, err, errlen);
 }
@@ -315,6 +316,7 @@ static int
 conf_line(struct ft_config *c, char *line, char *err, size_t errlen)
 {
 	char *key, *val, *eq, *end;
+	size_t n;
 
 	for (key = line; is_blank(*key); key++)
 		;
@@ -330,6 +332,12 @@ conf_line(struct ft_config *c, char *line, char *err, size_t errlen)
 		*end = '\0';
 		for (val = eq + 1; is_blank(*val); val++)
 			;
+		/* "..." keeps leading/trailing blanks (e.g. a prompt). */
+		n = strlen(val);
+		if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
+			val[n - 1] = '\0';
+			val++;
+		}
 	}
 	if (*key == '\0')
 		return ft_seterr(err, errlen, FT_ERR_PARSE, "empty key");
