@@ -15,8 +15,8 @@
 #define BK_PREFIX "pbkdf2-sha256$"
 #define BK_SEP '$'
 #define BK_SALT_LEN 16U
-#define BK_HASH_LEN 32U          /* SHA-256 output */
-#define BK_ITER_DIGITS_MAX 8U    /* FT_BACKUP_ITERATIONS_MAX has 8 digits */
+#define BK_HASH_LEN 32U	      /* SHA-256 output */
+#define BK_ITER_DIGITS_MAX 8U /* FT_BACKUP_ITERATIONS_MAX has 8 digits */
 #define BK_DECIMAL 10U
 
 static const char bk_alphabet[] = FT_BACKUP_ALPHABET;
@@ -115,8 +115,8 @@ bk_pbkdf2(const char *normalized, const uint8_t *salt, unsigned iterations,
     uint8_t *hash)
 {
 	if (PKCS5_PBKDF2_HMAC(normalized, (int)FT_BACKUP_CHARS, salt,
-	    (int)BK_SALT_LEN, (int)iterations, EVP_sha256(), (int)BK_HASH_LEN,
-	    hash) != 1)
+		(int)BK_SALT_LEN, (int)iterations, EVP_sha256(),
+		(int)BK_HASH_LEN, hash) != 1)
 		return FT_ERR_CRYPTO;
 	return FT_OK;
 }
@@ -134,8 +134,8 @@ bk_hex_encode(const uint8_t *in, size_t n, char *out)
 }
 
 int
-ft_backup_hash(const char *normalized, unsigned iterations, char *out,
-    size_t outlen)
+ft_backup_hash(
+    const char *normalized, unsigned iterations, char *out, size_t outlen)
 {
 	uint8_t salt[BK_SALT_LEN], hash[BK_HASH_LEN];
 	char salthex[2U * BK_SALT_LEN + 1U], hashhex[2U * BK_HASH_LEN + 1U];
@@ -152,8 +152,8 @@ ft_backup_hash(const char *normalized, unsigned iterations, char *out,
 		goto out;
 	bk_hex_encode(salt, sizeof(salt), salthex);
 	bk_hex_encode(hash, sizeof(hash), hashhex);
-	n = snprintf(out, outlen, "%s%u%c%s%c%s", BK_PREFIX, iterations,
-	    BK_SEP, salthex, BK_SEP, hashhex);
+	n = snprintf(out, outlen, "%s%u%c%s%c%s", BK_PREFIX, iterations, BK_SEP,
+	    salthex, BK_SEP, hashhex);
 	if (n < 0 || (size_t)n >= outlen) {
 		ft_wipe(out, outlen);
 		rc = FT_ERR_ARG;
@@ -173,7 +173,7 @@ bk_hexval(char c)
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
-	return -1;      /* upper case is not the stored form */
+	return -1; /* upper case is not the stored form */
 }
 
 /* Exactly 2n lower-case hex digits followed by `end`; *pp moves past them. */
@@ -257,8 +257,8 @@ bk_ct_zero_mask(int x)
 }
 
 int
-ft_backup_verify(const char *input, const char *const *stored,
-    size_t nstored, size_t *index_out)
+ft_backup_verify(const char *input, const char *const *stored, size_t nstored,
+    size_t *index_out)
 {
 	char norm[FT_BACKUP_NORM_BUFSZ];
 	uint8_t hash[BK_HASH_LEN];
@@ -285,7 +285,8 @@ ft_backup_verify(const char *input, const char *const *stored,
 		if ((rc = bk_pbkdf2(norm, e.salt, e.iterations, hash)) != FT_OK)
 			goto out;
 		/* First match wins; no branch on the comparison. */
-		eq = bk_ct_zero_mask(CRYPTO_memcmp(hash, e.hash, sizeof(hash))) &
+		eq =
+		    bk_ct_zero_mask(CRYPTO_memcmp(hash, e.hash, sizeof(hash))) &
 		    ~found;
 		idx |= eq & i;
 		found |= eq;

@@ -6,17 +6,17 @@
 #include "rc.h"
 #include "wipe.h"
 
-#define B32_BLOCK_BYTES 5U     /* 5 bytes <-> 8 characters */
+#define B32_BLOCK_BYTES 5U /* 5 bytes <-> 8 characters */
 #define B32_BLOCK_CHARS 8U
 #define B32_BITS 5U
 #define B32_MASK 0x1fU
-#define B32_LETTERS 26U        /* 'A'..'Z' are 0..25, '2'..'7' are 26..31 */
+#define B32_LETTERS 26U /* 'A'..'Z' are 0..25, '2'..'7' are 26..31 */
 #define B32_PAD '='
 
 /* Characters used by a final partial block of 0..4 bytes. */
-static const size_t b32_tail_chars[B32_BLOCK_BYTES] = { 0, 2, 4, 5, 7 };
+static const size_t b32_tail_chars[B32_BLOCK_BYTES] = {0, 2, 4, 5, 7};
 /* Bytes carried by a final partial block of 0..7 characters; -1: invalid. */
-static const int b32_tail_bytes[B32_BLOCK_CHARS] = { 0, -1, 1, -1, 2, 3, -1, 4 };
+static const int b32_tail_bytes[B32_BLOCK_CHARS] = {0, -1, 1, -1, 2, 3, -1, 4};
 
 /* Secrets go through these, so the character mapping is done with masks
  * instead of table lookups or branches on the secret value. */
@@ -57,13 +57,13 @@ ft_base32_encoded_len(size_t n, bool pad)
 
 	if (rem == 0)
 		return full * B32_BLOCK_CHARS;
-	return full * B32_BLOCK_CHARS + (pad ? B32_BLOCK_CHARS :
-	    b32_tail_chars[rem]);
+	return full * B32_BLOCK_CHARS +
+	    (pad ? B32_BLOCK_CHARS : b32_tail_chars[rem]);
 }
 
 int
-ft_base32_encode(const uint8_t *in, size_t n, bool pad, char *out,
-    size_t outlen)
+ft_base32_encode(
+    const uint8_t *in, size_t n, bool pad, char *out, size_t outlen)
 {
 	size_t i, o = 0, need;
 	uint32_t acc = 0;
@@ -128,8 +128,7 @@ b32_scan(const char *in, size_t *ndata_out)
 }
 
 int
-ft_base32_decode(const char *in, uint8_t *out, size_t outcap,
-    size_t *outlen)
+ft_base32_decode(const char *in, uint8_t *out, size_t outcap, size_t *outlen)
 {
 	size_t ndata, nbytes, o = 0;
 	uint32_t acc = 0;

@@ -13,28 +13,25 @@
 #include "rc.h"
 #include "wipe.h"
 
-#define OTP_MAC_MAX 64U          /* SHA-512 output, the largest we use */
-#define OTP_COUNTER_BYTES 8U     /* RFC 4226: 8-byte big-endian counter */
-#define OTP_TRUNC_MASK 0x0fU     /* RFC 4226 5.3: low 4 bits pick the offset */
-#define OTP_TRUNC_BYTES 4U       /* 31-bit dynamic binary code */
-#define OTP_SIGN_MASK 0x7fU      /* drop the top bit of the first byte */
+#define OTP_MAC_MAX 64U	     /* SHA-512 output, the largest we use */
+#define OTP_COUNTER_BYTES 8U /* RFC 4226: 8-byte big-endian counter */
+#define OTP_TRUNC_MASK 0x0fU /* RFC 4226 5.3: low 4 bits pick the offset */
+#define OTP_SIGN_MASK 0x7fU  /* drop the top bit of the first byte */
 
 /* 10^digits for FT_DIGITS_MIN..FT_DIGITS_MAX, indexed by digits. */
 static const uint32_t otp_modulus[FT_DIGITS_MAX + 1] = {
-	1U, 10U, 100U, 1000U, 10000U, 100000U, 1000000U, 10000000U,
-	100000000U,
-};
+    1U, 10U, 100U, 1000U, 10000U, 100000U, 1000000U, 10000000U, 100000000U};
 
 struct otp_algo_desc {
-	const char *name;     /* as in URIs and secret files */
-	const char *digest;   /* OpenSSL digest name */
+	const char *name;   /* as in URIs and secret files */
+	const char *digest; /* OpenSSL digest name */
 	size_t maclen;
 };
 
 static const struct otp_algo_desc otp_algos[] = {
-	[FT_ALGO_SHA1] = { "SHA1", "SHA1", 20U },
-	[FT_ALGO_SHA256] = { "SHA256", "SHA2-256", 32U },
-	[FT_ALGO_SHA512] = { "SHA512", "SHA2-512", 64U },
+    [FT_ALGO_SHA1] = {"SHA1", "SHA1", 20U},
+    [FT_ALGO_SHA256] = {"SHA256", "SHA2-256", 32U},
+    [FT_ALGO_SHA512] = {"SHA512", "SHA2-512", 64U},
 };
 #define OTP_NALGOS (sizeof(otp_algos) / sizeof(otp_algos[0]))
 
@@ -106,8 +103,8 @@ otp_hmac_free(struct otp_hmac *h)
 }
 
 static int
-otp_hmac_init(struct otp_hmac *h, const uint8_t *key, size_t keylen,
-    enum ft_algo algo)
+otp_hmac_init(
+    struct otp_hmac *h, const uint8_t *key, size_t keylen, enum ft_algo algo)
 {
 	const struct otp_algo_desc *d = otp_algo(algo);
 	OSSL_PARAM params[2];
@@ -122,8 +119,8 @@ otp_hmac_init(struct otp_hmac *h, const uint8_t *key, size_t keylen,
 	if ((h->ctx = EVP_MAC_CTX_new(h->mac)) == NULL)
 		goto fail;
 	/* OSSL_PARAM wants a non-const pointer but only reads the name. */
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)d->digest, 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)d->digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (EVP_MAC_init(h->ctx, key, keylen, params) != 1)
 		goto fail;
@@ -136,8 +133,8 @@ fail:
 /* HMAC(key, counter) with the key already set, then RFC 4226 dynamic
  * truncation reduced modulo 10^digits. */
 static int
-otp_hmac_code(struct otp_hmac *h, uint64_t counter, unsigned digits,
-    uint32_t *code_out)
+otp_hmac_code(
+    struct otp_hmac *h, uint64_t counter, unsigned digits, uint32_t *code_out)
 {
 	uint8_t msg[OTP_COUNTER_BYTES], mac[OTP_MAC_MAX];
 	size_t i, maclen = 0;
@@ -146,7 +143,8 @@ otp_hmac_code(struct otp_hmac *h, uint64_t counter, unsigned digits,
 	int rc = FT_ERR_CRYPTO;
 
 	for (i = 0; i < OTP_COUNTER_BYTES; i++)
-		msg[i] = (uint8_t)(counter >> (8U * (OTP_COUNTER_BYTES - 1U - i)));
+		msg[i] =
+		    (uint8_t)(counter >> (8U * (OTP_COUNTER_BYTES - 1U - i)));
 	/* A NULL key restarts HMAC with the key already loaded. */
 	if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(h->ctx, msg, sizeof(msg)) != 1 ||
@@ -156,8 +154,7 @@ otp_hmac_code(struct otp_hmac *h, uint64_t counter, unsigned digits,
 		goto out;
 	off = mac[maclen - 1U] & OTP_TRUNC_MASK;
 	bin = ((uint32_t)(mac[off] & OTP_SIGN_MASK) << 24) |
-	    ((uint32_t)mac[off + 1U] << 16) |
-	    ((uint32_t)mac[off + 2U] << 8) |
+	    ((uint32_t)mac[off + 1U] << 16) | ((uint32_t)mac[off + 2U] << 8) |
 	    (uint32_t)mac[off + 3U];
 	*code_out = bin % otp_modulus[digits];
 	rc = FT_OK;
@@ -167,8 +164,8 @@ out:
 }
 
 int
-ft_hotp(const uint8_t *key, size_t keylen, enum ft_algo algo,
-    uint64_t counter, unsigned digits, uint32_t *code_out)
+ft_hotp(const uint8_t *key, size_t keylen, enum ft_algo algo, uint64_t counter,
+    unsigned digits, uint32_t *code_out)
 {
 	struct otp_hmac h;
 	int rc;
@@ -206,8 +203,8 @@ ft_totp_step(time_t now, unsigned period, uint64_t *step_out)
 }
 
 int
-ft_totp(const uint8_t *key, size_t keylen, enum ft_algo algo,
-    unsigned digits, unsigned period, time_t now, uint32_t *code_out)
+ft_totp(const uint8_t *key, size_t keylen, enum ft_algo algo, unsigned digits,
+    unsigned period, time_t now, uint32_t *code_out)
 {
 	uint64_t step;
 	int rc;
@@ -273,7 +270,7 @@ ft_totp_match(const struct ft_totp_params *p, time_t now, const char *code,
 		w = (i + 1U) / 2U;
 		sign = (i % 2U == 1U) ? -1 : 1;
 		if (sign < 0 && step < w)
-			continue;       /* before the epoch: depends on now only */
+			continue; /* before the epoch: depends on now only */
 		cand = sign < 0 ? step - w : step + w;
 		if ((rc = otp_hmac_code(&h, cand, p->digits, &got)) != FT_OK)
 			goto out;

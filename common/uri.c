@@ -10,8 +10,8 @@
 #include "uri.h"
 #include "wipe.h"
 
-#define PCT_WIDTH 3U             /* "%XX" per encoded byte */
-#define URI_FIELD_MAX 1024U      /* label parts: far more than any QR holds */
+#define PCT_WIDTH 3U	    /* "%XX" per encoded byte */
+#define URI_FIELD_MAX 1024U /* label parts: far more than any QR holds */
 #define URI_B32_MAX (((FT_KEY_MAX + 4U) / 5U) * 8U + 1U)
 
 static const char pct_hex[] = "0123456789ABCDEF";
@@ -93,9 +93,8 @@ out:
 }
 
 int
-ft_otpauth_uri(const char *issuer, const char *account,
-    const char *secret_b32, enum ft_algo algo, unsigned digits,
-    unsigned period, char **out)
+ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
+    enum ft_algo algo, unsigned digits, unsigned period, char **out)
 {
 	char secret[URI_B32_MAX], *iss = NULL, *acct = NULL, *uri = NULL;
 	const char *algo_name = ft_algo_name(algo);
