@@ -11,7 +11,7 @@
 static int tap_count;
 static int tap_failed;
 
-__attribute__((format(printf, 2, 3))) static int
+__attribute__((unused, format(printf, 2, 3))) static int
 tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -45,7 +45,7 @@ tap_ok(int cond, const char *fmt, ...)
 		    tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)"); \
 } while (0)
 
-__attribute__((format(printf, 1, 2))) static void
+__attribute__((unused, format(printf, 1, 2))) static void
 diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -58,14 +58,14 @@ diag(const char *fmt, ...)
 }
 
 /* Print the plan and return the exit status. */
-static int
+static __attribute__((unused)) int
 done_testing(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failed == 0 ? 0 : 1;
 }
 
-__attribute__((noreturn, format(printf, 1, 2))) static void
+__attribute__((unused, noreturn, format(printf, 1, 2))) static void
 bail_out(const char *fmt, ...)
 {
 	va_list ap;
@@ -78,7 +78,7 @@ bail_out(const char *fmt, ...)
 	exit(1);
 }
 
-__attribute__((noreturn, format(printf, 1, 2))) static void
+__attribute__((unused, noreturn, format(printf, 1, 2))) static void
 skip_all(const char *fmt, ...)
 {
 	va_list ap;
