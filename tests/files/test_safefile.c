@@ -176,6 +176,7 @@ test_atomic(void)
 	struct stat st, st2;
 	int rc;
 
+	err[0] = '\0';
 	ok(mkdir(tpath("w"), 0755) == 0, "mkdir w");
 	rc = ft_atomic_write(tpath("w/a"), "one\n", 4, 0640, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err));
@@ -244,6 +245,7 @@ test_lock_unlink_dir(void)
 	pid_t pid;
 	int fd = -1, rc, status;
 
+	err[0] = '\0';
 	write_str(tpath("lk"), "locked\n", 0600);
 	rc = ft_safe_read_locked(tpath("lk"), &pol, &buf, &len, &fd, err,
 	    sizeof(err));
