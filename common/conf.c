@@ -2,7 +2,6 @@
  * file, totp-enroll --option and the defaults, so they cannot disagree. */
 #include <config.h>
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,7 +127,8 @@ static bool
 has_cntrl(const char *s)
 {
 	for (; *s != '\0'; s++)
-		if (iscntrl((unsigned char)*s))
+		/* ASCII controls, whatever the caller's locale. */
+		if ((unsigned char)*s < 0x20U || (unsigned char)*s == 0x7fU)
 			return true;
 	return false;
 }
@@ -155,13 +155,13 @@ static int
 set_uint(struct ft_config *c, const struct opt *o, const char *value,
     char *err, size_t errlen)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;
 	const char *s;
 
 	for (s = value; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9' || v > UINT32_MAX)
 			break;
-		v = v * 10U + (unsigned long)(*s - '0');
+		v = v * 10U + (uint64_t)(*s - '0');
 	}
 	if (*value == '\0' || *s != '\0' || v < o->min || v > o->max)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,

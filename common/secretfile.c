@@ -3,7 +3,6 @@
  * messages since a line may hold the secret. */
 #include <config.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -162,6 +161,13 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 	return perr(pc, "internal error");
 }
 
+/* ASCII control characters, independent of the caller's locale. */
+static bool
+is_ctrl(char c)
+{
+	return (unsigned char)c < 0x20U || (unsigned char)c == 0x7fU;
+}
+
 static bool
 is_blank(char c)
 {
@@ -182,7 +188,7 @@ parse_line(struct parse_ctx *pc, char *line, size_t n)
 		return perr(pc, "CRLF line ending (the file must use Unix "
 		    "line endings)");
 	for (i = 0; i < n; i++)
-		if (iscntrl((unsigned char)line[i]) && line[i] != '\t')
+		if (is_ctrl(line[i]) && line[i] != '\t')
 			return perr(pc, "control character");
 	for (key = line; is_blank(*key); key++)
 		;
