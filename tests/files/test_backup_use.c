@@ -72,7 +72,7 @@ test_once(void)
 	struct ft_file_policy pol;
 	struct ft_secret s;
 	struct stat st, st2;
-	char err[256], before[FT_SECRETFILE_MAX_SIZE + 1];
+	char err[256] = "", before[FT_SECRETFILE_MAX_SIZE + 1];
 	size_t left = 99;
 	int rc;
 
@@ -136,7 +136,7 @@ test_owner_kept(void)
 	const char *path = tpath("u2");
 	struct ft_file_policy pol;
 	struct stat st;
-	char err[256];
+	char err[256] = "";
 	size_t left = 0;
 	int rc;
 
@@ -162,7 +162,7 @@ test_race(void)
 	struct ft_secret s;
 	pid_t pids[RACERS];
 	int go[2], i, status, wins = 0, losses = 0, errors = 0;
-	char err[256], c = 'g';
+	char err[256] = "", c = 'g';
 
 	make_file(path, 0600);
 	ft_secret_policy(geteuid(), &pol);

@@ -109,7 +109,7 @@ test_args(void)
 		{ "conf=etc/x", "conf: must be" },
 	};
 	struct ft_config c;
-	char err[512], longp[FT_CONF_STR_MAX + 10];
+	char err[512] = "", longp[FT_CONF_STR_MAX + 10];
 	size_t i;
 	int rc, nok = 0;
 
@@ -156,7 +156,7 @@ static void
 test_file(void)
 {
 	struct ft_config c;
-	char err[512], arg[PATH_MAX + 8];
+	char err[512] = "", arg[PATH_MAX + 8];
 	const char *file = tpath("flowtotp.conf");
 	const char *argv[3];
 	int rc;

@@ -43,7 +43,7 @@ rd(const char *path, char *err, size_t errlen, char **out)
 static void
 expect(const char *path, int want, const char *frag, const char *what)
 {
-	char err[512];
+	char err[512] = "";
 	int rc = rd(path, err, sizeof(err), NULL);
 
 	ok(rc == want && (frag == NULL || contains(err, frag)),
@@ -53,7 +53,7 @@ expect(const char *path, int want, const char *frag, const char *what)
 static void
 test_reads(void)
 {
-	char err[512], *buf = NULL, big[MAXSZ + 100];
+	char err[512] = "", *buf = NULL, big[MAXSZ + 100];
 
 	write_str(tpath("ok"), "hello\n", 0600);
 	ok(rd(tpath("ok"), err, sizeof(err), &buf) == FT_OK && buf != NULL &&
@@ -172,7 +172,7 @@ stray_files(const char *sub, const char *keep)
 static void
 test_atomic(void)
 {
-	char err[512], *buf = NULL;
+	char err[512] = "", *buf = NULL;
 	struct stat st, st2;
 	int rc;
 
@@ -239,7 +239,7 @@ test_atomic(void)
 static void
 test_lock_unlink_dir(void)
 {
-	char err[512], *buf = NULL;
+	char err[512] = "", *buf = NULL;
 	size_t len = 0;
 	struct stat st;
 	pid_t pid;

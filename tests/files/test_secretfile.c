@@ -155,7 +155,7 @@ static void
 test_malformed(void)
 {
 	struct ft_secret s;
-	char err[256];
+	char err[256] = "";
 	char *buf = malloc(BIG_ALLOC);
 	size_t i, len;
 	int rc;
@@ -198,7 +198,7 @@ test_accepts(void)
 		    "digits = 06\nperiod = 15\ncreated = 2000000000\n",
 	};
 	struct ft_secret s;
-	char err[256];
+	char err[256] = "";
 	size_t i;
 	int rc;
 
@@ -280,7 +280,7 @@ test_roundtrip(void)
 	static const size_t keylens[] = { FT_KEY_MIN, 20, 32, 64, FT_KEY_MAX };
 	static const size_t nbs[] = { 0, FT_BACKUP_MAX };
 	struct ft_secret in, out;
-	char err[256];
+	char err[256] = "";
 	char *text;
 	size_t len, a, d, p, b, k;
 	unsigned good = 0, total = 0, lower = 0, padded = 0, header = 0;

@@ -42,7 +42,7 @@ main(void)
 {
 	struct ft_secret a, b, got;
 	struct ft_file_policy pol;
-	char err[512];
+	char err[512] = "";
 	const char *path;
 	unsigned reads = 0, bad = 0, sa = 0, sb = 0;
 	int status, rc, done = 0, pace[2];
