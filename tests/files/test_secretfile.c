@@ -188,14 +188,16 @@ test_accepts(void)
 	static const char *const goods[] = {
 		VALID,
 		"# comment\n\n" VALID "\n# trailing comment\n",
-		"version=1\nsecret=" KEY20 "\nalgorithm=sha256\ndigits=8\n"
-		    "period=60\ncreated=0",
-		"  version \t=  1  \nsecret = gezdgnbvgy3tqojqgezdgnbvgy3tqojq\n"
+		("version=1\nsecret=" KEY20 "\nalgorithm=sha256\ndigits=8\n"
+		    "period=60\ncreated=0"),
+		("  version \t=  1  \n"
+		    "secret = gezdgnbvgy3tqojqgezdgnbvgy3tqojq\n"
 		    "algorithm = SHA512\ndigits = 7\nperiod = 300\n"
-		    "created = 1\n",
+		    "created = 1\n"),
 		VALID "backup = " HASH_OK "\nbackup = " HASH_OK "\n",
-		"secret = GEZDGNBV GY3TQOJQ GEZDGNBV GY3TQOJQ\nversion = 1\nalgorithm = SHA1\n"
-		    "digits = 06\nperiod = 15\ncreated = 2000000000\n",
+		("secret = GEZDGNBV GY3TQOJQ GEZDGNBV GY3TQOJQ\n"
+		    "version = 1\nalgorithm = SHA1\n"
+		    "digits = 06\nperiod = 15\ncreated = 2000000000\n"),
 	};
 	struct ft_secret s;
 	char err[256] = "";
