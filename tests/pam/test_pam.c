@@ -1166,7 +1166,8 @@ t_config(void)
 		{ "window=99", "window out of range" },
 		{ "deny=abc", "deny not a number" },
 		{ "unlock_time=-5", "negative unlock_time" },
-		{ "nullok=yes", "value given to a flag" },
+		{ "nullok=maybe", "flag with a value that is not yes/no" },
+		{ "cache=relative/state.gdbm", "relative cache path" },
 		{ "window=", "empty value" },
 		{ "conf=/nonexistent/flowtotp.conf", "conf= file missing" },
 	};
@@ -1191,8 +1192,12 @@ t_config(void)
 
 	/* conf= file: must be root-owned */
 	tu_fmt(conf, sizeof(conf), "%s/flowtotp.conf", c.dir);
-	MUST(tu_write_file(conf, "window = 0\nprompt = From the file: \n", 35,
-	    0644));
+	{
+		static const char text[] =
+		    "# test config\nwindow = 0\nprompt = \"From the file: \"\n";
+
+		MUST(tu_write_file(conf, text, strlen(text), 0644));
+	}
 	tu_fmt(args, sizeof(args), "conf=%s", conf);
 	case_stack(&c, NULL, args, NULL);
 	login1(&c, "alice", T0, code, &r);

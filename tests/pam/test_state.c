@@ -613,8 +613,12 @@ test_redis_selection(void)
 	c.redis_timeout_ms = 200;
 	tu_fmt(c.redis_prefix, sizeof(c.redis_prefix), "flowtotp");
 	rc = ft_state_open(&c, &st, err, ERRLEN);
-	ok(rc != FT_OK, "cache=redis, Redis down, fallback=deny: error (%s)",
-	    err);
+	if (rc == FT_ERR_UNSUPPORTED) {
+		ok(1, "# SKIP the Redis backend is not there yet (%s)", err);
+		return;
+	}
+	ok(rc == FT_ERR_BACKEND,
+	    "cache=redis, Redis down, fallback=deny: FT_ERR_BACKEND (%s)", err);
 	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
 	tu_fmt(c.local_cache, sizeof(c.local_cache), "%s/local/state.gdbm",
 	    tmp);
