@@ -70,7 +70,7 @@ log "building in $BUILD"
 make -C "$BUILD" -j2 bench/pam_bench >/dev/null
 FT_OK=1
 make -C "$BUILD" -j2 pam_flowtotp.la pam_module/pam_flowtotp_test.la \
-    >"$BUILD/bench-build.log" 2>&1 || FT_OK=0
+    bench/phase_bench >"$BUILD/bench-build.log" 2>&1 || FT_OK=0
 CLI=
 if make -C "$BUILD" -j2 totp-enroll >>"$BUILD/bench-build.log" 2>&1; then
 	CLI=$BUILD/totp-enroll
@@ -109,6 +109,13 @@ drive() {
 	awk -v o="$off" -v n="$cnt" -v k="$k" \
 	    'NR > o && (NR - 1 - o) % k == 0 && c < n { print; c++ }' \
 	    "$dir/passwd" >"$W/passwd.run"
+	# Their files warm in the page cache, as on a host with frequent
+	# logins (this VM drops cold pages; a disk read would swamp the rest).
+	sed 's/:.*//' "$W/passwd.run" | while read -r n; do
+		echo "$dir/ft/$n"
+		echo "$dir/home/$n/.google_authenticator"
+	done | xargs cat 2>/dev/null >/dev/null || true
+	[ -f "$dir/users.oath" ] && cat "$dir/users.oath" >/dev/null
 	NSS_WRAPPER_PASSWD=$W/passwd.run NSS_WRAPPER_GROUP=$dir/group \
 	    LD_PRELOAD=$NSSW "$DRIVER" -c "$W/conf" -s "$svc" \
 	    -u "$dir/users.txt" -o "$off" -n "$cnt" -k "$k" -l "$label" "$@"
@@ -285,6 +292,6 @@ fi
 
 # ---- where flowtotp's time goes ----
 if [ "$PROFILE" = 1 ] && [ "$FT_OK" = 1 ] && [ -x "$SRC/bench/profile.sh" ]; then
-	"$SRC/bench/profile.sh" "$DRIVER" "$NSSW" "$SRC" "$FTMOD" \
+	"$SRC/bench/profile.sh" "$BUILD" "$NSSW" "$SRC" "$FTMOD" \
 	    "secret=@W@/u/ft/%u" "cache=@SHM@/prof.gdbm" $FTARGS || true
 fi
