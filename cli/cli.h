@@ -180,7 +180,8 @@ int cli_code_clean(const char *in, unsigned digits, char *out,
     size_t outlen);
 /* Ask for a TOTP code up to CLI_CODE_TRIES times and check it with the
  * given window.  Returns 1 (offset/step set), 0 not accepted (message
- * printed), negative ft_rc on error. */
+ * printed), FT_ERR_NOENT at end of input, another negative ft_rc on
+ * error. */
 int cli_ask_code(const struct ft_secret *s, unsigned window,
     const char *prompt, bool echo, int *offset, uint64_t *step);
 

@@ -175,6 +175,9 @@ confirm(struct enroll *e)
 	    "Enter the %u-digit code from the app to confirm: ", e->s.digits);
 	rc = cli_ask_code(&e->s, CONFIRM_WINDOW, prompt, true, &off,
 	    &e->step);
+	if (rc == FT_ERR_NOENT)
+		return cli_err(CLI_EX_FAIL, "not enrolled: no code given; "
+		    "nothing was saved");
 	if (rc < 0)
 		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
 		    ft_rc_str(rc));
@@ -211,9 +214,10 @@ make_backup_codes(const struct cli_ctx *ctx, struct enroll *e)
 	return CLI_EX_OK;
 }
 
-/* After saving: a replaced enrolment's login state goes (so the new
- * secret starts clean), and the confirmation code is recorded as used.
- * Best effort: the enrolment itself is already saved. */
+/* After saving: the user's old login state goes, so the new secret starts
+ * clean (a last used step from an old secret, perhaps with another period,
+ * would make the new codes look like replays), and the confirmation code
+ * is recorded as used.  Best effort: the enrolment itself is saved. */
 static void
 update_state(const struct cli_ctx *ctx, const struct enroll *e)
 {
@@ -222,13 +226,11 @@ update_state(const struct cli_ctx *ctx, const struct enroll *e)
 	char err[CLI_ERRLEN];
 	int rc;
 
-	if (!e->existed && !e->confirmed)
-		return;
 	err[0] = '\0';
 	rc = cli_state_open(ctx, &st, err, sizeof(err));
 	if (rc == FT_ERR_PERM)
 		return;
-	if (rc == FT_OK && e->existed)
+	if (rc == FT_OK)
 		rc = ft_state_forget(st, e->t.name, err, sizeof(err));
 	if (rc == FT_OK && e->confirmed)
 		rc = ft_state_record_success(st, e->t.name, e->step, ft_now(),
@@ -310,7 +312,7 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 		return cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
 		    CLI_EX_FAIL, "not enrolled: cannot save %s: %s",
 		    e->t.path, err);
-	cli_log(ctx, "%s for %s", e->existed ? "re-enrolled" : "enrolled",
+	cli_log(ctx, "%s %s", e->existed ? "re-enrolled" : "enrolled",
 	    e->t.name);
 	update_state(ctx, e);
 	if (o->json)

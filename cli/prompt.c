@@ -113,6 +113,9 @@ cli_read_line(const char *prompt, bool echo, char *buf, size_t buflen)
 	rc = read_line(buf, buflen);
 	if (noecho)
 		echo_restore(old);
+	/* Nothing echoed the answer's newline: end the prompt's line. */
+	if (!isatty(STDIN_FILENO))
+		(void)fputc('\n', stderr);
 	return rc;
 }
 

@@ -47,11 +47,8 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 	p.window = window;
 	for (tries = 0; tries < CLI_CODE_TRIES; tries++) {
 		rc = cli_read_line(prompt, echo, line, sizeof(line));
-		if (rc == FT_ERR_NOENT) {
-			(void)cli_err(CLI_EX_FAIL, "no code given");
-			rc = 0;
-			break;
-		}
+		if (rc == FT_ERR_NOENT)
+			break;  /* end of input: the caller says so */
 		if (rc == FT_OK)
 			rc = cli_code_clean(line, s->digits, code,
 			    sizeof(code));
@@ -99,6 +96,8 @@ cli_prove(const struct cli_ctx *ctx, const struct cli_target *t)
 	    "Current %u-digit code from your app: ", s.digits);
 	rc = cli_ask_code(&s, ctx->cfg.window, prompt, false, &off, &step);
 	ft_secret_wipe(&s);
+	if (rc == FT_ERR_NOENT)
+		return cli_err(CLI_EX_FAIL, "no code given; nothing changed");
 	if (rc < 0)
 		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
 		    ft_rc_str(rc));
