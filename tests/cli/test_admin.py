@@ -442,6 +442,10 @@ def home_store(env, u1, u3):
     st = os.lstat(os.path.join(home1, ".flowtotp"))
     tap.ok(st.st_uid == pwd_uid(u1) and stat.S_IMODE(st.st_mode) == 0o600,
            "root enrolling a home-store user: file owned by the user")
+    rc, j, _ = jrun(env, ["list"], opts=c)
+    tap.ok(rc == 0 and u1 in [u["user"] for u in j.get("users", [])] and
+           u3 not in [u["user"] for u in j.get("users", [])],
+           "list with a home template walks the password database")
     # A symlink planted by the user is not followed by root.
     target = os.path.join(env.dir, "precious")
     with open(target, "w") as f:
