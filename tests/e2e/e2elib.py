@@ -58,7 +58,8 @@ PROMPT_BOTH = "both"
 # first, because "Password & verification code: " also contains "Password".
 PROMPTS = [
     (PROMPT_BOTH, r"[Pp]assword & verification code: ?"),
-    (PROMPT_PASSWORD, r"[Pp]assword: ?"),
+    # pam_unix's "Password: ", sudo's "[sudo] password for USER: "
+    (PROMPT_PASSWORD, r"[Pp]assword(?: for [^:\r\n]+)?: ?"),
     (PROMPT_CODE, r"[Vv]erification code: ?"),
 ]
 
@@ -211,29 +212,44 @@ class LoginResult:
         self.unexpected = None  # a prompt we had no answer for
         self.output = ""
         self.exitstatus = None
+        self.timed_out = False
+
+    @property
+    def denied(self):
+        """Refused cleanly: every prompt expected, no hang."""
+        return (not self.logged_in and self.unexpected is None and
+                not self.timed_out)
 
     def __repr__(self):
         return ("LoginResult(logged_in=%r whoami=%r prompts=%r "
-                "unexpected=%r exit=%r)\n%s" % (
+                "unexpected=%r timed_out=%r exit=%r)\n%s" % (
                     self.logged_in, self.whoami, self.prompts,
-                    self.unexpected, self.exitstatus, self.output))
+                    self.unexpected, self.timed_out, self.exitstatus,
+                    self.output))
 
 
-def drive(child, answers, res):
+def drive(child, answers, res, extra=()):
     """Answer prompts on a pexpect child until the marker or the end.
 
     answers: dict kind -> list of strings, consumed in order.  A prompt with
-    no answer left ends the session (res.unexpected)."""
+    no answer left ends the session (res.unexpected).  extra: (regex, line)
+    pairs answered whenever they show up (e.g. a shell prompt)."""
     import pexpect
     pats = [rx for _, rx in PROMPTS]
-    pats += [MARKER + r"\r?\n(\S+)", pexpect.EOF, pexpect.TIMEOUT]
+    # login(1) asks again after a failure instead of exiting.
+    pats += [MARKER + r"\r?\n(\S+)", pexpect.EOF, pexpect.TIMEOUT,
+             r"Login incorrect"]
     n_prompts = len(PROMPTS)
+    n_fixed = n_prompts + 4
+    pats += [rx for rx, _ in extra]
     queues = {k: list(v) for k, v in answers.items()}
     while True:
         i = child.expect(pats)
         res.output += (child.before or "") + (
             child.after if isinstance(child.after, str) else "")
-        if i < n_prompts:
+        if i >= n_fixed:
+            child.sendline(extra[i - n_fixed][1])
+        elif i < n_prompts:
             kind = PROMPTS[i][0]
             res.prompts.append(kind)
             q = queues.get(kind) or []
@@ -251,6 +267,7 @@ def drive(child, answers, res):
         else:
             if i == n_prompts + 2:
                 res.output += "\n[timeout]"
+                res.timed_out = True
             break
     child.close(force=True)
     res.exitstatus = child.exitstatus

@@ -12,7 +12,7 @@ from e2elib import (PROMPT_BOTH, PROMPT_CODE, PROMPT_PASSWORD,  # noqa: E402
 
 
 def denied(desc, res):
-    if not tap.ok(not res.logged_in and res.unexpected is None, desc):
+    if not tap.ok(res.denied, desc):
         tap.diag(repr(res))
 
 
