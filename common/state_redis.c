@@ -1,33 +1,39 @@
 /* The fleet state backend: Redis through hiredis.
  *
- * Per user three keys (the user name is a hash tag, so in a Redis Cluster
- * all of one user's keys live in one slot and one script may touch them):
- *   PREFIX:{USER}:last  "STEP TIME"   last accepted TOTP step and the time of
- *                                     the last success; TTL (2*window+2) *
- *                                     period, after which no code of that
- *                                     step can match any more
- *   PREFIX:{USER}:fail  "COUNT FIRST" failures counted and the time of the
- *                                     first; TTL until fail_interval has
- *                                     passed (while locked: the lock's TTL)
- *   PREFIX:{USER}:lock  "UNTIL" or "forever"  TTL unlock_time; no TTL when
- *                                     unlock_time=0 (only an admin unlocks)
- * Check-and-record is one Lua script run by EVAL (atomic on the server), so
- * across hosts exactly one of many parallel logins with one code wins.  The
- * scripts are constant text: keys travel in KEYS, numbers in ARGV.  The TTLs
- * only bound memory; every decision compares the stored times with `now`,
- * exactly like ft_state_apply_begin()/ft_state_apply_success().
+ * Keys per user (documented in pam_flowtotp(8), REDIS KEYS):
+ *   PREFIX:USER:step  string, the last accepted TOTP step.  Expires
+ *                     (2*window+2)*period + margin seconds after it was set:
+ *                     by then every step at or before it is outside the
+ *                     window, so the key can no longer reject anything.
+ *   PREFIX:USER:fail  hash {n, first, until}: failures counted, time of the
+ *                     first one, lock end ("0" none, "forever" admin only).
+ *                     Expires when it stops mattering: at the lock's end
+ *                     when locked (never for "forever"), else fail_interval
+ *                     after the first failure; plus margin.
+ *   PREFIX:USER:ok    string, time of the last successful login (status
+ *                     only; no TTL, one small key per user, removed by
+ *                     totp-enroll reset).
+ * All numbers are decimal strings.  Times come from the caller (ft_now()),
+ * never from the server, so every host applies its own clock exactly like
+ * the gdbm cache; the TTLs only bound memory and agree with the rules.
  *
- * Values that do not parse are never trusted: the call fails with
- * FT_ERR_BACKEND ("wrong data in Redis key ..."), and the login is denied.
- * One connection per ft_state (one PAM call); after the first I/O error or
- * timeout the connection is dropped, so later calls fail at once instead of
- * waiting again. */
+ * Check-and-record is one Lua script per operation (EVALSHA, EVAL when the
+ * server does not have it yet), so it is atomic on the server: across hosts
+ * only one of K parallel logins with one code records its step.  The
+ * scripts validate what they read; anything malformed (wrong type, garbage,
+ * out of range) is an error reply, which we report as FT_ERR_BACKEND: the
+ * login is denied (or, with redis_fallback=local, decided by the local
+ * cache).  Bad data is never read as "no record".
+ *
+ * Every exchange is bounded by redis_timeout_ms.  After the first I/O error
+ * or timeout the connection is marked broken and every later call fails at
+ * once, so a dead or paused server costs a login one timeout, not several. */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,6 +45,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include "conf.h"
 #include "rc.h"
@@ -47,485 +54,394 @@
 #include "state_backend.h"
 #include "wipe.h"
 
-#define REDIS_KEY_MAX 1024U          /* prefix + user + suffix fits easily */
-#define REDIS_PASSWORD_MAX 4096U     /* bytes in the password file */
-#define REDIS_NUM_MAX ((1ULL << 53) - 1ULL)  /* exact in a Lua number */
-#define REDIS_NUM_DIGITS 15U         /* < 2^53: Lua keeps it exact */
-#define REDIS_ARG_MAX 32U            /* one decimal number */
-#define REDIS_FOREVER "forever"
-#define MS_PER_S 1000U
-#define US_PER_MS 1000U
+#define KEY_MAX 1024U               /* prefix + user + suffix, bounded */
+#define WHERE_MAX 320U              /* "host:port" for messages */
+#define NUM_BUFSZ 24U               /* a decimal int64 and NUL */
+#define NUM_DIGITS_MAX 15U          /* < 2^53: exact in Lua's doubles */
+#define NUM_VALUE_MAX 999999999999999ULL
+#define FAILURES_MAX 4294967295ULL  /* uint32_t, as in ft_user_state */
+#define TTL_MARGIN_S 60U            /* clock skew between hosts */
+#define PASSWORD_MAX_SIZE 1024U
+#define SHA1_HEX_LEN 40U
+#define MS_PER_S 1000L
+#define US_PER_MS 1000L
+#define NS_PER_MS 1000000L
+#define ARGV_MAX 10
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define FAIL_FIELDS 3U
+#define GET_FIELDS 5U
+#define LOCK_FOREVER_WORD "forever"
 
-/* Script results: {code} or {SCRIPT_BAD_DATA, key index (1-based)}. */
-#define SCRIPT_BAD_DATA (-1LL)
+/* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
 
-/* Step 1 of a login (see state.h).  KEYS: fail, lock.  ARGV: now, deny,
- * unlock_time, fail_interval.  Returns {0} proceed, {2} locked. */
-static const char begin_lua[] =
-    "local now = tonumber(ARGV[1])\n"
-    "local deny = tonumber(ARGV[2])\n"
-    "local unlock = tonumber(ARGV[3])\n"
-    "local interval = tonumber(ARGV[4])\n"
-    "local lock = redis.call('GET', KEYS[2])\n"
-    "if lock then\n"
-    "  if lock == 'forever' then return {2} end\n"
-    "  if #lock > 15 or not string.match(lock, '^[0-9]+$') then\n"
-    "    return {-1, 2}\n"
-    "  end\n"
-    "  if now < tonumber(lock) then return {2} end\n"
-    "end\n"
-    "local fails, first = 0, 0\n"
-    "local f = redis.call('GET', KEYS[1])\n"
-    "if f then\n"
-    "  local a, b = string.match(f, '^([0-9]+) ([0-9]+)$')\n"
-    "  if not a or #a > 10 or #b > 15 then return {-1, 1} end\n"
-    "  fails, first = tonumber(a), tonumber(b)\n"
-    "  if fails > 4294967295 then return {-1, 1} end\n"
-    "end\n"
-    "if lock then\n"
-    "  redis.call('DEL', KEYS[2])\n"
-    "  fails, first = 0, 0\n"
-    "end\n"
-    "if fails > 0 and now - first > interval then fails, first = 0, 0 end\n"
-    "if fails == 0 then first = now end\n"
-    "if fails < 4294967295 then fails = fails + 1 end\n"
-    "local v = string.format('%d %d', fails, first)\n"
-    "if deny > 0 and fails >= deny then\n"
-    "  if unlock == 0 then\n"
-    "    redis.call('SET', KEYS[2], 'forever')\n"
-    "    redis.call('SET', KEYS[1], v)\n"
-    "  else\n"
-    "    redis.call('SET', KEYS[2], string.format('%d', now + unlock),\n"
-    "      'EX', unlock)\n"
-    "    redis.call('SET', KEYS[1], v, 'EX', unlock)\n"
-    "  end\n"
-    "else\n"
-    "  local ttl = first + interval + 1 - now\n"
-    "  if ttl < 1 then ttl = 1 end\n"
-    "  redis.call('SET', KEYS[1], v, 'EX', ttl)\n"
-    "end\n"
-    "return {0}\n";
+/* Shared prologue: num(v, max) is the number in the decimal string v, or
+ * nil if v is not 1..15 digits or exceeds max. */
+#define LUA_NUM \
+	"local function num(v, max)\n" \
+	"  if type(v) ~= 'string' or #v < 1 or #v > 15 or\n" \
+	"      not string.match(v, '^%d+$') then return nil end\n" \
+	"  local n = tonumber(v)\n" \
+	"  if n > max then return nil end\n" \
+	"  return n\n" \
+	"end\n" \
+	"local function fmt(n) return string.format('%d', n) end\n" \
+	"local MAXN = 999999999999999\n"
 
-/* Step 3a/3b.  KEYS: last, fail, lock.  ARGV: step (0 = backup code), now,
- * TTL of the last key.  Returns {1} accepted, {3} replay. */
-static const char success_lua[] =
-    "local step = tonumber(ARGV[1])\n"
-    "local now = tonumber(ARGV[2])\n"
-    "local ttl = tonumber(ARGV[3])\n"
-    "local laststep = 0\n"
-    "local last = redis.call('GET', KEYS[1])\n"
-    "if last then\n"
-    "  local a, b = string.match(last, '^([0-9]+) ([0-9]+)$')\n"
-    "  if not a or #a > 15 or #b > 15 then return {-1, 1} end\n"
-    "  laststep = tonumber(a)\n"
-    "end\n"
-    "if step ~= 0 and step <= laststep then return {3} end\n"
-    "if step ~= 0 then laststep = step end\n"
-    "redis.call('SET', KEYS[1], string.format('%d %d', laststep, now),\n"
-    "  'EX', ttl)\n"
-    "redis.call('DEL', KEYS[2], KEYS[3])\n"
-    "return {1}\n";
+/* begin: KEYS[1] fail hash; ARGV now deny unlock_time fail_interval
+ * margin.  The rules of ft_state_apply_begin(). */
+static const char lua_begin[] = LUA_NUM
+	"local k = KEYS[1]\n"
+	"local now, deny = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+	"local unlock, interval = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+	"local margin = tonumber(ARGV[5])\n"
+	"local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
+	"local n, first, lock, forever = 0, 0, 0, false\n"
+	"if h[1] or h[2] or h[3] then\n"
+	"  n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
+	"  if h[3] == 'forever' then forever = true\n"
+	"  else lock = num(h[3], MAXN) end\n"
+	"  if n == nil or first == nil or lock == nil then\n"
+	"    return redis.error_reply('WRONGDATA ' .. k ..\n"
+	"        ' is not a flowtotp failure record')\n"
+	"  end\n"
+	"end\n"
+	"if forever or (lock ~= 0 and now < lock) then return 'locked' end\n"
+	"if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"
+	"if n > 0 and now - first > interval then n, first = 0, 0 end\n"
+	"if n == 0 then first = now end\n"
+	"if n < 4294967295 then n = n + 1 end\n"
+	"if deny > 0 and n >= deny then\n"
+	"  if unlock == 0 then forever = true else lock = now + unlock end\n"
+	"end\n"
+	"redis.call('HSET', k, 'n', fmt(n), 'first', fmt(first),\n"
+	"    'until', forever and 'forever' or fmt(lock))\n"
+	"if forever then\n"
+	"  redis.call('PERSIST', k)\n"
+	"else\n"
+	"  local ttl = first + interval - now\n"
+	"  if lock ~= 0 then ttl = lock - now end\n"
+	"  if ttl < 0 then ttl = 0 end\n"
+	"  redis.call('EXPIRE', k, fmt(ttl + margin))\n"
+	"end\n"
+	"return 'proceed'\n";
 
-enum rkey { RK_LAST = 0, RK_FAIL, RK_LOCK, RK_COUNT };
+/* success: KEYS step fail ok; ARGV step now step_ttl.  The rules of
+ * ft_state_apply_success(); step "0" is a backup code. */
+static const char lua_success[] = LUA_NUM
+	"local step = tonumber(ARGV[1])\n"
+	"if step ~= 0 then\n"
+	"  local last = redis.call('GET', KEYS[1])\n"
+	"  if last then\n"
+	"    local l = num(last, MAXN)\n"
+	"    if l == nil then\n"
+	"      return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
+	"          ' is not a flowtotp step')\n"
+	"    end\n"
+	"    if step <= l then return 'replay' end\n"
+	"  end\n"
+	"  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+	"end\n"
+	"redis.call('DEL', KEYS[2])\n"
+	"redis.call('SET', KEYS[3], ARGV[2])\n"
+	"return 'accepted'\n";
 
-static const char *const rkey_suffix[RK_COUNT] = { "last", "fail", "lock" };
+/* get: KEYS step fail ok; one consistent snapshot, "" for absent.  The C
+ * side validates. */
+static const char lua_get[] =
+	"local s = redis.call('GET', KEYS[1])\n"
+	"local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
+	"local o = redis.call('GET', KEYS[3])\n"
+	"return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '' }\n";
+
+enum script_id { SCRIPT_BEGIN, SCRIPT_SUCCESS, SCRIPT_GET, SCRIPT_COUNT };
+
+static const char *const scripts[SCRIPT_COUNT] = {
+	lua_begin, lua_success, lua_get,
+};
+
+enum key_id { KEY_STEP, KEY_FAIL, KEY_OK, KEY_COUNT };
+
+static const char *const key_suffix[KEY_COUNT] = { "step", "fail", "ok" };
 
 struct redis_impl {
-	redisContext *ctx;      /* NULL once dropped after an error */
-	char where[FT_CONF_STR_MAX + 16];  /* "host:port" for messages */
+	redisContext *ctx;
+	bool broken;            /* I/O failed once: no further exchanges */
+	long timeout_ms;
 	char prefix[FT_CONF_STR_MAX];
-	unsigned timeout_ms;
+	char where[WHERE_MAX];
+	char sha[SCRIPT_COUNT][SHA1_HEX_LEN + 1];
 };
 
-struct rkeys {
-	char name[RK_COUNT][REDIS_KEY_MAX];
-	size_t len[RK_COUNT];
-};
+/* ---- SIGPIPE: a write to a closed socket must not kill the host process
+ * (sshd, sudo).  We install no handler: block it around our I/O and
+ * consume one that we caused. ---- */
 
-/* ---- SIGPIPE: hiredis writes with write(); a server that went away must
- * not kill sshd.  Block SIGPIPE around each exchange and swallow one that we
- * caused (no handler is installed, the mask is restored). ---- */
-
-struct pipe_guard {
+struct sigpipe_guard {
 	sigset_t old;
-	bool pending_before;
-	bool active;
+	bool was_pending;
+	bool blocked;
 };
 
 static void
-pipe_guard_on(struct pipe_guard *g)
+sigpipe_block(struct sigpipe_guard *g)
 {
 	sigset_t set, pend;
 
-	g->active = false;
-	g->pending_before = false;
-	if (sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1)
-		g->pending_before = true;
 	(void)sigemptyset(&set);
 	(void)sigaddset(&set, SIGPIPE);
-	g->active = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
+	(void)sigemptyset(&pend);
+	g->was_pending = sigpending(&pend) == 0 &&
+	    sigismember(&pend, SIGPIPE) == 1;
+	g->blocked = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
 }
 
 static void
-pipe_guard_off(struct pipe_guard *g)
+sigpipe_restore(struct sigpipe_guard *g)
 {
 	const struct timespec zero = { 0, 0 };
 	sigset_t set, pend;
 
-	if (!g->active)
+	if (!g->blocked)
 		return;
 	(void)sigemptyset(&set);
 	(void)sigaddset(&set, SIGPIPE);
-	if (!g->pending_before && sigpending(&pend) == 0 &&
+	(void)sigemptyset(&pend);
+	if (!g->was_pending && sigpending(&pend) == 0 &&
 	    sigismember(&pend, SIGPIPE) == 1)
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
+		(void)sigtimedwait(&set, NULL, &zero);
 	(void)pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
-/* ---- connection ---- */
+/* ---- time budget of one exchange ---- */
 
-static void
-drop(struct redis_impl *r)
+static long
+elapsed_ms(const struct timespec *start)
 {
-	if (r->ctx != NULL) {
-		redisFree(r->ctx);
-		r->ctx = NULL;
-	}
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return LONG_MAX;
+	return (long)(now.tv_sec - start->tv_sec) * MS_PER_S +
+	    (now.tv_nsec - start->tv_nsec) / NS_PER_MS;
 }
 
-static int
-ctx_error(struct redis_impl *r, const char *what, char *err, size_t errlen)
-{
-	const char *why = "connection lost";
-
-	if (r->ctx != NULL && r->ctx->err != 0) {
-		why = r->ctx->errstr;
-		if (r->ctx->err == REDIS_ERR_IO &&
-		    (strcmp(why, strerror(EAGAIN)) == 0 ||
-		    strcmp(why, strerror(ETIMEDOUT)) == 0 ||
-		    strcmp(why, strerror(EINPROGRESS)) == 0))
-			why = "timed out";
-	}
-	(void)ft_seterr(err, errlen, FT_ERR_BACKEND,
-	    "Redis %s: %s: %s (timeout %u ms)", r->where, what, why,
-	    r->timeout_ms);
-	drop(r);
-	return FT_ERR_BACKEND;
-}
-
-/* Run one command (argv with lengths).  On FT_OK *out is a reply that is
- * not an error reply; the caller frees it. */
-static int
-command(struct redis_impl *r, const char *what, int argc, const char **argv,
-    const size_t *argvlen, redisReply **out, char *err, size_t errlen)
-{
-	struct pipe_guard g;
-	redisReply *rep;
-
-	*out = NULL;
-	if (r->ctx == NULL)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: not connected (an earlier call failed)",
-		    r->where);
-	pipe_guard_on(&g);
-	rep = redisCommandArgv(r->ctx, argc, argv, argvlen);
-	pipe_guard_off(&g);
-	if (rep == NULL)
-		return ctx_error(r, what, err, errlen);
-	if (rep->type == REDIS_REPLY_ERROR) {
-		(void)ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: %s: %.*s", r->where, what,
-		    (int)(rep->len > 200 ? 200 : rep->len),
-		    rep->str != NULL ? rep->str : "error");
-		freeReplyObject(rep);
-		return FT_ERR_BACKEND;
-	}
-	*out = rep;
-	return FT_OK;
-}
-
-/* A command whose reply only has to be "OK". */
-static int
-command_ok(struct redis_impl *r, const char *what, int argc,
-    const char **argv, const size_t *argvlen, char *err, size_t errlen)
-{
-	redisReply *rep;
-	int rc;
-
-	rc = command(r, what, argc, argv, argvlen, &rep, err, errlen);
-	if (rc != FT_OK)
-		return rc;
-	if (rep->type != REDIS_REPLY_STATUS || rep->str == NULL ||
-	    strcmp(rep->str, "OK") != 0)
-		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: %s: unexpected reply", r->where, what);
-	freeReplyObject(rep);
-	return rc;
-}
-
-/* Read the password file (root or our euid, no group/other access, small)
- * into buf; strips one trailing newline. */
-static int
-read_password(const char *path, char **pw, size_t *pwlen, char *err,
-    size_t errlen)
-{
-	struct ft_file_policy pol = { .owner = geteuid(), .allow_root = true,
-		.forbidden_mode = 077, .max_size = REDIS_PASSWORD_MAX };
-	char *buf = NULL;
-	size_t len = 0;
-	char why[256];
-	int rc;
-
-	why[0] = '\0';
-	rc = ft_safe_read(path, &pol, &buf, &len, why, sizeof(why));
-	if (rc != FT_OK)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis password file: %s", why);
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (len == 0 || memchr(buf, '\0', len) != NULL ||
-	    memchr(buf, '\n', len) != NULL) {
-		ft_wipe_free(buf, len + 1);
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis password file %s must hold one non-empty line",
-		    path);
-	}
-	*pw = buf;
-	*pwlen = len;
-	return FT_OK;
-}
-
-static int
-authenticate(struct redis_impl *r, const char *path, char *err,
-    size_t errlen)
-{
-	const char *argv[2];
-	size_t argvlen[2];
-	char *pw = NULL;
-	size_t pwlen = 0;
-	int rc;
-
-	rc = read_password(path, &pw, &pwlen, err, errlen);
-	if (rc != FT_OK)
-		return rc;
-	argv[0] = "AUTH";
-	argvlen[0] = strlen(argv[0]);
-	argv[1] = pw;
-	argvlen[1] = pwlen;
-	rc = command_ok(r, "AUTH", 2, argv, argvlen, err, errlen);
-	/* hiredis formatted the command into its output buffer, which it
-	 * frees after writing; our copy we wipe. */
-	ft_wipe_free(pw, pwlen + 1);
-	return rc;
-}
-
-static int
-select_db(struct redis_impl *r, unsigned db, char *err, size_t errlen)
-{
-	char num[REDIS_ARG_MAX];
-	const char *argv[2] = { "SELECT", num };
-	size_t argvlen[2];
-
-	(void)snprintf(num, sizeof(num), "%u", db);
-	argvlen[0] = strlen(argv[0]);
-	argvlen[1] = strlen(num);
-	return command_ok(r, "SELECT", 2, argv, argvlen, err, errlen);
-}
-
-static int
-connect_server(struct redis_impl *r, const struct ft_config *c, char *err,
-    size_t errlen)
+static struct timeval
+ms_to_tv(long ms)
 {
 	struct timeval tv;
-	int flags;
 
-	tv.tv_sec = (time_t)(c->redis_timeout_ms / MS_PER_S);
-	tv.tv_usec = (suseconds_t)((c->redis_timeout_ms % MS_PER_S) *
-	    US_PER_MS);
-	if (c->redis_host[0] == '/')
-		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
-	else
-		r->ctx = redisConnectWithTimeout(c->redis_host,
-		    (int)c->redis_port, tv);
-	if (r->ctx == NULL)
-		return ft_seterr(err, errlen, FT_ERR_NOMEM,
-		    "Redis %s: out of memory", r->where);
-	if (r->ctx->err != 0)
-		return ctx_error(r, "connect", err, errlen);
-	if (redisSetTimeout(r->ctx, tv) != REDIS_OK)
-		return ctx_error(r, "set timeout", err, errlen);
-	/* Not inherited by anything the PAM application executes. */
-	flags = fcntl(r->ctx->fd, F_GETFD);
-	if (flags < 0 || fcntl(r->ctx->fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: fcntl: %s", r->where, strerror(errno));
-	return FT_OK;
+	tv.tv_sec = ms / MS_PER_S;
+	tv.tv_usec = (ms % MS_PER_S) * US_PER_MS;
+	return tv;
 }
 
-/* ---- keys and values ---- */
+/* Give the socket what is left of the budget; false if none is left. */
+static bool
+arm_timeout(struct redis_impl *r, const struct timespec *start)
+{
+	long left = r->timeout_ms - elapsed_ms(start);
+
+	if (left <= 0)
+		return false;
+	return redisSetTimeout(r->ctx, ms_to_tv(left)) == REDIS_OK;
+}
+
+/* ---- errors ---- */
 
 static int
-make_keys(const struct redis_impl *r, const char *user, struct rkeys *k,
-    char *err, size_t errlen)
+io_error(struct redis_impl *r, const char *what, char *err, size_t errlen)
+{
+	const char *why;
+
+	r->broken = true;
+	/* hiredis reports a socket timeout as the text of EAGAIN. */
+	if (r->ctx == NULL || r->ctx->err == 0 ||
+	    strcmp(r->ctx->errstr, strerror(EAGAIN)) == 0)
+		why = "timed out";
+	else
+		why = r->ctx->errstr;
+	return ft_seterr(err, errlen, FT_ERR_BACKEND,
+	    "Redis %s: %s: %s (timeout %ld ms)", r->where, what, why,
+	    r->timeout_ms);
+}
+
+static int
+reply_error(const struct redis_impl *r, const char *what,
+    const redisReply *rep, char *err, size_t errlen)
+{
+	if (rep->type == REDIS_REPLY_ERROR)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: %s: %.*s", r->where, what,
+		    (int)strcspn(rep->str, "\r\n"), rep->str);
+	return ft_seterr(err, errlen, FT_ERR_BACKEND,
+	    "Redis %s: %s: unexpected reply type %d", r->where, what,
+	    rep->type);
+}
+
+/* ---- one exchange ---- */
+
+/* Send the already appended commands and read n replies within one
+ * timeout.  On FT_OK reps[0..n) are set (caller frees). */
+static int
+read_replies(struct redis_impl *r, const char *what, redisReply **reps,
+    size_t n, char *err, size_t errlen)
+{
+	struct sigpipe_guard g;
+	struct timespec start;
+	void *rep;
+	size_t i;
+	int rc = FT_OK;
+
+	for (i = 0; i < n; i++)
+		reps[i] = NULL;
+	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)
+		return io_error(r, what, err, errlen);
+	sigpipe_block(&g);
+	for (i = 0; i < n; i++) {
+		rep = NULL;
+		if (!arm_timeout(r, &start) ||
+		    redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
+			rc = io_error(r, what, err, errlen);
+			break;
+		}
+		reps[i] = rep;
+	}
+	sigpipe_restore(&g);
+	if (rc != FT_OK) {
+		for (i = 0; i < n; i++) {
+			freeReplyObject(reps[i]);
+			reps[i] = NULL;
+		}
+	}
+	return rc;
+}
+
+static int
+command(struct redis_impl *r, const char *what, int argc, const char **argv,
+    const size_t *lens, redisReply **rep, char *err, size_t errlen)
+{
+	*rep = NULL;
+	if (r->broken)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: connection lost earlier", r->where);
+	if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK)
+		return io_error(r, what, err, errlen);
+	return read_replies(r, what, rep, 1, err, errlen);
+}
+
+static bool
+is_noscript(const redisReply *rep)
+{
+	static const char tag[] = "NOSCRIPT";
+
+	return rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, tag, sizeof(tag) - 1) == 0;
+}
+
+/* Run script id with nkeys keys then args.  *rep is the reply, never an
+ * error reply, on FT_OK. */
+static int
+run_script(struct redis_impl *r, enum script_id id, const char *what,
+    const char *const *keys, int nkeys, const char *const *args, int nargs,
+    redisReply **rep, char *err, size_t errlen)
+{
+	const char *argv[ARGV_MAX];
+	size_t lens[ARGV_MAX];
+	char nk[NUM_BUFSZ];
+	int argc = 0, i, rc;
+
+	if (3 + nkeys + nargs > ARGV_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
+	(void)snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[argc++] = "EVALSHA";
+	argv[argc++] = r->sha[id];
+	argv[argc++] = nk;
+	for (i = 0; i < nkeys; i++)
+		argv[argc++] = keys[i];
+	for (i = 0; i < nargs; i++)
+		argv[argc++] = args[i];
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	rc = command(r, what, argc, argv, lens, rep, err, errlen);
+	if (rc == FT_OK && is_noscript(*rep)) {
+		/* First use on this server (or after SCRIPT FLUSH). */
+		freeReplyObject(*rep);
+		argv[0] = "EVAL";
+		argv[1] = scripts[id];
+		lens[0] = strlen(argv[0]);
+		lens[1] = strlen(argv[1]);
+		rc = command(r, what, argc, argv, lens, rep, err, errlen);
+	}
+	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, what, *rep, err, errlen);
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	return rc;
+}
+
+/* ---- keys and numbers ---- */
+
+static int
+make_keys(const struct redis_impl *r, const char *user,
+    char keys[KEY_COUNT][KEY_MAX], char *err, size_t errlen)
 {
 	size_t i;
 	int n;
 
-	for (i = 0; i < RK_COUNT; i++) {
-		n = snprintf(k->name[i], sizeof(k->name[i]), "%s:{%s}:%s",
-		    r->prefix, user, rkey_suffix[i]);
-		if (n < 0 || (size_t)n >= sizeof(k->name[i]))
+	for (i = 0; i < KEY_COUNT; i++) {
+		n = snprintf(keys[i], KEY_MAX, "%s:%s:%s", r->prefix, user,
+		    key_suffix[i]);
+		if (n < 0 || (size_t)n >= KEY_MAX)
 			return ft_seterr(err, errlen, FT_ERR_ARG,
-			    "Redis key too long");
-		k->len[i] = (size_t)n;
+			    "Redis key for this user too long");
 	}
 	return FT_OK;
 }
 
 static int
-bad_data(const struct rkeys *k, enum rkey which, char *err, size_t errlen)
+fmt_num(char *buf, uint64_t v, char *err, size_t errlen)
 {
-	return ft_seterr(err, errlen, FT_ERR_BACKEND,
-	    "wrong data in Redis key %s", k->name[which]);
+	if (v > NUM_VALUE_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "value %" PRIu64 " out of range for the Redis backend", v);
+	(void)snprintf(buf, NUM_BUFSZ, "%" PRIu64, v);
+	return FT_OK;
 }
 
-/* Parse 1..REDIS_NUM_DIGITS decimal digits; advances *p. */
-static bool
-parse_num(const char **p, const char *end, uint64_t *out)
+static int
+fmt_time(char *buf, time_t now, char *err, size_t errlen)
 {
-	const char *s = *p;
-	uint64_t v = 0;
-	size_t n = 0;
+	if (now < 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "negative time");
+	return fmt_num(buf, (uint64_t)now, err, errlen);
+}
 
-	while (s < end && *s >= '0' && *s <= '9') {
-		if (++n > REDIS_NUM_DIGITS)
-			return false;
-		v = v * 10U + (uint64_t)(*s - '0');
-		s++;
-	}
-	if (n == 0)
+/* A stored number: 1..15 decimal digits, at most max.  "" is absent. */
+static bool
+parse_num(const redisReply *rep, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (rep->type != REDIS_REPLY_STRING || rep->len < 1 ||
+	    rep->len > NUM_DIGITS_MAX)
 		return false;
-	*p = s;
+	for (i = 0; i < rep->len; i++) {
+		if (rep->str[i] < '0' || rep->str[i] > '9')
+			return false;
+		v = v * 10U + (uint64_t)(rep->str[i] - '0');
+	}
+	if (v > max)
+		return false;
 	*out = v;
 	return true;
 }
 
-/* "A B" with both numbers in range. */
 static bool
-parse_pair(const redisReply *rep, uint64_t *a, uint64_t *b)
+is_absent(const redisReply *rep)
 {
-	const char *p, *end;
-
-	if (rep->type != REDIS_REPLY_STRING || rep->str == NULL)
-		return false;
-	p = rep->str;
-	end = p + rep->len;
-	if (!parse_num(&p, end, a) || p >= end || *p != ' ')
-		return false;
-	p++;
-	return parse_num(&p, end, b) && p == end;
-}
-
-static bool
-parse_lock(const redisReply *rep, int64_t *until)
-{
-	const char *p, *end;
-	uint64_t v;
-
-	if (rep->type != REDIS_REPLY_STRING || rep->str == NULL)
-		return false;
-	if (rep->len == strlen(REDIS_FOREVER) &&
-	    memcmp(rep->str, REDIS_FOREVER, rep->len) == 0) {
-		*until = FT_STATE_LOCKED_FOREVER;
-		return true;
-	}
-	p = rep->str;
-	end = p + rep->len;
-	if (!parse_num(&p, end, &v) || p != end)
-		return false;
-	*until = (int64_t)v;
-	return true;
-}
-
-static int
-fmt_num(char buf[REDIS_ARG_MAX], uint64_t v, char *err, size_t errlen)
-{
-	if (v > REDIS_NUM_MAX)
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "number out of range for Redis");
-	(void)snprintf(buf, REDIS_ARG_MAX, "%llu", (unsigned long long)v);
-	return FT_OK;
-}
-
-static int
-check_now(time_t now, char *err, size_t errlen)
-{
-	if (now < 0 || (uint64_t)now > REDIS_NUM_MAX)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "time out of range");
-	return FT_OK;
-}
-
-/* ---- scripts ---- */
-
-#define EVAL_FIXED 3    /* EVAL script numkeys */
-#define EVAL_MAX_ARGS (EVAL_FIXED + RK_COUNT + 4)
-
-/* EVAL script with nkeys keys (in order keys[]) and nargs numbers; returns
- * the script's verdict code, or FT_ERR_BACKEND for bad data / errors. */
-static int
-eval(struct redis_impl *r, const char *script, const struct rkeys *k,
-    const enum rkey *keys, size_t nkeys, char nums[][REDIS_ARG_MAX],
-    size_t nargs, long long *code, char *err, size_t errlen)
-{
-	const char *argv[EVAL_MAX_ARGS];
-	size_t argvlen[EVAL_MAX_ARGS];
-	char numkeys[REDIS_ARG_MAX];
-	redisReply *rep;
-	size_t argc = 0, i;
-	long long bad;
-	int rc;
-
-	if (nkeys > RK_COUNT || EVAL_FIXED + nkeys + nargs > EVAL_MAX_ARGS)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
-	(void)snprintf(numkeys, sizeof(numkeys), "%zu", nkeys);
-	argv[argc] = "EVAL";
-	argvlen[argc++] = strlen("EVAL");
-	argv[argc] = script;
-	argvlen[argc++] = strlen(script);
-	argv[argc] = numkeys;
-	argvlen[argc++] = strlen(numkeys);
-	for (i = 0; i < nkeys; i++) {
-		argv[argc] = k->name[keys[i]];
-		argvlen[argc++] = k->len[keys[i]];
-	}
-	for (i = 0; i < nargs; i++) {
-		argv[argc] = nums[i];
-		argvlen[argc++] = strlen(nums[i]);
-	}
-	rc = command(r, "EVAL", (int)argc, argv, argvlen, &rep, err, errlen);
-	if (rc != FT_OK)
-		return rc;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-	    rep->element[0]->type != REDIS_REPLY_INTEGER) {
-		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: EVAL: unexpected reply", r->where);
-		goto out;
-	}
-	*code = rep->element[0]->integer;
-	if (*code == SCRIPT_BAD_DATA) {
-		bad = rep->elements == 2 &&
-		    rep->element[1]->type == REDIS_REPLY_INTEGER ?
-		    rep->element[1]->integer : 0;
-		if (bad >= 1 && (size_t)bad <= nkeys)
-			rc = bad_data(k, keys[bad - 1], err, errlen);
-		else
-			rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-			    "wrong data in Redis");
-	}
-out:
-	freeReplyObject(rep);
-	return rc;
+	return rep->type == REDIS_REPLY_STRING && rep->len == 0;
 }
 
 /* ---- the operations ---- */
@@ -534,31 +450,51 @@ static int
 r_begin(void *impl, const struct ft_state_policy *pol, const char *user,
     time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	static const enum rkey keys[] = { RK_FAIL, RK_LOCK };
 	struct redis_impl *r = impl;
-	char nums[4][REDIS_ARG_MAX];
-	struct rkeys k;
-	long long code;
+	char keys[KEY_COUNT][KEY_MAX];
+	char a_now[NUM_BUFSZ], a_deny[NUM_BUFSZ], a_unlock[NUM_BUFSZ];
+	char a_int[NUM_BUFSZ], a_margin[NUM_BUFSZ];
+	const char *k[1], *a[5];
+	redisReply *rep = NULL;
 	int rc;
 
 	*verdict = FT_STATE_LOCKED;
-	if ((rc = check_now(now, err, errlen)) != FT_OK ||
-	    (rc = make_keys(r, user, &k, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[0], (uint64_t)now, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[1], pol->deny, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[2], pol->unlock_time, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[3], pol->fail_interval, err, errlen)) != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(a_now, now, err, errlen)) != FT_OK)
 		return rc;
-	rc = eval(r, begin_lua, &k, keys, sizeof(keys) / sizeof(keys[0]),
-	    nums, 4, &code, err, errlen);
+	(void)snprintf(a_deny, sizeof(a_deny), "%u", pol->deny);
+	(void)snprintf(a_unlock, sizeof(a_unlock), "%u", pol->unlock_time);
+	(void)snprintf(a_int, sizeof(a_int), "%u", pol->fail_interval);
+	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
+	k[0] = keys[KEY_FAIL];
+	a[0] = a_now;
+	a[1] = a_deny;
+	a[2] = a_unlock;
+	a[3] = a_int;
+	a[4] = a_margin;
+	rc = run_script(r, SCRIPT_BEGIN, "begin attempt", k, (int)NELEM(k),
+	    a, (int)NELEM(a), &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (code == FT_STATE_PROCEED)
+	if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "proceed") == 0)
 		*verdict = FT_STATE_PROCEED;
-	else if (code != FT_STATE_LOCKED)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: unexpected script result", r->where);
-	return FT_OK;
+	else if (rep->type == REDIS_REPLY_STRING &&
+	    strcmp(rep->str, "locked") == 0)
+		*verdict = FT_STATE_LOCKED;
+	else
+		rc = reply_error(r, "begin attempt", rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
+static uint64_t
+step_ttl(const struct ft_state_policy *pol)
+{
+	/* A step accepted at time t is at most t/period + window; it stops
+	 * being inside anyone's window once now/period - window exceeds it,
+	 * at most (2*window + 2) periods later. */
+	return (2U * (uint64_t)pol->window + 2U) * (uint64_t)pol->period +
+	    TTL_MARGIN_S;
 }
 
 static int
@@ -566,64 +502,76 @@ r_success(void *impl, const struct ft_state_policy *pol, const char *user,
     uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
     size_t errlen)
 {
-	static const enum rkey keys[] = { RK_LAST, RK_FAIL, RK_LOCK };
 	struct redis_impl *r = impl;
-	char nums[3][REDIS_ARG_MAX];
-	uint64_t ttl;
-	struct rkeys k;
-	long long code;
+	char keys[KEY_COUNT][KEY_MAX];
+	char a_step[NUM_BUFSZ], a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
+	const char *k[KEY_COUNT], *a[3];
+	redisReply *rep = NULL;
 	int rc;
 
 	*verdict = FT_STATE_REPLAY;
-	/* After this long no code of the recorded step can match again. */
-	ttl = (2ULL * pol->window + 2ULL) * (uint64_t)pol->period;
-	if (ttl == 0)
-		ttl = 1;
-	if ((rc = check_now(now, err, errlen)) != FT_OK ||
-	    (rc = make_keys(r, user, &k, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[0], step, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[1], (uint64_t)now, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(nums[2], ttl, err, errlen)) != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_step, step, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(a_now, now, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_ttl, step_ttl(pol), err, errlen)) != FT_OK)
 		return rc;
-	rc = eval(r, success_lua, &k, keys, sizeof(keys) / sizeof(keys[0]),
-	    nums, 3, &code, err, errlen);
+	k[0] = keys[KEY_STEP];
+	k[1] = keys[KEY_FAIL];
+	k[2] = keys[KEY_OK];
+	a[0] = a_step;
+	a[1] = a_now;
+	a[2] = a_ttl;
+	rc = run_script(r, SCRIPT_SUCCESS, "record success", k,
+	    (int)NELEM(k), a, (int)NELEM(a), &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (code == FT_STATE_ACCEPTED)
+	if (rep->type == REDIS_REPLY_STRING &&
+	    strcmp(rep->str, "accepted") == 0)
 		*verdict = FT_STATE_ACCEPTED;
-	else if (code != FT_STATE_REPLAY)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: unexpected script result", r->where);
-	return FT_OK;
+	else if (rep->type == REDIS_REPLY_STRING &&
+	    strcmp(rep->str, "replay") == 0)
+		*verdict = FT_STATE_REPLAY;
+	else
+		rc = reply_error(r, "record success", rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
 }
 
-static int
-fill_state(const struct rkeys *k, const redisReply *rep,
-    struct ft_user_state *out, char *err, size_t errlen)
+/* The get snapshot: [step, n, first, until, ok], "" = absent. */
+static bool
+decode_state(redisReply **f, struct ft_user_state *out)
 {
-	const redisReply *e;
-	uint64_t a, b;
+	uint64_t v;
 
 	memset(out, 0, sizeof(*out));
-	e = rep->element[RK_LAST];
-	if (e->type != REDIS_REPLY_NIL) {
-		if (!parse_pair(e, &a, &b))
-			return bad_data(k, RK_LAST, err, errlen);
-		out->last_step = a;
-		out->last_success = (int64_t)b;
+	if (!is_absent(f[0])) {
+		if (!parse_num(f[0], NUM_VALUE_MAX, &v) || v == 0)
+			return false;
+		out->last_step = v;
 	}
-	e = rep->element[RK_FAIL];
-	if (e->type != REDIS_REPLY_NIL) {
-		if (!parse_pair(e, &a, &b) || a > UINT32_MAX)
-			return bad_data(k, RK_FAIL, err, errlen);
-		out->failures = (uint32_t)a;
-		out->first_failure = (int64_t)b;
+	if (is_absent(f[1]) && is_absent(f[2]) && is_absent(f[3])) {
+		/* no failure record */
+	} else {
+		if (!parse_num(f[1], FAILURES_MAX, &v))
+			return false;
+		out->failures = (uint32_t)v;
+		if (!parse_num(f[2], NUM_VALUE_MAX, &v))
+			return false;
+		out->first_failure = (int64_t)v;
+		if (f[3]->type == REDIS_REPLY_STRING &&
+		    strcmp(f[3]->str, LOCK_FOREVER_WORD) == 0)
+			out->locked_until = FT_STATE_LOCKED_FOREVER;
+		else if (parse_num(f[3], NUM_VALUE_MAX, &v))
+			out->locked_until = (int64_t)v;
+		else
+			return false;
 	}
-	e = rep->element[RK_LOCK];
-	if (e->type != REDIS_REPLY_NIL &&
-	    !parse_lock(e, &out->locked_until))
-		return bad_data(k, RK_LOCK, err, errlen);
-	return FT_OK;
+	if (!is_absent(f[4])) {
+		if (!parse_num(f[4], NUM_VALUE_MAX, &v))
+			return false;
+		out->last_success = (int64_t)v;
+	}
+	return true;
 }
 
 static int
@@ -631,66 +579,57 @@ r_get(void *impl, const char *user, struct ft_user_state *out, char *err,
     size_t errlen)
 {
 	struct redis_impl *r = impl;
-	const char *argv[1 + RK_COUNT];
-	size_t argvlen[1 + RK_COUNT], i;
-	redisReply *rep;
-	struct rkeys k;
+	char keys[KEY_COUNT][KEY_MAX];
+	const char *k[KEY_COUNT];
+	redisReply *rep = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = make_keys(r, user, &k, err, errlen);
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
+		return rc;
+	k[0] = keys[KEY_STEP];
+	k[1] = keys[KEY_FAIL];
+	k[2] = keys[KEY_OK];
+	rc = run_script(r, SCRIPT_GET, "read state", k, KEY_COUNT, NULL, 0,
+	    &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	argv[0] = "MGET";
-	argvlen[0] = strlen("MGET");
-	for (i = 0; i < RK_COUNT; i++) {
-		argv[1 + i] = k.name[i];
-		argvlen[1 + i] = k.len[i];
-	}
-	rc = command(r, "MGET", 1 + RK_COUNT, argv, argvlen, &rep, err,
-	    errlen);
-	if (rc != FT_OK)
-		return rc;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != RK_COUNT)
-		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: MGET: unexpected reply", r->where);
-	else
-		rc = fill_state(&k, rep, out, err, errlen);
-	freeReplyObject(rep);
-	if (rc != FT_OK)
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != GET_FIELDS)
+		rc = reply_error(r, "read state", rep, err, errlen);
+	else if (!decode_state(rep->element, out)) {
 		memset(out, 0, sizeof(*out));
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: wrong data in %s:%s:*: not a flowtotp record",
+		    r->where, r->prefix, user);
+	}
+	freeReplyObject(rep);
 	return rc;
 }
 
-/* DEL the given keys of a user. */
+/* DEL the first n of the user's keys. */
 static int
-del_keys(struct redis_impl *r, const char *user, const enum rkey *keys,
-    size_t nkeys, char *err, size_t errlen)
+del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
+    const char *what, char *err, size_t errlen)
 {
-	const char *argv[1 + RK_COUNT];
-	size_t argvlen[1 + RK_COUNT], i;
-	redisReply *rep;
-	struct rkeys k;
+	char keys[KEY_COUNT][KEY_MAX];
+	const char *argv[1 + KEY_COUNT];
+	size_t lens[1 + KEY_COUNT], i;
+	redisReply *rep = NULL;
 	int rc;
 
-	if (nkeys > RK_COUNT)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "too many keys");
-	rc = make_keys(r, user, &k, err, errlen);
-	if (rc != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
-	argvlen[0] = strlen("DEL");
-	for (i = 0; i < nkeys; i++) {
-		argv[1 + i] = k.name[keys[i]];
-		argvlen[1 + i] = k.len[keys[i]];
+	lens[0] = strlen(argv[0]);
+	for (i = 0; i < n; i++) {
+		argv[1 + i] = keys[first + i];
+		lens[1 + i] = strlen(keys[first + i]);
 	}
-	rc = command(r, "DEL", (int)(1 + nkeys), argv, argvlen, &rep, err,
-	    errlen);
+	rc = command(r, what, (int)(1 + n), argv, lens, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
-		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: DEL: unexpected reply", r->where);
+		rc = reply_error(r, what, rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -698,19 +637,14 @@ del_keys(struct redis_impl *r, const char *user, const enum rkey *keys,
 static int
 r_unlock(void *impl, const char *user, char *err, size_t errlen)
 {
-	static const enum rkey keys[] = { RK_FAIL, RK_LOCK };
-
-	return del_keys(impl, user, keys, sizeof(keys) / sizeof(keys[0]), err,
-	    errlen);
+	/* Failures, first failure and lock all live in the fail hash. */
+	return del_keys(impl, user, KEY_FAIL, 1, "unlock", err, errlen);
 }
 
 static int
 r_forget(void *impl, const char *user, char *err, size_t errlen)
 {
-	static const enum rkey keys[] = { RK_LAST, RK_FAIL, RK_LOCK };
-
-	return del_keys(impl, user, keys, sizeof(keys) / sizeof(keys[0]), err,
-	    errlen);
+	return del_keys(impl, user, 0, KEY_COUNT, "forget", err, errlen);
 }
 
 static void
@@ -720,7 +654,8 @@ r_close(void *impl)
 
 	if (r == NULL)
 		return;
-	drop(r);
+	if (r->ctx != NULL)
+		redisFree(r->ctx);
 	free(r);
 }
 
@@ -734,6 +669,141 @@ static const struct ft_state_backend_ops redis_ops = {
 	.close = r_close,
 };
 
+/* ---- opening ---- */
+
+static int
+script_shas(struct redis_impl *r, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen, i;
+	size_t s;
+
+	for (s = 0; s < SCRIPT_COUNT; s++) {
+		mdlen = 0;
+		if (EVP_Digest(scripts[s], strlen(scripts[s]), md, &mdlen,
+		    EVP_sha1(), NULL) != 1 || mdlen * 2U != SHA1_HEX_LEN)
+			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
+			    "SHA-1 of the Redis scripts failed");
+		for (i = 0; i < mdlen; i++) {
+			r->sha[s][2U * i] = hex[md[i] >> 4];
+			r->sha[s][2U * i + 1U] = hex[md[i] & 0x0fU];
+		}
+		r->sha[s][SHA1_HEX_LEN] = '\0';
+	}
+	return FT_OK;
+}
+
+/* The password: the whole file less one trailing newline.  The file must
+ * belong to root or to us and be unreadable to group and others. */
+static int
+read_password(const char *path, char **pw, size_t *pwlen, char *err,
+    size_t errlen)
+{
+	struct ft_file_policy pol = {
+		.owner = geteuid(),
+		.allow_root = true,
+		.forbidden_mode = 077,
+		.max_size = PASSWORD_MAX_SIZE,
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*pw = NULL;
+	*pwlen = 0;
+	rc = ft_safe_read(path, &pol, &buf, &len, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len) != NULL ||
+	    memchr(buf, '\n', len) != NULL) {
+		ft_wipe_free(buf, len + 1);
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_password_file %s: must hold one non-empty line",
+		    path);
+	}
+	*pw = buf;
+	*pwlen = len;
+	return FT_OK;
+}
+
+static int
+connect_ctx(struct redis_impl *r, const struct ft_config *c, char *err,
+    size_t errlen)
+{
+	const struct timeval tv = ms_to_tv(r->timeout_ms);
+	int flags;
+
+	if (c->redis_host[0] == '/')
+		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
+	else
+		r->ctx = redisConnectWithTimeout(c->redis_host,
+		    (int)c->redis_port, tv);
+	if (r->ctx == NULL)
+		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	if (r->ctx->err != 0)
+		return io_error(r, "connect", err, errlen);
+	/* hiredis does not set close-on-exec; the host may fork/exec. */
+	flags = fcntl(r->ctx->fd, F_GETFD);
+	if (flags < 0 || fcntl(r->ctx->fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+		return io_error(r, "connect", err, errlen);
+	return FT_OK;
+}
+
+/* AUTH and SELECT in one round trip. */
+static int
+handshake(struct redis_impl *r, const struct ft_config *c, char *err,
+    size_t errlen)
+{
+	redisReply *reps[2] = { NULL, NULL };
+	const char *what[2], *argv[2];
+	size_t lens[2], n = 0, i;
+	char db[NUM_BUFSZ];
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int rc = FT_OK;
+
+	if (c->redis_password_file[0] != '\0') {
+		rc = read_password(c->redis_password_file, &pw, &pwlen, err,
+		    errlen);
+		if (rc != FT_OK)
+			return rc;
+		argv[0] = "AUTH";
+		lens[0] = strlen(argv[0]);
+		argv[1] = pw;
+		lens[1] = pwlen;
+		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
+			rc = io_error(r, "AUTH", err, errlen);
+		ft_wipe_free(pw, pwlen + 1);
+		if (rc != FT_OK)
+			return rc;
+		what[n++] = "AUTH";
+	}
+	if (c->redis_db != 0) {
+		(void)snprintf(db, sizeof(db), "%u", c->redis_db);
+		argv[0] = "SELECT";
+		lens[0] = strlen(argv[0]);
+		argv[1] = db;
+		lens[1] = strlen(db);
+		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
+			return io_error(r, "SELECT", err, errlen);
+		what[n++] = "SELECT";
+	}
+	if (n == 0)
+		return FT_OK;   /* the first operation finds any problem */
+	rc = read_replies(r, what[0], reps, n, err, errlen);
+	for (i = 0; rc == FT_OK && i < n; i++)
+		if (reps[i]->type != REDIS_REPLY_STATUS)
+			rc = reply_error(r, what[i], reps[i], err, errlen);
+	for (i = 0; i < n; i++)
+		freeReplyObject(reps[i]);
+	return rc;
+}
+
 int
 ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **implp, char *err,
@@ -742,34 +812,31 @@ ft_state_redis_open(const struct ft_config *c,
 	struct redis_impl *r;
 	int n, rc;
 
-	if (c->redis_host[0] == '\0')
+	if (c->redis_host[0] == '\0' || c->redis_prefix[0] == '\0')
 		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "cache=redis needs redis_host");
+		    "redis_host and redis_prefix must not be empty");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
-	r->timeout_ms = c->redis_timeout_ms;
+	r->timeout_ms = (long)c->redis_timeout_ms;
+	(void)snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix);
 	if (c->redis_host[0] == '/')
 		n = snprintf(r->where, sizeof(r->where), "%s", c->redis_host);
 	else
 		n = snprintf(r->where, sizeof(r->where), "%s:%u",
 		    c->redis_host, c->redis_port);
-	if (n < 0 || (size_t)n >= sizeof(r->where) ||
-	    snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix) < 0) {
-		rc = ft_seterr(err, errlen, FT_ERR_ARG, "bad Redis address");
+	if (n < 0 || (size_t)n >= sizeof(r->where)) {
+		rc = ft_seterr(err, errlen, FT_ERR_ARG, "redis_host too long");
 		goto out;
 	}
-	rc = connect_server(r, c, err, errlen);
-	if (rc == FT_OK && c->redis_password_file[0] != '\0')
-		rc = authenticate(r, c->redis_password_file, err, errlen);
-	if (rc == FT_OK && c->redis_db != 0)
-		rc = select_db(r, c->redis_db, err, errlen);
-out:
-	if (rc != FT_OK) {
-		r_close(r);
-		return rc;
-	}
+	if ((rc = script_shas(r, err, errlen)) != FT_OK ||
+	    (rc = connect_ctx(r, c, err, errlen)) != FT_OK ||
+	    (rc = handshake(r, c, err, errlen)) != FT_OK)
+		goto out;
 	*ops = &redis_ops;
 	*implp = r;
-	return FT_OK;
+out:
+	if (rc != FT_OK)
+		r_close(r);
+	return rc;
 }
