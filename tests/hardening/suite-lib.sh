@@ -1,0 +1,56 @@
+# Shared by tests/suites/*.sh (issue 7): results as automake .trs files under
+# $top_builddir/suites/NAME so contrib/run-tests.sh counts them, plus TAP on
+# stdout.  Sourced, not run.
+#   suite_begin NAME     set SUITE_DIR (fresh), start the clock
+#   suite_point RESULT DESC [LOGFILE]   one test point (PASS FAIL SKIP ERROR)
+#   suite_end            write the .trs, print the plan; returns 1 on failure
+
+suite_begin() {
+	: "${top_srcdir:?top_srcdir not set}"
+	: "${top_builddir:?top_builddir not set}"
+	SUITE_NAME=$1
+	SUITE_DIR="$top_builddir/suites/$SUITE_NAME"
+	rm -rf "$SUITE_DIR"
+	mkdir -p "$SUITE_DIR" || exit 1
+	SUITE_N=0
+	SUITE_FAILED=0
+	SUITE_START=$(date +%s)
+	: >"$SUITE_DIR/results"
+	echo "# suite $SUITE_NAME"
+}
+
+suite_point() {
+	local res=$1 desc=$2 log=${3:-}
+	SUITE_N=$((SUITE_N + 1))
+	echo ":test-result: $res" >>"$SUITE_DIR/results"
+	case $res in
+	PASS) echo "ok $SUITE_N - $desc" ;;
+	SKIP) echo "ok $SUITE_N - $desc # SKIP" ;;
+	*)
+		echo "not ok $SUITE_N - $desc"
+		SUITE_FAILED=1
+		if [ -n "$log" ] && [ -f "$log" ]; then
+			tail -n 40 "$log" | sed 's/^/# /'
+		fi
+		;;
+	esac
+}
+
+suite_end() {
+	local t
+	t=$(($(date +%s) - SUITE_START))
+	echo "1..$SUITE_N"
+	echo "# suite $SUITE_NAME took ${t}s"
+	{
+		cat "$SUITE_DIR/results"
+		if [ "$SUITE_FAILED" -eq 0 ]; then
+			echo ":global-test-result: PASS"
+		else
+			echo ":global-test-result: FAIL"
+		fi
+		echo ":recheck: no"
+		echo ":copy-in-global-log: no"
+	} >"$SUITE_DIR/$SUITE_NAME.trs"
+	rm -f "$SUITE_DIR/results"
+	[ "$SUITE_FAILED" -eq 0 ]
+}
