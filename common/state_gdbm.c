@@ -35,9 +35,17 @@
 
 #define GDBM_DIR_MODE 0700
 #define GDBM_FILE_MODE 0600
-#define LOCK_WAIT_TOTAL_MS 2000L    /* give up on the writer lock after this */
+/* Waiting for the writer lock (held for tens of microseconds per login):
+ * give up when the file has not changed for LOCK_STALL_MS (the holder is
+ * stuck, or the host so overloaded that it may as well be), or after
+ * LOCK_WAIT_MAX_MS in any case (a steady stream of other logins). */
+#define LOCK_STALL_MS 3000L
+#define LOCK_WAIT_MAX_MS 15000L
+/* Random sleeps between polls: short enough that early waiters are not
+ * starved by late ones, long enough that hundreds of waiters do not eat the
+ * CPU the holder needs. */
 #define LOCK_SLEEP_MIN_US 200L
-#define LOCK_SLEEP_MAX_US 8000L
+#define LOCK_SLEEP_SPAN_US 4000L
 #define INODE_RETRIES 8              /* path replaced while we waited */
 #define US_PER_MS 1000L
 #define NS_PER_US 1000L
@@ -215,32 +223,87 @@ sleep_us(long us)
 		;
 }
 
+/* xorshift32 */
+static uint32_t
+next_jitter(uint32_t x)
+{
+	if (x == 0)
+		x = 0x9e3779b9U;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
 static long
 elapsed_ms(const struct timespec *start)
 {
 	struct timespec now;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-		return LOCK_WAIT_TOTAL_MS;   /* give up rather than spin */
+		return LOCK_WAIT_MAX_MS;     /* give up rather than spin */
 	return (long)(now.tv_sec - start->tv_sec) * 1000L +
 	    (now.tv_nsec - start->tv_nsec) / (NS_PER_US * US_PER_MS);
 }
 
+struct lock_wait {
+	struct timespec start;          /* of the wait */
+	struct timespec progress;       /* last time the file changed */
+	struct stat last;
+	bool seen;
+};
+
+/* True (with err set) when it is time to give up waiting.  Others getting
+ * the lock and writing the file count as progress: under a burst of logins
+ * we wait our turn, but not for a holder that is stuck. */
+static bool
+lock_wait_over(struct lock_wait *w, const struct stat *sb,
+    const struct gdbm_impl *impl, char *err, size_t errlen)
+{
+	if (!w->seen || sb->st_ino != w->last.st_ino ||
+	    sb->st_mtim.tv_sec != w->last.st_mtim.tv_sec ||
+	    sb->st_mtim.tv_nsec != w->last.st_mtim.tv_nsec) {
+		if (w->seen && clock_gettime(CLOCK_MONOTONIC,
+		    &w->progress) != 0)
+			w->progress = w->start;
+		w->last = *sb;
+		w->seen = true;
+	}
+	if (elapsed_ms(&w->progress) >= LOCK_STALL_MS) {
+		(void)ft_seterr(err, errlen, FT_ERR_LOCKED,
+		    "cache file %s: still locked by another process, "
+		    "unchanged for %ld ms", impl->path, LOCK_STALL_MS);
+		return true;
+	}
+	if (elapsed_ms(&w->start) >= LOCK_WAIT_MAX_MS) {
+		(void)ft_seterr(err, errlen, FT_ERR_LOCKED,
+		    "cache file %s: lock not obtained within %ld ms",
+		    impl->path, LOCK_WAIT_MAX_MS);
+		return true;
+	}
+	return false;
+}
+
 /* Open (creating if needed) and exclusively lock the file.  Retries while
- * another process holds the lock, up to LOCK_WAIT_TOTAL_MS. */
+ * another process holds the lock (see lock_wait_over). */
 static int
 lock_file(struct session *s, char *err, size_t errlen)
 {
 	const struct gdbm_impl *impl = s->impl;
-	struct timespec start;
+	struct lock_wait w;
 	struct stat sb, cur;
-	long sleep = LOCK_SLEEP_MIN_US;
+	uint32_t jitter;
 	int replaced = 0;
 	int rc;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)
+	memset(&w, 0, sizeof(w));
+	if (clock_gettime(CLOCK_MONOTONIC, &w.start) != 0)
 		return ft_seterr(err, errlen, FT_ERR_IO, "clock_gettime: %s",
 		    strerror(errno));
+	w.progress = w.start;
+	/* Waiters that poll in step keep colliding: spread them out.  Not
+	 * security relevant, so a cheap per-call generator does. */
+	jitter = (uint32_t)getpid() ^ (uint32_t)w.start.tv_nsec;
 	for (;;) {
 		s->fd = openat(s->dirfd, impl->base, O_RDWR | O_CREAT |
 		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
@@ -272,14 +335,12 @@ lock_file(struct session *s, char *err, size_t errlen)
 			return ft_seterr(err, errlen, FT_ERR_IO,
 			    "cache file %s: flock: %s", impl->path,
 			    strerror(errno));
-		} else if (elapsed_ms(&start) >= LOCK_WAIT_TOTAL_MS) {
-			return ft_seterr(err, errlen, FT_ERR_LOCKED,
-			    "cache file %s: still locked by another process "
-			    "after %ld ms", impl->path, LOCK_WAIT_TOTAL_MS);
+		} else if (lock_wait_over(&w, &sb, impl, err, errlen)) {
+			return FT_ERR_LOCKED;
 		} else {
-			sleep_us(sleep);
-			if (sleep < LOCK_SLEEP_MAX_US)
-				sleep *= 2;
+			jitter = next_jitter(jitter);
+			sleep_us(LOCK_SLEEP_MIN_US +
+			    (long)(jitter % (uint32_t)LOCK_SLEEP_SPAN_US));
 		}
 		(void)close(s->fd);
 		s->fd = -1;
@@ -348,6 +409,9 @@ static int
 session_end(struct session *s, int rc, char *err, size_t errlen)
 {
 	if (s->db != NULL) {
+		/* Tell waiters the lock is moving (lock_wait_over): gdbm
+		 * writes through mmap, which need not touch mtime on tmpfs. */
+		(void)futimens(s->fd, NULL);
 		if (gdbm_needs_recovery(s->db))
 			s->corrupt = true;
 		if (s->corrupt)
