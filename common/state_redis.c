@@ -251,18 +251,15 @@ arm_timeout(struct redis_impl *r, const struct timespec *start)
 static int
 io_error(struct redis_impl *r, const char *what, char *err, size_t errlen)
 {
-	const char *why;
-
 	r->broken = true;
 	/* hiredis reports a socket timeout as the text of EAGAIN. */
 	if (r->ctx == NULL || r->ctx->err == 0 ||
 	    strcmp(r->ctx->errstr, strerror(EAGAIN)) == 0)
-		why = "timed out";
-	else
-		why = r->ctx->errstr;
-	return ft_seterr(err, errlen, FT_ERR_BACKEND,
-	    "Redis %s: %s: %s (timeout %ld ms)", r->where, what, why,
-	    r->timeout_ms);
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: %s: timed out after %ld ms", r->where, what,
+		    r->timeout_ms);
+	return ft_seterr(err, errlen, FT_ERR_BACKEND, "Redis %s: %s: %s",
+	    r->where, what, r->ctx->errstr);
 }
 
 static int

@@ -935,6 +935,58 @@ test_dispatch(void)
 	kill(E.pid, SIGCONT);
 }
 
+/* Last: the server is killed under an open connection.  SIGPIPE keeps its
+ * default action here, so a write to the dead socket that raised it would
+ * kill this test. */
+static void
+test_stopped(void)
+{
+	struct ft_config c;
+	struct ft_state_policy p;
+	enum ft_state_verdict v;
+	struct h h;
+	struct timespec t0;
+	char err[ERRLEN];
+	int i, rc1, rc2, rc3;
+	long ms;
+
+	(void)signal(SIGPIPE, SIG_DFL);
+	policy(&p, 3, 600, 900);
+	config(&c);
+	hopen_must(&c, &h);
+	ok(begin(&h, &p, "ivan", T0, &v, err) == FT_OK, "begin before the kill");
+	redisFree(E.admin);
+	E.admin = NULL;
+	kill(E.pid, SIGKILL);
+	/* Wait (bounded) until the port refuses connections. */
+	for (i = 0; i < 200; i++) {
+		redisContext *t = redisConnect("127.0.0.1", (int)E.port);
+		bool refused = t == NULL || t->err != 0;
+
+		if (t != NULL)
+			redisFree(t);
+		if (refused)
+			break;
+		usleep(10000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc1 = success(&h, &p, "ivan", 9, T0, &v, err);
+	diag("%s", err);
+	rc2 = begin(&h, &p, "ivan", T0, &v, err);
+	rc3 = h.ops->unlock(h.impl, "ivan", err, ERRLEN);
+	ms = ms_since(&t0);
+	ok(rc1 == FT_ERR_BACKEND && rc2 == FT_ERR_BACKEND &&
+	    rc3 == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,
+	    "server killed mid-login: every later call fails (%ld ms), no "
+	    "SIGPIPE", ms);
+	hclose(&h);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ok(hopen(&c, &h, err) == FT_ERR_BACKEND &&
+	    ms_since(&t0) < (long)TIMEOUT_MS + SLACK_MS,
+	    "server gone: open fails at once");
+	diag("%s", err);
+}
+
 int
 main(void)
 {
@@ -963,7 +1015,7 @@ main(void)
 	test_parallel();
 	test_failures();
 	test_dispatch();
+	test_stopped();
 
-	redisFree(E.admin);
 	return done_testing();
 }
