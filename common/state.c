@@ -13,7 +13,7 @@
 #include "state.h"
 #include "state_backend.h"
 
-#define FT_STATE_USER_MAX 256U      /* bytes in a user name (record key) */
+#define FT_STATE_USER_MAX 256U /* bytes in a user name (record key) */
 #define FT_STATE_WARNING_MAX 512U
 
 struct ft_state {
@@ -27,7 +27,7 @@ struct ft_state {
 	char local_cache[PATH_MAX];
 	const struct ft_state_backend_ops *fb_ops;
 	void *fb_impl;
-	const char *answered;   /* backend name of the last call */
+	const char *answered; /* backend name of the last call */
 	char warning[FT_STATE_WARNING_MAX];
 };
 
@@ -69,9 +69,9 @@ ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
 		s->failures++;
 	if (pol->deny > 0 && s->failures >= pol->deny) {
 		/* This attempt is still checked; the ones after it are not. */
-		s->locked_until = pol->unlock_time == 0 ?
-		    FT_STATE_LOCKED_FOREVER :
-		    (int64_t)now + (int64_t)pol->unlock_time;
+		s->locked_until = pol->unlock_time == 0
+		    ? FT_STATE_LOCKED_FOREVER
+		    : (int64_t)now + (int64_t)pol->unlock_time;
 	}
 	*verdict = FT_STATE_PROCEED;
 }
@@ -103,17 +103,17 @@ is_redis(const struct ft_config *c)
 }
 
 static int
-open_primary(const struct ft_config *c, struct ft_state *st, char *err,
-    size_t errlen)
+open_primary(
+    const struct ft_config *c, struct ft_state *st, char *err, size_t errlen)
 {
 	if (!is_redis(c))
-		return ft_state_gdbm_open(c->cache, &st->ops, &st->impl, err,
-		    errlen);
+		return ft_state_gdbm_open(
+		    c->cache, &st->ops, &st->impl, err, errlen);
 #ifdef HAVE_REDIS
 	return ft_state_redis_open(c, &st->ops, &st->impl, err, errlen);
 #else
-	return ft_seterr(err, errlen, FT_ERR_UNSUPPORTED,
-	    "this build has no Redis support");
+	return ft_seterr(
+	    err, errlen, FT_ERR_UNSUPPORTED, "this build has no Redis support");
 #endif
 }
 
@@ -123,8 +123,8 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	int n, rc;
 
 	if (st->fb_ops == NULL) {
-		rc = ft_state_gdbm_open(st->local_cache, &st->fb_ops,
-		    &st->fb_impl, err, errlen);
+		rc = ft_state_gdbm_open(
+		    st->local_cache, &st->fb_ops, &st->fb_impl, err, errlen);
 		if (rc != FT_OK)
 			return rc;
 	}
@@ -138,8 +138,8 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 }
 
 int
-ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
-    size_t errlen)
+ft_state_open(
+    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
 {
 	struct ft_state *st;
 	char why[FT_STATE_WARNING_MAX];
@@ -147,7 +147,8 @@ ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
 
 	*out = NULL;
 	if (c == NULL || c->cache[0] == '\0')
-		return ft_seterr(err, errlen, FT_ERR_ARG, "no cache configured");
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "no cache configured");
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
@@ -156,10 +157,10 @@ ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
 	st->pol.fail_interval = c->fail_interval;
 	st->pol.period = FT_PERIOD_MAX;
 	st->pol.window = c->window;
-	st->fallback_local = is_redis(c) &&
-	    c->redis_fallback == FT_REDIS_FALLBACK_LOCAL;
+	st->fallback_local =
+	    is_redis(c) && c->redis_fallback == FT_REDIS_FALLBACK_LOCAL;
 	if (snprintf(st->local_cache, sizeof(st->local_cache), "%s",
-	    c->local_cache) < 0) {
+		c->local_cache) < 0) {
 		ft_state_close(st);
 		return ft_seterr(err, errlen, FT_ERR_ARG, "bad local_cache");
 	}
@@ -217,17 +218,14 @@ call_one(const struct ft_state_backend_ops *ops, void *impl,
 {
 	switch (a->kind) {
 	case OP_BEGIN:
-		return ops->begin_attempt(impl, pol, a->user, a->now,
-		    a->verdict, err, errlen);
+		return ops->begin_attempt(
+		    impl, pol, a->user, a->now, a->verdict, err, errlen);
 	case OP_SUCCESS:
 		return ops->record_success(impl, pol, a->user, a->step, a->now,
 		    a->verdict, err, errlen);
-	case OP_GET:
-		return ops->get(impl, a->user, a->out, err, errlen);
-	case OP_UNLOCK:
-		return ops->unlock(impl, a->user, err, errlen);
-	case OP_FORGET:
-		return ops->forget(impl, a->user, err, errlen);
+	case OP_GET: return ops->get(impl, a->user, a->out, err, errlen);
+	case OP_UNLOCK: return ops->unlock(impl, a->user, err, errlen);
+	case OP_FORGET: return ops->forget(impl, a->user, err, errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
 }
@@ -248,8 +246,7 @@ check_user(const char *user, char *err, size_t errlen)
 }
 
 static int
-dispatch(struct ft_state *st, const struct op_args *a, char *err,
-    size_t errlen)
+dispatch(struct ft_state *st, const struct op_args *a, char *err, size_t errlen)
 {
 	char why[FT_STATE_WARNING_MAX];
 	int rc;
@@ -260,8 +257,7 @@ dispatch(struct ft_state *st, const struct op_args *a, char *err,
 		return rc;
 	if (st->ops != NULL) {
 		why[0] = '\0';
-		rc = call_one(st->ops, st->impl, &st->pol, a, why,
-		    sizeof(why));
+		rc = call_one(st->ops, st->impl, &st->pol, a, why, sizeof(why));
 		if (rc == FT_OK) {
 			st->answered = st->ops->name;
 			return FT_OK;
@@ -283,22 +279,24 @@ int
 ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
     enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	struct op_args a = { .kind = OP_BEGIN, .user = user, .now = now,
-		.verdict = verdict };
+	struct op_args a = {
+	    .kind = OP_BEGIN, .user = user, .now = now, .verdict = verdict};
 
-	*verdict = FT_STATE_LOCKED;     /* fail closed */
+	*verdict = FT_STATE_LOCKED; /* fail closed */
 	return dispatch(st, &a, err, errlen);
 }
 
 int
-ft_state_record_success(struct ft_state *st, const char *user,
-    uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
-    size_t errlen)
+ft_state_record_success(struct ft_state *st, const char *user, uint64_t step,
+    time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	struct op_args a = { .kind = OP_SUCCESS, .user = user, .step = step,
-		.now = now, .verdict = verdict };
+	struct op_args a = {.kind = OP_SUCCESS,
+	    .user = user,
+	    .step = step,
+	    .now = now,
+	    .verdict = verdict};
 
-	*verdict = FT_STATE_REPLAY;     /* fail closed */
+	*verdict = FT_STATE_REPLAY; /* fail closed */
 	return dispatch(st, &a, err, errlen);
 }
 
@@ -306,8 +304,8 @@ int
 ft_state_get(struct ft_state *st, const char *user, time_t now,
     struct ft_user_state *out, char *err, size_t errlen)
 {
-	struct op_args a = { .kind = OP_GET, .user = user, .now = now,
-		.out = out };
+	struct op_args a = {
+	    .kind = OP_GET, .user = user, .now = now, .out = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -318,19 +316,17 @@ ft_state_get(struct ft_state *st, const char *user, time_t now,
 }
 
 int
-ft_state_unlock(struct ft_state *st, const char *user, char *err,
-    size_t errlen)
+ft_state_unlock(struct ft_state *st, const char *user, char *err, size_t errlen)
 {
-	struct op_args a = { .kind = OP_UNLOCK, .user = user };
+	struct op_args a = {.kind = OP_UNLOCK, .user = user};
 
 	return dispatch(st, &a, err, errlen);
 }
 
 int
-ft_state_forget(struct ft_state *st, const char *user, char *err,
-    size_t errlen)
+ft_state_forget(struct ft_state *st, const char *user, char *err, size_t errlen)
 {
-	struct op_args a = { .kind = OP_FORGET, .user = user };
+	struct op_args a = {.kind = OP_FORGET, .user = user};
 
 	return dispatch(st, &a, err, errlen);
 }

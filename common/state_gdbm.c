@@ -46,7 +46,7 @@
  * CPU the holder needs. */
 #define LOCK_SLEEP_MIN_US 200L
 #define LOCK_SLEEP_SPAN_US 4000L
-#define INODE_RETRIES 8              /* path replaced while we waited */
+#define INODE_RETRIES 8 /* path replaced while we waited */
 #define US_PER_MS 1000L
 #define NS_PER_US 1000L
 #define US_PER_S 1000000L
@@ -122,15 +122,15 @@ rec_decode(const void *data, size_t len, struct ft_user_state *s)
 	for (i = 1; i <= REC_RESERVED; i++)
 		if (rec[i] != 0)
 			return false;
-	s->failures = (uint32_t)get_le(rec + REC_OFF_FAILURES,
-	    sizeof(uint32_t));
+	s->failures =
+	    (uint32_t)get_le(rec + REC_OFF_FAILURES, sizeof(uint32_t));
 	s->last_step = get_le(rec + REC_OFF_LAST_STEP, sizeof(uint64_t));
-	s->first_failure = (int64_t)get_le(rec + REC_OFF_FIRST_FAILURE,
-	    sizeof(uint64_t));
-	s->locked_until = (int64_t)get_le(rec + REC_OFF_LOCKED_UNTIL,
-	    sizeof(uint64_t));
-	s->last_success = (int64_t)get_le(rec + REC_OFF_LAST_SUCCESS,
-	    sizeof(uint64_t));
+	s->first_failure =
+	    (int64_t)get_le(rec + REC_OFF_FIRST_FAILURE, sizeof(uint64_t));
+	s->locked_until =
+	    (int64_t)get_le(rec + REC_OFF_LOCKED_UNTIL, sizeof(uint64_t));
+	s->last_success =
+	    (int64_t)get_le(rec + REC_OFF_LAST_SUCCESS, sizeof(uint64_t));
 	return s->first_failure >= 0 && s->locked_until >= 0 &&
 	    s->last_success >= 0;
 }
@@ -155,10 +155,8 @@ gdbm_err_is_corruption(gdbm_error e)
 	case GDBM_BAD_HASH_TABLE:
 	case GDBM_BAD_DIR_ENTRY:
 	case GDBM_BUCKET_CACHE_CORRUPTED:
-	case GDBM_BAD_HASH_ENTRY:
-		return true;
-	default:
-		return false;
+	case GDBM_BAD_HASH_ENTRY: return true;
+	default: return false;
 	}
 }
 
@@ -167,9 +165,9 @@ gdbm_err_is_corruption(gdbm_error e)
 struct session {
 	const struct gdbm_impl *impl;
 	int dirfd;
-	int fd;         /* owned by db once gdbm_fd_open succeeded */
+	int fd; /* owned by db once gdbm_fd_open succeeded */
 	GDBM_FILE db;
-	bool corrupt;   /* set aside before closing */
+	bool corrupt; /* set aside before closing */
 };
 
 static int
@@ -181,9 +179,9 @@ open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
 	fd = open(impl->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return ft_seterr(err, errlen,
-		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE :
-		    FT_ERR_IO, "cache directory %s: %s", impl->dir,
-		    strerror(errno));
+		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE
+						       : FT_ERR_IO,
+		    "cache directory %s: %s", impl->dir, strerror(errno));
 	if (fstat(fd, &sb) != 0) {
 		(void)close(fd);
 		return ft_seterr(err, errlen, FT_ERR_IO,
@@ -194,7 +192,8 @@ open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
 		(void)close(fd);
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache directory %s must be a directory owned by uid %lu "
-		    "with mode 0700", impl->dir, (unsigned long)geteuid());
+		    "with mode 0700",
+		    impl->dir, (unsigned long)geteuid());
 	}
 	*dirfd = fd;
 	return FT_OK;
@@ -208,16 +207,16 @@ check_file(const struct gdbm_impl *impl, const struct stat *sb, char *err,
 	    (sb->st_mode & 077) != 0 || sb->st_nlink != 1)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache file %s must be a regular file owned by uid %lu, "
-		    "mode 0600, with one link", impl->path,
-		    (unsigned long)geteuid());
+		    "mode 0600, with one link",
+		    impl->path, (unsigned long)geteuid());
 	return FT_OK;
 }
 
 static void
 sleep_us(long us)
 {
-	struct timespec ts = { .tv_sec = us / US_PER_S,
-		.tv_nsec = (us % US_PER_S) * NS_PER_US };
+	struct timespec ts = {
+	    .tv_sec = us / US_PER_S, .tv_nsec = (us % US_PER_S) * NS_PER_US};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -241,14 +240,14 @@ elapsed_ms(const struct timespec *start)
 	struct timespec now;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-		return LOCK_WAIT_MAX_MS;     /* give up rather than spin */
+		return LOCK_WAIT_MAX_MS; /* give up rather than spin */
 	return (long)(now.tv_sec - start->tv_sec) * 1000L +
 	    (now.tv_nsec - start->tv_nsec) / (NS_PER_US * US_PER_MS);
 }
 
 struct lock_wait {
-	struct timespec start;          /* of the wait */
-	struct timespec progress;       /* last time the file changed */
+	struct timespec start;	  /* of the wait */
+	struct timespec progress; /* last time the file changed */
 	struct stat last;
 	bool seen;
 };
@@ -263,8 +262,8 @@ lock_wait_over(struct lock_wait *w, const struct stat *sb,
 	if (!w->seen || sb->st_ino != w->last.st_ino ||
 	    sb->st_mtim.tv_sec != w->last.st_mtim.tv_sec ||
 	    sb->st_mtim.tv_nsec != w->last.st_mtim.tv_nsec) {
-		if (w->seen && clock_gettime(CLOCK_MONOTONIC,
-		    &w->progress) != 0)
+		if (w->seen &&
+		    clock_gettime(CLOCK_MONOTONIC, &w->progress) != 0)
 			w->progress = w->start;
 		w->last = *sb;
 		w->seen = true;
@@ -272,7 +271,8 @@ lock_wait_over(struct lock_wait *w, const struct stat *sb,
 	if (elapsed_ms(&w->progress) >= LOCK_STALL_MS) {
 		(void)ft_seterr(err, errlen, FT_ERR_LOCKED,
 		    "cache file %s: still locked by another process, "
-		    "unchanged for %ld ms", impl->path, LOCK_STALL_MS);
+		    "unchanged for %ld ms",
+		    impl->path, LOCK_STALL_MS);
 		return true;
 	}
 	if (elapsed_ms(&w->start) >= LOCK_WAIT_MAX_MS) {
@@ -305,15 +305,16 @@ lock_file(struct session *s, char *err, size_t errlen)
 	 * security relevant, so a cheap per-call generator does. */
 	jitter = (uint32_t)getpid() ^ (uint32_t)w.start.tv_nsec;
 	for (;;) {
-		s->fd = openat(s->dirfd, impl->base, O_RDWR | O_CREAT |
-		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		s->fd = openat(s->dirfd, impl->base,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			O_NONBLOCK,
 		    GDBM_FILE_MODE);
 		if (s->fd < 0)
 			return ft_seterr(err, errlen,
 			    errno == ELOOP ? FT_ERR_UNSAFE : FT_ERR_IO,
 			    "cache file %s: %s", impl->path,
-			    errno == ELOOP ? "is a symbolic link" :
-			    strerror(errno));
+			    errno == ELOOP ? "is a symbolic link"
+					   : strerror(errno));
 		if (fstat(s->fd, &sb) != 0)
 			return ft_seterr(err, errlen, FT_ERR_IO,
 			    "cache file %s: %s", impl->path, strerror(errno));
@@ -324,7 +325,7 @@ lock_file(struct session *s, char *err, size_t errlen)
 			/* Still the file the path names?  A damaged file may
 			 * have been renamed aside while we waited. */
 			if (fstatat(s->dirfd, impl->base, &cur,
-			    AT_SYMLINK_NOFOLLOW) == 0 &&
+				AT_SYMLINK_NOFOLLOW) == 0 &&
 			    cur.st_dev == sb.st_dev && cur.st_ino == sb.st_ino)
 				return FT_OK;
 			if (++replaced > INODE_RETRIES)
@@ -371,8 +372,8 @@ set_aside(struct session *s, char *err, size_t errlen)
 }
 
 static int
-session_begin(const struct gdbm_impl *impl, struct session *s, char *err,
-    size_t errlen)
+session_begin(
+    const struct gdbm_impl *impl, struct session *s, char *err, size_t errlen)
 {
 	gdbm_error ge;
 	int rc;
@@ -396,8 +397,8 @@ session_begin(const struct gdbm_impl *impl, struct session *s, char *err,
 			return ft_seterr(err, errlen, FT_ERR_CORRUPT, "%s",
 			    gdbm_strerror(ge));
 		}
-		return ft_seterr(err, errlen, FT_ERR_IO,
-		    "cache file %s: %s", impl->path, gdbm_strerror(ge));
+		return ft_seterr(err, errlen, FT_ERR_IO, "cache file %s: %s",
+		    impl->path, gdbm_strerror(ge));
 	}
 	return FT_OK;
 }
@@ -421,7 +422,7 @@ session_end(struct session *s, int rc, char *err, size_t errlen)
 			    "cache file %s: close: %s", s->impl->path,
 			    gdbm_strerror(gdbm_errno));
 		s->db = NULL;
-		s->fd = -1;     /* closed by gdbm_close */
+		s->fd = -1; /* closed by gdbm_close */
 	} else if (s->corrupt) {
 		set_aside(s, err, errlen);
 	}
@@ -536,16 +537,14 @@ run_op(struct session *s, const struct gargs *a, char *err, size_t errlen)
 	case GOP_BEGIN:
 		ft_state_apply_begin(a->pol, a->now, &st, a->verdict);
 		if (*a->verdict == FT_STATE_LOCKED)
-			return FT_OK;   /* a lock changes nothing */
+			return FT_OK; /* a lock changes nothing */
 		break;
 	case GOP_SUCCESS:
 		ft_state_apply_success(a->step, a->now, &st, a->verdict);
 		if (*a->verdict != FT_STATE_ACCEPTED)
-			return FT_OK;   /* replay: nothing changes */
+			return FT_OK; /* replay: nothing changes */
 		break;
-	case GOP_GET:
-		*a->out = st;
-		return FT_OK;
+	case GOP_GET: *a->out = st; return FT_OK;
 	case GOP_UNLOCK:
 		if (!found)
 			return FT_OK;
@@ -553,8 +552,7 @@ run_op(struct session *s, const struct gargs *a, char *err, size_t errlen)
 		st.first_failure = 0;
 		st.locked_until = 0;
 		break;
-	default:
-		return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
+	default: return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	}
 	return rec_store(s, a->user, &st, err, errlen);
 }
@@ -576,8 +574,11 @@ static int
 g_begin(void *impl, const struct ft_state_policy *pol, const char *user,
     time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	struct gargs a = { .op = GOP_BEGIN, .pol = pol, .user = user,
-		.now = now, .verdict = verdict };
+	struct gargs a = {.op = GOP_BEGIN,
+	    .pol = pol,
+	    .user = user,
+	    .now = now,
+	    .verdict = verdict};
 
 	*verdict = FT_STATE_LOCKED;
 	return with_db(impl, &a, err, errlen);
@@ -588,8 +589,12 @@ g_success(void *impl, const struct ft_state_policy *pol, const char *user,
     uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
     size_t errlen)
 {
-	struct gargs a = { .op = GOP_SUCCESS, .pol = pol, .user = user,
-		.step = step, .now = now, .verdict = verdict };
+	struct gargs a = {.op = GOP_SUCCESS,
+	    .pol = pol,
+	    .user = user,
+	    .step = step,
+	    .now = now,
+	    .verdict = verdict};
 
 	*verdict = FT_STATE_REPLAY;
 	return with_db(impl, &a, err, errlen);
@@ -599,7 +604,7 @@ static int
 g_get(void *impl, const char *user, struct ft_user_state *out, char *err,
     size_t errlen)
 {
-	struct gargs a = { .op = GOP_GET, .user = user, .out = out };
+	struct gargs a = {.op = GOP_GET, .user = user, .out = out};
 
 	return with_db(impl, &a, err, errlen);
 }
@@ -607,7 +612,7 @@ g_get(void *impl, const char *user, struct ft_user_state *out, char *err,
 static int
 g_unlock(void *impl, const char *user, char *err, size_t errlen)
 {
-	struct gargs a = { .op = GOP_UNLOCK, .user = user };
+	struct gargs a = {.op = GOP_UNLOCK, .user = user};
 
 	return with_db(impl, &a, err, errlen);
 }
@@ -615,7 +620,7 @@ g_unlock(void *impl, const char *user, char *err, size_t errlen)
 static int
 g_forget(void *impl, const char *user, char *err, size_t errlen)
 {
-	struct gargs a = { .op = GOP_FORGET, .user = user };
+	struct gargs a = {.op = GOP_FORGET, .user = user};
 
 	return with_db(impl, &a, err, errlen);
 }
@@ -627,13 +632,13 @@ g_close(void *impl)
 }
 
 static const struct ft_state_backend_ops gdbm_ops = {
-	.name = "gdbm",
-	.begin_attempt = g_begin,
-	.record_success = g_success,
-	.get = g_get,
-	.unlock = g_unlock,
-	.forget = g_forget,
-	.close = g_close,
+    .name = "gdbm",
+    .begin_attempt = g_begin,
+    .record_success = g_success,
+    .get = g_get,
+    .unlock = g_unlock,
+    .forget = g_forget,
+    .close = g_close,
 };
 
 static int
@@ -644,11 +649,12 @@ split_path(const char *path, struct gdbm_impl *impl, char *err, size_t errlen)
 	int n;
 
 	if (path == NULL || path[0] != '/')
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "cache path must be absolute");
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "cache path must be absolute");
 	n = snprintf(impl->path, sizeof(impl->path), "%s", path);
 	if (n < 0 || (size_t)n >= sizeof(impl->path))
-		return ft_seterr(err, errlen, FT_ERR_ARG, "cache path too long");
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "cache path too long");
 	slash = strrchr(path, '/');
 	dlen = (size_t)(slash - path);
 	if (slash[1] == '\0' || strcmp(slash + 1, ".") == 0 ||
@@ -657,7 +663,7 @@ split_path(const char *path, struct gdbm_impl *impl, char *err, size_t errlen)
 		    "cache path %s does not name a file", path);
 	(void)snprintf(impl->base, sizeof(impl->base), "%s", slash + 1);
 	if (dlen == 0)
-		dlen = 1;       /* the file is in "/" */
+		dlen = 1; /* the file is in "/" */
 	(void)snprintf(impl->dir, sizeof(impl->dir), "%.*s", (int)dlen, path);
 	return FT_OK;
 }
@@ -667,7 +673,7 @@ ft_state_gdbm_open(const char *path, const struct ft_state_backend_ops **ops,
     void **implp, char *err, size_t errlen)
 {
 	struct gdbm_impl *impl;
-	struct gargs probe = { .op = GOP_PROBE };
+	struct gargs probe = {.op = GOP_PROBE};
 	int rc;
 
 	impl = calloc(1, sizeof(*impl));
@@ -678,8 +684,8 @@ ft_state_gdbm_open(const char *path, const struct ft_state_backend_ops **ops,
 		goto out;
 	/* Root: a root-only directory; anyone else (tests, a per-user
 	 * cache): a directory only the caller can enter. */
-	rc = ft_ensure_dir(impl->dir, GDBM_DIR_MODE, geteuid(), getegid(),
-	    err, errlen);
+	rc = ft_ensure_dir(
+	    impl->dir, GDBM_DIR_MODE, geteuid(), getegid(), err, errlen);
 	if (rc != FT_OK)
 		goto out;
 	/* Open once now, so a damaged file is found and set aside here. */

@@ -24,8 +24,8 @@
 static unsigned
 code_digits(const struct ftpam_login *lg)
 {
-	return lg->sstate == FTPAM_SECRET_OK ? lg->secret.digits :
-	    FT_DIGITS_DEFAULT;
+	return lg->sstate == FTPAM_SECRET_OK ? lg->secret.digits
+					     : FT_DIGITS_DEFAULT;
 }
 
 bool
@@ -143,8 +143,8 @@ ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a)
 }
 
 void
-ftpam_answer_forward(struct ftpam_login *lg, const struct ftpam_answer *a,
-    size_t code_len)
+ftpam_answer_forward(
+    struct ftpam_login *lg, const struct ftpam_answer *a, size_t code_len)
 {
 	size_t plen;
 	char saved;

@@ -14,7 +14,7 @@
 
 #include "module.h"
 
-#define FIELD_MAX 128U          /* service, user, rhost */
+#define FIELD_MAX 128U /* service, user, rhost */
 
 /* Copy s into out, replacing anything outside printable ASCII (and, for
  * fields, spaces and quotes) with '?', truncated to outlen-1. */
@@ -61,17 +61,14 @@ priority(const struct ftpam_login *lg)
 		return LOG_INFO;
 	switch (lg->reason) {
 	case FTPAM_OK:
-	case FTPAM_BACKUP_USED:
-		return LOG_NOTICE;
+	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
 	case FTPAM_REPLAY:
 	case FTPAM_LOCKED:
-	case FTPAM_NO_SECRET:
-		return LOG_WARNING;
+	case FTPAM_NO_SECRET: return LOG_WARNING;
 	case FTPAM_UNSAFE_FILE:
 	case FTPAM_CACHE_ERROR:
-	case FTPAM_CONFIG_ERROR:
-		return LOG_ERR;
+	case FTPAM_CONFIG_ERROR: return LOG_ERR;
 	}
 	return LOG_ERR;
 }

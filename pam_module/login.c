@@ -35,8 +35,8 @@ static void
 set_detail(struct ftpam_login *lg, enum ftpam_reason r, const char *what)
 {
 	lg->reason = r;
-	(void)snprintf(lg->detail, sizeof(lg->detail), "%s",
-	    what != NULL ? what : "");
+	(void)snprintf(
+	    lg->detail, sizeof(lg->detail), "%s", what != NULL ? what : "");
 }
 
 /* ---- reading files in the home with the user's privileges ---- */
@@ -68,8 +68,8 @@ load_secret_file(struct ftpam_login *lg, char *err, size_t errlen)
 }
 
 static int
-use_backup_code(struct ftpam_login *lg, const char *code, char *err,
-    size_t errlen)
+use_backup_code(
+    struct ftpam_login *lg, const char *code, char *err, size_t errlen)
 {
 	PAM_MODUTIL_DEF_PRIVS(privs);
 	int rc;
@@ -79,8 +79,8 @@ use_backup_code(struct ftpam_login *lg, const char *code, char *err,
 		return ft_seterr(err, errlen, FT_ERR_PERM,
 		    "cannot switch to the user's privileges to update %s",
 		    lg->path);
-	rc = ft_secret_use_backup(lg->path, &lg->pol, code, &lg->backup_left,
-	    err, errlen);
+	rc = ft_secret_use_backup(
+	    lg->path, &lg->pol, code, &lg->backup_left, err, errlen);
 	if (must_drop(lg) && pam_modutil_regain_priv(lg->pamh, &privs) != 0)
 		return ft_seterr(err, errlen, FT_ERR_PERM,
 		    "cannot regain privileges after updating %s", lg->path);
@@ -101,8 +101,8 @@ load_secret(struct ftpam_login *lg)
 		return;
 	}
 	err[0] = '\0';
-	rc = ft_config_secret_path(&lg->cfg, lg->user, lg->pw->pw_dir,
-	    lg->path, sizeof(lg->path), &lg->in_home, err, sizeof(err));
+	rc = ft_config_secret_path(&lg->cfg, lg->user, lg->pw->pw_dir, lg->path,
+	    sizeof(lg->path), &lg->in_home, err, sizeof(err));
 	if (rc != FT_OK) {
 		lg->sstate = FTPAM_SECRET_BAD;
 		set_detail(lg, FTPAM_UNSAFE_FILE, err);
@@ -162,8 +162,8 @@ record_success(struct ftpam_login *lg, uint64_t step, time_t now)
 	int rc;
 
 	err[0] = '\0';
-	rc = ft_state_record_success(lg->state, lg->user, step, now, &v, err,
-	    sizeof(err));
+	rc = ft_state_record_success(
+	    lg->state, lg->user, step, now, &v, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
 		set_detail(lg, FTPAM_CACHE_ERROR, err);
@@ -191,8 +191,8 @@ begin_attempt(struct ftpam_login *lg, time_t now)
 	if (!open_state(lg))
 		return false;
 	err[0] = '\0';
-	rc = ft_state_begin_attempt(lg->state, lg->user, now, &v, err,
-	    sizeof(err));
+	rc = ft_state_begin_attempt(
+	    lg->state, lg->user, now, &v, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
 		set_detail(lg, FTPAM_CACHE_ERROR, err);
@@ -216,7 +216,7 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 
 	if (a->totp_len == 0 ||
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
-		return 0;       /* too long to be a code */
+		return 0; /* too long to be a code */
 	p.key = lg->secret.key;
 	p.keylen = lg->secret.keylen;
 	p.algo = lg->secret.algo;
@@ -242,8 +242,9 @@ check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
 	char err[ERRLEN];
 	int rc;
 
-	if (a->backup_len == 0 || !ftpam_answer_copy(a, a->backup_off,
-	    a->backup_len, code, sizeof(code)))
+	if (a->backup_len == 0 ||
+	    !ftpam_answer_copy(
+		a, a->backup_off, a->backup_len, code, sizeof(code)))
 		return 0;
 	err[0] = '\0';
 	rc = use_backup_code(lg, code, err, sizeof(err));
@@ -265,8 +266,7 @@ check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
 	int m;
 
 	switch (lg->sstate) {
-	case FTPAM_SECRET_OK:
-		break;
+	case FTPAM_SECRET_OK: break;
 	case FTPAM_SECRET_UNKNOWN_USER:
 		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
 		goto out;
@@ -274,7 +274,7 @@ check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
 		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
 		goto out;
 	case FTPAM_SECRET_BAD:
-		lg->reason = FTPAM_UNSAFE_FILE;     /* detail already set */
+		lg->reason = FTPAM_UNSAFE_FILE; /* detail already set */
 		goto out;
 	}
 	now = ft_now();
@@ -344,7 +344,8 @@ converse(struct ftpam_login *lg)
 		return ok;
 	if (ftpam_answer_prompt(lg, &a) != 0) {
 		ftpam_answer_free(&a);
-		set_detail(lg, FTPAM_BAD_CODE, "no answer (conversation failed)");
+		set_detail(
+		    lg, FTPAM_BAD_CODE, "no answer (conversation failed)");
 		return false;
 	}
 	ok = check_answer(lg, &a);

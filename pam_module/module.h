@@ -37,7 +37,7 @@ enum ftpam_secret_state {
 	FTPAM_SECRET_OK = 0,
 	FTPAM_SECRET_UNKNOWN_USER,
 	FTPAM_SECRET_MISSING,
-	FTPAM_SECRET_BAD,       /* unsafe or unreadable: detail says why */
+	FTPAM_SECRET_BAD, /* unsafe or unreadable: detail says why */
 };
 
 struct ftpam_login {
@@ -46,18 +46,18 @@ struct ftpam_login {
 	const char *service;
 	const char *user;
 	const char *rhost;
-	const struct passwd *pw;        /* owned by libpam (pam data) */
-	char path[PATH_MAX];            /* the user's secret file */
-	bool in_home;                   /* read it with the user's privileges */
+	const struct passwd *pw; /* owned by libpam (pam data) */
+	char path[PATH_MAX];	 /* the user's secret file */
+	bool in_home;		 /* read it with the user's privileges */
 	struct ft_file_policy pol;
 	enum ftpam_secret_state sstate;
-	struct ft_secret secret;        /* wiped before free */
-	struct ft_state *state;         /* opened on the first answer */
-	bool warned;                    /* state fallback warning logged */
+	struct ft_secret secret; /* wiped before free */
+	struct ft_state *state;	 /* opened on the first answer */
+	bool warned;		 /* state fallback warning logged */
 	enum ftpam_reason reason;
-	bool ignored;                   /* nullok and no file: PAM_IGNORE */
+	bool ignored; /* nullok and no file: PAM_IGNORE */
 	size_t backup_left;
-	char detail[FTPAM_DETAIL_MAX];  /* for the log line; never a code */
+	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */
 };
 
 /* One answer from the user (prompt) or from PAM_AUTHTOK, with where the
@@ -66,15 +66,15 @@ struct ftpam_answer {
 	char *text;
 	size_t len;
 	bool from_authtok;
-	bool split;             /* password + code: code is a suffix */
+	bool split; /* password + code: code is a suffix */
 	/* Code candidates as [off, off+len) of text; len 0 = none. */
 	size_t totp_off, totp_len;
 	size_t backup_off, backup_len;
 };
 
 /* login.c */
-int ftpam_authenticate(pam_handle_t *pamh, int flags, int argc,
-    const char **argv);
+int ftpam_authenticate(
+    pam_handle_t *pamh, int flags, int argc, const char **argv);
 
 /* answer.c */
 /* Take PAM_AUTHTOK as a password+code answer.  Returns 1 if it holds
@@ -83,8 +83,8 @@ int ftpam_answer_from_authtok(struct ftpam_login *lg, struct ftpam_answer *a);
 /* Prompt (echo off).  0 on success, -1 if the conversation failed. */
 int ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a);
 /* For split answers, hand the password part on in PAM_AUTHTOK. */
-void ftpam_answer_forward(struct ftpam_login *lg, const struct ftpam_answer *a,
-    size_t code_len);
+void ftpam_answer_forward(
+    struct ftpam_login *lg, const struct ftpam_answer *a, size_t code_len);
 /* Copy candidate [off, off+len) into buf (NUL-terminated); false if it
  * does not fit. */
 bool ftpam_answer_copy(const struct ftpam_answer *a, size_t off, size_t len,
@@ -94,7 +94,7 @@ void ftpam_answer_free(struct ftpam_answer *a);
 /* log.c */
 void ftpam_log_outcome(const struct ftpam_login *lg);
 void ftpam_debug(const struct ftpam_login *lg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void ftpam_log_warning(const struct ftpam_login *lg, const char *what);
 const char *ftpam_reason_name(enum ftpam_reason r);
 

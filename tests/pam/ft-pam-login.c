@@ -24,22 +24,22 @@ struct rcname {
 };
 
 static const struct rcname rcnames[] = {
-	{ PAM_SUCCESS, "PAM_SUCCESS" },
-	{ PAM_OPEN_ERR, "PAM_OPEN_ERR" },
-	{ PAM_SYMBOL_ERR, "PAM_SYMBOL_ERR" },
-	{ PAM_SERVICE_ERR, "PAM_SERVICE_ERR" },
-	{ PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR" },
-	{ PAM_BUF_ERR, "PAM_BUF_ERR" },
-	{ PAM_PERM_DENIED, "PAM_PERM_DENIED" },
-	{ PAM_AUTH_ERR, "PAM_AUTH_ERR" },
-	{ PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT" },
-	{ PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL" },
-	{ PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN" },
-	{ PAM_MAXTRIES, "PAM_MAXTRIES" },
-	{ PAM_ABORT, "PAM_ABORT" },
-	{ PAM_CONV_ERR, "PAM_CONV_ERR" },
-	{ PAM_IGNORE, "PAM_IGNORE" },
-	{ PAM_INCOMPLETE, "PAM_INCOMPLETE" },
+    {PAM_SUCCESS, "PAM_SUCCESS"},
+    {PAM_OPEN_ERR, "PAM_OPEN_ERR"},
+    {PAM_SYMBOL_ERR, "PAM_SYMBOL_ERR"},
+    {PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},
+    {PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
+    {PAM_BUF_ERR, "PAM_BUF_ERR"},
+    {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
+    {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
+    {PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT"},
+    {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
+    {PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"},
+    {PAM_MAXTRIES, "PAM_MAXTRIES"},
+    {PAM_ABORT, "PAM_ABORT"},
+    {PAM_CONV_ERR, "PAM_CONV_ERR"},
+    {PAM_IGNORE, "PAM_IGNORE"},
+    {PAM_INCOMPLETE, "PAM_INCOMPLETE"},
 };
 
 static const char *
@@ -121,9 +121,7 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 		case PAM_TEXT_INFO:
 			fprintf(stderr, "info: %s\n", msg[i]->msg);
 			break;
-		default:
-			free_resp(r, n);
-			return PAM_CONV_ERR;
+		default: free_resp(r, n); return PAM_CONV_ERR;
 		}
 	}
 	*resp = r;
@@ -133,7 +131,7 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 int
 main(int argc, char **argv)
 {
-	struct pam_conv pc = { conv, NULL };
+	struct pam_conv pc = {conv, NULL};
 	pam_handle_t *pamh = NULL;
 	int rc;
 

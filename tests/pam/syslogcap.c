@@ -23,13 +23,13 @@
 #define CAP_PRI_MASK 0x07
 
 void syslog(int pri, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void vsyslog(int pri, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 void __syslog_chk(int pri, int flag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static void
 cap_write(int fd, const char *s, size_t n)
@@ -70,7 +70,8 @@ cap_vlog(int pri, const char *fmt, va_list ap)
 	line[n++] = '\n';
 	line[n] = '\0';
 	if (path != NULL && path[0] != '\0') {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return;
 		cap_write(fd, line, (size_t)n);

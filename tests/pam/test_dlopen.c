@@ -7,12 +7,11 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
-static const char *const wanted[] = { "pam_sm_authenticate",
-	"pam_sm_setcred" };
-static const char *const hidden[] = { "ftpam_authenticate",
-	"ftpam_log_outcome", "ftpam_answer_prompt", "ft_totp_match",
-	"ft_state_open", "ft_state_gdbm_open", "ft_config_from_args",
-	"ft_secret_load", "ft_now", "ft_wipe", "ft_backup_verify" };
+static const char *const wanted[] = {"pam_sm_authenticate", "pam_sm_setcred"};
+static const char *const hidden[] = {"ftpam_authenticate", "ftpam_log_outcome",
+    "ftpam_answer_prompt", "ft_totp_match", "ft_state_open",
+    "ft_state_gdbm_open", "ft_config_from_args", "ft_secret_load", "ft_now",
+    "ft_wipe", "ft_backup_verify"};
 
 int
 main(int argc, char **argv)

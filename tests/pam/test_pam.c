@@ -33,26 +33,29 @@
 #include "tap.h"
 #include "util.h"
 
-#define T0 1700000110L          /* 10 s into a step of 15, 30, 60 and 300 s */
+#define T0 1700000110L /* 10 s into a step of 15, 30, 60 and 300 s */
 #define NUSERS 200
 #define NCONC 20
 #define NROUNDS 20
-#define OTHER_UID 4321          /* an owner that is neither root nor us */
-#define HOMEY_UID 4242          /* root runs: a real drop_priv target */
+#define OTHER_UID 4321 /* an owner that is neither root nor us */
+#define HOMEY_UID 4242 /* root runs: a real drop_priv target */
 #define BACKUP_ITER 1000U
 #define LOGBUF_MAX (1024 * 1024)
 #define SVC "ft-test"
 
-#define MUST(x) do { if ((x) != 0) bail_out("%s: %s", #x, strerror(errno)); \
-} while (0)
+#define MUST(x)                                                                \
+	do {                                                                   \
+		if ((x) != 0)                                                  \
+			bail_out("%s: %s", #x, strerror(errno));               \
+	} while (0)
 
 static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];
-	char setitems[PATH_MAX];        /* "" if pam_wrapper's modules are */
-	char getitems[PATH_MAX];        /* not installed */
+	char setitems[PATH_MAX]; /* "" if pam_wrapper's modules are */
+	char getitems[PATH_MAX]; /* not installed */
 	char log[PATH_MAX];
-	char shm[PATH_MAX];             /* caches live here, as in production */
+	char shm[PATH_MAX]; /* caches live here, as in production */
 	char oathtool[PATH_MAX];
 	bool is_root;
 } E;
@@ -61,17 +64,18 @@ static struct {
 
 #define KEY20 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 #define KEY32 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA"
-#define KEY64 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBV" \
+#define KEY64                                                                  \
+	"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBV"             \
 	"GY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA"
 
 struct tsecret {
-	const char *key;        /* base32, unpadded */
-	const char *algo;       /* SHA1 SHA256 SHA512 */
+	const char *key;  /* base32, unpadded */
+	const char *algo; /* SHA1 SHA256 SHA512 */
 	unsigned digits;
 	unsigned period;
 };
 
-static const struct tsecret S_DEFAULT = { KEY20, "SHA1", 6, 30 };
+static const struct tsecret S_DEFAULT = {KEY20, "SHA1", 6, 30};
 
 static void
 b32(const uint8_t *in, size_t n, char *out, size_t outlen)
@@ -134,16 +138,14 @@ code_at(const struct tsecret *s, long t, char *out, size_t outlen)
 {
 	char mode[32], digits[32], step[32], now[32], key[256];
 	char dash_b[] = "-b";
-	char *argv[] = { E.oathtool, mode, digits, step, now, dash_b, key,
-		NULL };
+	char *argv[] = {E.oathtool, mode, digits, step, now, dash_b, key, NULL};
 
 	tu_fmt(mode, sizeof(mode), "--totp=%s", s->algo);
 	tu_fmt(digits, sizeof(digits), "--digits=%u", s->digits);
 	tu_fmt(step, sizeof(step), "--time-step-size=%us", s->period);
 	tu_fmt(now, sizeof(now), "--now=@%ld", t);
 	tu_fmt(key, sizeof(key), "%s", s->key);
-	if (run_capture(argv, out, outlen) != 0 ||
-	    strlen(out) != s->digits)
+	if (run_capture(argv, out, outlen) != 0 || strlen(out) != s->digits)
 		bail_out("oathtool failed for %s/%u/%u", s->algo, s->digits,
 		    s->period);
 }
@@ -190,8 +192,8 @@ case_new(struct tcase *c, const char *name)
 /* Write the service file: [pre lines] our module with the base options and
  * `args` (later options win) [post lines]. */
 static void
-case_stack(const struct tcase *c, const char *pre, const char *args,
-    const char *post)
+case_stack(
+    const struct tcase *c, const char *pre, const char *args, const char *post)
 {
 	char path[PATH_MAX], text[8192];
 
@@ -223,9 +225,10 @@ secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
 	    "created = 1699990000\n",
 	    s->key, s->algo, s->digits, s->period);
 	for (size_t i = 0; i < nb; i++) {
-		if (ft_backup_normalize(backup[i], norm, sizeof(norm)) != FT_OK ||
+		if (ft_backup_normalize(backup[i], norm, sizeof(norm)) !=
+			FT_OK ||
 		    ft_backup_hash(norm, BACKUP_ITER, hash, sizeof(hash)) !=
-		    FT_OK)
+			FT_OK)
 			bail_out("cannot hash backup code");
 		tu_fmt(line, sizeof(line), "backup = %s\n", hash);
 		if (strlen(out) + strlen(line) + 1 > outlen)
@@ -257,12 +260,12 @@ put_secret(const struct tcase *c, const char *user, const struct tsecret *s)
 
 struct convdata {
 	const char *const *ans;
-	const size_t *lens;     /* NULL: strlen; else exact (may hold NULs) */
+	const size_t *lens; /* NULL: strlen; else exact (may hold NULs) */
 	size_t nans, next;
 	int nprompts, nmsgs;
 	bool echo_on;
 	char prompt[256];
-	bool fail;              /* the conversation itself fails */
+	bool fail; /* the conversation itself fails */
 };
 
 static int
@@ -285,8 +288,8 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 			continue;
 		}
 		if (cd->nprompts++ == 0)
-			tu_fmt(cd->prompt, sizeof(cd->prompt), "%s",
-			    msg[i]->msg);
+			tu_fmt(
+			    cd->prompt, sizeof(cd->prompt), "%s", msg[i]->msg);
 		if (st == PAM_PROMPT_ECHO_ON)
 			cd->echo_on = true;
 		if (cd->next >= cd->nans) {
@@ -297,8 +300,8 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 		}
 		{
 			const char *a = cd->ans[cd->next];
-			size_t len = cd->lens != NULL ? cd->lens[cd->next] :
-			    strlen(a);
+			size_t len =
+			    cd->lens != NULL ? cd->lens[cd->next] : strlen(a);
 
 			r[i].resp = malloc(len + 1);
 			if (r[i].resp == NULL)
@@ -351,7 +354,7 @@ clear_log(void)
 struct loginopts {
 	const size_t *lens;
 	bool conv_fail;
-	bool nocapture;         /* forked children: leave the log alone */
+	bool nocapture; /* forked children: leave the log alone */
 };
 
 static void
@@ -360,7 +363,7 @@ login_opts(const struct tcase *c, const char *user, long now,
     struct result *r)
 {
 	struct convdata cd;
-	struct pam_conv pc = { conv, &cd };
+	struct pam_conv pc = {conv, &cd};
 	pam_handle_t *pamh = NULL;
 	char nowbuf[32];
 	const char *tok;
@@ -397,7 +400,7 @@ static void
 login1(const struct tcase *c, const char *user, long now, const char *answer,
     struct result *r)
 {
-	const char *ans[1] = { answer };
+	const char *ans[1] = {answer};
 
 	login_opts(c, user, now, ans, answer != NULL ? 1 : 0, NULL, r);
 }
@@ -518,14 +521,22 @@ t_window(void)
 	char code[16];
 	struct {
 		unsigned window;
-		long off;       /* steps */
+		long off; /* steps */
 		bool accept;
 	} cases[] = {
-		{ 1, -1, true }, { 1, 1, true }, { 1, -2, false },
-		{ 1, 2, false }, { 0, 0, true }, { 0, -1, false },
-		{ 0, 1, false }, { 3, -3, true }, { 3, 3, true },
-		{ 3, -4, false }, { 3, 4, false }, { 10, 10, true },
-		{ 10, -11, false },
+	    {1, -1, true},
+	    {1, 1, true},
+	    {1, -2, false},
+	    {1, 2, false},
+	    {0, 0, true},
+	    {0, -1, false},
+	    {0, 1, false},
+	    {3, -3, true},
+	    {3, 3, true},
+	    {3, -4, false},
+	    {3, 4, false},
+	    {10, 10, true},
+	    {10, -11, false},
 	};
 
 	case_new(&c, "window");
@@ -548,9 +559,9 @@ t_window(void)
 static void
 t_settings(void)
 {
-	static const char *const algos[] = { "SHA1", "SHA256", "SHA512" };
-	static const char *const keys[] = { KEY20, KEY32, KEY64 };
-	static const unsigned periods[] = { 15, 30, 60, 300 };
+	static const char *const algos[] = {"SHA1", "SHA256", "SHA512"};
+	static const char *const keys[] = {KEY20, KEY32, KEY64};
+	static const unsigned periods[] = {15, 30, 60, 300};
 	struct tcase c;
 	struct result r;
 	int good = 0, total = 0, bad_rejected = 0;
@@ -560,8 +571,8 @@ t_settings(void)
 	for (size_t a = 0; a < 3; a++)
 		for (unsigned d = 6; d <= 8; d++)
 			for (size_t p = 0; p < 4; p++) {
-				struct tsecret s = { keys[a], algos[a], d,
-					periods[p] };
+				struct tsecret s = {
+				    keys[a], algos[a], d, periods[p]};
 				struct tsecret other = s;
 				char user[32], code[16], ocode[16];
 
@@ -585,8 +596,10 @@ t_settings(void)
 				result_free(&r);
 				total++;
 			}
-	is_int(good, total, "every algorithm x digits 6-8 x period 15/30/60/300 "
-	    "accepts the oathtool code (%d settings)", total);
+	is_int(good, total,
+	    "every algorithm x digits 6-8 x period 15/30/60/300 "
+	    "accepts the oathtool code (%d settings)",
+	    total);
 	is_int(bad_rejected, total,
 	    "a code made with another algorithm is rejected");
 }
@@ -609,7 +622,8 @@ t_replay(void)
 	expect_fail(&r, "replay", code, "same code again");
 	result_free(&r);
 	login1(&c, "alice", T0 + 31, code, &r);
-	expect_fail(&r, "replay", code, "same code in the next step (in window)");
+	expect_fail(
+	    &r, "replay", code, "same code in the next step (in window)");
 	result_free(&r);
 
 	/* a code from the next step, then the current one */
@@ -661,7 +675,8 @@ t_lockout(void)
 	result_free(&r);
 	code_at(&S_DEFAULT, T0 + 86400 * 365, code, sizeof(code));
 	login1(&c, "bob", T0 + 86400 * 365, code, &r);
-	expect_fail(&r, "locked", code, "unlock_time=0: still locked a year later");
+	expect_fail(
+	    &r, "locked", code, "unlock_time=0: still locked a year later");
 	result_free(&r);
 
 	/* the attempt that reaches deny is still checked */
@@ -721,8 +736,8 @@ t_fail_interval(void)
 static void
 t_backup(void)
 {
-	static const char *const codes[] = { "k7qm-4xwz-r2pt", "abcd-efgh-jkmn",
-		"2345-6789-pqrs" };
+	static const char *const codes[] = {
+	    "k7qm-4xwz-r2pt", "abcd-efgh-jkmn", "2345-6789-pqrs"};
 	struct tcase c;
 	struct result r;
 	char path[PATH_MAX];
@@ -762,7 +777,7 @@ t_backup(void)
 			(void)close(fd);
 		}
 		ok(n > 0 && log_count(text, "backup") == 1 &&
-		    (sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
+			(sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
 		    "file rewritten with one hash left, mode 0600");
 	}
 }
@@ -778,7 +793,7 @@ t_nullok(void)
 	case_stack(&c, NULL, "nullok", "auth required pam_permit.so\n");
 	login1(&c, "alice", T0, "123456", &r);
 	ok(r.rc == PAM_SUCCESS && r.nprompts == 0 &&
-	    outcome_is(&r, "ignore", "no_secret") && log_has(&r, "<6> "),
+		outcome_is(&r, "ignore", "no_secret") && log_has(&r, "<6> "),
 	    "nullok, no file: PAM_IGNORE without a prompt (stack goes on)");
 	result_free(&r);
 	put_secret(&c, "alice", &S_DEFAULT);
@@ -834,14 +849,15 @@ t_unsafe_files(void)
 	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
 	tu_fmt(other, sizeof(other), "%s/elsewhere", c.dir);
 
-#define UNSAFE(what) do {                                              \
-	login1(&c, "alice", T0, code, &r);                             \
-	expect_fail(&r, "unsafe_file", code, what);                    \
-	ok(r.nprompts == 1 && log_has(&r, "detail=\""),                \
-	    "%s: prompted, log has a detail", what);                   \
-	result_free(&r);                                               \
-	tu_rmrf(path);                                                 \
-} while (0)
+#define UNSAFE(what)                                                           \
+	do {                                                                   \
+		login1(&c, "alice", T0, code, &r);                             \
+		expect_fail(&r, "unsafe_file", code, what);                    \
+		ok(r.nprompts == 1 && log_has(&r, "detail=\""),                \
+		    "%s: prompted, log has a detail", what);                   \
+		result_free(&r);                                               \
+		tu_rmrf(path);                                                 \
+	} while (0)
 
 	put_secret_at(other, &S_DEFAULT, NULL, 0);
 	MUST(symlink(other, path));
@@ -968,12 +984,12 @@ t_cache_attacks(void)
 	result_free(&r);
 	MUST(unlink(c.cache));
 
-	MUST(tu_write_file(c.cache, "GDBM? no. just junk that is not gdbm\n",
-	    37, 0600));
+	MUST(tu_write_file(
+	    c.cache, "GDBM? no. just junk that is not gdbm\n", 37, 0600));
 	login1(&c, "alice", T0, code, &r);
 	expect_fail(&r, "cache_error", code, "corrupt cache file: denied once");
 	ok(log_has(&r, "set aside") &&
-	    tu_count_prefix(cdir, "state.gdbm.corrupt.") == 1,
+		tu_count_prefix(cdir, "state.gdbm.corrupt.") == 1,
 	    "corrupt file set aside as state.gdbm.corrupt.TIME");
 	result_free(&r);
 	login1(&c, "alice", T0, code, &r);
@@ -1036,7 +1052,7 @@ t_answers(void)
 	memcpy(nul + 4, code + 3, 3);
 	len = 7;
 	{
-		const char *ans[1] = { nul };
+		const char *ans[1] = {nul};
 
 		memset(&o, 0, sizeof(o));
 		o.lens = &len;
@@ -1046,7 +1062,7 @@ t_answers(void)
 	result_free(&r);
 
 	{
-		const char *ans[1] = { code };
+		const char *ans[1] = {code};
 
 		memset(&o, 0, sizeof(o));
 		o.conv_fail = true;
@@ -1091,7 +1107,8 @@ t_first_pass(void)
 	tu_fmt(both, sizeof(both), "hunter2%s", code);
 	MUST(setenv("PAM_AUTHTOK", both, 1));
 	login1(&c, "alice", T0 + 30, NULL, &r);
-	expect_ok(&r, "ok", code, "use_first_pass: password+code in PAM_AUTHTOK");
+	expect_ok(
+	    &r, "ok", code, "use_first_pass: password+code in PAM_AUTHTOK");
 	ok(r.has_authtok && strcmp(r.authtok, "hunter2") == 0,
 	    "PAM_AUTHTOK is the password for the next module (got '%s')",
 	    r.authtok);
@@ -1099,7 +1116,8 @@ t_first_pass(void)
 
 	MUST(setenv("PAM_AUTHTOK", "hunter2", 1));
 	login1(&c, "alice", T0 + 60, "000000", &r);
-	expect_fail(&r, "bad_code", NULL, "use_first_pass: no code in PAM_AUTHTOK");
+	expect_fail(
+	    &r, "bad_code", NULL, "use_first_pass: no code in PAM_AUTHTOK");
 	ok(r.nprompts == 0, "use_first_pass never prompts");
 	result_free(&r);
 
@@ -1120,7 +1138,8 @@ t_first_pass(void)
 	MUST(setenv("PAM_AUTHTOK", "hunter2000000", 1));
 	code_at(&S_DEFAULT, T0 + 120, code, sizeof(code));
 	login1(&c, "alice", T0 + 120, code, &r);
-	expect_ok(&r, "ok", code, "try_first_pass: wrong code in PAM_AUTHTOK, "
+	expect_ok(&r, "ok", code,
+	    "try_first_pass: wrong code in PAM_AUTHTOK, "
 	    "then the prompt");
 	ok(r.nprompts == 1, "... prompted once");
 	result_free(&r);
@@ -1132,8 +1151,8 @@ t_first_pass(void)
 	tu_fmt(both, sizeof(both), "pass word 9%s", code);
 	login1(&c, "alice", T0 + 150, both, &r);
 	expect_ok(&r, "ok", code, "forward_pass: password+code in one answer");
-	is_str(r.prompt, "Password & verification code: ",
-	    "forward_pass prompt");
+	is_str(
+	    r.prompt, "Password & verification code: ", "forward_pass prompt");
 	ok(r.has_authtok && strcmp(r.authtok, "pass word 9") == 0,
 	    "forward_pass: PAM_AUTHTOK = the password part (got '%s')",
 	    r.authtok);
@@ -1141,17 +1160,18 @@ t_first_pass(void)
 	tu_fmt(both, sizeof(both), "pw%s", "000000");
 	login1(&c, "alice", T0 + 180, both, &r);
 	ok(r.rc == PAM_AUTH_ERR && r.has_authtok &&
-	    strcmp(r.authtok, "pw") == 0,
+		strcmp(r.authtok, "pw") == 0,
 	    "forward_pass, wrong code: denied, password still forwarded");
 	result_free(&r);
 	{
-		static const char *const bk[] = { "wxyz-2345-abcd" };
+		static const char *const bk[] = {"wxyz-2345-abcd"};
 		char path[PATH_MAX];
 
 		tu_fmt(path, sizeof(path), "%s/bob", c.secrets);
 		put_secret_at(path, &S_DEFAULT, bk, 1);
 		login1(&c, "bob", T0, "s3cretwxyz-2345-abcd", &r);
-		expect_ok(&r, "backup_used", "wxyz", "forward_pass with a backup "
+		expect_ok(&r, "backup_used", "wxyz",
+		    "forward_pass with a backup "
 		    "code");
 		ok(r.has_authtok && strcmp(r.authtok, "s3cret") == 0,
 		    "... password part forwarded (got '%s')", r.authtok);
@@ -1166,15 +1186,15 @@ t_config(void)
 		const char *args;
 		const char *what;
 	} bad[] = {
-		{ "bogus=1", "unknown option" },
-		{ "frobnicate", "unknown flag" },
-		{ "window=99", "window out of range" },
-		{ "deny=abc", "deny not a number" },
-		{ "unlock_time=-5", "negative unlock_time" },
-		{ "nullok=maybe", "flag with a value that is not yes/no" },
-		{ "cache=relative/state.gdbm", "relative cache path" },
-		{ "window=", "empty value" },
-		{ "conf=/nonexistent/flowtotp.conf", "conf= file missing" },
+	    {"bogus=1", "unknown option"},
+	    {"frobnicate", "unknown flag"},
+	    {"window=99", "window out of range"},
+	    {"deny=abc", "deny not a number"},
+	    {"unlock_time=-5", "negative unlock_time"},
+	    {"nullok=maybe", "flag with a value that is not yes/no"},
+	    {"cache=relative/state.gdbm", "relative cache path"},
+	    {"window=", "empty value"},
+	    {"conf=/nonexistent/flowtotp.conf", "conf= file missing"},
 	};
 	struct tcase c;
 	struct result r;
@@ -1208,14 +1228,16 @@ t_config(void)
 	login1(&c, "alice", T0, code, &r);
 	if (E.is_root) {
 		expect_ok(&r, "ok", code, "root-owned conf= file is read");
-		is_str(r.prompt, "From the file: ", "prompt from the conf file");
+		is_str(
+		    r.prompt, "From the file: ", "prompt from the conf file");
 		result_free(&r);
 		MUST(chown(conf, OTHER_UID, 0));
 		login1(&c, "alice", T0 + 30, code, &r);
-		expect_fail(&r, "config_error", code, "conf= file not root-owned");
+		expect_fail(
+		    &r, "config_error", code, "conf= file not root-owned");
 	} else {
-		expect_fail(&r, "config_error", code,
-		    "conf= file not owned by root");
+		expect_fail(
+		    &r, "config_error", code, "conf= file not owned by root");
 		ok(1, "# SKIP reading a root-owned conf file needs root");
 		ok(1, "# SKIP reading a root-owned conf file needs root");
 	}
@@ -1244,7 +1266,8 @@ t_debug(void)
 	login1(&c, "alice", T0, code, &r);
 	expect_ok(&r, "ok", code, "debug: login works");
 	ok(log_count(r.log, "flowtotp: debug:") >= 2 && log_has(&r, "<7> "),
-	    "debug lines at LOG_DEBUG (%d)", log_count(r.log, "flowtotp: debug:"));
+	    "debug lines at LOG_DEBUG (%d)",
+	    log_count(r.log, "flowtotp: debug:"));
 	ok(!log_has(&r, code) && !log_has(&r, KEY20),
 	    "no code and no secret in debug output");
 	result_free(&r);
@@ -1257,7 +1280,7 @@ t_home(void)
 	struct tcase c;
 	struct result r;
 	char dir[PATH_MAX], path[PATH_MAX], code[16];
-	static const char *const bk[] = { "mnpq-rstu-vwxy" };
+	static const char *const bk[] = {"mnpq-rstu-vwxy"};
 
 	case_new(&c, "home");
 	case_stack(&c, NULL, "secret=~/.config/flowtotp/secret", NULL);
@@ -1299,7 +1322,7 @@ t_home(void)
 		struct stat sb;
 
 		ok(r.rc == PAM_SUCCESS && stat(path, &sb) == 0 &&
-		    sb.st_uid == HOMEY_UID && (sb.st_mode & 07777) == 0600,
+			sb.st_uid == HOMEY_UID && (sb.st_mode & 07777) == 0600,
 		    "backup code rewrites the file as the user (owner kept)");
 	}
 	result_free(&r);
@@ -1340,17 +1363,18 @@ t_concurrency(void)
 			if (pids[i] < 0)
 				bail_out("fork");
 			if (pids[i] == 0) {
-				struct loginopts o = { .nocapture = true };
-				const char *ans[1] = { code };
+				struct loginopts o = {.nocapture = true};
+				const char *ans[1] = {code};
 				struct result r;
 				char ch;
 
 				(void)close(pfd[1]);
-				if (read(pfd[0], &ch, 1) < 0)   /* barrier */
+				if (read(pfd[0], &ch, 1) < 0) /* barrier */
 					_exit(3);
 				login_opts(&c, "alice", t, ans, 1, &o, &r);
-				_exit(r.rc == PAM_SUCCESS ? 0 :
-				    r.rc == PAM_AUTH_ERR ? 1 : 2);
+				_exit(r.rc == PAM_SUCCESS      ? 0
+					: r.rc == PAM_AUTH_ERR ? 1
+							       : 2);
 			}
 		}
 		(void)close(pfd[0]);
@@ -1379,10 +1403,11 @@ t_concurrency(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &b);
 	ok(wins_ok == NROUNDS && other == 0,
 	    "%d processes x %d rounds with the same code: exactly one success "
-	    "per round, the rest logged as replay", NCONC, NROUNDS);
+	    "per round, the rest logged as replay",
+	    NCONC, NROUNDS);
 	diag("%d concurrent logins in %.2f s", NCONC * NROUNDS,
 	    (double)(b.tv_sec - a.tv_sec) +
-	    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+		(double)(b.tv_nsec - a.tv_nsec) / 1e9);
 }
 
 static void
@@ -1426,8 +1451,8 @@ t_parallel_users(void)
 		if (pids[i] < 0)
 			bail_out("fork");
 		if (pids[i] == 0) {
-			struct loginopts o = { .nocapture = true };
-			const char *ans[1] = { codes[i] };
+			struct loginopts o = {.nocapture = true};
+			const char *ans[1] = {codes[i]};
 			struct result r;
 			char user[16], ch;
 
@@ -1448,16 +1473,18 @@ t_parallel_users(void)
 		    WEXITSTATUS(st) == 0)
 			good++;
 		else if (i - good < 3)
-			diag("u%03d: %s %d", i, WIFEXITED(st) ? "exit" :
-			    "signal", WIFEXITED(st) ? WEXITSTATUS(st) :
-			    WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+			diag("u%03d: %s %d", i,
+			    WIFEXITED(st) ? "exit" : "signal",
+			    WIFEXITED(st)	  ? WEXITSTATUS(st)
+				: WIFSIGNALED(st) ? WTERMSIG(st)
+						  : -1);
 	}
 	(void)clock_gettime(CLOCK_MONOTONIC, &b);
 	is_int(good, NUSERS, "%d users authenticating in parallel all succeed",
 	    NUSERS);
 	diag("%d parallel logins in %.2f s", NUSERS,
 	    (double)(b.tv_sec - a.tv_sec) +
-	    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+		(double)(b.tv_nsec - a.tv_nsec) / 1e9);
 	{
 		char *log = read_log();
 
@@ -1528,8 +1555,8 @@ find_lib(const char *name, char *out, size_t outlen)
 }
 
 static void
-add_user(FILE *pw, FILE *gr, const char *name, unsigned long uid,
-    unsigned long gid)
+add_user(
+    FILE *pw, FILE *gr, const char *name, unsigned long uid, unsigned long gid)
 {
 	char home[PATH_MAX];
 
@@ -1537,8 +1564,8 @@ add_user(FILE *pw, FILE *gr, const char *name, unsigned long uid,
 	MUST(mkdir(home, 0700));
 	if (uid != (unsigned long)getuid())
 		MUST(chown(home, (uid_t)uid, (gid_t)gid));
-	fprintf(pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, gid,
-	    home);
+	fprintf(
+	    pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, gid, home);
 	if (gr != NULL)
 		fprintf(gr, "%s:x:%lu:\n", name, gid);
 }
@@ -1557,7 +1584,7 @@ stage1(char **argv)
 	free(root);
 	tu_fmt(E.shm, sizeof(E.shm), "/dev/shm/ft-pam-XXXXXX");
 	if (mkdtemp(E.shm) == NULL)
-		E.shm[0] = '\0';       /* no /dev/shm: caches go to the temp dir */
+		E.shm[0] = '\0'; /* no /dev/shm: caches go to the temp dir */
 	else if (geteuid() == 0)
 		MUST(chmod(E.shm, 0711));
 	MUST(setenv("FT_PAM_TEST_SHM", E.shm, 1));
@@ -1670,10 +1697,10 @@ stage2_env(void)
 	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
 	    o != NULL && o[0] != '\0' ? o : "oathtool");
 	lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
-	tu_fmt(E.setitems, sizeof(E.setitems), "%s/pam_wrapper/pam_set_items.so",
-	    d2);
-	tu_fmt(E.getitems, sizeof(E.getitems), "%s/pam_wrapper/pam_get_items.so",
-	    d2);
+	tu_fmt(E.setitems, sizeof(E.setitems),
+	    "%s/pam_wrapper/pam_set_items.so", d2);
+	tu_fmt(E.getitems, sizeof(E.getitems),
+	    "%s/pam_wrapper/pam_get_items.so", d2);
 	if (!exists(E.setitems) || !exists(E.getitems)) {
 		tu_fmt(E.setitems, sizeof(E.setitems),
 		    "%s/pam_wrapper/pam_set_items.so", d1);
@@ -1687,13 +1714,13 @@ stage2_env(void)
 	MUST(unsetenv("PAM_AUTHTOK"));
 	{
 		char out[64], version[] = "--version";
-		char *argv[] = { E.oathtool, version, NULL };
+		char *argv[] = {E.oathtool, version, NULL};
 
 		if (run_capture(argv, out, sizeof(out)) != 0)
 			skip_all("oathtool not found (Debian oathtool)");
 	}
-	diag("module %s, euid %lu, temp %s", E.module,
-	    (unsigned long)geteuid(), E.root);
+	diag("module %s, euid %lu, temp %s", E.module, (unsigned long)geteuid(),
+	    E.root);
 }
 
 int
@@ -1706,7 +1733,11 @@ main(int argc, char **argv)
 		return stage1(argv);
 	stage2_env();
 	only = getenv("FT_PAM_TEST_ONLY");
-#define RUN(f) do { if (only == NULL || strcmp(only, #f) == 0) f(); } while (0)
+#define RUN(f)                                                                 \
+	do {                                                                   \
+		if (only == NULL || strcmp(only, #f) == 0)                     \
+			f();                                                   \
+	} while (0)
 	RUN(t_correct_and_wrong);
 	RUN(t_window);
 	RUN(t_settings);

@@ -24,7 +24,11 @@
 #define T0 1700000000
 #define NPROC 20
 #define ERRLEN 512
-#define MUST(x) do { if ((x) != 0) bail_out("%s failed", #x); } while (0)
+#define MUST(x)                                                                \
+	do {                                                                   \
+		if ((x) != 0)                                                  \
+			bail_out("%s failed", #x);                             \
+	} while (0)
 
 static char tmp_buf[4096];
 static const char *tmp;
@@ -52,13 +56,14 @@ test_policy_begin(void)
 	memset(&s, 0, sizeof(s));
 	ft_state_apply_begin(&p, T0, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.first_failure == T0 &&
-	    s.locked_until == 0, "first attempt proceeds, counted in advance");
+		s.locked_until == 0,
+	    "first attempt proceeds, counted in advance");
 	ft_state_apply_begin(&p, T0 + 1, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 2 && s.locked_until == 0,
 	    "second attempt proceeds");
 	ft_state_apply_begin(&p, T0 + 2, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 3 &&
-	    s.locked_until == T0 + 2 + 600,
+		s.locked_until == T0 + 2 + 600,
 	    "attempt reaching deny is checked and sets the lock");
 	ft_state_apply_begin(&p, T0 + 3, &s, &v);
 	ok(v == FT_STATE_LOCKED && s.failures == 3, "next attempt is locked");
@@ -66,7 +71,7 @@ test_policy_begin(void)
 	ok(v == FT_STATE_LOCKED, "still locked one second before unlock_time");
 	ft_state_apply_begin(&p, T0 + 602, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.locked_until == 0 &&
-	    s.first_failure == T0 + 602,
+		s.first_failure == T0 + 602,
 	    "expired lock cleared, counting starts afresh");
 
 	/* unlock_time=0: admin only */
@@ -92,7 +97,7 @@ test_policy_begin(void)
 	ft_state_apply_begin(&p, T0 + 10, &s, &v);
 	ft_state_apply_begin(&p, T0 + 901, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 1 && s.locked_until == 0 &&
-	    s.first_failure == T0 + 901,
+		s.first_failure == T0 + 901,
 	    "failures older than fail_interval are forgotten");
 
 	/* deny=0 */
@@ -116,7 +121,7 @@ test_policy_success(void)
 	ft_state_apply_begin(&p, T0, &s, &v);
 	ft_state_apply_success(1000, T0, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.last_step == 1000 && s.failures == 0 &&
-	    s.first_failure == 0 && s.last_success == T0,
+		s.first_failure == 0 && s.last_success == T0,
 	    "success records the step and clears failures");
 	ft_state_apply_success(1000, T0 + 1, &s, &v);
 	ok(v == FT_STATE_REPLAY && s.last_step == 1000 && s.last_success == T0,
@@ -124,7 +129,8 @@ test_policy_success(void)
 	ft_state_apply_success(999, T0 + 1, &s, &v);
 	is_int(v, FT_STATE_REPLAY, "older step after newer is a replay");
 	ft_state_apply_success(1001, T0 + 30, &s, &v);
-	ok(v == FT_STATE_ACCEPTED && s.last_step == 1001, "newer step accepted");
+	ok(v == FT_STATE_ACCEPTED && s.last_step == 1001,
+	    "newer step accepted");
 
 	ft_state_apply_begin(&p, T0 + 31, &s, &v);
 	ft_state_apply_begin(&p, T0 + 32, &s, &v);
@@ -132,7 +138,7 @@ test_policy_success(void)
 	ok(s.locked_until != 0, "locked after deny failures");
 	ft_state_apply_success(0, T0 + 34, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.locked_until == 0 && s.failures == 0 &&
-	    s.last_step == 1001,
+		s.last_step == 1001,
 	    "backup success (step 0) clears lock, keeps last_step");
 	ft_state_apply_success(0, T0 + 35, &s, &v);
 	is_int(v, FT_STATE_ACCEPTED, "step 0 has no replay check");
@@ -179,15 +185,16 @@ test_gdbm_basic(void)
 	is_str(ft_state_backend_name(st), "gdbm", "backend is gdbm");
 	ok(ft_state_warning(st) == NULL, "no warning");
 	ok(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    (sb.st_mode & 07777) == 0700 && sb.st_uid == geteuid(),
+		(sb.st_mode & 07777) == 0700 && sb.st_uid == geteuid(),
 	    "directory created 0700, owned by the caller");
 	ok(lstat(cache, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
+		(sb.st_mode & 07777) == 0600 && sb.st_uid == geteuid(),
 	    "file created 0600, owned by the caller");
 
 	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.last_step == 0 && us.failures == 0 &&
-	    us.locked_until == 0, "unknown user reads as all zero");
+		us.locked_until == 0,
+	    "unknown user reads as all zero");
 	rc = ft_state_begin_attempt(st, "alice", T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_PROCEED, "begin: proceed");
 	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
@@ -205,17 +212,19 @@ test_gdbm_basic(void)
 		return;
 	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 0 &&
-	    us.last_success == T0, "state persists across opens");
+		us.last_success == T0,
+	    "state persists across opens");
 	rc = ft_state_record_success(st, "alice", 4999, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "older step: replay");
 
 	for (int i = 0; i < 3; i++)
-		(void)ft_state_begin_attempt(st, "alice", T0 + 1, &v, err,
-		    ERRLEN);
+		(void)ft_state_begin_attempt(
+		    st, "alice", T0 + 1, &v, err, ERRLEN);
 	rc = ft_state_begin_attempt(st, "alice", T0 + 2, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_LOCKED, "locked after 3 failures");
 	rc = ft_state_get(st, "alice", T0 + 2, &us, err, ERRLEN);
-	ok(rc == FT_OK && us.locked_until == T0 + 1 + 600, "get shows the lock");
+	ok(rc == FT_OK && us.locked_until == T0 + 1 + 600,
+	    "get shows the lock");
 	rc = ft_state_get(st, "alice", T0 + 601, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.locked_until == 0, "get hides an expired lock");
 	rc = ft_state_begin_attempt(st, "bob", T0 + 2, &v, err, ERRLEN);
@@ -268,8 +277,9 @@ test_gdbm_many(void)
 	}
 	for (int i = 0; i < 300; i++) {
 		tu_fmt(user, sizeof(user), "user%d", i);
-		if (ft_state_record_success(st, user, 100 + (unsigned)i, T0,
-		    &v, err, ERRLEN) != FT_OK || v != FT_STATE_ACCEPTED)
+		if (ft_state_record_success(st, user, 100 + (unsigned)i, T0, &v,
+			err, ERRLEN) != FT_OK ||
+		    v != FT_STATE_ACCEPTED)
 			bad++;
 	}
 	for (int i = 0; i < 300; i++) {
@@ -283,8 +293,8 @@ test_gdbm_many(void)
 	for (int round = 0; round < 5; round++)
 		for (int i = 0; i < 300; i++) {
 			tu_fmt(user, sizeof(user), "user%d", i);
-			(void)ft_state_begin_attempt(st, user, T0, &v, err,
-			    ERRLEN);
+			(void)ft_state_begin_attempt(
+			    st, user, T0, &v, err, ERRLEN);
 			(void)ft_state_record_success(st, user,
 			    1000 + (unsigned)round, T0, &v, err, ERRLEN);
 		}
@@ -321,7 +331,7 @@ test_gdbm_parallel(void)
 				int rc;
 
 				(void)close(pfd[1]);
-				if (read(pfd[0], &c, 1) < 0)   /* barrier */
+				if (read(pfd[0], &c, 1) < 0) /* barrier */
 					_exit(3);
 				if (open_at(cache, 0, &st, err) != FT_OK)
 					_exit(3);
@@ -335,7 +345,7 @@ test_gdbm_parallel(void)
 			}
 		}
 		(void)close(pfd[0]);
-		(void)close(pfd[1]);    /* release everyone */
+		(void)close(pfd[1]); /* release everyone */
 		for (int i = 0; i < NPROC; i++) {
 			int status;
 
@@ -352,8 +362,8 @@ test_gdbm_parallel(void)
 	}
 	ok(accepted == 10 && replay == 10 * (NPROC - 1) && other == 0,
 	    "%d processes x 10 rounds, same step: exactly one accepted per "
-	    "round (accepted %d, replay %d, errors %d)", NPROC, accepted,
-	    replay, other);
+	    "round (accepted %d, replay %d, errors %d)",
+	    NPROC, accepted, replay, other);
 }
 
 static void
@@ -392,8 +402,10 @@ test_gdbm_unsafe(void)
 			bail_out("chown");
 		tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
 		rc = open_at(cache, 3, &st, err);
-		is_int(rc, FT_ERR_UNSAFE, "cache directory owned by another "
-		    "uid (%s)", err);
+		is_int(rc, FT_ERR_UNSAFE,
+		    "cache directory owned by another "
+		    "uid (%s)",
+		    err);
 	} else {
 		ok(1, "# SKIP wrong directory owner needs root");
 	}
@@ -472,12 +484,13 @@ test_gdbm_corrupt(void)
 	tu_fmt(dir, sizeof(dir), "%s/garbage", tmp);
 	(void)mkdir(dir, 0700);
 	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
-	(void)tu_write_file(cache, "this is not a gdbm file at all, no.\n",
-	    36, 0600);
+	(void)tu_write_file(
+	    cache, "this is not a gdbm file at all, no.\n", 36, 0600);
 	rc = open_at(cache, 3, &st, err);
 	is_int(rc, FT_ERR_CORRUPT, "garbage file: FT_ERR_CORRUPT (%s)", err);
 	ok(tu_count_prefix(dir, "state.gdbm.corrupt.") == 1 &&
-	    lstat(cache, &sb) != 0, "set aside as state.gdbm.corrupt.TIME");
+		lstat(cache, &sb) != 0,
+	    "set aside as state.gdbm.corrupt.TIME");
 	rc = open_at(cache, 3, &st, err);
 	is_int(rc, FT_OK, "next open starts a fresh file");
 	if (rc == FT_OK) {
@@ -495,8 +508,8 @@ test_gdbm_corrupt(void)
 
 		for (int i = 0; i < 200; i++) {
 			tu_fmt(user, sizeof(user), "u%d", i);
-			(void)ft_state_record_success(st, user, 9, T0, &v, err,
-			    ERRLEN);
+			(void)ft_state_record_success(
+			    st, user, 9, T0, &v, err, ERRLEN);
 		}
 		ft_state_close(st);
 	}
@@ -528,18 +541,19 @@ test_gdbm_corrupt(void)
 		ft_state_close(st);
 	{
 		GDBM_FILE db = gdbm_open(cache, 0, GDBM_WRITER, 0600, NULL);
-		datum k = { .dptr = (char *)(uintptr_t)"erin", .dsize = 4 };
-		datum d = { .dptr = (char *)(uintptr_t)"short", .dsize = 5 };
-		datum k2 = { .dptr = (char *)(uintptr_t)"fred", .dsize = 4 };
+		datum k = {.dptr = (char *)(uintptr_t) "erin", .dsize = 4};
+		datum d = {.dptr = (char *)(uintptr_t) "short", .dsize = 5};
+		datum k2 = {.dptr = (char *)(uintptr_t) "fred", .dsize = 4};
 		char rec[40];
 
 		memset(rec, 0, sizeof(rec));
-		rec[0] = 2;     /* unknown version */
-		datum d2 = { .dptr = rec, .dsize = 40 };
+		rec[0] = 2; /* unknown version */
+		datum d2 = {.dptr = rec, .dsize = 40};
 
 		ok(db != NULL && gdbm_store(db, k, d, GDBM_REPLACE) == 0 &&
-		    gdbm_store(db, k2, d2, GDBM_REPLACE) == 0 &&
-		    gdbm_close(db) == 0, "planted bad records");
+			gdbm_store(db, k2, d2, GDBM_REPLACE) == 0 &&
+			gdbm_close(db) == 0,
+		    "planted bad records");
 	}
 	rc = open_at(cache, 3, &st, err);
 	is_int(rc, FT_OK, "file with bad records opens (header fine)");
@@ -602,14 +616,14 @@ test_gdbm_lock_timeout(void)
 		MUST(pipe(pfd));
 		pid = fork();
 		if (pid == 0) {
-			struct timespec tick = { 0, 100 * 1000 * 1000 };
+			struct timespec tick = {0, 100 * 1000 * 1000};
 
 			fd = open(cache, O_RDWR | O_CLOEXEC);
 			if (fd < 0 || flock(fd, LOCK_EX) != 0)
 				_exit(1);
 			if (write(pfd[1], "x", 1) != 1)
 				_exit(1);
-			for (int i = 0; i < 45; i++) {   /* 4.5 s */
+			for (int i = 0; i < 45; i++) { /* 4.5 s */
 				(void)futimens(fd, NULL);
 				(void)nanosleep(&tick, NULL);
 			}
@@ -658,20 +672,19 @@ test_redis_selection(void)
 	ok(rc == FT_ERR_BACKEND,
 	    "cache=redis, Redis down, fallback=deny: FT_ERR_BACKEND (%s)", err);
 	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
-	tu_fmt(c.local_cache, sizeof(c.local_cache), "%s/local/state.gdbm",
-	    tmp);
+	tu_fmt(
+	    c.local_cache, sizeof(c.local_cache), "%s/local/state.gdbm", tmp);
 	rc = ft_state_open(&c, &st, err, ERRLEN);
 	is_int(rc, FT_OK, "fallback=local: open succeeds (%s)", err);
 	if (rc == FT_OK) {
 		enum ft_state_verdict v;
 
-		ok(ft_state_warning(st) != NULL,
-		    "a warning is set: %s", ft_state_warning(st) ?
-		    ft_state_warning(st) : "(none)");
+		ok(ft_state_warning(st) != NULL, "a warning is set: %s",
+		    ft_state_warning(st) ? ft_state_warning(st) : "(none)");
 		rc = ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN);
 		ok(rc == FT_OK && v == FT_STATE_PROCEED &&
-		    strcmp(ft_state_backend_name(st), "gdbm") == 0 &&
-		    ft_state_warning(st) != NULL,
+			strcmp(ft_state_backend_name(st), "gdbm") == 0 &&
+			ft_state_warning(st) != NULL,
 		    "calls answered by the local gdbm file, with a warning");
 		ft_state_close(st);
 	}

@@ -76,8 +76,8 @@ tu_write_file(const char *path, const void *data, size_t len, mode_t mode)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	while (len > 0) {

@@ -17,7 +17,7 @@ int tu_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* printf into a static-size buffer the caller provides; exits if it does
  * not fit (tests only). */
 void tu_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Count directory entries whose name starts with prefix. */
 int tu_count_prefix(const char *dir, const char *prefix);
 
