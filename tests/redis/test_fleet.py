@@ -271,16 +271,17 @@ def test_lockout(f, srv, now):
                "totp-enroll status reads the lock from Redis")
         if r.returncode != 0 or "lock" not in r.stdout.lower():
             tap.diag(r.stdout + r.stderr)
+    if os.access(CLI, os.X_OK) and os.geteuid() == 0:
         r = f.cli(["unlock", USER], now + 301)
         tap.ok(r.returncode == 0 and srv.cmd("EXISTS", key) == 0,
                "totp-enroll unlock clears the lock in Redis")
         if r.returncode != 0:
             tap.diag(r.stdout + r.stderr)
-        ok, _, _ = f.login(b, code(now + 330), now + 330)
-        tap.ok(ok, "after unlock host B accepts a code")
     else:
-        tap.diag("cli/totp-enroll-test not built: unlocking in Redis")
+        tap.diag("unlock is root's (or no CLI): unlocking on the server")
         srv.cmd("DEL", key)
+    ok, _, _ = f.login(b, code(now + 330), now + 330)
+    tap.ok(ok, "after unlock host B accepts a code")
     # Lock again, then let unlock_time pass (test clock).
     now += 600
     for i in range(3):
