@@ -3,6 +3,7 @@
 # stdout.  Sourced, not run.
 #   suite_begin NAME     set SUITE_DIR (fresh), start the clock
 #   suite_point RESULT DESC [LOGFILE]   one test point (PASS FAIL SKIP ERROR)
+#   suite_tap LOG RC     one point per TAP line of a script's output
 #   suite_end            write the .trs, print the plan; returns 1 on failure
 
 suite_begin() {
@@ -34,6 +35,24 @@ suite_point() {
 		fi
 		;;
 	esac
+}
+
+# suite_tap LOG RC: one point per TAP line of LOG (a script's output); a
+# non-zero RC with no failing point is an ERROR point.
+suite_tap() {
+	local log=$1 rc=$2 line fails=0
+	while IFS= read -r line; do
+		case $line in
+		"not ok "*) suite_point FAIL "${line#not ok * - }"; fails=1 ;;
+		"ok "*"# SKIP"*) suite_point SKIP "${line#ok * - }" ;;
+		"ok "*) suite_point PASS "${line#ok * - }" ;;
+		"1..0 # SKIP"*) suite_point SKIP "${line#1..0 # SKIP }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$log"
+	if [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
+		suite_point ERROR "script exited $rc" "$log"
+	fi
 }
 
 suite_end() {
