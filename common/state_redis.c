@@ -277,26 +277,25 @@ reply_error(const struct redis_impl *r, const char *what,
 
 /* ---- one exchange ---- */
 
-/* Send the already appended commands and read n replies within one
- * timeout.  On FT_OK reps[0..n) are set (caller frees). */
+/* Send the already appended commands and read n replies, all within the
+ * budget that began at start.  On FT_OK reps[0..n) are set (caller
+ * frees). */
 static int
-read_replies(struct redis_impl *r, const char *what, redisReply **reps,
-    size_t n, char *err, size_t errlen)
+read_replies(struct redis_impl *r, const char *what,
+    const struct timespec *start, redisReply **reps, size_t n, char *err,
+    size_t errlen)
 {
 	struct sigpipe_guard g;
-	struct timespec start;
 	void *rep;
 	size_t i;
 	int rc = FT_OK;
 
 	for (i = 0; i < n; i++)
 		reps[i] = NULL;
-	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)
-		return io_error(r, what, err, errlen);
 	sigpipe_block(&g);
 	for (i = 0; i < n; i++) {
 		rep = NULL;
-		if (!arm_timeout(r, &start) ||
+		if (!arm_timeout(r, start) ||
 		    redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
 			rc = io_error(r, what, err, errlen);
 			break;
@@ -314,8 +313,9 @@ read_replies(struct redis_impl *r, const char *what, redisReply **reps,
 }
 
 static int
-command(struct redis_impl *r, const char *what, int argc, const char **argv,
-    const size_t *lens, redisReply **rep, char *err, size_t errlen)
+command(struct redis_impl *r, const char *what, const struct timespec *start,
+    int argc, const char **argv, const size_t *lens, redisReply **rep,
+    char *err, size_t errlen)
 {
 	*rep = NULL;
 	if (r->broken)
@@ -323,7 +323,16 @@ command(struct redis_impl *r, const char *what, int argc, const char **argv,
 		    "Redis %s: connection lost earlier", r->where);
 	if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK)
 		return io_error(r, what, err, errlen);
-	return read_replies(r, what, rep, 1, err, errlen);
+	return read_replies(r, what, start, rep, 1, err, errlen);
+}
+
+static int
+start_clock(struct redis_impl *r, const char *what, struct timespec *start,
+    char *err, size_t errlen)
+{
+	if (clock_gettime(CLOCK_MONOTONIC, start) != 0)
+		return io_error(r, what, err, errlen);
+	return FT_OK;
 }
 
 static bool
@@ -344,11 +353,15 @@ run_script(struct redis_impl *r, enum script_id id, const char *what,
 {
 	const char *argv[ARGV_MAX];
 	size_t lens[ARGV_MAX];
+	struct timespec start;
 	char nk[NUM_BUFSZ];
 	int argc = 0, i, rc;
 
 	if (3 + nkeys + nargs > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
+	/* One budget for EVALSHA and, if needed, EVAL. */
+	if ((rc = start_clock(r, what, &start, err, errlen)) != FT_OK)
+		return rc;
 	(void)snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[argc++] = "EVALSHA";
 	argv[argc++] = r->sha[id];
@@ -359,7 +372,7 @@ run_script(struct redis_impl *r, enum script_id id, const char *what,
 		argv[argc++] = args[i];
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	rc = command(r, what, argc, argv, lens, rep, err, errlen);
+	rc = command(r, what, &start, argc, argv, lens, rep, err, errlen);
 	if (rc == FT_OK && is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
@@ -367,7 +380,8 @@ run_script(struct redis_impl *r, enum script_id id, const char *what,
 		argv[1] = scripts[id];
 		lens[0] = strlen(argv[0]);
 		lens[1] = strlen(argv[1]);
-		rc = command(r, what, argc, argv, lens, rep, err, errlen);
+		rc = command(r, what, &start, argc, argv, lens, rep, err,
+		    errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, what, *rep, err, errlen);
@@ -612,9 +626,11 @@ del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
 	const char *argv[1 + KEY_COUNT];
 	size_t lens[1 + KEY_COUNT], i;
 	redisReply *rep = NULL;
+	struct timespec start;
 	int rc;
 
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
+	    (rc = start_clock(r, what, &start, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
 	lens[0] = strlen(argv[0]);
@@ -622,7 +638,8 @@ del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
 		argv[1 + i] = keys[first + i];
 		lens[1 + i] = strlen(keys[first + i]);
 	}
-	rc = command(r, what, (int)(1 + n), argv, lens, &rep, err, errlen);
+	rc = command(r, what, &start, (int)(1 + n), argv, lens, &rep, err,
+	    errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -729,12 +746,14 @@ read_password(const char *path, char **pw, size_t *pwlen, char *err,
 }
 
 static int
-connect_ctx(struct redis_impl *r, const struct ft_config *c, char *err,
-    size_t errlen)
+connect_ctx(struct redis_impl *r, const struct ft_config *c,
+    struct timespec *start, char *err, size_t errlen)
 {
 	const struct timeval tv = ms_to_tv(r->timeout_ms);
-	int flags;
+	int flags, rc;
 
+	if ((rc = start_clock(r, "connect", start, err, errlen)) != FT_OK)
+		return rc;
 	if (c->redis_host[0] == '/')
 		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
 	else
@@ -751,10 +770,11 @@ connect_ctx(struct redis_impl *r, const struct ft_config *c, char *err,
 	return FT_OK;
 }
 
-/* AUTH and SELECT in one round trip. */
+/* AUTH and SELECT in one round trip, within what is left of the connect
+ * budget. */
 static int
-handshake(struct redis_impl *r, const struct ft_config *c, char *err,
-    size_t errlen)
+handshake(struct redis_impl *r, const struct ft_config *c,
+    const struct timespec *start, char *err, size_t errlen)
 {
 	redisReply *reps[2] = { NULL, NULL };
 	const char *what[2], *argv[2];
@@ -792,7 +812,7 @@ handshake(struct redis_impl *r, const struct ft_config *c, char *err,
 	}
 	if (n == 0)
 		return FT_OK;   /* the first operation finds any problem */
-	rc = read_replies(r, what[0], reps, n, err, errlen);
+	rc = read_replies(r, what[0], start, reps, n, err, errlen);
 	for (i = 0; rc == FT_OK && i < n; i++)
 		if (reps[i]->type != REDIS_REPLY_STATUS)
 			rc = reply_error(r, what[i], reps[i], err, errlen);
@@ -807,6 +827,7 @@ ft_state_redis_open(const struct ft_config *c,
     size_t errlen)
 {
 	struct redis_impl *r;
+	struct timespec start;
 	int n, rc;
 
 	if (c->redis_host[0] == '\0' || c->redis_prefix[0] == '\0')
@@ -827,8 +848,8 @@ ft_state_redis_open(const struct ft_config *c,
 		goto out;
 	}
 	if ((rc = script_shas(r, err, errlen)) != FT_OK ||
-	    (rc = connect_ctx(r, c, err, errlen)) != FT_OK ||
-	    (rc = handshake(r, c, err, errlen)) != FT_OK)
+	    (rc = connect_ctx(r, c, &start, err, errlen)) != FT_OK ||
+	    (rc = handshake(r, c, &start, err, errlen)) != FT_OK)
 		goto out;
 	*ops = &redis_ops;
 	*implp = r;
