@@ -45,8 +45,67 @@ def count(lines, reason):
     return sum(1 for ln in lines if " reason=%s" % reason in ln)
 
 
+def fast_codes(secret, t):
+    """The 6-digit SHA1 codes of the steps within +-3 of t (stdlib TOTP, so
+    a day of guesses does not run oathtool a thousand times; the rounds
+    check this arithmetic against oathtool)."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    used = set()
+    for k in range(-3, 4):
+        mac = hmac.new(key, struct.pack(">Q", t // 30 + k),
+                       hashlib.sha1).digest()
+        o = mac[-1] & 15
+        used.add("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0]
+                            & 0x7fffffff) % 1000000))
+    return used
+
+
+def fast_wrong(secret, t):
+    used = fast_codes(secret, t)
+    for c in ("000000", "123456", "999999", "424242"):
+        if c not in used:
+            return c
+    raise AssertionError("no wrong code")
+
+
+def one_day(tap_round):
+    """The best attacker against the defaults (deny=3, fail_interval=900,
+    unlock_time=600): 3 guesses, and again the moment the lock runs out,
+    with one probe a second before that.  Counts the guesses the module
+    checked in 24 h (expected 3 * 86400 / 600 = 432)."""
+    env = hlib.Env("day")      # no options: the defaults
+    try:
+        secret = env.enroll(hlib.T0)["secret"]
+        t, end = hlib.T0, hlib.T0 + 86400
+        before = env.log_len()
+        probes_locked = probes = 0
+        while t < end:
+            wrong = fast_wrong(secret, t)
+            for _ in range(DENY):
+                env.login(wrong, t)
+            if t + UNLOCK - 1 < end:
+                probes += 1
+                res, line = env.login(wrong, t + UNLOCK - 1)
+                probes_locked += "reason=locked" in line
+            t += UNLOCK
+        lines = [ln for ln in env.log_lines()[before:]
+                 if "flowtotp: service=" in ln]
+        checked = count(lines, "bad_code")
+        tap.is_(checked, 3 * 86400 // UNLOCK, "defaults: %d guesses checked "
+                "in 24 h by the best attacker (3 per unlock_time)" % checked)
+        tap.is_(probes_locked, probes, "a guess 1 s before the lock runs "
+                "out is never checked (%d probes)" % probes)
+    finally:
+        env.cleanup()
+
+
 def main():
     hlib.need_components()
+    one_day(0)
     worst = 0
     for r in range(ROUNDS):
         env = hlib.Env("lock", extra="deny=%d unlock_time=%d "
@@ -82,6 +141,8 @@ def main():
             if not '"locked": true' in blob:
                 tap.diag(st.stdout + st.stderr)
             good = hlib.totp(secret, now + 30)
+            tap.ok(good in fast_codes(secret, now + 30),
+                   "round %d: stdlib TOTP agrees with oathtool" % r)
             res, line = env.login(good, now + 30)
             tap.ok(res != "PAM_SUCCESS" and "reason=locked" in line,
                    "round %d: the right code is refused while locked" % r)
