@@ -311,6 +311,18 @@ test_basic(void)
 	    "forget removes every key of the user");
 	ok(h.ops->forget(h.impl, "alice", err, ERRLEN) == FT_OK,
 	    "forget of an unknown user succeeds");
+
+	/* Names are data, never script text. */
+	{
+		static const char odd[] = "o'brien \"]] -- ) end x";
+
+		ok(begin(&h, &p, odd, T0, &v, err) == FT_OK &&
+		    v == FT_STATE_PROCEED && success(&h, &p, odd, S, T0, &v,
+		    err) == FT_OK && v == FT_STATE_ACCEPTED &&
+		    admin_int("EXISTS %s", "fttest:o'brien \"]] -- ) end x:step")
+		    == 1, "a name with quotes, brackets and blanks is one key");
+		h.ops->forget(h.impl, odd, err, ERRLEN);
+	}
 	hclose(&h);
 }
 
