@@ -84,10 +84,10 @@ class Env:
         e["FT_TEST_SYSLOG"] = self.syslog
         return e
 
-    def cli(self, args, now=T0, secret_tpl=None):
+    def cli(self, args, now=T0, secret_tpl=None, input=None):
         return subprocess.run([CLI] + args + self.opts(secret_tpl),
                               env=self.env(now), capture_output=True,
-                              text=True, stdin=subprocess.DEVNULL)
+                              text=True, input=input or "")
 
     def enroll(self, now=T0):
         import json

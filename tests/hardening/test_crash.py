@@ -99,10 +99,23 @@ def enrol_kills(env, rng):
     argv_enrol = [hlib.CLI, "enroll", "--force", "--no-confirm", "--json",
                   "--qr", "none"] + env.opts()
     argv_codes = [hlib.CLI, "backup-codes", "--json"] + env.opts()
+    # Non-root callers must prove a current code to get new backup codes
+    # (and a code is good once), so every run gets its own time step.
+    clock = [hlib.T0]
+
+    def code_now():
+        clock[0] += 30
+        cur = parse(env.path)
+        return clock[0], hlib.totp(cur[0], clock[0]) + "\n"
+
+    def run_codes():
+        now, code = code_now()
+        subprocess.run(argv_codes, env=env.env(now), input=code.encode(),
+                       capture_output=True)
+
     dur = max(timed(lambda: subprocess.run(argv_enrol, env=env.env(),
                                            capture_output=True)),
-              timed(lambda: subprocess.run(argv_codes, env=env.env(),
-                                           capture_output=True)))
+              timed(run_codes))
     old = parse(env.path)
     tap.diag("enroll/backup-codes take about %.3f s" % dur)
     bad = []
@@ -113,7 +126,8 @@ def enrol_kills(env, rng):
         argv = argv_enrol if i % 2 == 0 else argv_codes
         before = hlib.read_bytes(env.path)
         delay = delays[i % 2].pick()
-        was_killed, rc, out = kill_after(argv, env.env(), delay)
+        now, code = code_now()
+        was_killed, rc, out = kill_after(argv, env.env(now), delay, code)
         now = parse(env.path)
         after = hlib.read_bytes(env.path)
         if now is None:
@@ -182,12 +196,15 @@ def backup_kills(env, rng):
     delay = Delay(rng, dur)
     bad = []
     killed = succeeded = changed = i = 0
+    clock = hlib.T0 + 30 * 100000
     while killed < KILLS and i < KILLS * MAX_RUNS_FACTOR:
         i += 1
         if len(codes) <= len(pending):
             # Check this set, then new codes (a finished run).
             check_set(env, used, pending, res)
-            r = env.cli(["backup-codes", "--json"])
+            clock += 30
+            r = env.cli(["backup-codes", "--json"], clock,
+                        input=hlib.totp(parse(env.path)[0], clock) + "\n")
             codes = list(json.loads(r.stdout)["backup_codes"])
         before = parse(env.path)
         code = codes.pop()

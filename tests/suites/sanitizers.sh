@@ -33,6 +33,18 @@ else
 	exit 1
 fi
 
+# The build really is instrumented (a lost SAN_CFLAGS would pass silently).
+noasan=
+for f in pam_module/.libs/pam_flowtotp_test.so cli/totp-enroll-test \
+	tests/pam/ft-pam-login tests/pam/test_pam; do
+	ldd "$bdir/$f" 2>/dev/null | grep -q libasan || noasan="$noasan $f"
+done
+if [ -z "$noasan" ]; then
+	suite_point PASS "module, CLI and PAM test programs link libasan"
+else
+	suite_point FAIL "not built with ASan:$noasan"
+fi
+
 tests=
 for t in $(make -s --no-print-directory -C "$bdir" ft-list-tests); do
 	case $t in
