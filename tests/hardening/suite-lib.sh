@@ -17,7 +17,16 @@ suite_begin() {
 	SUITE_FAILED=0
 	SUITE_START=$(date +%s)
 	: >"$SUITE_DIR/results"
-	echo "# suite $SUITE_NAME"
+	SUITE_LOG="$SUITE_DIR/$SUITE_NAME.log"
+	: >"$SUITE_LOG"
+	suite_say "# suite $SUITE_NAME"
+}
+
+# Print a line and keep it in NAME.log (next to NAME.trs, where
+# contrib/run-tests.sh looks for the TAP lines of failing suites).
+suite_say() {
+	echo "$*"
+	echo "$*" >>"$SUITE_LOG"
 }
 
 suite_point() {
@@ -25,13 +34,13 @@ suite_point() {
 	SUITE_N=$((SUITE_N + 1))
 	echo ":test-result: $res" >>"$SUITE_DIR/results"
 	case $res in
-	PASS) echo "ok $SUITE_N - $desc" ;;
-	SKIP) echo "ok $SUITE_N - $desc # SKIP" ;;
+	PASS) suite_say "ok $SUITE_N - $desc" ;;
+	SKIP) suite_say "ok $SUITE_N - $desc # SKIP" ;;
 	*)
-		echo "not ok $SUITE_N - $desc"
+		suite_say "not ok $SUITE_N - $desc"
 		SUITE_FAILED=1
 		if [ -n "$log" ] && [ -f "$log" ]; then
-			tail -n 40 "$log" | sed 's/^/# /'
+			tail -n 40 "$log" | sed 's/^/# /' | tee -a "$SUITE_LOG"
 		fi
 		;;
 	esac
@@ -47,7 +56,7 @@ suite_tap() {
 		"ok "*"# SKIP"*) suite_point SKIP "${line#ok * - }" ;;
 		"ok "*) suite_point PASS "${line#ok * - }" ;;
 		"1..0 # SKIP"*) suite_point SKIP "${line#1..0 # SKIP }" ;;
-		"#"*) echo "$line" ;;
+		"#"*) suite_say "$line" ;;
 		esac
 	done <"$log"
 	if [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
@@ -58,8 +67,8 @@ suite_tap() {
 suite_end() {
 	local t
 	t=$(($(date +%s) - SUITE_START))
-	echo "1..$SUITE_N"
-	echo "# suite $SUITE_NAME took ${t}s"
+	suite_say "1..$SUITE_N"
+	suite_say "# suite $SUITE_NAME took ${t}s"
 	{
 		cat "$SUITE_DIR/results"
 		if [ "$SUITE_FAILED" -eq 0 ]; then

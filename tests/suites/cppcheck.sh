@@ -12,7 +12,7 @@ if ! command -v cppcheck >/dev/null 2>&1; then
 	suite_end
 	exit $?
 fi
-echo "# $(cppcheck --version)"
+suite_say "# $(cppcheck --version)"
 cd "$top_srcdir" || exit 1
 for def in -DHAVE_REDIS -UHAVE_REDIS; do
 	log="$SUITE_DIR/cppcheck$def.log"
@@ -24,7 +24,7 @@ for def in -DHAVE_REDIS -UHAVE_REDIS; do
 		--template='{file}:{line}: {severity}: {id}: {message}' \
 		common pam_module cli >"$log" 2>&1
 	rc=$?
-	sed 's/^/# /' "$log"
+	sed 's/^/# /' "$log" | tee -a "$SUITE_LOG"
 	if [ "$rc" -eq 0 ] && ! [ -s "$log" ]; then
 		suite_point PASS "cppcheck $def: common/ pam_module/ cli/ clean"
 	else

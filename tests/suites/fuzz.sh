@@ -71,5 +71,5 @@ for t in $targets; do
 		suite_point FAIL "$t: exit $rc after $execs executions" "$log"
 	fi
 done
-echo "# fuzz: $total executions in total"
+suite_say "# fuzz: $total executions in total"
 suite_end
