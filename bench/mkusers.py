@@ -2,7 +2,7 @@
 """Fake users for bench/run.sh: one secret per user, written in the form
 each module reads.
 
-  mkusers.py DIR COUNT [--ga] [--oath] [--ft]
+  mkusers.py DIR COUNT [--ga] [--ga-every=K] [--oath] [--ft]
 
 writes into DIR:
   users.txt           "NAME HEXSECRET" per line (what pam_bench reads)
@@ -10,7 +10,9 @@ writes into DIR:
                       uid/gid and a home DIR/home/NAME (made only with --ga)
   ft/NAME             flowtotp(5) secret files, mode 0600       (--ft)
   home/NAME/.google_authenticator  TOTP_AUTH, DISALLOW_REUSE,
-                      RATE_LIMIT 3 30, WINDOW_SIZE 3, mode 0600  (--ga)
+                      RATE_LIMIT 3 30, WINDOW_SIZE 3, mode 0600  (--ga;
+                      --ga-every=K: only for every K-th user, the ones a
+                      strided run logs in: nothing reads the others)
   users.oath          pam_oath "HOTP/T30 NAME - HEX" lines      (--oath)
 
 Secrets are derived from the user's index, so every module sees the same
@@ -44,7 +46,11 @@ def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     top, count = argv[1], int(argv[2])
-    flags = set(argv[3:])
+    flags = set(a for a in argv[3:] if "=" not in a)
+    opts = dict(a.split("=", 1) for a in argv[3:] if "=" in a)
+    ga_every = int(opts.get("--ga-every", "1"))
+    if ga_every > 1:
+        flags.add("--ga")
     uid, gid = os.getuid(), os.getgid()
     created = int(time.time())
     os.makedirs(top, mode=0o700, exist_ok=True)
@@ -66,7 +72,7 @@ def main(argv):
                           "version = 1\nsecret = %s\nalgorithm = SHA1\n"
                           "digits = 6\nperiod = 30\ncreated = %d\n"
                           % (b32, created))
-        if "--ga" in flags:
+        if "--ga" in flags and i % ga_every == 0:
             os.makedirs(home, mode=0o700, exist_ok=True)
             write_private(os.path.join(home, ".google_authenticator"),
                           '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n'

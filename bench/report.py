@@ -121,6 +121,8 @@ def main(argv):
         merge(argv[2], argv[3])
         return
     res, machine, logins, repeats, procs, rounds = argv[1:7]
+    global fill_jobs
+    fill_jobs = argv[7] if len(argv) > 7 else "1"
     rows = parse(res)
     modules = [m for m in ORDER if pick(rows, "a", m)]
     out = ["Machine: " + machine, ""]
@@ -182,7 +184,7 @@ def main(argv):
             out.append("  %-26s " % NAMES[m] +
                        " ".join("%10s" % fmt(v) for v in vals) +
                        "   %.2fx" % (vals[-1] / vals[0]))
-        for m, what in [("ft", "flowtotp cache after N logins of N users"),
+        for m, what in [("ft", "flowtotp cache, N logins"),
                         ("oath", "pam_oath users file")]:
             rs = pick(rows, "esize", m)
             if rs:
@@ -201,7 +203,8 @@ def main(argv):
                         if r["measure"] == "g" and int(r["run"]) == p])
                    for p in passes]
             out.append("  flowtotp auth median per pass of 10,000 logins "
-                       "(us): " + " ".join(fmt(x) for x in per))
+                       "(us, %s processes at once): " % fill_jobs +
+                       " ".join(fmt(x) for x in per))
         out.append("")
     frows = [r for r in rows if r["measure"] == "f"]
     if frows:
