@@ -33,18 +33,6 @@ else
 	exit 1
 fi
 
-# The build really is instrumented (a lost SAN_CFLAGS would pass silently).
-noasan=
-for f in pam_module/.libs/pam_flowtotp_test.so cli/totp-enroll-test \
-	tests/pam/ft-pam-login tests/pam/test_pam; do
-	ldd "$bdir/$f" 2>/dev/null | grep -q libasan || noasan="$noasan $f"
-done
-if [ -z "$noasan" ]; then
-	suite_point PASS "module, CLI and PAM test programs link libasan"
-else
-	suite_point FAIL "not built with ASan:$noasan"
-fi
-
 tests=
 for t in $(make -s --no-print-directory -C "$bdir" ft-list-tests); do
 	case $t in
@@ -63,7 +51,21 @@ else
 	grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 		-r --include='*.log' "$bdir/tests" 2>/dev/null | sed 's/^/# sanitizer report in /'
 fi
-grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' "$clog" | sed 's/^/# /'
+grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' "$clog" |
+	while IFS= read -r l; do suite_say "# $l"; done
+# The programs the tests ran really are instrumented (a lost SAN_CFLAGS
+# would pass silently); check programs exist only after make check.
+noasan=
+for f in pam_module/.libs/pam_flowtotp_test.so cli/totp-enroll-test \
+	tests/pam/ft-pam-login tests/pam/test_pam; do
+	ldd "$bdir/$f" 2>/dev/null | grep -q libasan || noasan="$noasan $f"
+done
+if [ -z "$noasan" ]; then
+	suite_point PASS "module, CLI and PAM test programs link libasan"
+else
+	suite_point FAIL "not built with ASan:$noasan"
+fi
+
 if grep -rqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 	--include='*.log' "$bdir/tests"; then
 	suite_point FAIL "no sanitizer report in any test log"
