@@ -49,7 +49,7 @@ def main(argv):
     flags = set(a for a in argv[3:] if "=" not in a)
     opts = dict(a.split("=", 1) for a in argv[3:] if "=" in a)
     ga_every = int(opts.get("--ga-every", "1"))
-    if ga_every > 1:
+    if "--ga-every" in opts:
         flags.add("--ga")
     uid, gid = os.getuid(), os.getgid()
     created = int(time.time())

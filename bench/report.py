@@ -166,6 +166,7 @@ def main(argv):
     sizes = sorted({int(r["run"])
                     for r in rows if r["measure"] == "e"})
     eres = {}
+    bad = []
     if sizes:
         out.append("(e) pam_authenticate median us with N enrolled users "
                    "(flowtotp: cache holding N users)")
@@ -178,12 +179,17 @@ def main(argv):
                 rs = [r for r in pick(rows, "e", m) if int(r["run"]) == n]
                 vals.append(float(rs[0]["auth_med_us"]) if rs
                             else float("nan"))
+                if rs and rs[0]["ok"] != rs[0]["n"]:
+                    bad.append("%s N=%d: only %s of %s logins accepted" % (
+                        NAMES[m], n, rs[0]["ok"], rs[0]["n"]))
             if all(v != v for v in vals):
                 continue
             eres[m] = vals
             out.append("  %-26s " % NAMES[m] +
                        " ".join("%10s" % fmt(v) for v in vals) +
                        "   %.2fx" % (vals[-1] / vals[0]))
+        for b in bad:
+            out.append("  WARNING: " + b)
         for m, what in [("ft", "flowtotp cache, N logins"),
                         ("oath", "pam_oath users file")]:
             rs = pick(rows, "esize", m)
