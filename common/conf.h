@@ -60,8 +60,10 @@ struct ft_config {
 
 void ft_config_defaults(struct ft_config *c);
 
-/* Apply one option.  value is NULL for a bare flag ("nullok").  Unknown keys,
- * missing/extra values and out-of-range values: FT_ERR_PARSE with err set. */
+/* Apply one option.  value is NULL for a bare flag ("nullok", the same as
+ * "nullok=yes"); flags also take yes/no, true/false, 1/0 in both places, so a
+ * pam.d line can turn off a flag the config file set.  Unknown keys, a missing
+ * value and out-of-range values: FT_ERR_PARSE with err set. */
 int ft_config_set(struct ft_config *c, const char *key, const char *value,
     char *err, size_t errlen);
 

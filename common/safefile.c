@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 #define READ_FLAGS \
 	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 #define LOCK_RETRY_NS 10000000L         /* 10 ms between flock attempts */
-#define LOCK_TRIES 200                  /* 200 * 10 ms = about 2 s */
+#define LOCK_TRIES 200                  /* 200 * 10 ms = about 2 s, in all */
 #define LOCK_REOPEN_MAX 10              /* path replaced under us: retries */
 #define READ_CHUNK 4096U
 #define TEMP_SUFFIX_BYTES 6U
@@ -268,13 +269,15 @@ out:
 	return rc;
 }
 
+/* *tries_left is shared by every reopen of one ft_safe_read_locked call, so
+ * the whole wait stays bounded by LOCK_TRIES pauses. */
 static int
-lock_bounded(const char *path, int fd, char *err, size_t errlen)
+lock_bounded(const char *path, int fd, int *tries_left, char *err,
+    size_t errlen)
 {
 	const struct timespec pause = { 0, LOCK_RETRY_NS };
-	int i;
 
-	for (i = 0; i < LOCK_TRIES; i++) {
+	for (; *tries_left > 0; (*tries_left)--) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return FT_OK;
 		if (errno != EWOULDBLOCK && errno != EINTR)
@@ -303,7 +306,7 @@ ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
 {
 	struct walked w;
 	struct stat st;
-	int fd = -1, rc, attempt;
+	int fd = -1, rc, attempt, tries_left = LOCK_TRIES;
 
 	*buf = NULL;
 	*len = 0;
@@ -314,7 +317,8 @@ ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
 		rc = open_checked(path, &w, pol, &fd, &st, err, errlen);
 		if (rc != FT_OK)
 			goto out;
-		if ((rc = lock_bounded(path, fd, err, errlen)) != FT_OK)
+		if ((rc = lock_bounded(path, fd, &tries_left, err,
+		    errlen)) != FT_OK)
 			goto out;
 		if (same_inode(&w, &st))
 			break;
@@ -366,39 +370,99 @@ sync_dir(const char *path, int dirfd, char *err, size_t errlen)
 	return rc;
 }
 
-/* Like mkstemp, relative to dirfd: "." base ".XXXXXX", O_EXCL. */
+/* A fresh name "." base ".XXXXXX" for a temp file next to the target. */
 static int
-open_temp(const char *path, const struct walked *w, char *tmp, size_t tmplen,
-    int *fd_out, char *err, size_t errlen)
+temp_name(const char *path, const struct walked *w, char *tmp, size_t tmplen,
+    char *err, size_t errlen)
 {
 	static const char set[] =
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	uint8_t rnd[TEMP_SUFFIX_BYTES];
 	char suffix[TEMP_SUFFIX_BYTES + 1];
-	int i, fd;
 	size_t j;
 
+	if (ft_random_bytes(rnd, sizeof(rnd)) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_CRYPTO,
+		    "%s: no randomness for a temp name", path);
+	for (j = 0; j < sizeof(rnd); j++)
+		suffix[j] = set[rnd[j] % (sizeof(set) - 1U)];
+	suffix[sizeof(rnd)] = '\0';
+	if ((size_t)snprintf(tmp, tmplen, ".%s.%s", w->base, suffix) >= tmplen)
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "%s: file name too long", path);
+	return FT_OK;
+}
+
+static int
+create_error(const char *path, const char *what, char *err, size_t errlen)
+{
+	return ft_seterr(err, errlen, errno == EACCES ? FT_ERR_PERM : FT_ERR_IO,
+	    "%s: %s: %s", path, what, strerror(errno));
+}
+
+/*
+ * An unnamed file in the target's directory (O_TMPFILE): a writer killed
+ * before link_temp leaves nothing behind, not even a file holding the new
+ * secret.  *fd_out is -1 when the file system cannot do it.
+ */
+static int
+open_anonymous(const char *path, const struct walked *w, int *fd_out,
+    char *err, size_t errlen)
+{
+	*fd_out = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	    0600);
+	if (*fd_out != -1)
+		return FT_OK;
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+		return FT_OK;
+	return create_error(path, "create temp file", err, errlen);
+}
+
+/* Like mkstemp, relative to dirfd (O_EXCL: never follows or reuses). */
+static int
+open_named(const char *path, const struct walked *w, char *tmp, size_t tmplen,
+    int *fd_out, char *err, size_t errlen)
+{
+	int i, rc;
+
 	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
-		if (ft_random_bytes(rnd, sizeof(rnd)) != FT_OK)
-			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
-			    "%s: no randomness for a temp name", path);
-		for (j = 0; j < sizeof(rnd); j++)
-			suffix[j] = set[rnd[j] % (sizeof(set) - 1U)];
-		suffix[sizeof(rnd)] = '\0';
-		if ((size_t)snprintf(tmp, tmplen, ".%s.%s", w->base, suffix) >=
-		    tmplen)
-			return ft_seterr(err, errlen, FT_ERR_ARG,
-			    "%s: file name too long", path);
-		fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) != FT_OK)
+			return rc;
+		*fd_out = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-		if (fd != -1) {
-			*fd_out = fd;
+		if (*fd_out != -1)
 			return FT_OK;
-		}
 		if (errno != EEXIST)
-			return ft_seterr(err, errlen,
-			    errno == EACCES ? FT_ERR_PERM : FT_ERR_IO,
-			    "%s: create temp file: %s", path, strerror(errno));
+			return create_error(path, "create temp file", err,
+			    errlen);
+	}
+	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
+}
+
+/*
+ * Give the written and fsynced unnamed file a temp name, so that rename can
+ * put it in place atomically.  Through /proc/self/fd because linkat's
+ * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on older kernels.
+ */
+static int
+link_temp(const char *path, const struct walked *w, int fd, char *tmp,
+    size_t tmplen, char *err, size_t errlen)
+{
+	char proc[sizeof("/proc/self/fd/") + 3U * sizeof(int)];
+	int i, rc, r;
+
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
+		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) != FT_OK)
+			return rc;
+		r = linkat(AT_FDCWD, proc, w->dirfd, tmp, AT_SYMLINK_FOLLOW);
+		if (r == -1 && errno == ENOENT)
+			r = linkat(fd, "", w->dirfd, tmp, AT_EMPTY_PATH);
+		if (r == 0)
+			return FT_OK;
+		if (errno != EEXIST)
+			return create_error(path, "link temp file", err,
+			    errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
 }
@@ -431,14 +495,19 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 	struct walked w;
 	char tmp[NAME_MAX + 1];
 	int fd = -1, rc;
-	int created = 0;
+	bool anonymous, named = false;
 
 	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 		return rc;
-	if ((rc = open_temp(path, &w, tmp, sizeof(tmp), &fd, err, errlen)) !=
-	    FT_OK)
+	if ((rc = open_anonymous(path, &w, &fd, err, errlen)) != FT_OK)
 		goto out;
-	created = 1;
+	anonymous = fd != -1;
+	if (!anonymous) {
+		if ((rc = open_named(path, &w, tmp, sizeof(tmp), &fd, err,
+		    errlen)) != FT_OK)
+			goto out;
+		named = true;
+	}
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    fchown(fd, uid, gid) == -1) {
 		rc = ft_seterr(err, errlen, FT_ERR_PERM, "%s: fchown: %s",
@@ -458,6 +527,12 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		    strerror(errno));
 		goto out;
 	}
+	if (anonymous) {
+		if ((rc = link_temp(path, &w, fd, tmp, sizeof(tmp), err,
+		    errlen)) != FT_OK)
+			goto out;
+		named = true;
+	}
 	if (close(fd) == -1) {
 		fd = -1;
 		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: close: %s", path,
@@ -470,12 +545,12 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		    strerror(errno));
 		goto out;
 	}
-	created = 0;
+	named = false;
 	rc = sync_dir(path, w.dirfd, err, errlen);
 out:
 	if (fd != -1)
 		(void)close(fd);
-	if (created)
+	if (named)
 		(void)unlinkat(w.dirfd, tmp, 0);
 	if (w.dirfd != -1)
 		(void)close(w.dirfd);
@@ -537,11 +612,13 @@ ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
 {
 	struct walked w;
 	int fd = -1, rc;
+	bool made = false;
 	uid_t want = uid == (uid_t)-1 ? geteuid() : uid;
 
 	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 		return rc;
 	if (mkdirat(w.dirfd, w.base, 0700) == 0) {
+		made = true;
 		fd = openat(w.dirfd, w.base, O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1) {
@@ -579,6 +656,10 @@ ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
 out:
 	if (fd != -1)
 		(void)close(fd);
+	/* A directory we made but could not give its owner or mode would fail
+	 * check_dir on every later call: remove it so the next one retries. */
+	if (rc != FT_OK && made)
+		(void)unlinkat(w.dirfd, w.base, AT_REMOVEDIR);
 	(void)close(w.dirfd);
 	return rc;
 }

@@ -7,10 +7,12 @@
  * within bound.  The caller is responsible for running with the right
  * privileges (the module drops to the user for paths in the home).
  *
- * Writing: ft_atomic_write creates a temp file next to the target with
- * mkstemp (O_EXCL: never follows or reuses), fchown/fchmod, writes, fsyncs,
- * renames it over the target and fsyncs the directory.  A crash at any point
- * leaves the old file or the new one. */
+ * Writing: ft_atomic_write creates an unnamed file next to the target
+ * (O_TMPFILE; where the file system lacks it, a named temp file created with
+ * O_EXCL, which never follows or reuses), fchown/fchmod, writes, fsyncs,
+ * links it under a temp name, renames that over the target and fsyncs the
+ * directory.  A crash at any point leaves the old file or the new one, and
+ * only a crash between link and rename leaves a temp file behind. */
 #ifndef FLOWTOTP_SAFEFILE_H
 #define FLOWTOTP_SAFEFILE_H
 

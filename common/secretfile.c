@@ -18,7 +18,13 @@
 #include "wipe.h"
 
 #define SECRET_HEADER "# flowtotp secret file, see flowtotp(5)\n"
-#define KEY_SHOWN_MAX 32        /* chars of an unknown key quoted in errors */
+/*
+ * An unknown key is quoted in the error (it reaches syslog) only when it is
+ * short and made of lower-case letters and '_': a mistyped key name.  Anything
+ * else may be a pasted secret (at least 16 base32 characters), so it is not
+ * shown.
+ */
+#define KEY_SHOWN_MAX 12U
 #define NUM_BUFSZ 32U
 
 enum skey { K_VERSION, K_SECRET, K_ALGORITHM, K_DIGITS, K_PERIOD, K_CREATED,
@@ -174,6 +180,18 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+static bool
+key_is_showable(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key[i] != '\0'; i++)
+		if (i >= KEY_SHOWN_MAX ||
+		    !((key[i] >= 'a' && key[i] <= 'z') || key[i] == '_'))
+			return false;
+	return true;
+}
+
 /* One line, NUL-terminated and without its '\n', in a writable buffer. */
 static int
 parse_line(struct parse_ctx *pc, char *line, size_t n)
@@ -209,10 +227,12 @@ parse_line(struct parse_ctx *pc, char *line, size_t n)
 	for (k = 0; k < K_COUNT; k++)
 		if (strcmp(key, key_names[k]) == 0)
 			break;
+	if (k == K_COUNT && key_is_showable(key))
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "line %u: unknown key \"%s\"", pc->lineno, key);
 	if (k == K_COUNT)
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-		    "line %u: unknown key \"%.*s\"", pc->lineno, KEY_SHOWN_MAX,
-		    key);
+		    "line %u: unknown key (not shown)", pc->lineno);
 	if (*val == '\0')
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
 		    "line %u: empty value for %s", pc->lineno, key_names[k]);

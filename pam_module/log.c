@@ -17,7 +17,9 @@
 #define FIELD_MAX 128U /* service, user, rhost */
 
 /* Copy s into out, replacing anything outside printable ASCII (and, for
- * fields, spaces and quotes) with '?', truncated to outlen-1. */
+ * fields, spaces and quotes) with '?', truncated to outlen-1.  Free text
+ * (allow_space) goes inside "...", so its double quotes become single ones:
+ * an error such as  unknown key "colour"  stays readable. */
 static const char *
 clean(const char *s, char *out, size_t outlen, bool allow_space)
 {
@@ -28,7 +30,9 @@ clean(const char *s, char *out, size_t outlen, bool allow_space)
 	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' ||
+		if (c == '"' && allow_space)
+			c = '\'';
+		else if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' ||
 		    (c == ' ' && !allow_space))
 			c = '?';
 		out[i] = (char)c;
