@@ -309,6 +309,29 @@ def admin(env):
     tap.ok(env.login(u2, clitest.totp(s2, now + PERIOD), now + PERIOD,
                      "ftsys"), "after unlock the user logs in")
 
+    # unlock_time = 0: locked until an administrator unlocks, however long.
+    conf0 = write_conf(env, "forever.conf", [
+        "secret = %s/%%u" % store, "cache = %s" % env.cache,
+        "unlock_time = 0"])
+    env.service("ftsys0", ["conf=" + conf0])
+    now += 3 * PERIOD
+    for _ in range(3):
+        env.login(u2, clitest.wrong_code(s2, now), now, "ftsys0")
+    rc, st = user_status(env, u2, now, ["--config", conf0])
+    tap.ok(st.get("locked") is True and st.get("locked_until") == -1,
+           "unlock_time=0: status --json says locked, locked_until -1")
+    r = env.run(["status", u2], now=now, opts=["--config", conf0])
+    tap.ok("until an administrator unlocks" in r.stdout,
+           "unlock_time=0: status text says an administrator must unlock")
+    later = now + 86400
+    tap.ok(not env.login(u2, clitest.totp(s2, later), later, "ftsys0"),
+           "unlock_time=0: a right code a day later is still refused")
+    r = env.run(["unlock", u2], now=later, opts=["--config", conf0])
+    tap.is_(r.returncode, 0, "unlock_time=0: unlock exits 0")
+    tap.ok(env.login(u2, clitest.totp(s2, later + PERIOD), later + PERIOD,
+                     "ftsys0"), "unlock_time=0: after unlock the user logs in")
+    now = later + PERIOD
+
     # Non-root callers.
     runnable = subprocess.run(["runuser", "-u", u1, "--", "test", "-x",
                                clitest.CLI], capture_output=True)
