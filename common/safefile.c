@@ -418,51 +418,49 @@ open_anonymous(const char *path, const struct walked *w, int *fd_out,
 	return create_error(path, "create temp file", err, errlen);
 }
 
-/* Like mkstemp, relative to dirfd (O_EXCL: never follows or reuses). */
+/* Try to put one temp name in the directory: create a new file there
+ * (anon_fd -1; O_EXCL, like mkstemp: never follows or reuses) or give the
+ * unnamed file anon_fd that name.  0 done, -1 with errno set. */
 static int
-open_named(const char *path, const struct walked *w, char *tmp, size_t tmplen,
-    int *fd_out, char *err, size_t errlen)
+try_temp_name(const struct walked *w, int anon_fd, const char *tmp,
+    int *fd_out)
+{
+	char proc[sizeof("/proc/self/fd/") + 3U * sizeof(int)];
+
+	if (anon_fd == -1) {
+		*fd_out = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		return *fd_out == -1 ? -1 : 0;
+	}
+	/* Through /proc/self/fd because linkat's AT_EMPTY_PATH needs
+	 * CAP_DAC_READ_SEARCH on older kernels. */
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", anon_fd);
+	if (linkat(AT_FDCWD, proc, w->dirfd, tmp, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	return linkat(anon_fd, "", w->dirfd, tmp, AT_EMPTY_PATH);
+}
+
+/*
+ * A named temp file next to the target, in tmp: a new one (anon_fd -1, where
+ * O_TMPFILE is missing), or the written and fsynced unnamed file anon_fd
+ * linked under that name so that rename can put it in place atomically.
+ */
+static int
+name_temp(const char *path, const struct walked *w, int anon_fd, char *tmp,
+    size_t tmplen, int *fd_out, char *err, size_t errlen)
 {
 	int i, rc;
 
 	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
 		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) != FT_OK)
 			return rc;
-		*fd_out = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-		if (*fd_out != -1)
+		if (try_temp_name(w, anon_fd, tmp, fd_out) == 0)
 			return FT_OK;
 		if (errno != EEXIST)
-			return create_error(path, "create temp file", err,
-			    errlen);
-	}
-	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
-}
-
-/*
- * Give the written and fsynced unnamed file a temp name, so that rename can
- * put it in place atomically.  Through /proc/self/fd because linkat's
- * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on older kernels.
- */
-static int
-link_temp(const char *path, const struct walked *w, int fd, char *tmp,
-    size_t tmplen, char *err, size_t errlen)
-{
-	char proc[sizeof("/proc/self/fd/") + 3U * sizeof(int)];
-	int i, rc, r;
-
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
-		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) != FT_OK)
-			return rc;
-		r = linkat(AT_FDCWD, proc, w->dirfd, tmp, AT_SYMLINK_FOLLOW);
-		if (r == -1 && errno == ENOENT)
-			r = linkat(fd, "", w->dirfd, tmp, AT_EMPTY_PATH);
-		if (r == 0)
-			return FT_OK;
-		if (errno != EEXIST)
-			return create_error(path, "link temp file", err,
-			    errlen);
+			return create_error(path, anon_fd == -1 ?
+			    "create temp file" : "link temp file", err, errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
 }
@@ -494,7 +492,7 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 {
 	struct walked w;
 	char tmp[NAME_MAX + 1];
-	int fd = -1, rc;
+	int fd = -1, unused = -1, rc;
 	bool anonymous, named = false;
 
 	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
@@ -503,8 +501,8 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	anonymous = fd != -1;
 	if (!anonymous) {
-		if ((rc = open_named(path, &w, tmp, sizeof(tmp), &fd, err,
-		    errlen)) != FT_OK)
+		if ((rc = name_temp(path, &w, -1, tmp, sizeof(tmp), &fd,
+		    err, errlen)) != FT_OK)
 			goto out;
 		named = true;
 	}
@@ -528,8 +526,8 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	}
 	if (anonymous) {
-		if ((rc = link_temp(path, &w, fd, tmp, sizeof(tmp), err,
-		    errlen)) != FT_OK)
+		if ((rc = name_temp(path, &w, fd, tmp, sizeof(tmp), &unused,
+		    err, errlen)) != FT_OK)
 			goto out;
 		named = true;
 	}
