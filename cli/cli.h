@@ -97,6 +97,7 @@ int cmd_disable(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 
 /* Remove a user's secret file and login state (reset, disable). */
 int cli_unenrol(const struct cli_ctx *ctx, const struct cli_target *t,

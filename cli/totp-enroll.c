@@ -2,6 +2,8 @@
  *
  *   totp-enroll [enroll] [options]        enrol (yourself, or --user as root)
  *   totp-enroll status|list|reset|disable|backup-codes|unlock|check ...
+ *   totp-enroll import [FILE]             take over a google-authenticator
+ *                                         enrolment
  *
  * Options may appear anywhere (GNU getopt permutes); the first operand is
  * the command.  See totp-enroll(1). */
@@ -70,6 +72,7 @@ static const struct command commands[] = {
 	{ "backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON },
 	{ "unlock", cmd_unlock, CLI_O_USER },
 	{ "check", cmd_check, CLI_O_USER | CLI_O_JSON },
+	{ "import", cmd_import, CLI_O_USER | CLI_O_FORCE | CLI_O_JSON },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -134,15 +137,18 @@ usage(FILE *out)
 "       " CLI_PROG " backup-codes [USER] [--json]\n"
 "       " CLI_PROG " unlock USER\n"
 "       " CLI_PROG " check [USER] [--json]\n"
+"       " CLI_PROG " import [--user NAME] [--force] [--json] [FILE]\n"
 "Common options: --config FILE, --option KEY=VALUE, --help, --version\n"
 "\n"
 "Enrol a TOTP authenticator app for pam_flowtotp logins, and manage\n"
-"enrolments.  Non-root callers act only on themselves.\n"
+"enrolments.  Non-root callers act only on themselves.  'import' takes a\n"
+"user over from pam_google_authenticator: same secret (from FILE, default\n"
+"~/.google_authenticator), new backup codes; the old file is left alone.\n"
 "\n"
 "  -u, --user NAME      act on NAME (root only, unless NAME is you)\n"
 "  -c, --config FILE    read FILE instead of " FT_CONF_DEFAULT "\n"
 "  -o, --option K=V     apply one option as on the module's pam.d line\n"
-"  -f, --force          replace an existing enrolment\n"
+"  -f, --force          replace an existing enrolment (enroll, import)\n"
 "  -n, --no-confirm     save without asking for a code from the app\n"
 "  -y, --yes            do not ask before reset or disable\n"
 "  -j, --json           machine-readable output\n"

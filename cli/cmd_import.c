@@ -1,0 +1,349 @@
+/* totp-enroll import [FILE]: take a user over from
+ * google-authenticator-libpam.  The secret of their ~/.google_authenticator
+ * (or FILE) becomes a normal flowtotp enrolment with the same secret, so
+ * the phone keeps working; the secret is never printed.  The plain-text
+ * scratch codes are not carried over (flowtotp keeps backup codes only as
+ * slow hashes): a fresh set is issued and printed once.  The old file is
+ * left as it is, since pam_google_authenticator may still be in the PAM
+ * stack. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "clock.h"
+#include "cli.h"
+#include "gafile.h"
+#include "rc.h"
+#include "wipe.h"
+
+#define GA_FORBIDDEN_MODE 077 /* no group or other bits at all */
+#define GA_DIGITS 6U	      /* google-authenticator always uses 6 */
+
+struct import {
+	struct cli_target t;
+	char src[PATH_MAX]; /* the google-authenticator file */
+	struct cli_ga ga;
+	struct ft_secret s;
+	char codes[FT_BACKUP_MAX][FT_BACKUP_SHOWN_BUFSZ];
+	bool existed;
+};
+
+/* FILE as given (made absolute: the safe reader walks from "/"), or the
+ * target's ~/.google_authenticator. */
+static int
+source_path(struct import *im, int argc, char **argv)
+{
+	char cwd[PATH_MAX];
+	const unsigned char *p;
+	int n;
+
+	if (argc > 1)
+		return cli_err(CLI_EX_USAGE,
+		    "import takes one FILE at most "
+		    "(use --user NAME for the user)");
+	if (argc == 0)
+		n = snprintf(
+		    im->src, sizeof(im->src), "%s/%s", im->t.home, CLI_GA_FILE);
+	else if (argv[0][0] == '/')
+		n = snprintf(im->src, sizeof(im->src), "%s", argv[0]);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return cli_err(CLI_EX_FAIL,
+		    "cannot find the current "
+		    "directory for %s",
+		    argv[0]);
+	else
+		n = snprintf(im->src, sizeof(im->src), "%s/%s", cwd, argv[0]);
+	if (n < 0 || (size_t)n >= sizeof(im->src))
+		return cli_err(CLI_EX_USAGE, "path too long");
+	/* The path goes to syslog: no forged lines. */
+	for (p = (const unsigned char *)im->src; *p != '\0'; p++)
+		if (*p < ' ' || *p == 0x7fU)
+			return cli_err(CLI_EX_USAGE,
+			    "FILE: control characters "
+			    "are not allowed");
+	return CLI_EX_OK;
+}
+
+/* Is path inside the target's home?  Then it is read with the target's
+ * privileges, like a secret file there (see priv.c). */
+static bool
+in_home(const struct cli_target *t, const char *path)
+{
+	size_t n = strlen(t->home);
+
+	while (n > 0 && t->home[n - 1] == '/')
+		n--;
+	return strncmp(path, t->home, n) == 0 && path[n] == '/';
+}
+
+static int
+read_error(const struct import *im, bool as_user, int rc, const char *err)
+{
+	if (rc == FT_ERR_PERM && as_user)
+		return cli_err(CLI_EX_PERM,
+		    "not imported: %s (a file in the "
+		    "home of %s is read with their privileges)",
+		    err, im->t.name);
+	if (rc == FT_ERR_NOENT)
+		return cli_err(
+		    CLI_EX_NOTENROLLED, "nothing to import: %s", err);
+	if (rc == FT_ERR_UNSAFE)
+		return cli_err(CLI_EX_FAIL,
+		    "not imported: %s (a "
+		    "google-authenticator file must be a regular file, not a "
+		    "symlink, owned by %s%s, with no group or other "
+		    "permissions: chmod 600)",
+		    err, im->t.name, im->t.uid != 0 ? " or root" : "");
+	return cli_err(
+	    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+	    "not imported: %s", err);
+}
+
+static int
+read_ga(struct import *im)
+{
+	struct ft_file_policy pol = {
+	    im->t.uid, true, GA_FORBIDDEN_MODE, CLI_GA_MAX_SIZE};
+	struct cli_target rd;
+	struct cli_priv p;
+	char err[CLI_ERRLEN];
+	char *buf = NULL;
+	size_t len = 0;
+	bool as_user;
+	int rc;
+
+	rd = im->t;
+	rd.in_home = in_home(&im->t, im->src);
+	as_user = rd.in_home && geteuid() == 0 && rd.uid != 0;
+	err[0] = '\0';
+	if ((rc = cli_priv_enter(&rd, &p, err, sizeof(err))) != FT_OK)
+		return read_error(im, as_user, rc, err);
+	rc = ft_safe_read(im->src, &pol, &buf, &len, err, sizeof(err));
+	cli_priv_leave(&p);
+	if (rc != FT_OK)
+		return read_error(im, as_user, rc, err);
+	rc = cli_ga_parse(buf, len, &im->ga, err, sizeof(err));
+	ft_wipe_free(buf, len);
+	if (rc != FT_OK)
+		return cli_err(
+		    CLI_EX_FAIL, "not imported: %s: %s", im->src, err);
+	return CLI_EX_OK;
+}
+
+/* An existing enrolment is replaced only with --force (as enroll does). */
+static int
+check_existing(const struct cli_ctx *ctx, struct import *im)
+{
+	char err[CLI_ERRLEN];
+	struct ft_secret old;
+	int rc;
+
+	err[0] = '\0';
+	rc = cli_secret_load(&im->t, &old, err, sizeof(err));
+	ft_secret_wipe(&old);
+	if (rc == FT_ERR_NOENT)
+		return CLI_EX_OK;
+	if (rc == FT_ERR_PERM)
+		return cli_err(CLI_EX_PERM, "%s", err);
+	im->existed = true;
+	if (ctx->o.force) {
+		if (rc != FT_OK)
+			cli_warn("replacing an unreadable enrolment: %s", err);
+		return CLI_EX_OK;
+	}
+	if (rc == FT_OK)
+		return cli_err(CLI_EX_EXISTS,
+		    "%s is already enrolled; use "
+		    "--force to replace the enrolment",
+		    im->t.name);
+	return cli_err(CLI_EX_FAIL,
+	    "cannot read the enrolment of %s (%s); "
+	    "use --force to replace it",
+	    im->t.name, err);
+}
+
+static int
+make_backup_codes(const struct cli_ctx *ctx, struct import *im)
+{
+	char norm[FT_BACKUP_NORM_BUFSZ];
+	unsigned i, n = ctx->cfg.backup_codes;
+	int rc = FT_OK;
+
+	if (n > FT_BACKUP_MAX)
+		n = FT_BACKUP_MAX;
+	for (i = 0; i < n && rc == FT_OK; i++) {
+		rc = ft_backup_generate(im->codes[i], sizeof(im->codes[i]));
+		if (rc == FT_OK)
+			rc = ft_backup_normalize(
+			    im->codes[i], norm, sizeof(norm));
+		if (rc == FT_OK)
+			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
+			    im->s.backup[i], sizeof(im->s.backup[i]));
+	}
+	ft_wipe(norm, sizeof(norm));
+	if (rc != FT_OK)
+		return cli_err(
+		    CLI_EX_FAIL, "cannot make backup codes: %s", ft_rc_str(rc));
+	im->s.nbackup = n;
+	return CLI_EX_OK;
+}
+
+static void
+make_secret(struct import *im)
+{
+	memcpy(im->s.key, im->ga.key, im->ga.keylen);
+	im->s.keylen = im->ga.keylen;
+	im->s.algo = FT_ALGO_SHA1;
+	im->s.digits = GA_DIGITS;
+	im->s.period = im->ga.period;
+	im->s.created = (int64_t)ft_now();
+}
+
+/* The user's old login state goes, as after enroll: failures and a last
+ * used step belong to the secret they were counted for.  Best effort. */
+static void
+forget_state(const struct cli_ctx *ctx, const struct import *im)
+{
+	struct ft_state *st = NULL;
+	char err[CLI_ERRLEN];
+	int rc;
+
+	err[0] = '\0';
+	rc = cli_state_open(ctx, &st, err, sizeof(err));
+	if (rc == FT_ERR_PERM)
+		return;
+	if (rc == FT_OK)
+		rc = ft_state_forget(st, im->t.name, err, sizeof(err));
+	if (rc != FT_OK)
+		cli_warn("login state of %s not updated: %s", im->t.name, err);
+	ft_state_close(st);
+}
+
+static void
+print_ignored_text(const struct import *im)
+{
+	const char *sep = "";
+	unsigned i;
+
+	if (im->ga.ignored == 0)
+		return;
+	(void)printf("Not taken over: ");
+	for (i = 0; i < CLI_GA_NIGNORED; i++) {
+		if ((im->ga.ignored & (1U << i)) == 0)
+			continue;
+		(void)printf("%s%s", sep, cli_ga_ignored_name(i));
+		sep = ", ";
+	}
+	(void)printf("\n(site policy in flowtotp.conf: window, rate limits, "
+		     "lockout, replay protection).\n");
+}
+
+static void
+print_result_text(const struct import *im)
+{
+	size_t i;
+
+	(void)printf(
+	    "Imported the google-authenticator secret of %s into "
+	    "%s\n(SHA1, 6 digits, every %u seconds); the authenticator app "
+	    "keeps working as it is.\n",
+	    im->t.name, im->t.path, im->s.period);
+	print_ignored_text(im);
+	if (im->ga.nscratch > 0)
+		(void)printf("The old emergency scratch codes (%u in the file) "
+			     "no longer work.\n",
+		    im->ga.nscratch);
+	if (im->s.nbackup > 0) {
+		(void)printf(
+		    "\nNew backup codes: each works once, for when "
+		    "the phone is not at hand.\nThey are shown only now; keep "
+		    "them somewhere safe.\n\n");
+		for (i = 0; i < im->s.nbackup; i++)
+			(void)printf("  %s\n", im->codes[i]);
+	}
+	(void)printf("\n%s was left untouched:\nremove it once "
+		     "pam_google_authenticator is out of the PAM stack.\n",
+	    im->src);
+}
+
+static void
+print_result_json(const struct import *im)
+{
+	const char *sep = "";
+	char when[64];
+	unsigned i;
+
+	cli_time_iso((time_t)im->s.created, when, sizeof(when));
+	(void)printf("{\"user\":");
+	cli_json_str(stdout, im->t.name);
+	(void)printf(",\"path\":");
+	cli_json_str(stdout, im->t.path);
+	(void)printf(",\"source\":");
+	cli_json_str(stdout, im->src);
+	(void)printf(",\"algorithm\":\"%s\",\"digits\":%u,\"period\":%u,"
+		     "\"created\":%lld,\"created_utc\":\"%s\",\"replaced\":%s,"
+		     "\"scratch_codes_dropped\":%u,\"ignored_options\":[",
+	    ft_algo_name(im->s.algo), im->s.digits, im->s.period,
+	    (long long)im->s.created, when, im->existed ? "true" : "false",
+	    im->ga.nscratch);
+	for (i = 0; i < CLI_GA_NIGNORED; i++) {
+		if ((im->ga.ignored & (1U << i)) == 0)
+			continue;
+		(void)printf("%s\"%s\"", sep, cli_ga_ignored_name(i));
+		sep = ",";
+	}
+	(void)printf("],\"backup_codes\":[");
+	for (i = 0; i < im->s.nbackup; i++)
+		(void)printf("%s\"%s\"", i > 0 ? "," : "", im->codes[i]);
+	(void)printf("]}\n");
+}
+
+static int
+import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
+{
+	char err[CLI_ERRLEN];
+	int ex, rc;
+
+	if ((ex = cli_target(ctx, ctx->o.user, &im->t)) != CLI_EX_OK ||
+	    (ex = source_path(im, argc, argv)) != CLI_EX_OK ||
+	    (ex = cli_store_writable(ctx, &im->t)) != CLI_EX_OK ||
+	    (ex = check_existing(ctx, im)) != CLI_EX_OK ||
+	    (ex = read_ga(im)) != CLI_EX_OK)
+		return ex;
+	make_secret(im);
+	if ((ex = make_backup_codes(ctx, im)) != CLI_EX_OK)
+		return ex;
+	err[0] = '\0';
+	rc = cli_secret_save(ctx, &im->t, &im->s, err, sizeof(err));
+	if (rc != FT_OK)
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "not imported: cannot save %s: %s", im->t.path, err);
+	cli_log(ctx, "imported %s from google-authenticator file %s%s",
+	    im->t.name, im->src, im->existed ? ", replacing an enrolment" : "");
+	forget_state(ctx, im);
+	if (ctx->o.json)
+		print_result_json(im);
+	else
+		print_result_text(im);
+	return CLI_EX_OK;
+}
+
+int
+cmd_import(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct import *im;
+	int ex;
+
+	im = calloc(1, sizeof(*im));
+	if (im == NULL)
+		return cli_err(CLI_EX_FAIL, "out of memory");
+	ex = import(ctx, im, argc, argv);
+	ft_wipe(im, sizeof(*im));
+	free(im);
+	return ex;
+}
