@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "rc.h"
 
 static bool
@@ -45,4 +46,26 @@ cli_state_open(const struct cli_ctx *ctx, struct ft_state **st, char *err,
 		return ft_seterr(err, errlen, FT_ERR_PERM,
 		    "the login state is root's");
 	return ft_state_open(c, st, err, errlen);
+}
+
+void
+cli_state_restart(const struct cli_ctx *ctx, const char *user, uint64_t step)
+{
+	enum ft_state_verdict v;
+	struct ft_state *st = NULL;
+	char err[CLI_ERRLEN];
+	int rc;
+
+	err[0] = '\0';
+	rc = cli_state_open(ctx, &st, err, sizeof(err));
+	if (rc == FT_ERR_PERM)
+		return;
+	if (rc == FT_OK)
+		rc = ft_state_forget(st, user, err, sizeof(err));
+	if (rc == FT_OK && step != 0)
+		rc = ft_state_record_success(st, user, step, ft_now(), &v, err,
+		    sizeof(err));
+	if (rc != FT_OK)
+		cli_warn("login state of %s not updated: %s", user, err);
+	ft_state_close(st);
 }

@@ -166,6 +166,20 @@ int cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn,
 /* Remove the secret file.  FT_ERR_NOENT when there is none. */
 int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
 
+/* An existing enrolment of t may be replaced only with --force: CLI_EX_OK
+ * (with *existed set when there was one, readable or not) or an exit code,
+ * message printed (CLI_EX_EXISTS, CLI_EX_PERM, CLI_EX_FAIL). */
+int cli_check_existing(const struct cli_ctx *ctx, const struct cli_target *t,
+    bool *existed);
+
+/* ---- codes.c: new backup codes ---- */
+/* count (at most FT_BACKUP_MAX) new codes: shown[] for the person, hash[]
+ * for the secret file; *n how many.  CLI_EX_OK, or CLI_EX_FAIL with the
+ * message printed. */
+int cli_make_backup_codes(unsigned count,
+    char shown[FT_BACKUP_MAX][FT_BACKUP_SHOWN_BUFSZ],
+    char hash[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ], size_t *n);
+
 /* ---- cache.c: the replay/lockout state ---- */
 /* Open the state store if the caller may: root always; others only when
  * the gdbm cache directory already exists and belongs to them (so a user
@@ -173,6 +187,13 @@ int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
  * (err set) when the caller may not. */
 int cli_state_open(const struct cli_ctx *ctx, struct ft_state **st,
     char *err, size_t errlen);
+/* After a new secret is saved: the user's old login state goes (failures
+ * and a last used step belong to the secret they were counted for; an old
+ * step, perhaps of another period, would make new codes look like
+ * replays), and step, if non-zero, is recorded as used (the confirmation
+ * code).  Best effort, a warning on failure: the enrolment is saved. */
+void cli_state_restart(const struct cli_ctx *ctx, const char *user,
+    uint64_t step);
 
 /* ---- verify.c: codes typed by a person ---- */
 /* Strip spaces; FT_OK if exactly `digits` ASCII digits remain (written to

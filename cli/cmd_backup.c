@@ -21,27 +21,6 @@ struct newcodes {
 };
 
 static int
-make_codes(struct newcodes *nc, unsigned count)
-{
-	char norm[FT_BACKUP_NORM_BUFSZ];
-	size_t i;
-	int rc = FT_OK;
-
-	nc->n = count > FT_BACKUP_MAX ? FT_BACKUP_MAX : count;
-	for (i = 0; i < nc->n && rc == FT_OK; i++) {
-		rc = ft_backup_generate(nc->shown[i], sizeof(nc->shown[i]));
-		if (rc == FT_OK)
-			rc = ft_backup_normalize(nc->shown[i], norm,
-			    sizeof(norm));
-		if (rc == FT_OK)
-			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
-			    nc->hash[i], sizeof(nc->hash[i]));
-	}
-	ft_wipe(norm, sizeof(norm));
-	return rc;
-}
-
-static int
 swap_codes(struct ft_secret *s, void *arg)
 {
 	const struct newcodes *nc = arg;
@@ -80,11 +59,11 @@ static int
 renew(struct cli_ctx *ctx, const struct cli_target *t, struct newcodes *nc)
 {
 	char err[CLI_ERRLEN];
-	int rc;
+	int ex, rc;
 
-	if ((rc = make_codes(nc, ctx->cfg.backup_codes)) != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot make backup codes: %s",
-		    ft_rc_str(rc));
+	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, nc->shown,
+	    nc->hash, &nc->n)) != CLI_EX_OK)
+		return ex;
 	err[0] = '\0';
 	rc = cli_secret_edit(t, swap_codes, nc, err, sizeof(err));
 	if (rc == FT_ERR_NOENT)

@@ -46,39 +46,6 @@ enroll_wipe(struct enroll *e)
 	ft_wipe(e, sizeof(*e));
 }
 
-/* An existing enrolment is replaced only with --force. */
-static int
-check_existing(const struct cli_ctx *ctx, struct enroll *e)
-{
-	char err[CLI_ERRLEN], when[64];
-	struct ft_secret old;
-	int rc;
-
-	err[0] = '\0';
-	rc = cli_secret_load(&e->t, &old, err, sizeof(err));
-	if (rc == FT_OK) {
-		e->existed = true;
-		cli_time_text((time_t)old.created, when, sizeof(when));
-		ft_secret_wipe(&old);
-		if (ctx->o.force)
-			return CLI_EX_OK;
-		return cli_err(CLI_EX_EXISTS, "%s is already enrolled (since "
-		    "%s); use --force to replace it", e->t.name, when);
-	}
-	ft_secret_wipe(&old);
-	if (rc == FT_ERR_NOENT)
-		return CLI_EX_OK;
-	if (rc == FT_ERR_PERM)
-		return cli_err(CLI_EX_PERM, "%s", err);
-	e->existed = true;
-	if (ctx->o.force) {
-		cli_warn("replacing an unreadable enrolment: %s", err);
-		return CLI_EX_OK;
-	}
-	return cli_err(CLI_EX_FAIL, "cannot read the enrolment of %s (%s); "
-	    "use --force to replace it", e->t.name, err);
-}
-
 static int
 make_names(const struct cli_ctx *ctx, struct enroll *e)
 {
@@ -188,58 +155,6 @@ confirm(struct enroll *e)
 	return CLI_EX_OK;
 }
 
-static int
-make_backup_codes(const struct cli_ctx *ctx, struct enroll *e)
-{
-	char norm[FT_BACKUP_NORM_BUFSZ];
-	unsigned i, n = ctx->cfg.backup_codes;
-	int rc = FT_OK;
-
-	if (n > FT_BACKUP_MAX)
-		n = FT_BACKUP_MAX;
-	for (i = 0; i < n && rc == FT_OK; i++) {
-		rc = ft_backup_generate(e->codes[i], sizeof(e->codes[i]));
-		if (rc == FT_OK)
-			rc = ft_backup_normalize(e->codes[i], norm,
-			    sizeof(norm));
-		if (rc == FT_OK)
-			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
-			    e->s.backup[i], sizeof(e->s.backup[i]));
-	}
-	ft_wipe(norm, sizeof(norm));
-	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot make backup codes: %s",
-		    ft_rc_str(rc));
-	e->s.nbackup = n;
-	return CLI_EX_OK;
-}
-
-/* After saving: the user's old login state goes, so the new secret starts
- * clean (a last used step from an old secret, perhaps with another period,
- * would make the new codes look like replays), and the confirmation code
- * is recorded as used.  Best effort: the enrolment itself is saved. */
-static void
-update_state(const struct cli_ctx *ctx, const struct enroll *e)
-{
-	enum ft_state_verdict v;
-	struct ft_state *st = NULL;
-	char err[CLI_ERRLEN];
-	int rc;
-
-	err[0] = '\0';
-	rc = cli_state_open(ctx, &st, err, sizeof(err));
-	if (rc == FT_ERR_PERM)
-		return;
-	if (rc == FT_OK)
-		rc = ft_state_forget(st, e->t.name, err, sizeof(err));
-	if (rc == FT_OK && e->confirmed)
-		rc = ft_state_record_success(st, e->t.name, e->step, ft_now(),
-		    &v, err, sizeof(err));
-	if (rc != FT_OK)
-		cli_warn("login state of %s not updated: %s", e->t.name, err);
-	ft_state_close(st);
-}
-
 static void
 print_result_text(const struct enroll *e)
 {
@@ -291,7 +206,7 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 
 	if ((ex = cli_target(ctx, o->user, &e->t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &e->t)) != CLI_EX_OK ||
-	    (ex = check_existing(ctx, e)) != CLI_EX_OK ||
+	    (ex = cli_check_existing(ctx, &e->t, &e->existed)) != CLI_EX_OK ||
 	    (ex = make_names(ctx, e)) != CLI_EX_OK ||
 	    (ex = make_secret(ctx, e)) != CLI_EX_OK)
 		return ex;
@@ -304,7 +219,8 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 		return ex;
 	if (!o->no_confirm && (ex = confirm(e)) != CLI_EX_OK)
 		return ex;
-	if ((ex = make_backup_codes(ctx, e)) != CLI_EX_OK)
+	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, e->codes,
+	    e->s.backup, &e->s.nbackup)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_save(ctx, &e->t, &e->s, err, sizeof(err));
@@ -314,7 +230,7 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 		    e->t.path, err);
 	cli_log(ctx, "%s %s", e->existed ? "re-enrolled" : "enrolled",
 	    e->t.name);
-	update_state(ctx, e);
+	cli_state_restart(ctx, e->t.name, e->confirmed ? e->step : 0);
 	if (o->json)
 		print_result_json(e);
 	else

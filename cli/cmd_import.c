@@ -134,64 +134,6 @@ read_ga(struct import *im)
 	return CLI_EX_OK;
 }
 
-/* An existing enrolment is replaced only with --force (as enroll does). */
-static int
-check_existing(const struct cli_ctx *ctx, struct import *im)
-{
-	char err[CLI_ERRLEN];
-	struct ft_secret old;
-	int rc;
-
-	err[0] = '\0';
-	rc = cli_secret_load(&im->t, &old, err, sizeof(err));
-	ft_secret_wipe(&old);
-	if (rc == FT_ERR_NOENT)
-		return CLI_EX_OK;
-	if (rc == FT_ERR_PERM)
-		return cli_err(CLI_EX_PERM, "%s", err);
-	im->existed = true;
-	if (ctx->o.force) {
-		if (rc != FT_OK)
-			cli_warn("replacing an unreadable enrolment: %s", err);
-		return CLI_EX_OK;
-	}
-	if (rc == FT_OK)
-		return cli_err(CLI_EX_EXISTS,
-		    "%s is already enrolled; use "
-		    "--force to replace the enrolment",
-		    im->t.name);
-	return cli_err(CLI_EX_FAIL,
-	    "cannot read the enrolment of %s (%s); "
-	    "use --force to replace it",
-	    im->t.name, err);
-}
-
-static int
-make_backup_codes(const struct cli_ctx *ctx, struct import *im)
-{
-	char norm[FT_BACKUP_NORM_BUFSZ];
-	unsigned i, n = ctx->cfg.backup_codes;
-	int rc = FT_OK;
-
-	if (n > FT_BACKUP_MAX)
-		n = FT_BACKUP_MAX;
-	for (i = 0; i < n && rc == FT_OK; i++) {
-		rc = ft_backup_generate(im->codes[i], sizeof(im->codes[i]));
-		if (rc == FT_OK)
-			rc = ft_backup_normalize(
-			    im->codes[i], norm, sizeof(norm));
-		if (rc == FT_OK)
-			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
-			    im->s.backup[i], sizeof(im->s.backup[i]));
-	}
-	ft_wipe(norm, sizeof(norm));
-	if (rc != FT_OK)
-		return cli_err(
-		    CLI_EX_FAIL, "cannot make backup codes: %s", ft_rc_str(rc));
-	im->s.nbackup = n;
-	return CLI_EX_OK;
-}
-
 static void
 make_secret(struct import *im)
 {
@@ -201,26 +143,6 @@ make_secret(struct import *im)
 	im->s.digits = GA_DIGITS;
 	im->s.period = im->ga.period;
 	im->s.created = (int64_t)ft_now();
-}
-
-/* The user's old login state goes, as after enroll: failures and a last
- * used step belong to the secret they were counted for.  Best effort. */
-static void
-forget_state(const struct cli_ctx *ctx, const struct import *im)
-{
-	struct ft_state *st = NULL;
-	char err[CLI_ERRLEN];
-	int rc;
-
-	err[0] = '\0';
-	rc = cli_state_open(ctx, &st, err, sizeof(err));
-	if (rc == FT_ERR_PERM)
-		return;
-	if (rc == FT_OK)
-		rc = ft_state_forget(st, im->t.name, err, sizeof(err));
-	if (rc != FT_OK)
-		cli_warn("login state of %s not updated: %s", im->t.name, err);
-	ft_state_close(st);
 }
 
 static void
@@ -311,11 +233,12 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 	if ((ex = cli_target(ctx, ctx->o.user, &im->t)) != CLI_EX_OK ||
 	    (ex = source_path(im, argc, argv)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &im->t)) != CLI_EX_OK ||
-	    (ex = check_existing(ctx, im)) != CLI_EX_OK ||
+	    (ex = cli_check_existing(ctx, &im->t, &im->existed)) != CLI_EX_OK ||
 	    (ex = read_ga(im)) != CLI_EX_OK)
 		return ex;
 	make_secret(im);
-	if ((ex = make_backup_codes(ctx, im)) != CLI_EX_OK)
+	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, im->codes,
+	    im->s.backup, &im->s.nbackup)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_save(ctx, &im->t, &im->s, err, sizeof(err));
@@ -325,7 +248,7 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 		    "not imported: cannot save %s: %s", im->t.path, err);
 	cli_log(ctx, "imported %s from google-authenticator file %s%s",
 	    im->t.name, im->src, im->existed ? ", replacing an enrolment" : "");
-	forget_state(ctx, im);
+	cli_state_restart(ctx, im->t.name, 0);
 	if (ctx->o.json)
 		print_result_json(im);
 	else

@@ -208,3 +208,34 @@ cli_secret_remove(const struct cli_target *t, char *err, size_t errlen)
 	cli_priv_leave(&p);
 	return rc;
 }
+
+int
+cli_check_existing(const struct cli_ctx *ctx, const struct cli_target *t,
+    bool *existed)
+{
+	char err[CLI_ERRLEN], when[64];
+	struct ft_secret old;
+	int rc;
+
+	*existed = false;
+	err[0] = '\0';
+	rc = cli_secret_load(t, &old, err, sizeof(err));
+	if (rc == FT_OK)
+		cli_time_text((time_t)old.created, when, sizeof(when));
+	ft_secret_wipe(&old);
+	if (rc == FT_ERR_NOENT)
+		return CLI_EX_OK;
+	if (rc == FT_ERR_PERM)
+		return cli_err(CLI_EX_PERM, "%s", err);
+	*existed = true;
+	if (ctx->o.force) {
+		if (rc != FT_OK)
+			cli_warn("replacing an unreadable enrolment: %s", err);
+		return CLI_EX_OK;
+	}
+	if (rc == FT_OK)
+		return cli_err(CLI_EX_EXISTS, "%s is already enrolled (since "
+		    "%s); use --force to replace it", t->name, when);
+	return cli_err(CLI_EX_FAIL, "cannot read the enrolment of %s (%s); "
+	    "use --force to replace it", t->name, err);
+}
