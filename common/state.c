@@ -24,6 +24,7 @@ struct ft_state {
 	/* cache=redis with redis_fallback=local: the gdbm file used while
 	 * Redis is unreachable, opened on first need. */
 	bool fallback_local;
+	bool probe; /* open gdbm files at once (ft_state_open) */
 	char local_cache[PATH_MAX];
 	const struct ft_state_backend_ops *fb_ops;
 	void *fb_impl;
@@ -108,7 +109,7 @@ open_primary(
 {
 	if (!is_redis(c))
 		return ft_state_gdbm_open(
-		    c->cache, &st->ops, &st->impl, err, errlen);
+		    c->cache, st->probe, &st->ops, &st->impl, err, errlen);
 #ifdef HAVE_REDIS
 	return ft_state_redis_open(c, &st->ops, &st->impl, err, errlen);
 #else
@@ -123,8 +124,8 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	int n, rc;
 
 	if (st->fb_ops == NULL) {
-		rc = ft_state_gdbm_open(
-		    st->local_cache, &st->fb_ops, &st->fb_impl, err, errlen);
+		rc = ft_state_gdbm_open(st->local_cache, st->probe,
+		    &st->fb_ops, &st->fb_impl, err, errlen);
 		if (rc != FT_OK)
 			return rc;
 	}
@@ -137,9 +138,9 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	return FT_OK;
 }
 
-int
-ft_state_open(
-    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
+static int
+open_state(const struct ft_config *c, bool probe, struct ft_state **out,
+    char *err, size_t errlen)
 {
 	struct ft_state *st;
 	char why[FT_STATE_WARNING_MAX];
@@ -152,6 +153,7 @@ ft_state_open(
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	st->probe = probe;
 	st->pol.deny = c->deny;
 	st->pol.unlock_time = c->unlock_time;
 	st->pol.fail_interval = c->fail_interval;
@@ -186,6 +188,20 @@ ft_state_open(
 	return FT_OK;
 }
 
+int
+ft_state_open(
+    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
+{
+	return open_state(c, true, out, err, errlen);
+}
+
+int
+ft_state_open_login(
+    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
+{
+	return open_state(c, false, out, err, errlen);
+}
+
 void
 ft_state_close(struct ft_state *st)
 {
@@ -200,16 +216,43 @@ ft_state_close(struct ft_state *st)
 
 /* ---- dispatch with fallback ---- */
 
-enum op_kind { OP_BEGIN, OP_SUCCESS, OP_GET, OP_UNLOCK, OP_FORGET };
+enum op_kind { OP_BEGIN, OP_ATTEMPT, OP_SUCCESS, OP_GET, OP_UNLOCK, OP_FORGET };
 
 struct op_args {
 	enum op_kind kind;
 	const char *user;
+	ft_state_check_fn check; /* OP_ATTEMPT */
+	void *check_arg;
+	uint64_t *step_out;      /* OP_ATTEMPT */
 	uint64_t step;
 	time_t now;
 	enum ft_state_verdict *verdict;
 	struct ft_user_state *out;
 };
+
+/* ft_state_attempt for a backend without one atomic section for it:
+ * begin, check, success, each atomic (the attempt counted first). */
+static int
+attempt_in_steps(const struct ft_state_backend_ops *ops, void *impl,
+    const struct ft_state_policy *pol, const struct op_args *a, char *err,
+    size_t errlen)
+{
+	int m, rc;
+
+	rc = ops->begin_attempt(impl, pol, a->user, a->now, a->verdict, err,
+	    errlen);
+	if (rc != FT_OK || *a->verdict != FT_STATE_PROCEED)
+		return rc;
+	m = a->check(a->check_arg, a->step_out);
+	if (m < 0) {
+		*a->verdict = FT_STATE_LOCKED; /* fail closed */
+		return ft_seterr(err, errlen, m, "checking the code failed");
+	}
+	if (m == 0)
+		return FT_OK; /* PROCEED: no match, failure counted */
+	return ops->record_success(impl, pol, a->user, *a->step_out, a->now,
+	    a->verdict, err, errlen);
+}
 
 static int
 call_one(const struct ft_state_backend_ops *ops, void *impl,
@@ -217,6 +260,11 @@ call_one(const struct ft_state_backend_ops *ops, void *impl,
     size_t errlen)
 {
 	switch (a->kind) {
+	case OP_ATTEMPT:
+		if (ops->attempt == NULL)
+			return attempt_in_steps(ops, impl, pol, a, err, errlen);
+		return ops->attempt(impl, pol, a->user, a->now, a->check,
+		    a->check_arg, a->verdict, a->step_out, err, errlen);
 	case OP_BEGIN:
 		return ops->begin_attempt(
 		    impl, pol, a->user, a->now, a->verdict, err, errlen);
@@ -283,6 +331,24 @@ ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
 	    .kind = OP_BEGIN, .user = user, .now = now, .verdict = verdict};
 
 	*verdict = FT_STATE_LOCKED; /* fail closed */
+	return dispatch(st, &a, err, errlen);
+}
+
+int
+ft_state_attempt(struct ft_state *st, const char *user, time_t now,
+    ft_state_check_fn check, void *arg, enum ft_state_verdict *verdict,
+    uint64_t *step, char *err, size_t errlen)
+{
+	struct op_args a = {.kind = OP_ATTEMPT,
+	    .user = user,
+	    .check = check,
+	    .check_arg = arg,
+	    .step_out = step,
+	    .now = now,
+	    .verdict = verdict};
+
+	*verdict = FT_STATE_LOCKED; /* fail closed */
+	*step = 0;
 	return dispatch(st, &a, err, errlen);
 }
 

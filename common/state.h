@@ -54,11 +54,33 @@ struct ft_state;  /* opaque; one per PAM call or CLI command */
  * a fresh one; that open itself returns FT_ERR_CORRUPT. */
 int ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
     size_t errlen);
+/* The same for a login, whose first operation follows at once: the gdbm
+ * file is not opened separately first (that open was a third of a login's
+ * cost); the first operation creates, checks and sets aside instead, with
+ * the same errors. */
+int ft_state_open_login(const struct ft_config *c, struct ft_state **out,
+    char *err, size_t errlen);
 void ft_state_close(struct ft_state *st);
 
 /* Step 1 of a login; *verdict is FT_STATE_PROCEED or FT_STATE_LOCKED. */
 int ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
     enum ft_state_verdict *verdict, char *err, size_t errlen);
+
+/* Checks a code while the state is locked: 1 matched (*step set), 0 no
+ * match, or a negative ft_rc. */
+typedef int (*ft_state_check_fn)(void *arg, uint64_t *step);
+
+/* Steps 1 to 3 of a TOTP login in one atomic section: count the attempt,
+ * and unless locked call check (microseconds: a TOTP window, never a slow
+ * backup-code hash) and record its step.  *verdict: FT_STATE_LOCKED
+ * (check not called), FT_STATE_ACCEPTED or FT_STATE_REPLAY (matched,
+ * *step set), or FT_STATE_PROCEED (no match; the failure stays counted, a
+ * backup code may still follow through ft_state_record_success).  The
+ * gdbm cache does it in one locked session, one write; Redis as three
+ * calls (each atomic on the server, the attempt counted first). */
+int ft_state_attempt(struct ft_state *st, const char *user, time_t now,
+    ft_state_check_fn check, void *arg, enum ft_state_verdict *verdict,
+    uint64_t *step, char *err, size_t errlen);
 
 /* Step 3; step 0 means a backup code (no replay check).  *verdict is
  * FT_STATE_ACCEPTED or FT_STATE_REPLAY. */

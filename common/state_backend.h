@@ -25,6 +25,12 @@ struct ft_state_backend_ops {
 	int (*record_success)(void *impl, const struct ft_state_policy *pol,
 	    const char *user, uint64_t step, time_t now,
 	    enum ft_state_verdict *verdict, char *err, size_t errlen);
+	/* ft_state_attempt in one atomic section; NULL: state.c makes it of
+	 * begin_attempt and record_success. */
+	int (*attempt)(void *impl, const struct ft_state_policy *pol,
+	    const char *user, time_t now, ft_state_check_fn check, void *arg,
+	    enum ft_state_verdict *verdict, uint64_t *step, char *err,
+	    size_t errlen);
 	int (*get)(void *impl, const char *user, struct ft_user_state *out,
 	    char *err, size_t errlen);
 	int (*unlock)(void *impl, const char *user, char *err, size_t errlen);
@@ -32,9 +38,12 @@ struct ft_state_backend_ops {
 	void (*close)(void *impl);
 };
 
-/* Backend constructors: set *ops and *impl on FT_OK. */
-int ft_state_gdbm_open(const char *path, const struct ft_state_backend_ops **ops,
-    void **impl, char *err, size_t errlen);
+/* Backend constructors: set *ops and *impl on FT_OK.  With probe, the gdbm
+ * file is opened (created, checked, set aside if damaged) at once; without,
+ * by the first operation. */
+int ft_state_gdbm_open(const char *path, bool probe,
+    const struct ft_state_backend_ops **ops, void **impl, char *err,
+    size_t errlen);
 int ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **impl, char *err,
     size_t errlen);

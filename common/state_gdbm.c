@@ -388,8 +388,12 @@ session_begin(
 	rc = lock_file(s, err, errlen);
 	if (rc != FT_OK)
 		return rc;
+	/* GDBM_NOMMAP: a session reads one bucket; mapping and unmapping
+	 * the whole file each time cost more than the rest of a login and
+	 * grew with the file (bench/). */
 	s->db = gdbm_fd_open(s->fd, impl->path, 0,
-	    GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_XVERIFY, NULL);
+	    GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_XVERIFY |
+	    GDBM_NOMMAP, NULL);
 	if (s->db == NULL) {
 		ge = gdbm_errno;
 		if (gdbm_err_is_corruption(ge)) {
@@ -503,17 +507,58 @@ rec_store(struct session *s, const char *user, const struct ft_user_state *st,
 
 /* ---- the operations ---- */
 
-enum gop { GOP_PROBE, GOP_BEGIN, GOP_SUCCESS, GOP_GET, GOP_UNLOCK, GOP_FORGET };
+enum gop {
+	GOP_PROBE,
+	GOP_BEGIN,
+	GOP_ATTEMPT,
+	GOP_SUCCESS,
+	GOP_GET,
+	GOP_UNLOCK,
+	GOP_FORGET
+};
 
 struct gargs {
 	enum gop op;
 	const struct ft_state_policy *pol;
 	const char *user;
+	ft_state_check_fn check; /* GOP_ATTEMPT */
+	void *check_arg;
+	uint64_t *step_out;      /* GOP_ATTEMPT */
 	uint64_t step;
 	time_t now;
 	enum ft_state_verdict *verdict;
 	struct ft_user_state *out;
 };
+
+/* GOP_ATTEMPT on the record st (found or zero): the rules of begin, the
+ * check, the rules of success; one store of the result.  A failure counted
+ * by begin stays counted when the code does not match, is a replay, or the
+ * check fails. */
+static int
+run_attempt(struct session *s, const struct gargs *a, struct ft_user_state *st,
+    char *err, size_t errlen)
+{
+	struct ft_user_state after;
+	int m, rc;
+
+	ft_state_apply_begin(a->pol, a->now, st, a->verdict);
+	if (*a->verdict == FT_STATE_LOCKED)
+		return FT_OK; /* a lock changes nothing; check not called */
+	m = a->check(a->check_arg, a->step_out);
+	if (m == 1) {
+		after = *st;
+		ft_state_apply_success(*a->step_out, a->now, &after, a->verdict);
+		if (*a->verdict == FT_STATE_ACCEPTED)
+			*st = after;
+	} else {
+		/* No match: PROCEED; an error: fail closed. */
+		*a->verdict = m == 0 ? FT_STATE_PROCEED : FT_STATE_LOCKED;
+	}
+	rc = rec_store(s, a->user, st, err, errlen);
+	if (m < 0 && rc == FT_OK)
+		rc = ft_seterr(err, errlen, m, "checking the code failed");
+	return rc;
+}
 
 static int
 run_op(struct session *s, const struct gargs *a, char *err, size_t errlen)
@@ -534,6 +579,7 @@ run_op(struct session *s, const struct gargs *a, char *err, size_t errlen)
 	if (rc != FT_OK)
 		return rc;
 	switch (a->op) {
+	case GOP_ATTEMPT: return run_attempt(s, a, &st, err, errlen);
 	case GOP_BEGIN:
 		ft_state_apply_begin(a->pol, a->now, &st, a->verdict);
 		if (*a->verdict == FT_STATE_LOCKED)
@@ -581,6 +627,25 @@ g_begin(void *impl, const struct ft_state_policy *pol, const char *user,
 	    .verdict = verdict};
 
 	*verdict = FT_STATE_LOCKED;
+	return with_db(impl, &a, err, errlen);
+}
+
+static int
+g_attempt(void *impl, const struct ft_state_policy *pol, const char *user,
+    time_t now, ft_state_check_fn check, void *arg,
+    enum ft_state_verdict *verdict, uint64_t *step, char *err, size_t errlen)
+{
+	struct gargs a = {.op = GOP_ATTEMPT,
+	    .pol = pol,
+	    .user = user,
+	    .check = check,
+	    .check_arg = arg,
+	    .step_out = step,
+	    .now = now,
+	    .verdict = verdict};
+
+	*verdict = FT_STATE_LOCKED;
+	*step = 0;
 	return with_db(impl, &a, err, errlen);
 }
 
@@ -635,6 +700,7 @@ static const struct ft_state_backend_ops gdbm_ops = {
     .name = "gdbm",
     .begin_attempt = g_begin,
     .record_success = g_success,
+    .attempt = g_attempt,
     .get = g_get,
     .unlock = g_unlock,
     .forget = g_forget,
@@ -669,11 +735,12 @@ split_path(const char *path, struct gdbm_impl *impl, char *err, size_t errlen)
 }
 
 int
-ft_state_gdbm_open(const char *path, const struct ft_state_backend_ops **ops,
-    void **implp, char *err, size_t errlen)
+ft_state_gdbm_open(const char *path, bool probe,
+    const struct ft_state_backend_ops **ops, void **implp, char *err,
+    size_t errlen)
 {
 	struct gdbm_impl *impl;
-	struct gargs probe = {.op = GOP_PROBE};
+	struct gargs probe_args = {.op = GOP_PROBE};
 	int rc;
 
 	impl = calloc(1, sizeof(*impl));
@@ -688,8 +755,11 @@ ft_state_gdbm_open(const char *path, const struct ft_state_backend_ops **ops,
 	    impl->dir, GDBM_DIR_MODE, geteuid(), getegid(), err, errlen);
 	if (rc != FT_OK)
 		goto out;
-	/* Open once now, so a damaged file is found and set aside here. */
-	rc = with_db(impl, &probe, err, errlen);
+	/* Open once now, so a damaged file is found and set aside here;
+	 * a login skips this (its first operation follows at once and
+	 * finds the same problems). */
+	if (probe)
+		rc = with_db(impl, &probe_args, err, errlen);
 out:
 	if (rc != FT_OK) {
 		free(impl);

@@ -144,7 +144,7 @@ open_state(struct ftpam_login *lg)
 	if (lg->state != NULL)
 		return true;
 	err[0] = '\0';
-	rc = ft_state_open(&lg->cfg, &lg->state, err, sizeof(err));
+	rc = ft_state_open_login(&lg->cfg, &lg->state, err, sizeof(err));
 	if (rc != FT_OK) {
 		set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
@@ -234,6 +234,61 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	return m;
 }
 
+struct totp_check {
+	struct ftpam_login *lg;
+	const struct ftpam_answer *a;
+	time_t now;
+	bool failed; /* the check itself failed; reason already set */
+};
+
+/* ft_state_check_fn: check_totp while the state is locked. */
+static int
+totp_check_cb(void *arg, uint64_t *step)
+{
+	struct totp_check *tc = arg;
+	int m;
+
+	m = check_totp(tc->lg, tc->a, tc->now, step);
+	if (m < 0) {
+		tc->failed = true;
+		return FT_ERR_CRYPTO;
+	}
+	return m;
+}
+
+/* Steps 1 to 3 for the TOTP candidate in one atomic state operation.
+ * 1 accepted, 0 no match (attempt counted: a backup code may follow),
+ * -1 denied (reason set: locked, replay or an error). */
+static int
+attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct totp_check tc = {.lg = lg, .a = a, .now = now};
+	enum ft_state_verdict v;
+	uint64_t step = 0;
+	char err[ERRLEN];
+	int rc;
+
+	if (!open_state(lg))
+		return -1;
+	err[0] = '\0';
+	rc = ft_state_attempt(lg->state, lg->user, now, totp_check_cb, &tc, &v,
+	    &step, err, sizeof(err));
+	state_warning(lg);
+	if (rc != FT_OK) {
+		if (!tc.failed)
+			set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return -1;
+	}
+	switch (v) {
+	case FT_STATE_ACCEPTED: set_detail(lg, FTPAM_OK, NULL); return 1;
+	case FT_STATE_REPLAY: set_detail(lg, FTPAM_REPLAY, NULL); return -1;
+	case FT_STATE_PROCEED: return 0;
+	case FT_STATE_LOCKED: break;
+	}
+	set_detail(lg, FTPAM_LOCKED, NULL);
+	return -1;
+}
+
 /* 1 used, 0 no match, -1 error (reason set). */
 static int
 check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
@@ -260,7 +315,6 @@ static bool
 check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
 {
 	size_t used = a->totp_len > 0 ? a->totp_len : a->backup_len;
-	uint64_t step = 0;
 	bool ok = false;
 	time_t now;
 	int m;
@@ -278,14 +332,15 @@ check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
 		goto out;
 	}
 	now = ft_now();
-	if (!begin_attempt(lg, now))
-		goto out;
-	m = check_totp(lg, a, now, &step);
-	if (m < 0)
-		goto out;
-	if (m == 1) {
-		used = a->totp_len;
-		ok = record_success(lg, step, now);
+	if (a->totp_len > 0) {
+		m = attempt_totp(lg, a, now);
+		if (m != 0) {
+			ok = m == 1;
+			if (ok)
+				used = a->totp_len;
+			goto out;
+		}
+	} else if (!begin_attempt(lg, now)) {
 		goto out;
 	}
 	m = check_backup(lg, a);

@@ -167,6 +167,92 @@ open_at(const char *cache, unsigned deny, struct ft_state **st, char *err)
 }
 
 static void
+config_open_login(const char *cache, unsigned deny, struct ft_state **st,
+    char *err)
+{
+	struct ft_config c;
+	int rc;
+
+	config(&c, cache, deny);
+	err[0] = '\0';
+	*st = NULL;
+	rc = ft_state_open_login(&c, st, err, ERRLEN);
+	is_int(rc, FT_OK, "open for a login (%s)", err);
+}
+
+/* A scripted check for ft_state_attempt: answers `result` with `step`,
+ * and counts its calls. */
+struct scripted {
+	int result;
+	uint64_t step;
+	unsigned calls;
+};
+
+static int
+scripted_check(void *arg, uint64_t *step)
+{
+	struct scripted *sc = arg;
+
+	sc->calls++;
+	*step = sc->step;
+	return sc->result;
+}
+
+static void
+test_gdbm_attempt(void)
+{
+	char dir[4096], cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	struct scripted sc = {1, 7000, 0};
+	uint64_t step = 0;
+	int rc;
+
+	tu_fmt(dir, sizeof(dir), "%s/attempt", tmp);
+	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+	config_open_login(cache, 3, &st, err);
+	if (st == NULL)
+		return;
+	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
+	    err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_ACCEPTED && step == 7000 &&
+		sc.calls == 1,
+	    "attempt, login-opened cache: the file is created, a match is "
+	    "accepted (%s)", err);
+	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 7000 && us.failures == 0,
+	    "attempt: step recorded, the attempt's failure cleared");
+	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
+	    err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_REPLAY, "attempt: same step: replay");
+	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.failures == 1,
+	    "attempt: a replay stays counted as a failure");
+	sc.result = 0;
+	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
+	    err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED,
+	    "attempt: no match: proceed (a backup code may follow)");
+	sc.result = FT_ERR_CRYPTO;
+	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
+	    err, ERRLEN);
+	ok(rc == FT_ERR_CRYPTO && v == FT_STATE_LOCKED,
+	    "attempt: a failing check fails closed (%s)", err);
+	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.failures == 3 && us.locked_until == T0 + 600,
+	    "attempt: every attempt counted; the third locks");
+	sc.result = 1;
+	sc.step = 7001;
+	sc.calls = 0;
+	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
+	    err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_LOCKED && sc.calls == 0,
+	    "attempt while locked: locked, the code is not even checked");
+	ft_state_close(st);
+}
+
+static void
 test_gdbm_basic(void)
 {
 	char dir[4096], cache[4096], err[ERRLEN];
@@ -704,6 +790,7 @@ main(void)
 	test_policy_begin();
 	test_policy_success();
 	test_gdbm_basic();
+	test_gdbm_attempt();
 	test_gdbm_many();
 	test_gdbm_parallel();
 	test_gdbm_unsafe();

@@ -455,7 +455,8 @@ test_differential(void)
 	config(&c);
 	hopen_must(&c, &r);
 	snprintf(gpath, sizeof(gpath), "%s/diff/state.gdbm", E.dir);
-	if (ft_state_gdbm_open(gpath, &g.ops, &g.impl, err, ERRLEN) != FT_OK)
+	if (ft_state_gdbm_open(gpath, true, &g.ops, &g.impl, err, ERRLEN) !=
+	    FT_OK)
 		bail_out("gdbm open: %s", err);
 	for (i = 0; i < RANDOM_OPS; i++) {
 		const char *u = users[rnd(RANDOM_USERS)];

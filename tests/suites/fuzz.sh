@@ -9,7 +9,8 @@ set -u
 suite_begin fuzz
 
 secs=${FLOWTOTP_FUZZ_SECONDS:-60}
-targets="fuzz_secretfile fuzz_conf fuzz_base32_uri fuzz_backup fuzz_pam"
+targets="fuzz_secretfile fuzz_conf fuzz_base32_uri fuzz_backup fuzz_pam
+	fuzz_gafile"
 cc=$(command -v clang || command -v clang-14 || true)
 if [ -z "$cc" ]; then
 	for t in $targets; do suite_point SKIP "$t: clang not installed"; done
