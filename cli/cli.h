@@ -125,9 +125,10 @@ int cli_require_root(const struct cli_ctx *ctx, const char *what);
 int cli_one_user(const struct cli_ctx *ctx, int argc, char **argv,
     const char *cmd, const char **name);
 
-/* Call fn(ctx, name, arg) for every user with a secret in the store (in
+/* Call fn(ctx, target, arg) for every user with a secret in the store (in
  * name order); stops at the first non-zero return and passes it on. */
-typedef int (*cli_user_fn)(struct cli_ctx *ctx, const char *name, void *arg);
+typedef int (*cli_user_fn)(struct cli_ctx *ctx, const struct cli_target *t,
+    void *arg);
 int cli_foreach_enrolled(struct cli_ctx *ctx, cli_user_fn fn, void *arg);
 
 /* ---- priv.c: the user's privileges for files in their home ---- */
@@ -252,6 +253,9 @@ void cli_report_begin(struct cli_report *r, bool json);
 /* Print one user's line or JSON object; updates r->worst. */
 void cli_report_user(struct cli_ctx *ctx, struct cli_report *r,
     const char *name);
+/* The same for a target already resolved. */
+void cli_report_target(struct cli_ctx *ctx, struct cli_report *r,
+    const struct cli_target *t);
 /* Close the JSON array; returns r->worst. */
 int cli_report_end(struct cli_report *r);
 

@@ -5,9 +5,9 @@
 #include "cli.h"
 
 static int
-list_one(struct cli_ctx *ctx, const char *name, void *arg)
+list_one(struct cli_ctx *ctx, const struct cli_target *t, void *arg)
 {
-	cli_report_user(ctx, arg, name);
+	cli_report_target(ctx, arg, t);
 	return 0;
 }
 

@@ -163,17 +163,27 @@ print_json(struct cli_report *r, const struct cli_target *t,
 void
 cli_report_user(struct cli_ctx *ctx, struct cli_report *r, const char *name)
 {
-	struct ft_user_state us;
 	struct cli_target t;
-	struct ft_secret s;
-	char err[CLI_ERRLEN];
-	bool have;
-	int ex, rc;
+	int ex;
 
 	if ((ex = cli_target(ctx, name, &t)) != CLI_EX_OK) {
 		worse(r, ex);
 		return;
 	}
+	cli_report_target(ctx, r, &t);
+}
+
+void
+cli_report_target(struct cli_ctx *ctx, struct cli_report *r,
+    const struct cli_target *tp)
+{
+	const struct cli_target t = *tp;
+	struct ft_user_state us;
+	struct ft_secret s;
+	char err[CLI_ERRLEN];
+	bool have;
+	int rc;
+
 	err[0] = '\0';
 	rc = cli_secret_load(&t, &s, err, sizeof(err));
 	if (rc != FT_OK && rc != FT_ERR_NOENT) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,21 +58,15 @@ cli_one_user(const struct cli_ctx *ctx, int argc, char **argv,
 	return CLI_EX_OK;
 }
 
-int
-cli_target(const struct cli_ctx *ctx, const char *name, struct cli_target *t)
+/* The target for the account pw (found by name, or by the one pass over
+ * the user database that list makes). */
+static int
+target_from_pw(const struct cli_ctx *ctx, const char *name,
+    const struct passwd *pw, struct cli_target *t)
 {
 	char err[CLI_ERRLEN];
-	struct passwd *pw;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	if (name == NULL)
-		name = ctx->name;
-	if (name[0] == '\0' || strlen(name) >= sizeof(t->name))
-		return cli_err(CLI_EX_USAGE, "invalid user name");
-	pw = getpwnam(name);
-	if (pw == NULL)
-		return cli_err(CLI_EX_USAGE, "no such user: %s", name);
 	if (!ctx->root && pw->pw_uid != ctx->uid)
 		return cli_err(CLI_EX_PERM,
 		    "only root may act on other users (you are %s)",
@@ -94,50 +89,129 @@ cli_target(const struct cli_ctx *ctx, const char *name, struct cli_target *t)
 	return CLI_EX_OK;
 }
 
-/* ---- iterating the store ---- */
+int
+cli_target(const struct cli_ctx *ctx, const char *name, struct cli_target *t)
+{
+	struct passwd *pw;
 
-struct names {
-	char **v;
+	memset(t, 0, sizeof(*t));
+	if (name == NULL)
+		name = ctx->name;
+	if (name[0] == '\0' || strlen(name) >= sizeof(t->name))
+		return cli_err(CLI_EX_USAGE, "invalid user name");
+	pw = getpwnam(name);
+	if (pw == NULL)
+		return cli_err(CLI_EX_USAGE, "no such user: %s", name);
+	return target_from_pw(ctx, name, pw, t);
+}
+
+/* ---- iterating the store ----
+ *
+ * list must not look every enrolled user up by name: with nss "files" each
+ * getpwnam reads /etc/passwd from the top, so 100,000 users cost 10^10
+ * line reads.  Instead one pass of getpwent builds a table sorted by name;
+ * a name found in the store but not in it (a directory that does not
+ * enumerate, such as sssd by default) is looked up on its own. */
+
+struct account {
+	struct passwd pw; /* pw_name, pw_uid, pw_gid, pw_dir: our copies */
+};
+
+struct accounts {
+	struct account *v;
 	size_t n, cap;
 };
 
-static int
-names_add(struct names *ns, const char *name)
-{
-	char **nv;
-	size_t cap;
-
-	if (ns->n == ns->cap) {
-		cap = ns->cap == 0 ? NAMES_INITIAL : ns->cap * 2;
-		nv = reallocarray(ns->v, cap, sizeof(*nv));
-		if (nv == NULL)
-			return FT_ERR_NOMEM;
-		ns->v = nv;
-		ns->cap = cap;
-	}
-	ns->v[ns->n] = strdup(name);
-	if (ns->v[ns->n] == NULL)
-		return FT_ERR_NOMEM;
-	ns->n++;
-	return FT_OK;
-}
-
 static void
-names_free(struct names *ns)
+accounts_free(struct accounts *as)
 {
 	size_t i;
 
-	for (i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
+	for (i = 0; i < as->n; i++) {
+		free(as->v[i].pw.pw_name);
+		free(as->v[i].pw.pw_dir);
+	}
+	free(as->v);
+	memset(as, 0, sizeof(*as));
 }
 
 static int
-names_cmp(const void *a, const void *b)
+accounts_add(struct accounts *as, const struct passwd *pw)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct account *nv, *a;
+	size_t cap;
+
+	if (as->n == as->cap) {
+		cap = as->cap == 0 ? NAMES_INITIAL : as->cap * 2;
+		nv = reallocarray(as->v, cap, sizeof(*nv));
+		if (nv == NULL)
+			return FT_ERR_NOMEM;
+		as->v = nv;
+		as->cap = cap;
+	}
+	a = &as->v[as->n];
+	memset(a, 0, sizeof(*a));
+	a->pw.pw_uid = pw->pw_uid;
+	a->pw.pw_gid = pw->pw_gid;
+	a->pw.pw_name = strdup(pw->pw_name);
+	a->pw.pw_dir = strdup(pw->pw_dir != NULL ? pw->pw_dir : "");
+	if (a->pw.pw_name == NULL || a->pw.pw_dir == NULL) {
+		free(a->pw.pw_name);
+		free(a->pw.pw_dir);
+		return FT_ERR_NOMEM;
+	}
+	as->n++;
+	return FT_OK;
+}
+
+static int
+account_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct account *)a)->pw.pw_name,
+	    ((const struct account *)b)->pw.pw_name);
+}
+
+/* Every account, sorted by name; of duplicates (files + LDAP) one is kept
+ * (qsort is not stable, so not always the one getpwnam returns: the
+ * enrolment reads the same secret either way). */
+static int
+load_accounts(struct accounts *as)
+{
+	struct passwd *pw;
+	size_t i, k;
+	int rc = FT_OK;
+
+	setpwent();
+	while (rc == FT_OK && (pw = getpwent()) != NULL)
+		rc = accounts_add(as, pw);
+	endpwent();
+	if (rc != FT_OK)
+		return rc;
+	if (as->n > 1)
+		qsort(as->v, as->n, sizeof(*as->v), account_cmp);
+	for (i = k = 0; i < as->n; i++) {
+		if (k > 0 && strcmp(as->v[i].pw.pw_name,
+		    as->v[k - 1].pw.pw_name) == 0) {
+			free(as->v[i].pw.pw_name);
+			free(as->v[i].pw.pw_dir);
+			continue;
+		}
+		as->v[k++] = as->v[i];
+	}
+	as->n = k;
+	return FT_OK;
+}
+
+static const struct passwd *
+find_account(const struct accounts *as, const char *name)
+{
+	struct account key;
+	const struct account *a;
+
+	memset(&key, 0, sizeof(key));
+	key.pw.pw_name = (char *)(uintptr_t)name;
+	a = bsearch(&key, as->v, as->n, sizeof(*as->v), account_cmp);
+	return a != NULL ? &a->pw : NULL;
 }
 
 /* The directory of a template whose last component is exactly "%u" and
@@ -158,9 +232,11 @@ flat_store_dir(const char *tpl, char *dir, size_t len)
 	return true;
 }
 
+/* The accounts with a file in a flat store DIR, added to *found. */
 static int
-scan_dir(const char *dir, struct names *ns)
+scan_dir(const char *dir, const struct accounts *all, struct accounts *found)
 {
+	const struct passwd *pw;
 	struct dirent *de;
 	DIR *d;
 	int rc = FT_OK;
@@ -172,71 +248,81 @@ scan_dir(const char *dir, struct names *ns)
 		return cli_err(errno == EACCES ? CLI_EX_PERM : CLI_EX_FAIL,
 		    "cannot read the store %s: %s", dir, strerror(errno));
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (rc == FT_OK && (de = readdir(d)) != NULL) {
 		/* Dot files are temp files of atomic writes. */
 		if (de->d_name[0] == '.')
 			continue;
-		if (getpwnam(de->d_name) == NULL) {
+		pw = find_account(all, de->d_name);
+		if (pw == NULL)
+			pw = getpwnam(de->d_name);
+		if (pw == NULL) {
 			cli_warn("%s/%s belongs to no known user; skipped",
 			    dir, de->d_name);
 			continue;
 		}
-		if ((rc = names_add(ns, de->d_name)) != FT_OK)
-			break;
+		rc = accounts_add(found, pw);
 	}
 	(void)closedir(d);
+	if (rc == FT_OK && found->n > 1)
+		qsort(found->v, found->n, sizeof(*found->v), account_cmp);
 	return rc == FT_OK ? FT_OK : cli_err(CLI_EX_FAIL, "out of memory");
 }
 
-/* Home-based or unusual templates: every passwd user whose expanded path
+/* Home-based or unusual templates: the accounts whose expanded path
  * exists. */
 static int
-scan_passwd(const struct cli_ctx *ctx, struct names *ns)
+scan_accounts(const struct cli_ctx *ctx, const struct accounts *all,
+    struct accounts *found)
 {
 	char path[PATH_MAX], err[CLI_ERRLEN];
-	struct passwd *pw;
 	struct stat sb;
 	bool in_home;
+	size_t i;
 	int rc = FT_OK;
 
-	setpwent();
-	while ((pw = getpwent()) != NULL) {
-		if (ft_config_secret_path(&ctx->cfg, pw->pw_name, pw->pw_dir,
-		    path, sizeof(path), &in_home, err, sizeof(err)) != FT_OK)
+	for (i = 0; i < all->n && rc == FT_OK; i++) {
+		if (ft_config_secret_path(&ctx->cfg, all->v[i].pw.pw_name,
+		    all->v[i].pw.pw_dir, path, sizeof(path), &in_home, err,
+		    sizeof(err)) != FT_OK)
 			continue;
 		if (lstat(path, &sb) != 0)
 			continue;
-		if ((rc = names_add(ns, pw->pw_name)) != FT_OK)
-			break;
+		rc = accounts_add(found, &all->v[i].pw);
 	}
-	endpwent();
 	return rc == FT_OK ? FT_OK : cli_err(CLI_EX_FAIL, "out of memory");
 }
 
 int
 cli_foreach_enrolled(struct cli_ctx *ctx, cli_user_fn fn, void *arg)
 {
-	struct names ns = { NULL, 0, 0 };
+	struct accounts all = {NULL, 0, 0}, found = {NULL, 0, 0};
+	struct cli_target *t = NULL;
 	char dir[PATH_MAX];
 	size_t i;
 	int rc;
 
-	if (flat_store_dir(ctx->cfg.secret, dir, sizeof(dir)))
-		rc = scan_dir(dir, &ns);
-	else
-		rc = scan_passwd(ctx, &ns);
-	if (rc != FT_OK)
+	t = malloc(sizeof(*t));
+	if (t == NULL || load_accounts(&all) != FT_OK) {
+		rc = cli_err(CLI_EX_FAIL, "out of memory");
 		goto out;
-	if (ns.n > 1)
-		qsort(ns.v, ns.n, sizeof(*ns.v), names_cmp);
-	for (i = 0; i < ns.n; i++) {
-		/* Duplicate passwd entries (files + LDAP) count once. */
-		if (i > 0 && strcmp(ns.v[i], ns.v[i - 1]) == 0)
+	}
+	if (flat_store_dir(ctx->cfg.secret, dir, sizeof(dir)))
+		rc = scan_dir(dir, &all, &found);
+	else
+		rc = scan_accounts(ctx, &all, &found);
+	for (i = 0; rc == FT_OK && i < found.n; i++) {
+		const struct passwd *pw = &found.v[i].pw;
+
+		memset(t, 0, sizeof(*t));
+		if (strlen(pw->pw_name) >= sizeof(t->name))
 			continue;
-		if ((rc = fn(ctx, ns.v[i], arg)) != 0)
-			break;
+		if (target_from_pw(ctx, pw->pw_name, pw, t) != CLI_EX_OK)
+			continue;
+		rc = fn(ctx, t, arg);
 	}
 out:
-	names_free(&ns);
+	free(t);
+	accounts_free(&found);
+	accounts_free(&all);
 	return rc;
 }
