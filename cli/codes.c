@@ -13,11 +13,13 @@ cli_make_backup_codes(unsigned count,
     char hash[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ], size_t *n)
 {
 	char norm[FT_BACKUP_NORM_BUFSZ];
-	size_t i, want = count > FT_BACKUP_MAX ? FT_BACKUP_MAX : count;
+	size_t i, want = count;
 	int rc = FT_OK;
 
+	if (want > FT_BACKUP_MAX)
+		want = FT_BACKUP_MAX;
 	*n = 0;
-	for (i = 0; i < want && rc == FT_OK; i++) {
+	for (i = 0; rc == FT_OK && i < want; i++) {
 		rc = ft_backup_generate(shown[i], FT_BACKUP_SHOWN_BUFSZ);
 		if (rc == FT_OK)
 			rc = ft_backup_normalize(shown[i], norm, sizeof(norm));
