@@ -42,6 +42,12 @@ int ft_safe_read(const char *path, const struct ft_file_policy *pol,
 int ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
     char **buf, size_t *len, int *fd_out, char *err, size_t errlen);
 
+/* open(dir, flags | O_DIRECTORY | O_NOFOLLOW), refusing a symlink in any
+ * component of dir as well (openat2 RESOLVE_NO_SYMLINKS; where the kernel
+ * lacks it, only the last component is checked).  A descriptor, or -1 with
+ * errno set (ELOOP for a symlink on the way). */
+int ft_open_dir_nosymlinks(const char *dir, int flags);
+
 /* Atomically replace (or create) path with data.  uid/gid (uid_t)-1 /
  * (gid_t)-1 mean "leave as created".  The directory must already exist and
  * no component may be a symlink. */

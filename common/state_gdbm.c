@@ -176,11 +176,11 @@ open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
 	struct stat sb;
 	int fd;
 
-	fd = open(impl->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = ft_open_dir_nosymlinks(impl->dir, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ft_seterr(err, errlen,
-		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE
-						       : FT_ERR_IO,
+		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE :
+		    errno == ENOENT ? FT_ERR_NOENT : FT_ERR_IO,
 		    "cache directory %s: %s", impl->dir, strerror(errno));
 	if (fstat(fd, &sb) != 0) {
 		(void)close(fd);
@@ -197,6 +197,15 @@ open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
 	}
 	*dirfd = fd;
 	return FT_OK;
+}
+
+/* Root: a root-only directory; anyone else (tests, a per-user cache): a
+ * directory only the caller can enter.  Every component checked. */
+static int
+make_dir(const struct gdbm_impl *impl, char *err, size_t errlen)
+{
+	return ft_ensure_dir(
+	    impl->dir, GDBM_DIR_MODE, geteuid(), getegid(), err, errlen);
 }
 
 static int
@@ -383,6 +392,12 @@ session_begin(
 	s->dirfd = -1;
 	s->fd = -1;
 	rc = open_dir(impl, &s->dirfd, err, errlen);
+	if (rc == FT_ERR_NOENT) {
+		/* First use since boot (/dev/shm is empty then). */
+		rc = make_dir(impl, err, errlen);
+		if (rc == FT_OK)
+			rc = open_dir(impl, &s->dirfd, err, errlen);
+	}
 	if (rc != FT_OK)
 		return rc;
 	rc = lock_file(s, err, errlen);
@@ -749,17 +764,14 @@ ft_state_gdbm_open(const char *path, bool probe,
 	rc = split_path(path, impl, err, errlen);
 	if (rc != FT_OK)
 		goto out;
-	/* Root: a root-only directory; anyone else (tests, a per-user
-	 * cache): a directory only the caller can enter. */
-	rc = ft_ensure_dir(
-	    impl->dir, GDBM_DIR_MODE, geteuid(), getegid(), err, errlen);
-	if (rc != FT_OK)
-		goto out;
-	/* Open once now, so a damaged file is found and set aside here;
-	 * a login skips this (its first operation follows at once and
-	 * finds the same problems). */
-	if (probe)
-		rc = with_db(impl, &probe_args, err, errlen);
+	/* Make the directory and open the file once now, so a damaged file
+	 * is found and set aside here.  A login skips this: its first
+	 * operation follows at once and does the same (session_begin). */
+	if (probe) {
+		rc = make_dir(impl, err, errlen);
+		if (rc == FT_OK)
+			rc = with_db(impl, &probe_args, err, errlen);
+	}
 out:
 	if (rc != FT_OK) {
 		free(impl);

@@ -77,6 +77,16 @@ test_reads(void)
 	ok(symlink("..", tpath("real/up")) == 0, "make .. link");
 	expect(tpath("real/up/ok"), FT_ERR_UNSAFE, "symlink", "link to ..");
 	expect(tpath("real/../ok"), FT_ERR_UNSAFE, "\"..\"", "dot-dot");
+	expect(tpath("real/./../ok"), FT_ERR_UNSAFE, "\"..\"", "dot-dot later");
+	ok(mkdir(tpath("a..b"), 0755) == 0 && mkdir(tpath("a..b/.."
+	    "c"), 0755) == 0, "make dirs named a..b and ..c");
+	write_str(tpath("a..b/..c/f"), "x", 0600);
+	expect(tpath("a..b/..c/f"), FT_OK, NULL, "names with two dots are no "
+	    "\"..\"");
+	ok(symlink(tpath("real"), tpath("a..b/..c/in")) == 0,
+	    "make a dir link deeper down");
+	expect(tpath("a..b/..c/in/f"), FT_ERR_UNSAFE,
+	    "component \"in\" is a symlink", "deep symlinked directory, named");
 	expect(tpath("ok/f"), FT_ERR_UNSAFE, "not a directory",
 	    "file used as a directory");
 
