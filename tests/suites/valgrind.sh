@@ -20,6 +20,16 @@ log="$SUITE_DIR/valgrind_logins.log"
 /usr/bin/python3 "$top_srcdir/tests/hardening/valgrind_logins.py" >"$log" 2>&1
 rc=$?
 suite_tap "$log" "$rc"
+# Valgrind 3.19 (Debian 12) does not know openat2 (syscall 437): it warns
+# and fails the call with ENOSYS, and common/safefile.c then walks the path
+# one component at a time, so those runs also cover the fallback.  That
+# warning (a line and four lines of boilerplate) is valgrind's, not ours.
+for f in "$SUITE_DIR"/vg.*; do
+	[ -e "$f" ] || continue
+	awk '/WARNING: unhandled amd64-linux syscall: 437$/ { skip = 5 }
+	    skip > 0 { skip--; next } { print }' "$f" >"$f.tmp" &&
+		mv "$f.tmp" "$f"
+done
 # Any report valgrind wrote (errors also show in the exit code).
 reports=$(find "$SUITE_DIR" -name 'vg.*' -size +0 | wc -l)
 if [ "$reports" -eq 0 ]; then
