@@ -167,11 +167,14 @@ struct session {
 	int dirfd;
 	int fd; /* owned by db once gdbm_fd_open succeeded */
 	GDBM_FILE db;
+	uid_t euid;   /* asked once: every system call counts in a login */
+	bool wrote;   /* a record was stored (write() moved the mtime) */
 	bool corrupt; /* set aside before closing */
 };
 
 static int
-open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
+open_dir(const struct gdbm_impl *impl, uid_t euid, int *dirfd, char *err,
+    size_t errlen)
 {
 	struct stat sb;
 	int fd;
@@ -187,13 +190,13 @@ open_dir(const struct gdbm_impl *impl, int *dirfd, char *err, size_t errlen)
 		return ft_seterr(err, errlen, FT_ERR_IO,
 		    "cache directory %s: %s", impl->dir, strerror(errno));
 	}
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != euid ||
 	    (sb.st_mode & 07777) != GDBM_DIR_MODE) {
 		(void)close(fd);
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache directory %s must be a directory owned by uid %lu "
 		    "with mode 0700",
-		    impl->dir, (unsigned long)geteuid());
+		    impl->dir, (unsigned long)euid);
 	}
 	*dirfd = fd;
 	return FT_OK;
@@ -209,15 +212,15 @@ make_dir(const struct gdbm_impl *impl, char *err, size_t errlen)
 }
 
 static int
-check_file(const struct gdbm_impl *impl, const struct stat *sb, char *err,
-    size_t errlen)
+check_file(const struct gdbm_impl *impl, uid_t euid, const struct stat *sb,
+    char *err, size_t errlen)
 {
-	if (!S_ISREG(sb->st_mode) || sb->st_uid != geteuid() ||
+	if (!S_ISREG(sb->st_mode) || sb->st_uid != euid ||
 	    (sb->st_mode & 077) != 0 || sb->st_nlink != 1)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache file %s must be a regular file owned by uid %lu, "
 		    "mode 0600, with one link",
-		    impl->path, (unsigned long)geteuid());
+		    impl->path, (unsigned long)euid);
 	return FT_OK;
 }
 
@@ -312,7 +315,7 @@ lock_file(struct session *s, char *err, size_t errlen)
 	w.progress = w.start;
 	/* Waiters that poll in step keep colliding: spread them out.  Not
 	 * security relevant, so a cheap per-call generator does. */
-	jitter = (uint32_t)getpid() ^ (uint32_t)w.start.tv_nsec;
+	jitter = (uint32_t)(uintptr_t)&w ^ (uint32_t)w.start.tv_nsec;
 	for (;;) {
 		s->fd = openat(s->dirfd, impl->base,
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
@@ -327,7 +330,7 @@ lock_file(struct session *s, char *err, size_t errlen)
 		if (fstat(s->fd, &sb) != 0)
 			return ft_seterr(err, errlen, FT_ERR_IO,
 			    "cache file %s: %s", impl->path, strerror(errno));
-		rc = check_file(impl, &sb, err, errlen);
+		rc = check_file(impl, s->euid, &sb, err, errlen);
 		if (rc != FT_OK)
 			return rc;
 		if (flock(s->fd, LOCK_EX | LOCK_NB) == 0) {
@@ -391,12 +394,13 @@ session_begin(
 	s->impl = impl;
 	s->dirfd = -1;
 	s->fd = -1;
-	rc = open_dir(impl, &s->dirfd, err, errlen);
+	s->euid = geteuid();
+	rc = open_dir(impl, s->euid, &s->dirfd, err, errlen);
 	if (rc == FT_ERR_NOENT) {
 		/* First use since boot (/dev/shm is empty then). */
 		rc = make_dir(impl, err, errlen);
 		if (rc == FT_OK)
-			rc = open_dir(impl, &s->dirfd, err, errlen);
+			rc = open_dir(impl, s->euid, &s->dirfd, err, errlen);
 	}
 	if (rc != FT_OK)
 		return rc;
@@ -429,9 +433,11 @@ static int
 session_end(struct session *s, int rc, char *err, size_t errlen)
 {
 	if (s->db != NULL) {
-		/* Tell waiters the lock is moving (lock_wait_over): gdbm
-		 * writes through mmap, which need not touch mtime on tmpfs. */
-		(void)futimens(s->fd, NULL);
+		/* Tell waiters the lock is moving (lock_wait_over); a
+		 * session that stored a record has moved the mtime with
+		 * its write() already. */
+		if (!s->wrote)
+			(void)futimens(s->fd, NULL);
 		if (gdbm_needs_recovery(s->db))
 			s->corrupt = true;
 		if (s->corrupt)
@@ -517,6 +523,7 @@ rec_store(struct session *s, const char *user, const struct ft_user_state *st,
 	v.dsize = (int)sizeof(rec);
 	if (gdbm_store(s->db, user_key(user), v, GDBM_REPLACE) != 0)
 		return db_error(s, "store", err, errlen);
+	s->wrote = true;
 	return FT_OK;
 }
 
