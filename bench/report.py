@@ -134,6 +134,13 @@ def main(argv):
                      "shape", modules)
     out.append("  (call: pam_start + pam_authenticate + pam_end; auth: "
                "pam_authenticate alone; logs: syslog lines per login)")
+    if pick(rows, "a1", "ga"):
+        out.append("")
+        seq_section(out, rows, "a1", "(a1) success path, first login of a "
+                    "fresh process (sshd, sudo and login authenticate one "
+                    "user per process; libpam loads the module for it): %s "
+                    "processes of one login per run" % pick(rows, "a1", "ga")
+                    [0]["n"], modules)
     pw = pick(rows, "pw", "-")
     if pw:
         out.append("  (user lookup alone, getpwnam via nss_wrapper: median "

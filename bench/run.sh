@@ -33,6 +33,7 @@ OATH_SAMPLE=200         # (e) pam_oath logins per size (it rewrites its
                         # whole users file on each: 0.1 s at 100,000 users)
 PROCS=20
 ROUNDS=20
+COLD=40                 # (a1) one-login driver processes per module and run
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
 
 while getopts b:n:r:e:s:po: opt; do
@@ -65,6 +66,7 @@ if [ -z "$BUILD" ]; then
 	OWN_BUILD=$BUILD
 fi
 mkdir -p "$BUILD"
+BUILD=$(cd "$BUILD" && pwd)    # libpam loads a module only by absolute path
 if [ ! -f "$BUILD/Makefile" ]; then
 	[ -x "$SRC/configure" ] || (cd "$SRC" && autoreconf -fi)
 	log "configuring in $BUILD"
@@ -148,6 +150,20 @@ seq_run() {
 	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
 }
 
+# cold_run LABEL SERVICE USERDIR OFFSET COUNT: COUNT driver processes of one
+# timed login each, no warm-up: the first login of a process, for which
+# libpam loads the module and its libraries (sshd, sudo and login
+# authenticate one user per process).  Secret files warm, as in drive().
+cold_run() {
+	local label=$1 svc=$2 dir=$3 off=$4 cnt=$5 i
+	rm -f "$W/raw"
+	for ((i = 0; i < cnt; i++)); do
+		drive "$label" "$svc" "$dir" $((off + i)) 1 1 -d "$W/raw" \
+		    >/dev/null
+	done
+	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
+}
+
 # fill LABEL SERVICE USERDIR COUNT [driver args]: every one of the first
 # COUNT users logs in once: untimed bulk that fills the flowtotp cache, in
 # FILL_JOBS processes at a time (the cache's lock keeps them correct).
@@ -183,7 +199,10 @@ FTARGS="window=1 deny=3 unlock_time=600 fail_interval=900"
 
 # ---- users for (a)-(d) ----
 SLICE=$(used "$LOGINS")
-NUSERS=$((REPEATS * 2 * SLICE + PROCS * ROUNDS + ROUNDS + 2))
+# users: (a)/(b) slices, then (c)/(d), then the cold logins, then 2 probes
+COFF=$((2 * REPEATS * SLICE))
+CCOFF=$((COFF + ROUNDS + PROCS * ROUNDS))
+NUSERS=$((CCOFF + REPEATS * COLD + 2))
 log "creating $NUSERS users"
 "$PY" "$SRC/bench/mkusers.py" "$W/u" "$NUSERS" --ga --oath --ft
 U=$W/u
@@ -233,10 +252,13 @@ for ((r = 0; r < REPEATS; r++)); do
 		seq_run "b:$m:$r" "$m" "$U" $(((2 * r + 1) * SLICE)) "$LOGINS" 1 -w
 	done
 	drive "pw:-:$r" none "$U" $((2 * r * SLICE)) "$CHUNK" 1 -m pw >>"$RES"
+	# (a1) the same users for every module: each keeps its own state
+	for m in $MODULES; do
+		cold_run "a1:$m:$r" "$m" "$U" $((CCOFF + r * COLD)) "$COLD"
+	done
 done
 
 # ---- (c) same code from PROCS processes, (d) PROCS users at once ----
-COFF=$((2 * REPEATS * SLICE))
 for m in $MODULES; do
 	log "(c)/(d) $m"
 	drive "c:$m:0" "$m" "$U" "$COFF" "$ROUNDS" 1 -m same -P "$PROCS" \

@@ -306,6 +306,7 @@ lock_file(struct session *s, char *err, size_t errlen)
 	struct stat sb, cur;
 	uint32_t jitter;
 	int replaced = 0;
+	bool locked;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
@@ -327,13 +328,21 @@ lock_file(struct session *s, char *err, size_t errlen)
 			    "cache file %s: %s", impl->path,
 			    errno == ELOOP ? "is a symbolic link"
 					   : strerror(errno));
+		/* Lock first, then look: the usual login finds the lock free
+		 * and needs one fstat, not one before and one after.  Locking
+		 * a file we then refuse harms nothing. */
+		locked = flock(s->fd, LOCK_EX | LOCK_NB) == 0;
+		if (!locked && errno != EWOULDBLOCK && errno != EINTR)
+			return ft_seterr(err, errlen, FT_ERR_IO,
+			    "cache file %s: flock: %s", impl->path,
+			    strerror(errno));
 		if (fstat(s->fd, &sb) != 0)
 			return ft_seterr(err, errlen, FT_ERR_IO,
 			    "cache file %s: %s", impl->path, strerror(errno));
 		rc = check_file(impl, s->euid, &sb, err, errlen);
 		if (rc != FT_OK)
 			return rc;
-		if (flock(s->fd, LOCK_EX | LOCK_NB) == 0) {
+		if (locked) {
 			/* Still the file the path names?  A damaged file may
 			 * have been renamed aside while we waited. */
 			if (fstatat(s->dirfd, impl->base, &cur,
@@ -344,10 +353,6 @@ lock_file(struct session *s, char *err, size_t errlen)
 				return ft_seterr(err, errlen, FT_ERR_LOCKED,
 				    "cache file %s keeps being replaced",
 				    impl->path);
-		} else if (errno != EWOULDBLOCK && errno != EINTR) {
-			return ft_seterr(err, errlen, FT_ERR_IO,
-			    "cache file %s: flock: %s", impl->path,
-			    strerror(errno));
 		} else if (lock_wait_over(&w, &sb, impl, err, errlen)) {
 			return FT_ERR_LOCKED;
 		} else {
