@@ -1,5 +1,6 @@
 # The module exports pam_sm_* and nothing else (both the installed-style
-# build and the test build), and loads with every symbol resolved.
+# build and the test build), loads with every symbol resolved, and is linked
+# with full RELRO and NODELETE.
 . "$top_srcdir/tests/lib/tap.sh"
 
 want="pam_sm_authenticate
@@ -18,6 +19,15 @@ for so in "$top_builddir/.libs/pam_flowtotp.so" \
 	undef=$(nm -D --undefined-only "$so" | awk '{ print $2 }' |
 		grep -E '^(ft_|ftpam_)' || true)
 	is "$undef" "" "$name has no unresolved ft_ symbols"
+	# configure.ac (MODULE_LDFLAGS): full RELRO, and NODELETE so that a
+	# host running pam_start again and again loads the module once.
+	if command -v readelf >/dev/null 2>&1; then
+		flags=$(readelf -d "$so" | awk '/FLAGS_1/ { $1 = $2 = ""; print }')
+		case $flags in
+		*NOW*NODELETE* | *NODELETE*NOW*) ok 0 "$name: BIND_NOW, NODELETE" ;;
+		*) ok 1 "$name: BIND_NOW, NODELETE (got:$flags)" ;;
+		esac
+	fi
 done
 "$top_builddir/tests/pam/test_dlopen" "$top_builddir/.libs/pam_flowtotp.so"
 ok $? "dlopen(RTLD_NOW) + dlsym checks on .libs/pam_flowtotp.so"
