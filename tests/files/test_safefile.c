@@ -117,6 +117,14 @@ test_reads(void)
 
 	expect(tpath("missing"), FT_ERR_NOENT, NULL, "missing file");
 	expect(tpath("nodir/f"), FT_ERR_NOENT, NULL, "missing directory");
+	/* A missing name takes a short cut (no walk); a link to nowhere is
+	 * still a link, not a missing file. */
+	ok(symlink(tpath("nowhere"), tpath("dangling")) == 0,
+	    "make a dangling link");
+	expect(tpath("dangling"), FT_ERR_UNSAFE, "symlink",
+	    "dangling final link: unsafe, not missing");
+	expect(tpath("dangling/f"), FT_ERR_UNSAFE, "symlink",
+	    "dangling link on the path: unsafe, not missing");
 	expect("relative/path", FT_ERR_ARG, "absolute", "relative path");
 }
 
