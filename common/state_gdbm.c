@@ -41,11 +41,13 @@
  * LOCK_WAIT_MAX_MS in any case (a steady stream of other logins). */
 #define LOCK_STALL_MS 3000L
 #define LOCK_WAIT_MAX_MS 15000L
-/* Random sleeps between polls: short enough that early waiters are not
- * starved by late ones, long enough that hundreds of waiters do not eat the
- * CPU the holder needs. */
+/* Sleeps between polls: the first short (a login holds the lock for tens
+ * of microseconds), then each twice the last up to LOCK_SLEEP_MAX_US, so that
+ * a burst of hundreds of waiters does not eat the CPU the holder needs.  Each
+ * is drawn from [pause/2, pause], or waiters that poll in step keep
+ * colliding. */
 #define LOCK_SLEEP_MIN_US 200L
-#define LOCK_SLEEP_SPAN_US 4000L
+#define LOCK_SLEEP_MAX_US 20000L
 #define INODE_RETRIES 8 /* path replaced while we waited */
 #define US_PER_MS 1000L
 #define NS_PER_US 1000L
@@ -305,6 +307,7 @@ lock_file(struct session *s, char *err, size_t errlen)
 	struct lock_wait w;
 	struct stat sb, cur;
 	uint32_t jitter;
+	long pause_us = LOCK_SLEEP_MIN_US;
 	int replaced = 0;
 	bool locked;
 	int rc;
@@ -357,8 +360,10 @@ lock_file(struct session *s, char *err, size_t errlen)
 			return FT_ERR_LOCKED;
 		} else {
 			jitter = next_jitter(jitter);
-			sleep_us(LOCK_SLEEP_MIN_US +
-			    (long)(jitter % (uint32_t)LOCK_SLEEP_SPAN_US));
+			sleep_us(pause_us / 2 +
+			    (long)(jitter % (uint32_t)(pause_us / 2 + 1)));
+			pause_us = pause_us * 2 > LOCK_SLEEP_MAX_US
+			    ? LOCK_SLEEP_MAX_US : pause_us * 2;
 		}
 		(void)close(s->fd);
 		s->fd = -1;
