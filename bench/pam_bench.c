@@ -48,8 +48,8 @@
 #define PERIOD 30U
 #define DIGITS 6U
 #define CODE_MOD 1000000U
-#define CODE_LEN 7U             /* 6 digits + NUL */
-#define WRONG_AVOID_STEPS 3     /* a wrong code differs from steps -3..+3 */
+#define CODE_LEN 7U	    /* 6 digits + NUL */
+#define WRONG_AVOID_STEPS 3 /* a wrong code differs from steps -3..+3 */
 #define WRONG_SHIFT 500009U
 #define PROCS_DEFAULT 20U
 #define ROUNDS_DEFAULT 20U
@@ -74,11 +74,11 @@ struct opts {
 	const char *label;
 	enum mode mode;
 	size_t offset;
-	size_t count;           /* 0: all from offset */
-	size_t stride;          /* every stride-th user from offset */
+	size_t count;  /* 0: all from offset */
+	size_t stride; /* every stride-th user from offset */
 	bool wrong;
-	bool warm;              /* the first user's login is untimed */
-	const char *raw;        /* append per-login samples here */
+	bool warm;	 /* the first user's login is untimed */
+	const char *raw; /* append per-login samples here */
 	bool fixed_time;
 	time_t now;
 	unsigned procs;
@@ -135,12 +135,12 @@ load_users(const struct opts *o, size_t *nout)
 	FILE *f;
 
 	if ((f = fopen(o->users, "r")) == NULL) {
-		fprintf(stderr, "pam_bench: %s: %s\n", o->users, strerror(errno));
+		fprintf(
+		    stderr, "pam_bench: %s: %s\n", o->users, strerror(errno));
 		return NULL;
 	}
 	for (; fgets(line, sizeof(line), f) != NULL; lineno++) {
-		if (lineno < o->offset ||
-		    (lineno - o->offset) % o->stride != 0)
+		if (lineno < o->offset || (lineno - o->offset) % o->stride != 0)
 			continue;
 		if (o->count != 0 && n == o->count)
 			break;
@@ -185,7 +185,8 @@ hotp(const struct user *u, uint64_t counter)
 		counter >>= 8;
 	}
 	if (HMAC(EVP_sha1(), u->key, (int)u->keylen, msg, sizeof(msg), md,
-	    &mdlen) == NULL || mdlen < 20U)
+		&mdlen) == NULL ||
+	    mdlen < 20U)
 		abort();
 	off = md[mdlen - 1] & 0x0fU;
 	bin = ((uint32_t)(md[off] & 0x7fU) << 24) |
@@ -207,8 +208,10 @@ make_code(const struct user *u, time_t t, bool wrong, char out[CODE_LEN])
 			bool clash = false;
 
 			code = (code + WRONG_SHIFT) % CODE_MOD;
-			for (d = -WRONG_AVOID_STEPS; d <= WRONG_AVOID_STEPS; d++)
-				if (hotp(u, step + (uint64_t)(int64_t)d) == code)
+			for (d = -WRONG_AVOID_STEPS; d <= WRONG_AVOID_STEPS;
+			     d++)
+				if (hotp(u, step + (uint64_t)(int64_t)d) ==
+				    code)
 					clash = true;
 			if (!clash)
 				break;
@@ -265,7 +268,7 @@ static int
 login(const struct opts *o, const char *user, char *code, double *total,
     double *auth, pthread_barrier_t *barrier)
 {
-	struct pam_conv pc = { conv, code };
+	struct pam_conv pc = {conv, code};
 	pam_handle_t *pamh = NULL;
 	double t0, t1, t2;
 	int rc;
@@ -368,7 +371,7 @@ run_seq(const struct opts *o, const struct user *u, size_t n)
 		    PAM_SUCCESS;
 		ok += okv[i] ? 1 : 0;
 		sum += tot[i];
-		logv[i] = sink_drain();         /* outside the timed part */
+		logv[i] = sink_drain(); /* outside the timed part */
 		logs += logv[i];
 	}
 	if (o->raw != NULL && write_raw(o, tot, au, okv, logv, n) != 0) {
@@ -376,11 +379,12 @@ run_seq(const struct opts *o, const struct user *u, size_t n)
 		goto out;
 	}
 	printf("label=%s mode=seq wrong=%d n=%zu ok=%zu fail=%zu "
-	    "logins_per_s=%.0f total_med_us=%.1f total_p99_us=%.1f "
-	    "auth_med_us=%.1f auth_p99_us=%.1f log_lines=%zu\n", o->label,
-	    o->wrong ? 1 : 0, n, ok, n - ok, (double)n * USEC_PER_SEC / sum,
-	    quantile(tot, n, 0.5), quantile(tot, n, P99),
-	    quantile(au, n, 0.5), quantile(au, n, P99), logs);
+	       "logins_per_s=%.0f total_med_us=%.1f total_p99_us=%.1f "
+	       "auth_med_us=%.1f auth_p99_us=%.1f log_lines=%zu\n",
+	    o->label, o->wrong ? 1 : 0, n, ok, n - ok,
+	    (double)n * USEC_PER_SEC / sum, quantile(tot, n, 0.5),
+	    quantile(tot, n, P99), quantile(au, n, 0.5), quantile(au, n, P99),
+	    logs);
 	rc = 0;
 out:
 	free(tot);
@@ -421,7 +425,7 @@ conc_child(const struct opts *o, const struct user *u, char (*codes)[CODE_LEN],
 		size_t i = o->mode == MODE_SAME ? r : (size_t)r * o->procs + p;
 
 		sh->ok[r][p] = login(o, u[i].name, codes[i], NULL, NULL,
-		    &sh->barrier) == PAM_SUCCESS;
+				   &sh->barrier) == PAM_SUCCESS;
 		(void)pthread_barrier_wait(&sh->barrier);
 	}
 	_exit(0);
@@ -431,7 +435,7 @@ static int
 run_conc(const struct opts *o, const struct user *u, size_t n)
 {
 	pthread_barrierattr_t ba;
-	char (*codes)[CODE_LEN] = NULL;
+	char(*codes)[CODE_LEN] = NULL;
 	struct shared *sh;
 	size_t need, i;
 	unsigned p, r, min = UINT_MAX, max = 0;
@@ -459,7 +463,7 @@ run_conc(const struct opts *o, const struct user *u, size_t n)
 		goto out;
 	for (p = 0; p < o->procs; p++) {
 		if ((pid = fork()) < 0)
-			abort();        /* the barrier would hang */
+			abort(); /* the barrier would hang */
 		if (pid == 0)
 			conc_child(o, u, codes, sh, p);
 	}
@@ -490,8 +494,10 @@ out:
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pam_bench -c CONFDIR -s SERVICE -u USERFILE "
-	    "[-m seq|same|diff|pw] [-o OFFSET] [-n COUNT] [-k STRIDE] [-w] [-W] [-d RAWFILE] [-t SECONDS] "
+	fprintf(stderr,
+	    "usage: pam_bench -c CONFDIR -s SERVICE -u USERFILE "
+	    "[-m seq|same|diff|pw] [-o OFFSET] [-n COUNT] [-k STRIDE] [-w] "
+	    "[-W] [-d RAWFILE] [-t SECONDS] "
 	    "[-P PROCS] [-R ROUNDS] [-l LABEL]\n");
 	exit(2);
 }
@@ -549,13 +555,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			else
 				usage();
 			break;
-		default:
-			usage();
+		default: usage();
 		}
 	}
 	if (o->confdir == NULL || o->service == NULL || o->users == NULL ||
-	    o->procs == 0 || o->rounds == 0 || o->stride == 0 ||
-	    optind != argc)
+	    o->procs == 0 || o->rounds == 0 || o->stride == 0 || optind != argc)
 		usage();
 }
 

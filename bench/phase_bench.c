@@ -41,20 +41,28 @@
 #define CODE_MOD 1000000U
 
 enum phase {
-	PH_CONFIG, PH_GETPWNAM, PH_SECRET, PH_STATE_OPEN, PH_BEGIN, PH_MATCH,
-	PH_RECORD, PH_CLOSE, PH_TOTAL, PH_COUNT
+	PH_CONFIG,
+	PH_GETPWNAM,
+	PH_SECRET,
+	PH_STATE_OPEN,
+	PH_BEGIN,
+	PH_MATCH,
+	PH_RECORD,
+	PH_CLOSE,
+	PH_TOTAL,
+	PH_COUNT
 };
 
 static const char *const phase_name[PH_COUNT] = {
-	"options (ft_config_from_args)",
-	"user lookup (getpwnam)",
-	"secret file (path + ft_secret_load)",
-	"state open (ft_state_open)",
-	"ft_state_begin_attempt",
-	"code check (ft_totp_match)",
-	"ft_state_record_success",
-	"ft_state_close",
-	"sum of the steps",
+    "options (ft_config_from_args)",
+    "user lookup (getpwnam)",
+    "secret file (path + ft_secret_load)",
+    "state open (ft_state_open)",
+    "ft_state_begin_attempt",
+    "code check (ft_totp_match)",
+    "ft_state_record_success",
+    "ft_state_close",
+    "sum of the steps",
 };
 
 static double
@@ -128,7 +136,7 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 
 	t0 = now_us();
 	if (ft_config_secret_path(cfg, user, pw->pw_dir, path, sizeof(path),
-	    &in_home, err, sizeof(err)) != FT_OK)
+		&in_home, err, sizeof(err)) != FT_OK)
 		goto fail;
 	ft_secret_policy(pw->pw_uid, &pol);
 	if (ft_secret_load(path, &pol, sec, err, sizeof(err)) != FT_OK)
@@ -137,7 +145,7 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 
 	now = ft_now();
 	if (ft_totp(sec->key, sec->keylen, sec->algo, sec->digits, sec->period,
-	    now, &c) != FT_OK)
+		now, &c) != FT_OK)
 		goto fail;
 	if (wrong)
 		c = (c + WRONG_SHIFT) % CODE_MOD;
@@ -169,8 +177,8 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	t[PH_RECORD] = 0.0;
 	if (m == 1 && v == FT_STATE_PROCEED) {
 		t0 = now_us();
-		if (ft_state_record_success(st, user, step, now, &v, err,
-		    sizeof(err)) != FT_OK)
+		if (ft_state_record_success(
+			st, user, step, now, &v, err, sizeof(err)) != FT_OK)
 			goto fail;
 		t[PH_RECORD] = now_us() - t0;
 		rc = v == FT_STATE_ACCEPTED ? 1 : 0;
@@ -197,7 +205,8 @@ out:
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: phase_bench -u USERFILE [-o OFFSET] "
+	fprintf(stderr,
+	    "usage: phase_bench -u USERFILE [-o OFFSET] "
 	    "[-n COUNT] [-w] [MODULE ARGS...]\n");
 	exit(2);
 }
@@ -220,7 +229,7 @@ main(int argc, char **argv)
 {
 	const char *users = NULL;
 	char line[LINE_MAX_LEN], name[NAME_MAX_LEN];
-	double *t[PH_COUNT] = { NULL }, one[PH_COUNT];
+	double *t[PH_COUNT] = {NULL}, one[PH_COUNT];
 	const char **margs = NULL;
 	int margc;
 	size_t offset = 0, count = 1000, n = 0, lineno = 0, ok = 0;
@@ -248,7 +257,8 @@ main(int argc, char **argv)
 		if ((t[i] = calloc(count, sizeof(double))) == NULL)
 			goto out;
 	if ((f = fopen(users, "r")) == NULL) {
-		fprintf(stderr, "phase_bench: %s: %s\n", users, strerror(errno));
+		fprintf(
+		    stderr, "phase_bench: %s: %s\n", users, strerror(errno));
 		goto out;
 	}
 	for (; n < count && fgets(line, sizeof(line), f) != NULL; lineno++) {
@@ -274,8 +284,8 @@ main(int argc, char **argv)
 	(void)fclose(f);
 	if (n == 0)
 		goto out;
-	printf("%zu logins (%zu accepted), %s code; median and p99 in us:\n",
-	    n, ok, wrong ? "wrong" : "right");
+	printf("%zu logins (%zu accepted), %s code; median and p99 in us:\n", n,
+	    ok, wrong ? "wrong" : "right");
 	for (i = 0; i < PH_COUNT; i++) {
 		double med = quantile(t[i], n, 0.5);
 

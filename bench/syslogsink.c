@@ -36,13 +36,13 @@
 #define SINK_STAMP_MAX 32
 
 void syslog(int pri, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void vsyslog(int pri, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 void __syslog_chk(int pri, int flag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static int send_fd = -1;
 static int recv_fd = -1;
@@ -64,8 +64,8 @@ sink_open(void)
 	recv_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (recv_fd < 0 || send_fd < 0 ||
-	    setsockopt(recv_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-	    sizeof(rcvbuf)) != 0 ||
+	    setsockopt(
+		recv_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0 ||
 	    bind(recv_fd, (struct sockaddr *)&sa, len) != 0 ||
 	    connect(send_fd, (struct sockaddr *)&sa, len) != 0)
 		return -1;
@@ -108,7 +108,7 @@ sink_vlog(int pri, const char *fmt, va_list ap)
 	    (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(line))
 		goto out;
-	errno = saved;          /* %m */
+	errno = saved; /* %m */
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
 		goto out;

@@ -31,8 +31,8 @@ own_cache_dir(const struct cli_ctx *ctx, const char *file)
 }
 
 int
-cli_state_open(const struct cli_ctx *ctx, struct ft_state **st, char *err,
-    size_t errlen)
+cli_state_open(
+    const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen)
 {
 	const struct ft_config *c = &ctx->cfg;
 	bool redis = strcmp(c->cache, FT_CACHE_REDIS) == 0;
@@ -41,10 +41,11 @@ cli_state_open(const struct cli_ctx *ctx, struct ft_state **st, char *err,
 	if (!ctx->root && !redis && !own_cache_dir(ctx, c->cache))
 		return ft_seterr(err, errlen, FT_ERR_PERM,
 		    "the login state in %s is root's", c->cache);
-	if (!ctx->root && redis && c->redis_fallback ==
-	    FT_REDIS_FALLBACK_LOCAL && !own_cache_dir(ctx, c->local_cache))
-		return ft_seterr(err, errlen, FT_ERR_PERM,
-		    "the login state is root's");
+	if (!ctx->root && redis &&
+	    c->redis_fallback == FT_REDIS_FALLBACK_LOCAL &&
+	    !own_cache_dir(ctx, c->local_cache))
+		return ft_seterr(
+		    err, errlen, FT_ERR_PERM, "the login state is root's");
 	return ft_state_open(c, st, err, errlen);
 }
 
@@ -63,8 +64,8 @@ cli_state_restart(const struct cli_ctx *ctx, const char *user, uint64_t step)
 	if (rc == FT_OK)
 		rc = ft_state_forget(st, user, err, sizeof(err));
 	if (rc == FT_OK && step != 0)
-		rc = ft_state_record_success(st, user, step, ft_now(), &v, err,
-		    sizeof(err));
+		rc = ft_state_record_success(
+		    st, user, step, ft_now(), &v, err, sizeof(err));
 	if (rc != FT_OK)
 		cli_warn("login state of %s not updated: %s", user, err);
 	ft_state_close(st);

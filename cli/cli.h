@@ -22,20 +22,20 @@
 
 #define CLI_PROG "totp-enroll"
 #define CLI_ERRLEN 512U
-#define CLI_NAME_MAX 256U          /* bytes in a user name */
+#define CLI_NAME_MAX 256U /* bytes in a user name */
 #define CLI_LABEL_MAX FT_CONF_STR_MAX
-#define CLI_CHECK_WINDOW FT_WINDOW_MAX  /* diagnostic window of `check` */
-#define CLI_CODE_TRIES 3U          /* attempts at a prompted code */
-#define CLI_LINE_MAX 128U          /* longest answer read at a prompt */
+#define CLI_CHECK_WINDOW FT_WINDOW_MAX /* diagnostic window of `check` */
+#define CLI_CODE_TRIES 3U	       /* attempts at a prompted code */
+#define CLI_LINE_MAX 128U	       /* longest answer read at a prompt */
 
 /* Documented exit codes (totp-enroll(1), EXIT STATUS). */
 enum cli_exit {
 	CLI_EX_OK = 0,
-	CLI_EX_FAIL = 1,        /* error, or a code was not accepted */
-	CLI_EX_USAGE = 2,       /* bad option, argument or user name */
+	CLI_EX_FAIL = 1,	/* error, or a code was not accepted */
+	CLI_EX_USAGE = 2,	/* bad option, argument or user name */
 	CLI_EX_NOTENROLLED = 3, /* the user has no enrolment */
-	CLI_EX_PERM = 4,        /* the caller may not do this */
-	CLI_EX_EXISTS = 5,      /* already enrolled (use --force) */
+	CLI_EX_PERM = 4,	/* the caller may not do this */
+	CLI_EX_EXISTS = 5,	/* already enrolled (use --force) */
 };
 
 enum cli_qr_mode { CLI_QR_AUTO = 0, CLI_QR_UTF8, CLI_QR_ANSI, CLI_QR_NONE };
@@ -57,10 +57,10 @@ enum cli_optbit {
 };
 
 struct cli_opts {
-	unsigned seen;                  /* enum cli_optbit */
-	const char *user;               /* --user */
-	const char *issuer;             /* --issuer */
-	const char *label;              /* --label */
+	unsigned seen;	    /* enum cli_optbit */
+	const char *user;   /* --user */
+	const char *issuer; /* --issuer */
+	const char *label;  /* --label */
 	enum ft_algo algo;
 	unsigned digits;
 	unsigned period;
@@ -72,9 +72,9 @@ struct cli_opts {
 struct cli_ctx {
 	struct ft_config cfg;
 	struct cli_opts o;
-	uid_t uid;                      /* real uid of the caller */
-	bool root;                      /* effective uid 0 */
-	char name[CLI_NAME_MAX];        /* caller's login name */
+	uid_t uid;		 /* real uid of the caller */
+	bool root;		 /* effective uid 0 */
+	char name[CLI_NAME_MAX]; /* caller's login name */
 };
 
 /* The user a command acts on, and where their secret lives. */
@@ -83,8 +83,8 @@ struct cli_target {
 	uid_t uid;
 	gid_t gid;
 	char home[PATH_MAX];
-	char path[PATH_MAX];            /* expanded secret= template */
-	bool in_home;                   /* I/O with the user's privileges */
+	char path[PATH_MAX]; /* expanded secret= template */
+	bool in_home;	     /* I/O with the user's privileges */
 	struct ft_file_policy pol;
 };
 
@@ -100,8 +100,8 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 
 /* Remove a user's secret file and login state (reset, disable). */
-int cli_unenrol(const struct cli_ctx *ctx, const struct cli_target *t,
-    const char *action);
+int cli_unenrol(
+    const struct cli_ctx *ctx, const struct cli_target *t, const char *action);
 
 /* ---- messages (totp-enroll.c) ---- */
 /* "totp-enroll: MESSAGE\n" on stderr; returns ex. */
@@ -116,8 +116,8 @@ int cli_caller_init(struct cli_ctx *ctx);
 /* Resolve the user a command acts on: `name`, or the caller when NULL.
  * Non-root callers may only name themselves.  Prints the reason and returns
  * an exit code on failure. */
-int cli_target(const struct cli_ctx *ctx, const char *name,
-    struct cli_target *t);
+int cli_target(
+    const struct cli_ctx *ctx, const char *name, struct cli_target *t);
 /* Admin-only commands: CLI_EX_OK for root, else prints and CLI_EX_PERM. */
 int cli_require_root(const struct cli_ctx *ctx, const char *what);
 /* The one user operand a command takes (operand, --user, or NULL);
@@ -127,8 +127,8 @@ int cli_one_user(const struct cli_ctx *ctx, int argc, char **argv,
 
 /* Call fn(ctx, target, arg) for every user with a secret in the store (in
  * name order); stops at the first non-zero return and passes it on. */
-typedef int (*cli_user_fn)(struct cli_ctx *ctx, const struct cli_target *t,
-    void *arg);
+typedef int (*cli_user_fn)(
+    struct cli_ctx *ctx, const struct cli_target *t, void *arg);
 int cli_foreach_enrolled(struct cli_ctx *ctx, cli_user_fn fn, void *arg);
 
 /* ---- priv.c: the user's privileges for files in their home ---- */
@@ -142,16 +142,16 @@ struct cli_priv {
 /* Switch to the target's uid/gid/groups when running as root and the
  * secret lives in the home (so root never creates files in a directory the
  * user controls); a no-op otherwise. */
-int cli_priv_enter(const struct cli_target *t, struct cli_priv *p, char *err,
-    size_t errlen);
+int cli_priv_enter(
+    const struct cli_target *t, struct cli_priv *p, char *err, size_t errlen);
 /* Back to the saved ids; aborts the program if that fails. */
 void cli_priv_leave(struct cli_priv *p);
 
 /* ---- store.c: the target's secret file ---- */
 /* Load the secret (with the right privileges).  FT_ERR_NOENT when not
  * enrolled. */
-int cli_secret_load(const struct cli_target *t, struct ft_secret *s,
-    char *err, size_t errlen);
+int cli_secret_load(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
 /* May the caller write the target's store?  Prints the reason ("ask an
  * administrator, or ...") and returns an exit code if not. */
 int cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t);
@@ -170,8 +170,8 @@ int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
 /* An existing enrolment of t may be replaced only with --force: CLI_EX_OK
  * (with *existed set when there was one, readable or not) or an exit code,
  * message printed (CLI_EX_EXISTS, CLI_EX_PERM, CLI_EX_FAIL). */
-int cli_check_existing(const struct cli_ctx *ctx, const struct cli_target *t,
-    bool *existed);
+int cli_check_existing(
+    const struct cli_ctx *ctx, const struct cli_target *t, bool *existed);
 
 /* ---- codes.c: new backup codes ---- */
 /* count (at most FT_BACKUP_MAX) new codes: shown[] for the person, hash[]
@@ -186,27 +186,26 @@ int cli_make_backup_codes(unsigned count,
  * the gdbm cache directory already exists and belongs to them (so a user
  * never creates the root-owned cache directory), or for Redis.  FT_ERR_PERM
  * (err set) when the caller may not. */
-int cli_state_open(const struct cli_ctx *ctx, struct ft_state **st,
-    char *err, size_t errlen);
+int cli_state_open(
+    const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen);
 /* After a new secret is saved: the user's old login state goes (failures
  * and a last used step belong to the secret they were counted for; an old
  * step, perhaps of another period, would make new codes look like
  * replays), and step, if non-zero, is recorded as used (the confirmation
  * code).  Best effort, a warning on failure: the enrolment is saved. */
-void cli_state_restart(const struct cli_ctx *ctx, const char *user,
-    uint64_t step);
+void cli_state_restart(
+    const struct cli_ctx *ctx, const char *user, uint64_t step);
 
 /* ---- verify.c: codes typed by a person ---- */
 /* Strip spaces; FT_OK if exactly `digits` ASCII digits remain (written to
  * out), else FT_ERR_PARSE. */
-int cli_code_clean(const char *in, unsigned digits, char *out,
-    size_t outlen);
+int cli_code_clean(const char *in, unsigned digits, char *out, size_t outlen);
 /* Ask for a TOTP code up to CLI_CODE_TRIES times and check it with the
  * given window.  Returns 1 (offset/step set), 0 not accepted (message
  * printed), FT_ERR_NOENT at end of input, another negative ft_rc on
  * error. */
-int cli_ask_code(const struct ft_secret *s, unsigned window,
-    const char *prompt, bool echo, int *offset, uint64_t *step);
+int cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
+    bool echo, int *offset, uint64_t *step);
 
 /* Self-service proof: a non-root caller must type a current code of the
  * enrolment (window from the config); root passes.  CLI_EX_OK or an exit
@@ -238,24 +237,24 @@ void cli_time_text(time_t t, char *buf, size_t len);
 
 /* ---- log.c: authpriv audit trail ---- */
 void cli_log(const struct cli_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: one user's status (status and list) ---- */
 struct cli_report {
 	bool json;
-	bool first;     /* no JSON element printed yet */
-	int worst;      /* highest exit code seen */
+	bool first; /* no JSON element printed yet */
+	int worst;  /* highest exit code seen */
 	struct ft_state *st;
 	bool st_tried;
 	char st_err[CLI_ERRLEN];
 };
 void cli_report_begin(struct cli_report *r, bool json);
 /* Print one user's line or JSON object; updates r->worst. */
-void cli_report_user(struct cli_ctx *ctx, struct cli_report *r,
-    const char *name);
+void cli_report_user(
+    struct cli_ctx *ctx, struct cli_report *r, const char *name);
 /* The same for a target already resolved. */
-void cli_report_target(struct cli_ctx *ctx, struct cli_report *r,
-    const struct cli_target *t);
+void cli_report_target(
+    struct cli_ctx *ctx, struct cli_report *r, const struct cli_target *t);
 /* Close the JSON array; returns r->worst. */
 int cli_report_end(struct cli_report *r);
 

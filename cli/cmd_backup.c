@@ -44,13 +44,14 @@ print_codes(const struct cli_ctx *ctx, const struct cli_target *t,
 		cli_json_str(stdout, t->name);
 		(void)printf(",\"backup_codes\":[");
 		for (i = 0; i < nc->n; i++)
-			(void)printf("%s\"%s\"", i > 0 ? "," : "",
-			    nc->shown[i]);
+			(void)printf(
+			    "%s\"%s\"", i > 0 ? "," : "", nc->shown[i]);
 		(void)printf("]}\n");
 		return;
 	}
 	(void)printf("New backup codes for %s (the old ones no longer work).\n"
-	    "Each works once; they are shown only now.\n\n", t->name);
+		     "Each works once; they are shown only now.\n\n",
+	    t->name);
 	for (i = 0; i < nc->n; i++)
 		(void)printf("  %s\n", nc->shown[i]);
 }
@@ -62,16 +63,17 @@ renew(struct cli_ctx *ctx, const struct cli_target *t, struct newcodes *nc)
 	int ex, rc;
 
 	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, nc->shown,
-	    nc->hash, &nc->n)) != CLI_EX_OK)
+		 nc->hash, &nc->n)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_edit(t, swap_codes, nc, err, sizeof(err));
 	if (rc == FT_ERR_NOENT)
-		return cli_err(CLI_EX_NOTENROLLED, "%s is not enrolled",
-		    t->name);
+		return cli_err(
+		    CLI_EX_NOTENROLLED, "%s is not enrolled", t->name);
 	if (rc != FT_OK)
-		return cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL, "backup codes not changed: %s", err);
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "backup codes not changed: %s", err);
 	cli_log(ctx, "new backup codes for %s", t->name);
 	print_codes(ctx, t, nc);
 	return CLI_EX_OK;
@@ -86,7 +88,8 @@ cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_one_user(ctx, argc, argv, "backup-codes", &name)) !=
-	    CLI_EX_OK || (ex = cli_target(ctx, name, &t)) != CLI_EX_OK ||
+		CLI_EX_OK ||
+	    (ex = cli_target(ctx, name, &t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &t)) != CLI_EX_OK ||
 	    (ex = cli_prove(ctx, &t)) != CLI_EX_OK)
 		return ex;

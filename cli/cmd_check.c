@@ -20,11 +20,11 @@
 struct result {
 	time_t now;
 	uint64_t now_step;
-	int match;              /* 1 matched, 0 not */
+	int match; /* 1 matched, 0 not */
 	int offset;
 	uint64_t step;
-	bool within;            /* |offset| <= configured window */
-	int used;               /* 1 step already used, 0 no, -1 unknown */
+	bool within; /* |offset| <= configured window */
+	int used;    /* 1 step already used, 0 no, -1 unknown */
 };
 
 /* Was this step already used for a login?  Needs the state (root). */
@@ -47,8 +47,8 @@ step_used(const struct cli_ctx *ctx, const char *user, uint64_t step)
 }
 
 static int
-match(const struct cli_ctx *ctx, const struct ft_secret *s,
-    const char *code, struct result *r)
+match(const struct cli_ctx *ctx, const struct ft_secret *s, const char *code,
+    struct result *r)
 {
 	struct ft_totp_params p;
 	int rc;
@@ -78,34 +78,37 @@ print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
 	long secs = (long)r->offset * (long)s->period;
 
 	cli_time_text(r->now, when, sizeof(when));
-	(void)printf("Server time: %s (%lld), time step %llu of %u s.\n",
-	    when, (long long)r->now, (unsigned long long)r->now_step,
-	    s->period);
+	(void)printf("Server time: %s (%lld), time step %llu of %u s.\n", when,
+	    (long long)r->now, (unsigned long long)r->now_step, s->period);
 	if (!r->match) {
-		(void)printf("The code does not match any step within +-%u "
+		(void)printf(
+		    "The code does not match any step within +-%u "
 		    "(+-%lu s): wrong secret in the app, a mistyped code, or "
-		    "a clock far off.\n", CLI_CHECK_WINDOW,
+		    "a clock far off.\n",
+		    CLI_CHECK_WINDOW,
 		    (unsigned long)CLI_CHECK_WINDOW * s->period);
 		return;
 	}
 	if (r->offset == 0)
 		(void)printf("The code matches the current step: the clocks "
-		    "agree.\n");
+			     "agree.\n");
 	else
 		(void)printf("The code matches at step offset %+d: the app's "
-		    "clock is about %ld s %s the server's.\n", r->offset,
-		    labs(secs), r->offset < 0 ? "behind" : "ahead of");
+			     "clock is about %ld s %s the server's.\n",
+		    r->offset, labs(secs),
+		    r->offset < 0 ? "behind" : "ahead of");
 	if (!r->within)
 		(void)printf("That is outside the accepted window of +-%u "
-		    "step%s: a login with it fails.  Fix the phone's "
-		    "clock (automatic time).\n", ctx->cfg.window,
-		    ctx->cfg.window == 1 ? "" : "s");
+			     "step%s: a login with it fails.  Fix the phone's "
+			     "clock (automatic time).\n",
+		    ctx->cfg.window, ctx->cfg.window == 1 ? "" : "s");
 	else if (r->used == 1)
-		(void)printf("But that code (or a later one) was already used "
+		(void)printf(
+		    "But that code (or a later one) was already used "
 		    "for a login: codes work once.  Wait for the next.\n");
 	else
 		(void)printf("That is inside the accepted window of +-%u: a "
-		    "login with it would pass the code check.\n",
+			     "login with it would pass the code check.\n",
 		    ctx->cfg.window);
 }
 
@@ -119,19 +122,21 @@ print_json(const struct cli_ctx *ctx, const struct cli_target *t,
 	(void)printf("{\"user\":");
 	cli_json_str(stdout, t->name);
 	(void)printf(",\"server_time\":%lld,\"server_time_utc\":\"%s\","
-	    "\"step\":%llu,\"period\":%u,\"window\":%u,"
-	    "\"diagnostic_window\":%u,\"match\":%s", (long long)r->now, when,
-	    (unsigned long long)r->now_step, s->period, ctx->cfg.window,
-	    CLI_CHECK_WINDOW, r->match ? "true" : "false");
+		     "\"step\":%llu,\"period\":%u,\"window\":%u,"
+		     "\"diagnostic_window\":%u,\"match\":%s",
+	    (long long)r->now, when, (unsigned long long)r->now_step, s->period,
+	    ctx->cfg.window, CLI_CHECK_WINDOW, r->match ? "true" : "false");
 	if (r->match)
 		(void)printf(",\"offset\":%d,\"offset_seconds\":%ld,"
-		    "\"within_window\":%s,\"already_used\":%s", r->offset,
-		    (long)r->offset * (long)s->period,
-		    r->within ? "true" : "false", r->used < 0 ? "null" :
-		    r->used ? "true" : "false");
+			     "\"within_window\":%s,\"already_used\":%s",
+		    r->offset, (long)r->offset * (long)s->period,
+		    r->within ? "true" : "false",
+		    r->used < 0	  ? "null"
+			: r->used ? "true"
+				  : "false");
 	else
 		(void)printf(",\"offset\":null,\"offset_seconds\":null,"
-		    "\"within_window\":false,\"already_used\":null");
+			     "\"within_window\":false,\"already_used\":null");
 	(void)printf("}\n");
 }
 
@@ -143,8 +148,8 @@ check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	(void)snprintf(prompt, sizeof(prompt), "%u-digit code to check: ",
-	    s->digits);
+	(void)snprintf(
+	    prompt, sizeof(prompt), "%u-digit code to check: ", s->digits);
 	rc = cli_read_line(prompt, false, line, sizeof(line));
 	if (rc == FT_OK)
 		rc = cli_code_clean(line, s->digits, code, sizeof(code));
@@ -152,13 +157,13 @@ check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 	if (rc == FT_ERR_NOENT)
 		return cli_err(CLI_EX_FAIL, "no code given");
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "not a code: expected %u digits",
-		    s->digits);
+		return cli_err(
+		    CLI_EX_FAIL, "not a code: expected %u digits", s->digits);
 	rc = match(ctx, s, code, &r);
 	ft_wipe(code, sizeof(code));
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
-		    ft_rc_str(rc));
+		return cli_err(
+		    CLI_EX_FAIL, "cannot check the code: %s", ft_rc_str(rc));
 	r.used = r.match ? step_used(ctx, t->name, r.step) : -1;
 	if (ctx->o.json)
 		print_json(ctx, t, s, &r);
@@ -176,16 +181,17 @@ cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 	char err[CLI_ERRLEN];
 	int ex, rc;
 
-	if ((ex = cli_one_user(ctx, argc, argv, "check", &name)) !=
-	    CLI_EX_OK || (ex = cli_target(ctx, name, &t)) != CLI_EX_OK)
+	if ((ex = cli_one_user(ctx, argc, argv, "check", &name)) != CLI_EX_OK ||
+	    (ex = cli_target(ctx, name, &t)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_load(&t, &s, err, sizeof(err));
 	if (rc == FT_ERR_NOENT)
 		ex = cli_err(CLI_EX_NOTENROLLED, "%s is not enrolled", t.name);
 	else if (rc != FT_OK)
-		ex = cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL, "%s", err);
+		ex = cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "%s", err);
 	else
 		ex = check(ctx, &t, &s);
 	ft_secret_wipe(&s);

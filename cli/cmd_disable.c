@@ -17,12 +17,15 @@ cmd_disable(struct cli_ctx *ctx, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_one_user(ctx, argc, argv, "disable", &name)) !=
-	    CLI_EX_OK || (ex = cli_target(ctx, name, &t)) != CLI_EX_OK ||
+		CLI_EX_OK ||
+	    (ex = cli_target(ctx, name, &t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &t)) != CLI_EX_OK ||
 	    (ex = cli_prove(ctx, &t)) != CLI_EX_OK)
 		return ex;
-	(void)snprintf(q, sizeof(q), "Disable TOTP for %s (the secret and "
-	    "backup codes are deleted)? [y/N] ", t.name);
+	(void)snprintf(q, sizeof(q),
+	    "Disable TOTP for %s (the secret and "
+	    "backup codes are deleted)? [y/N] ",
+	    t.name);
 	if (ctx->root && !ctx->o.yes && !cli_confirm(q))
 		return cli_err(CLI_EX_FAIL, "not confirmed; nothing changed");
 	return cli_unenrol(ctx, &t, "disable");

@@ -19,9 +19,9 @@
 #include "uri.h"
 #include "wipe.h"
 
-#define CONFIRM_WINDOW 1U       /* steps either side when confirming */
-#define B32_BUFSZ 64U           /* base32 of FT_KEY_DEFAULT bytes + NUL */
-#define GROUP 4U                /* secret shown in groups of four */
+#define CONFIRM_WINDOW 1U /* steps either side when confirming */
+#define B32_BUFSZ 64U	  /* base32 of FT_KEY_DEFAULT bytes + NUL */
+#define GROUP 4U	  /* secret shown in groups of four */
 #define HOSTNAME_BUFSZ 256U
 
 struct enroll {
@@ -57,16 +57,17 @@ make_names(const struct cli_ctx *ctx, struct enroll *e)
 	if (issuer == NULL)
 		issuer = ctx->cfg.issuer[0] != '\0' ? ctx->cfg.issuer : e->host;
 	if (strchr(issuer, ':') != NULL)
-		return cli_err(CLI_EX_USAGE, "the issuer must not contain ':' "
-		    "(apps split the label there): %s", issuer);
+		return cli_err(CLI_EX_USAGE,
+		    "the issuer must not contain ':' "
+		    "(apps split the label there): %s",
+		    issuer);
 	(void)snprintf(e->issuer, sizeof(e->issuer), "%s", issuer);
 	/* The hostname is in the account unless it already is the issuer. */
 	if (ctx->o.label != NULL)
-		(void)snprintf(e->account, sizeof(e->account), "%s",
-		    ctx->o.label);
+		(void)snprintf(
+		    e->account, sizeof(e->account), "%s", ctx->o.label);
 	else if (strcmp(e->issuer, e->host) == 0)
-		(void)snprintf(e->account, sizeof(e->account), "%s",
-		    e->t.name);
+		(void)snprintf(e->account, sizeof(e->account), "%s", e->t.name);
 	else
 		(void)snprintf(e->account, sizeof(e->account), "%s@%s",
 		    e->t.name, e->host);
@@ -80,11 +81,11 @@ make_secret(const struct cli_ctx *ctx, struct enroll *e)
 
 	if ((rc = ft_random_bytes(e->key, sizeof(e->key))) != FT_OK ||
 	    (rc = ft_base32_encode(e->key, sizeof(e->key), false, e->b32,
-	    sizeof(e->b32))) != FT_OK ||
+		 sizeof(e->b32))) != FT_OK ||
 	    (rc = ft_otpauth_uri(e->issuer, e->account, e->b32, ctx->o.algo,
-	    ctx->o.digits, ctx->o.period, &e->uri)) != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot make a secret: %s",
-		    ft_rc_str(rc));
+		 ctx->o.digits, ctx->o.period, &e->uri)) != FT_OK)
+		return cli_err(
+		    CLI_EX_FAIL, "cannot make a secret: %s", ft_rc_str(rc));
 	memcpy(e->s.key, e->key, sizeof(e->key));
 	e->s.keylen = sizeof(e->key);
 	e->s.algo = ctx->o.algo;
@@ -112,13 +113,14 @@ show_secret(const struct cli_ctx *ctx, const struct enroll *e)
 	enum cli_qr_mode qr = ctx->o.qr;
 	int rc;
 
-	(void)printf("Enrolling %s (secret file %s).\n\n", e->t.name,
-	    e->t.path);
+	(void)printf(
+	    "Enrolling %s (secret file %s).\n\n", e->t.name, e->t.path);
 	if (qr != CLI_QR_NONE) {
 		(void)printf("Scan this QR code with your authenticator "
-		    "app:\n\n");
+			     "app:\n\n");
 		if ((rc = cli_qr_print(stdout, e->uri, qr)) != FT_OK)
-			return cli_err(CLI_EX_FAIL, "cannot draw the QR code "
+			return cli_err(CLI_EX_FAIL,
+			    "cannot draw the QR code "
 			    "(%s); try a shorter --label or --qr=none",
 			    ft_rc_str(rc));
 		(void)printf("\n");
@@ -126,8 +128,9 @@ show_secret(const struct cli_ctx *ctx, const struct enroll *e)
 	(void)printf("Secret for manual entry: ");
 	print_grouped(stdout, e->b32);
 	(void)printf("\nAccount: %s  Issuer: %s  (%s, %u digits, every %u "
-	    "seconds)\nURI: %s\n\n", e->account, e->issuer,
-	    ft_algo_name(e->s.algo), e->s.digits, e->s.period, e->uri);
+		     "seconds)\nURI: %s\n\n",
+	    e->account, e->issuer, ft_algo_name(e->s.algo), e->s.digits,
+	    e->s.period, e->uri);
 	(void)fflush(stdout);
 	return CLI_EX_OK;
 }
@@ -140,16 +143,17 @@ confirm(struct enroll *e)
 
 	(void)snprintf(prompt, sizeof(prompt),
 	    "Enter the %u-digit code from the app to confirm: ", e->s.digits);
-	rc = cli_ask_code(&e->s, CONFIRM_WINDOW, prompt, true, &off,
-	    &e->step);
+	rc = cli_ask_code(&e->s, CONFIRM_WINDOW, prompt, true, &off, &e->step);
 	if (rc == FT_ERR_NOENT)
-		return cli_err(CLI_EX_FAIL, "not enrolled: no code given; "
+		return cli_err(CLI_EX_FAIL,
+		    "not enrolled: no code given; "
 		    "nothing was saved");
 	if (rc < 0)
-		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
-		    ft_rc_str(rc));
+		return cli_err(
+		    CLI_EX_FAIL, "cannot check the code: %s", ft_rc_str(rc));
 	if (rc == 0)
-		return cli_err(CLI_EX_FAIL, "not enrolled: the app's codes "
+		return cli_err(CLI_EX_FAIL,
+		    "not enrolled: the app's codes "
 		    "did not match; nothing was saved");
 	e->confirmed = true;
 	return CLI_EX_OK;
@@ -163,7 +167,8 @@ print_result_text(const struct enroll *e)
 	(void)printf("Enrolled %s.\n", e->t.name);
 	if (e->s.nbackup == 0)
 		return;
-	(void)printf("\nBackup codes: each works once, for when the phone is "
+	(void)printf(
+	    "\nBackup codes: each works once, for when the phone is "
 	    "not at hand.\nThey are shown only now; keep them somewhere "
 	    "safe.\n\n");
 	for (i = 0; i < e->s.nbackup; i++)
@@ -188,10 +193,11 @@ print_result_json(const struct enroll *e)
 	(void)printf(",\"account\":");
 	cli_json_str(stdout, e->account);
 	(void)printf(",\"algorithm\":\"%s\",\"digits\":%u,\"period\":%u,"
-	    "\"created\":%lld,\"created_utc\":\"%s\",\"confirmed\":%s,"
-	    "\"replaced\":%s,\"backup_codes\":[", ft_algo_name(e->s.algo),
-	    e->s.digits, e->s.period, (long long)e->s.created, when,
-	    e->confirmed ? "true" : "false", e->existed ? "true" : "false");
+		     "\"created\":%lld,\"created_utc\":\"%s\",\"confirmed\":%s,"
+		     "\"replaced\":%s,\"backup_codes\":[",
+	    ft_algo_name(e->s.algo), e->s.digits, e->s.period,
+	    (long long)e->s.created, when, e->confirmed ? "true" : "false",
+	    e->existed ? "true" : "false");
 	for (i = 0; i < e->s.nbackup; i++)
 		(void)printf("%s\"%s\"", i > 0 ? "," : "", e->codes[i]);
 	(void)printf("]}\n");
@@ -213,23 +219,23 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 	if (o->algo != FT_ALGO_SHA1 || o->digits != FT_DIGITS_DEFAULT ||
 	    o->period != FT_PERIOD_DEFAULT)
 		cli_warn("warning: many authenticator apps accept only SHA1, "
-		    "6 digits and a 30 second period, and some silently "
-		    "ignore other values");
+			 "6 digits and a 30 second period, and some silently "
+			 "ignore other values");
 	if (!o->json && (ex = show_secret(ctx, e)) != CLI_EX_OK)
 		return ex;
 	if (!o->no_confirm && (ex = confirm(e)) != CLI_EX_OK)
 		return ex;
 	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, e->codes,
-	    e->s.backup, &e->s.nbackup)) != CLI_EX_OK)
+		 e->s.backup, &e->s.nbackup)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_save(ctx, &e->t, &e->s, err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL, "not enrolled: cannot save %s: %s",
-		    e->t.path, err);
-	cli_log(ctx, "%s %s", e->existed ? "re-enrolled" : "enrolled",
-	    e->t.name);
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "not enrolled: cannot save %s: %s", e->t.path, err);
+	cli_log(
+	    ctx, "%s %s", e->existed ? "re-enrolled" : "enrolled", e->t.name);
 	cli_state_restart(ctx, e->t.name, e->confirmed ? e->step : 0);
 	if (o->json)
 		print_result_json(e);
@@ -246,7 +252,8 @@ cmd_enroll(struct cli_ctx *ctx, int argc, char **argv)
 
 	(void)argv;
 	if (argc > 0)
-		return cli_err(CLI_EX_USAGE, "enroll takes no operands (use "
+		return cli_err(CLI_EX_USAGE,
+		    "enroll takes no operands (use "
 		    "--user NAME)");
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)

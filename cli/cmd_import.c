@@ -238,7 +238,7 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 		return ex;
 	make_secret(im);
 	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, im->codes,
-	    im->s.backup, &im->s.nbackup)) != CLI_EX_OK)
+		 im->s.backup, &im->s.nbackup)) != CLI_EX_OK)
 		return ex;
 	err[0] = '\0';
 	rc = cli_secret_save(ctx, &im->t, &im->s, err, sizeof(err));

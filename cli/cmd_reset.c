@@ -12,8 +12,8 @@
  * The state is forgotten even when there was no file (a lockout may
  * outlive an enrolment).  CLI_EX_NOTENROLLED if there was no file. */
 int
-cli_unenrol(const struct cli_ctx *ctx, const struct cli_target *t,
-    const char *action)
+cli_unenrol(
+    const struct cli_ctx *ctx, const struct cli_target *t, const char *action)
 {
 	struct ft_state *st = NULL;
 	char err[CLI_ERRLEN];
@@ -23,8 +23,9 @@ cli_unenrol(const struct cli_ctx *ctx, const struct cli_target *t,
 	err[0] = '\0';
 	rc = cli_secret_remove(t, err, sizeof(err));
 	if (rc != FT_OK && rc != FT_ERR_NOENT)
-		return cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL, "cannot remove %s: %s", t->path, err);
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "cannot remove %s: %s", t->path, err);
 	had = rc == FT_OK;
 	err[0] = '\0';
 	rc = cli_state_open(ctx, &st, err, sizeof(err));
@@ -59,8 +60,10 @@ cmd_reset(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_err(CLI_EX_USAGE, "reset needs a user name");
 	if ((ex = cli_target(ctx, name, &t)) != CLI_EX_OK)
 		return ex;
-	(void)snprintf(q, sizeof(q), "Remove the TOTP enrolment of %s "
-	    "(secret, backup codes and login state)? [y/N] ", t.name);
+	(void)snprintf(q, sizeof(q),
+	    "Remove the TOTP enrolment of %s "
+	    "(secret, backup codes and login state)? [y/N] ",
+	    t.name);
 	if (!ctx->o.yes && !cli_confirm(q))
 		return cli_err(CLI_EX_FAIL, "not confirmed; nothing changed");
 	return cli_unenrol(ctx, &t, "reset");

@@ -16,8 +16,7 @@ cmd_unlock(struct cli_ctx *ctx, int argc, char **argv)
 	int ex, rc;
 
 	if ((ex = cli_require_root(ctx, "unlock")) != CLI_EX_OK ||
-	    (ex = cli_one_user(ctx, argc, argv, "unlock", &name)) !=
-	    CLI_EX_OK)
+	    (ex = cli_one_user(ctx, argc, argv, "unlock", &name)) != CLI_EX_OK)
 		return ex;
 	if (name == NULL)
 		return cli_err(CLI_EX_USAGE, "unlock needs a user name");
@@ -29,8 +28,8 @@ cmd_unlock(struct cli_ctx *ctx, int argc, char **argv)
 		rc = ft_state_unlock(st, t.name, err, sizeof(err));
 	ft_state_close(st);
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot unlock %s: %s", t.name,
-		    err);
+		return cli_err(
+		    CLI_EX_FAIL, "cannot unlock %s: %s", t.name, err);
 	cli_log(ctx, "unlocked %s", t.name);
 	(void)printf("Unlocked %s.\n", t.name);
 	return CLI_EX_OK;

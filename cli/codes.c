@@ -29,8 +29,8 @@ cli_make_backup_codes(unsigned count,
 	}
 	ft_wipe(norm, sizeof(norm));
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "cannot make backup codes: %s",
-		    ft_rc_str(rc));
+		return cli_err(
+		    CLI_EX_FAIL, "cannot make backup codes: %s", ft_rc_str(rc));
 	*n = want;
 	return CLI_EX_OK;
 }

@@ -22,8 +22,8 @@ must_drop(const struct cli_target *t)
 }
 
 int
-cli_priv_enter(const struct cli_target *t, struct cli_priv *p, char *err,
-    size_t errlen)
+cli_priv_enter(
+    const struct cli_target *t, struct cli_priv *p, char *err, size_t errlen)
 {
 	int n;
 
@@ -66,8 +66,8 @@ cli_priv_leave(struct cli_priv *p)
 		if (seteuid(p->euid) != 0 || setegid(p->egid) != 0 ||
 		    setgroups((size_t)p->ngroups, p->groups) != 0) {
 			/* Going on with the wrong ids would be worse. */
-			(void)fputs(CLI_PROG ": cannot regain privileges\n",
-			    stderr);
+			(void)fputs(
+			    CLI_PROG ": cannot regain privileges\n", stderr);
 			abort();
 		}
 		p->dropped = false;

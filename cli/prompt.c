@@ -14,7 +14,7 @@
 #include "rc.h"
 #include "wipe.h"
 
-static const int restore_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int restore_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define NRESTORE (sizeof(restore_signals) / sizeof(restore_signals[0]))
 
 /* The terminal settings to put back from the signal handler. */
@@ -50,7 +50,7 @@ echo_off(struct sigaction *old)
 	tio_saved = 1;
 	tio = saved_tio;
 	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	tio.c_lflag |= (tcflag_t)ECHONL;  /* still show the newline */
+	tio.c_lflag |= (tcflag_t)ECHONL; /* still show the newline */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) != 0) {
 		tio_saved = 0;
 		for (i = 0; i < NRESTORE; i++)
@@ -87,7 +87,7 @@ read_line(char *buf, size_t buflen)
 		return FT_OK;
 	}
 	if (feof(stdin) || n + 1 < buflen)
-		return FT_OK;   /* last line without a newline */
+		return FT_OK; /* last line without a newline */
 	while ((c = getchar()) != EOF && c != '\n')
 		;
 	ft_wipe(buf, buflen);

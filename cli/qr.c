@@ -25,15 +25,15 @@
 
 #define QR_QUIET 4
 #define QR_DARK_BIT 0x01U
-#define QR_VERSION_AUTO 0       /* smallest version that fits */
+#define QR_VERSION_AUTO 0 /* smallest version that fits */
 
-#define UTF8_FULL "\xe2\x96\x88"        /* U+2588 full block */
-#define UTF8_UPPER "\xe2\x96\x80"       /* U+2580 upper half block */
-#define UTF8_LOWER "\xe2\x96\x84"       /* U+2584 lower half block */
+#define UTF8_FULL "\xe2\x96\x88"  /* U+2588 full block */
+#define UTF8_UPPER "\xe2\x96\x80" /* U+2580 upper half block */
+#define UTF8_LOWER "\xe2\x96\x84" /* U+2584 lower half block */
 #define UTF8_EMPTY " "
 
-#define ANSI_LIGHT "\033[47m"   /* white background */
-#define ANSI_DARK "\033[40m"    /* black background */
+#define ANSI_LIGHT "\033[47m" /* white background */
+#define ANSI_DARK "\033[40m"  /* black background */
 #define ANSI_RESET "\033[0m"
 #define ANSI_CELL "  "
 
@@ -42,8 +42,7 @@ cli_qr_auto(void)
 {
 	const char *cs = nl_langinfo(CODESET);
 
-	if (cs != NULL && (strcmp(cs, "UTF-8") == 0 ||
-	    strcmp(cs, "utf8") == 0))
+	if (cs != NULL && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0))
 		return CLI_QR_UTF8;
 	return CLI_QR_ANSI;
 }
@@ -79,8 +78,8 @@ print_utf8(FILE *out, const QRcode *qr)
 
 	for (y = 0; y < size; y += 2) {
 		for (x = 0; x < size; x++)
-			if (fputs(utf8_cell(dark(qr, x, y),
-			    dark(qr, x, y + 1)), out) == EOF)
+			if (fputs(utf8_cell(dark(qr, x, y), dark(qr, x, y + 1)),
+				out) == EOF)
 				return FT_ERR_IO;
 		if (fputc('\n', out) == EOF)
 			return FT_ERR_IO;
@@ -98,8 +97,8 @@ print_ansi(FILE *out, const QRcode *qr)
 		for (x = 0; x < size; x++) {
 			int d = dark(qr, x, y) ? 1 : 0;
 
-			if (d != cur && fputs(d ? ANSI_DARK : ANSI_LIGHT,
-			    out) == EOF)
+			if (d != cur &&
+			    fputs(d ? ANSI_DARK : ANSI_LIGHT, out) == EOF)
 				return FT_ERR_IO;
 			cur = d;
 			if (fputs(ANSI_CELL, out) == EOF)
@@ -124,7 +123,7 @@ cli_qr_print(FILE *out, const char *text, enum cli_qr_mode mode)
 	/* 8-bit mode: the URI is bytes, not Kanji or alphanumerics. */
 	qr = QRcode_encodeString8bit(text, QR_VERSION_AUTO, QR_ECLEVEL_M);
 	if (qr == NULL)
-		return FT_ERR_TOOBIG;   /* ERANGE: too long; or ENOMEM */
+		return FT_ERR_TOOBIG; /* ERANGE: too long; or ENOMEM */
 	rc = mode == CLI_QR_UTF8 ? print_utf8(out, qr) : print_ansi(out, qr);
 	/* The symbol encodes the secret. */
 	ft_wipe(qr->data, (size_t)qr->width * (size_t)qr->width);

@@ -119,13 +119,14 @@ json_state(bool have, const struct ft_user_state *us)
 
 	if (!have) {
 		(void)printf(",\"state_available\":false,\"locked\":null,"
-		    "\"locked_until\":null,\"failures\":null,"
-		    "\"last_success\":null");
+			     "\"locked_until\":null,\"failures\":null,"
+			     "\"last_success\":null");
 		return;
 	}
 	if (until == FT_STATE_LOCKED_FOREVER)
 		until = -1;
-	(void)printf(",\"state_available\":true,\"locked\":%s,"
+	(void)printf(
+	    ",\"state_available\":true,\"locked\":%s,"
 	    "\"locked_until\":%lld,\"failures\":%lu,\"last_success\":%lld",
 	    us->locked_until != 0 ? "true" : "false", (long long)until,
 	    (unsigned long)us->failures, (long long)us->last_success);
@@ -145,7 +146,8 @@ print_json(struct cli_report *r, const struct cli_target *t,
 	cli_json_str(stdout, t->path);
 	if (load_rc == FT_OK) {
 		cli_time_iso((time_t)s->created, when, sizeof(when));
-		(void)printf(",\"enrolled\":true,\"created\":%lld,"
+		(void)printf(
+		    ",\"enrolled\":true,\"created\":%lld,"
 		    "\"created_utc\":\"%s\",\"algorithm\":\"%s\","
 		    "\"digits\":%u,\"period\":%u,\"backup_codes_left\":%zu",
 		    (long long)s->created, when, ft_algo_name(s->algo),
@@ -174,8 +176,8 @@ cli_report_user(struct cli_ctx *ctx, struct cli_report *r, const char *name)
 }
 
 void
-cli_report_target(struct cli_ctx *ctx, struct cli_report *r,
-    const struct cli_target *tp)
+cli_report_target(
+    struct cli_ctx *ctx, struct cli_report *r, const struct cli_target *tp)
 {
 	const struct cli_target t = *tp;
 	struct ft_user_state us;
@@ -188,8 +190,9 @@ cli_report_target(struct cli_ctx *ctx, struct cli_report *r,
 	rc = cli_secret_load(&t, &s, err, sizeof(err));
 	if (rc != FT_OK && rc != FT_ERR_NOENT) {
 		cli_warn("%s: %s", t.name, err);
-		worse(r, cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL);
+		worse(r,
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM
+						    : CLI_EX_FAIL);
 	} else if (rc == FT_ERR_NOENT) {
 		worse(r, CLI_EX_NOTENROLLED);
 	}

@@ -61,8 +61,8 @@ dir_of(const char *path, char *dir, size_t len)
 }
 
 int
-cli_secret_load(const struct cli_target *t, struct ft_secret *s, char *err,
-    size_t errlen)
+cli_secret_load(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen)
 {
 	struct cli_priv p;
 	int rc;
@@ -92,9 +92,8 @@ cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t)
 	    "secrets are kept in the system store %s, which only root may "
 	    "change: ask an administrator to run '" CLI_PROG " --user %s', "
 	    "or to set secret= to a path in your home directory in %s",
-	    dir_of(t->path, dir, sizeof(dir)) == FT_OK ? dir : t->path,
-	    t->name, ctx->cfg.conf[0] != '\0' ? ctx->cfg.conf :
-	    FT_CONF_DEFAULT);
+	    dir_of(t->path, dir, sizeof(dir)) == FT_OK ? dir : t->path, t->name,
+	    ctx->cfg.conf[0] != '\0' ? ctx->cfg.conf : FT_CONF_DEFAULT);
 }
 
 /* Create the store directory if it is missing: in a home one level (as the
@@ -109,23 +108,26 @@ ensure_store_dir(const struct cli_target *t, char *err, size_t errlen)
 
 	if (dir_of(t->path, dir, sizeof(dir)) != FT_OK ||
 	    dir_of(dir, parent, sizeof(parent)) != FT_OK)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "path too long: %s",
-		    t->path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "path too long: %s", t->path);
 	if (lstat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? FT_OK : ft_seterr(err, errlen,
-		    FT_ERR_UNSAFE, "%s is not a directory", dir);
+		return S_ISDIR(sb.st_mode)
+		    ? FT_OK
+		    : ft_seterr(err, errlen, FT_ERR_UNSAFE,
+			  "%s is not a directory", dir);
 	if (errno != ENOENT)
-		return ft_seterr(err, errlen, errno == EACCES ? FT_ERR_PERM :
-		    FT_ERR_IO, "%s: %s", dir, strerror(errno));
+		return ft_seterr(err, errlen,
+		    errno == EACCES ? FT_ERR_PERM : FT_ERR_IO, "%s: %s", dir,
+		    strerror(errno));
 	if (t->in_home || geteuid() != 0)
-		return ft_ensure_dir(dir, STORE_DIR_MODE, geteuid(),
-		    getegid(), err, errlen);
+		return ft_ensure_dir(
+		    dir, STORE_DIR_MODE, geteuid(), getegid(), err, errlen);
 	if (lstat(parent, &sb) != 0 && errno == ENOENT &&
 	    (rc = ft_ensure_dir(parent, STORE_PARENT_MODE, ROOT_UID, ROOT_GID,
-	    err, errlen)) != FT_OK)
+		 err, errlen)) != FT_OK)
 		return rc;
-	return ft_ensure_dir(dir, STORE_DIR_MODE, ROOT_UID, ROOT_GID, err,
-	    errlen);
+	return ft_ensure_dir(
+	    dir, STORE_DIR_MODE, ROOT_UID, ROOT_GID, err, errlen);
 }
 
 int
@@ -165,8 +167,8 @@ cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn, void *arg,
 	memset(&s, 0, sizeof(s));
 	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
 		return rc;
-	rc = ft_safe_read_locked(t->path, &t->pol, &buf, &len, &fd, err,
-	    errlen);
+	rc =
+	    ft_safe_read_locked(t->path, &t->pol, &buf, &len, &fd, err, errlen);
 	if (rc != FT_OK)
 		goto out;
 	if ((rc = ft_secret_parse(buf, len, &s, err, errlen)) != FT_OK)
@@ -176,8 +178,8 @@ cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn, void *arg,
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "fstat %s: %s",
-		    t->path, strerror(errno));
+		rc = ft_seterr(err, errlen, FT_ERR_IO, "fstat %s: %s", t->path,
+		    strerror(errno));
 		goto out;
 	}
 	/* The new file keeps the old one's owner. */
@@ -210,8 +212,8 @@ cli_secret_remove(const struct cli_target *t, char *err, size_t errlen)
 }
 
 int
-cli_check_existing(const struct cli_ctx *ctx, const struct cli_target *t,
-    bool *existed)
+cli_check_existing(
+    const struct cli_ctx *ctx, const struct cli_target *t, bool *existed)
 {
 	char err[CLI_ERRLEN], when[64];
 	struct ft_secret old;
@@ -234,8 +236,12 @@ cli_check_existing(const struct cli_ctx *ctx, const struct cli_target *t,
 		return CLI_EX_OK;
 	}
 	if (rc == FT_OK)
-		return cli_err(CLI_EX_EXISTS, "%s is already enrolled (since "
-		    "%s); use --force to replace it", t->name, when);
-	return cli_err(CLI_EX_FAIL, "cannot read the enrolment of %s (%s); "
-	    "use --force to replace it", t->name, err);
+		return cli_err(CLI_EX_EXISTS,
+		    "%s is already enrolled (since "
+		    "%s); use --force to replace it",
+		    t->name, when);
+	return cli_err(CLI_EX_FAIL,
+	    "cannot read the enrolment of %s (%s); "
+	    "use --force to replace it",
+	    t->name, err);
 }

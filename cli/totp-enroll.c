@@ -22,7 +22,7 @@
 #include "cli.h"
 #include "rc.h"
 
-#define STORE_UMASK 022   /* directories get exactly the modes we ask */
+#define STORE_UMASK 022 /* directories get exactly the modes we ask */
 
 enum {
 	OPT_ISSUER = CHAR_MAX + 1,
@@ -34,51 +34,61 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{ "user", required_argument, NULL, 'u' },
-	{ "config", required_argument, NULL, 'c' },
-	{ "option", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "yes", no_argument, NULL, 'y' },
-	{ "no-confirm", no_argument, NULL, 'n' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "issuer", required_argument, NULL, OPT_ISSUER },
-	{ "label", required_argument, NULL, OPT_LABEL },
-	{ "algorithm", required_argument, NULL, OPT_ALGO },
-	{ "digits", required_argument, NULL, OPT_DIGITS },
-	{ "period", required_argument, NULL, OPT_PERIOD },
-	{ "qr", required_argument, NULL, OPT_QR },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+    {"user", required_argument, NULL, 'u'},
+    {"config", required_argument, NULL, 'c'},
+    {"option", required_argument, NULL, 'o'},
+    {"force", no_argument, NULL, 'f'},
+    {"yes", no_argument, NULL, 'y'},
+    {"no-confirm", no_argument, NULL, 'n'},
+    {"json", no_argument, NULL, 'j'},
+    {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"algorithm", required_argument, NULL, OPT_ALGO},
+    {"digits", required_argument, NULL, OPT_DIGITS},
+    {"period", required_argument, NULL, OPT_PERIOD},
+    {"qr", required_argument, NULL, OPT_QR},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 #define SHORTOPTS "u:c:o:fynjhV"
 
-#define ENROLL_OPTS (CLI_O_USER | CLI_O_FORCE | CLI_O_NOCONFIRM | \
-	CLI_O_JSON | CLI_O_ISSUER | CLI_O_LABEL | CLI_O_ALGO | CLI_O_DIGITS | \
-	CLI_O_PERIOD | CLI_O_QR)
+#define ENROLL_OPTS                                                            \
+	(CLI_O_USER | CLI_O_FORCE | CLI_O_NOCONFIRM | CLI_O_JSON |             \
+	    CLI_O_ISSUER | CLI_O_LABEL | CLI_O_ALGO | CLI_O_DIGITS |           \
+	    CLI_O_PERIOD | CLI_O_QR)
 
 struct command {
 	const char *name;
 	int (*fn)(struct cli_ctx *, int, char **);
-	unsigned opts;          /* enum cli_optbit allowed */
+	unsigned opts; /* enum cli_optbit allowed */
 };
 
 static const struct command commands[] = {
-	{ "enroll", cmd_enroll, ENROLL_OPTS },
-	{ "status", cmd_status, CLI_O_USER | CLI_O_JSON },
-	{ "list", cmd_list, CLI_O_JSON },
-	{ "reset", cmd_reset, CLI_O_USER | CLI_O_YES },
-	{ "disable", cmd_disable, CLI_O_USER | CLI_O_YES },
-	{ "backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON },
-	{ "unlock", cmd_unlock, CLI_O_USER },
-	{ "check", cmd_check, CLI_O_USER | CLI_O_JSON },
-	{ "import", cmd_import, CLI_O_USER | CLI_O_FORCE | CLI_O_JSON },
+    {"enroll", cmd_enroll, ENROLL_OPTS},
+    {"status", cmd_status, CLI_O_USER | CLI_O_JSON},
+    {"list", cmd_list, CLI_O_JSON},
+    {"reset", cmd_reset, CLI_O_USER | CLI_O_YES},
+    {"disable", cmd_disable, CLI_O_USER | CLI_O_YES},
+    {"backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON},
+    {"unlock", cmd_unlock, CLI_O_USER},
+    {"check", cmd_check, CLI_O_USER | CLI_O_JSON},
+    {"import", cmd_import, CLI_O_USER | CLI_O_FORCE | CLI_O_JSON},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char *const optbit_names[] = {
-	"--user", "--force", "--yes", "--no-confirm", "--json", "--issuer",
-	"--label", "--algorithm", "--digits", "--period", "--qr",
+    "--user",
+    "--force",
+    "--yes",
+    "--no-confirm",
+    "--json",
+    "--issuer",
+    "--label",
+    "--algorithm",
+    "--digits",
+    "--period",
+    "--qr",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -127,49 +137,65 @@ static void
 usage(FILE *out)
 {
 	(void)fprintf(out,
-"Usage: " CLI_PROG " [enroll] [--user NAME] [--force] [--no-confirm] [--json]\n"
-"         [--issuer TEXT] [--label TEXT] [--algorithm SHA1|SHA256|SHA512]\n"
-"         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
-"       " CLI_PROG " status [USER...] [--json]\n"
-"       " CLI_PROG " list [--json]\n"
-"       " CLI_PROG " reset USER [--yes]\n"
-"       " CLI_PROG " disable [USER] [--yes]\n"
-"       " CLI_PROG " backup-codes [USER] [--json]\n"
-"       " CLI_PROG " unlock USER\n"
-"       " CLI_PROG " check [USER] [--json]\n"
-"       " CLI_PROG " import [--user NAME] [--force] [--json] [FILE]\n"
-"Common options: --config FILE, --option KEY=VALUE, --help, --version\n"
-"\n"
-"Enrol a TOTP authenticator app for pam_flowtotp logins, and manage\n"
-"enrolments.  Non-root callers act only on themselves.  'import' takes a\n"
-"user over from pam_google_authenticator: same secret (from FILE, default\n"
-"~/.google_authenticator), new backup codes; the old file is left alone.\n"
-"\n"
-"  -u, --user NAME      act on NAME (root only, unless NAME is you)\n"
-"  -c, --config FILE    read FILE instead of " FT_CONF_DEFAULT "\n"
-"  -o, --option K=V     apply one option as on the module's pam.d line\n"
-"  -f, --force          replace an existing enrolment (enroll, import)\n"
-"  -n, --no-confirm     save without asking for a code from the app\n"
-"  -y, --yes            do not ask before reset or disable\n"
-"  -j, --json           machine-readable output\n"
-"      --issuer TEXT    issuer shown in the app (default: config, hostname)\n"
-"      --label TEXT     account shown in the app (default: user or user@host)\n"
-"      --algorithm A    SHA1 (default), SHA256 or SHA512\n"
-"      --digits N       6 (default) to 8\n"
-"      --period S       15 to 300 seconds (default 30)\n"
-"      --qr MODE        utf8, ansi or none (default: utf8 in a UTF-8 locale)\n"
-"  -h, --help           this text\n"
-"  -V, --version        the version\n"
-"\n"
-"Exit status: 0 ok, 1 failure or code not accepted, 2 usage, 3 not enrolled,\n"
-"4 permission denied, 5 already enrolled.  See totp-enroll(1).\n");
+	    "Usage: " CLI_PROG
+	    " [enroll] [--user NAME] [--force] [--no-confirm] [--json]\n"
+	    "         [--issuer TEXT] [--label TEXT] [--algorithm "
+	    "SHA1|SHA256|SHA512]\n"
+	    "         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
+	    "       " CLI_PROG " status [USER...] [--json]\n"
+	    "       " CLI_PROG " list [--json]\n"
+	    "       " CLI_PROG " reset USER [--yes]\n"
+	    "       " CLI_PROG " disable [USER] [--yes]\n"
+	    "       " CLI_PROG " backup-codes [USER] [--json]\n"
+	    "       " CLI_PROG " unlock USER\n"
+	    "       " CLI_PROG " check [USER] [--json]\n"
+	    "       " CLI_PROG
+	    " import [--user NAME] [--force] [--json] [FILE]\n"
+	    "Common options: --config FILE, --option KEY=VALUE, --help, "
+	    "--version\n"
+	    "\n"
+	    "Enrol a TOTP authenticator app for pam_flowtotp logins, and "
+	    "manage\n"
+	    "enrolments.  Non-root callers act only on themselves.  'import' "
+	    "takes a\n"
+	    "user over from pam_google_authenticator: same secret (from FILE, "
+	    "default\n"
+	    "~/.google_authenticator), new backup codes; the old file is left "
+	    "alone.\n"
+	    "\n"
+	    "  -u, --user NAME      act on NAME (root only, unless NAME is "
+	    "you)\n"
+	    "  -c, --config FILE    read FILE instead of " FT_CONF_DEFAULT "\n"
+	    "  -o, --option K=V     apply one option as on the module's pam.d "
+	    "line\n"
+	    "  -f, --force          replace an existing enrolment (enroll, "
+	    "import)\n"
+	    "  -n, --no-confirm     save without asking for a code from the "
+	    "app\n"
+	    "  -y, --yes            do not ask before reset or disable\n"
+	    "  -j, --json           machine-readable output\n"
+	    "      --issuer TEXT    issuer shown in the app (default: config, "
+	    "hostname)\n"
+	    "      --label TEXT     account shown in the app (default: user or "
+	    "user@host)\n"
+	    "      --algorithm A    SHA1 (default), SHA256 or SHA512\n"
+	    "      --digits N       6 (default) to 8\n"
+	    "      --period S       15 to 300 seconds (default 30)\n"
+	    "      --qr MODE        utf8, ansi or none (default: utf8 in a "
+	    "UTF-8 locale)\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 failure or code not accepted, 2 usage, 3 not "
+	    "enrolled,\n"
+	    "4 permission denied, 5 already enrolled.  See totp-enroll(1).\n");
 }
 
 /* ---- option values ---- */
 
 static int
-parse_uint(const char *s, unsigned lo, unsigned hi, const char *opt,
-    unsigned *out)
+parse_uint(
+    const char *s, unsigned lo, unsigned hi, const char *opt, unsigned *out)
 {
 	unsigned long v;
 	char *end = NULL;
@@ -183,8 +209,10 @@ parse_uint(const char *s, unsigned lo, unsigned hi, const char *opt,
 	*out = (unsigned)v;
 	return CLI_EX_OK;
 bad:
-	return cli_err(CLI_EX_USAGE, "%s: expected a number from %u to %u, "
-	    "got '%s'", opt, lo, hi, s);
+	return cli_err(CLI_EX_USAGE,
+	    "%s: expected a number from %u to %u, "
+	    "got '%s'",
+	    opt, lo, hi, s);
 }
 
 static int
@@ -220,7 +248,7 @@ parse_text(const char *s, const char *opt, const char **out)
 
 struct parsed {
 	const char *config;
-	const char **setopts;   /* --option values, in order */
+	const char **setopts; /* --option values, in order */
 	size_t nsetopts;
 };
 
@@ -228,13 +256,28 @@ static int
 parse_one(int c, struct cli_opts *o, struct parsed *pa)
 {
 	switch (c) {
-	case 'u': o->seen |= CLI_O_USER; o->user = optarg; break;
+	case 'u':
+		o->seen |= CLI_O_USER;
+		o->user = optarg;
+		break;
 	case 'c': pa->config = optarg; break;
 	case 'o': pa->setopts[pa->nsetopts++] = optarg; break;
-	case 'f': o->seen |= CLI_O_FORCE; o->force = true; break;
-	case 'y': o->seen |= CLI_O_YES; o->yes = true; break;
-	case 'n': o->seen |= CLI_O_NOCONFIRM; o->no_confirm = true; break;
-	case 'j': o->seen |= CLI_O_JSON; o->json = true; break;
+	case 'f':
+		o->seen |= CLI_O_FORCE;
+		o->force = true;
+		break;
+	case 'y':
+		o->seen |= CLI_O_YES;
+		o->yes = true;
+		break;
+	case 'n':
+		o->seen |= CLI_O_NOCONFIRM;
+		o->no_confirm = true;
+		break;
+	case 'j':
+		o->seen |= CLI_O_JSON;
+		o->json = true;
+		break;
 	case OPT_ISSUER:
 		o->seen |= CLI_O_ISSUER;
 		return parse_text(optarg, "--issuer", &o->issuer);
@@ -244,8 +287,10 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 	case OPT_ALGO:
 		o->seen |= CLI_O_ALGO;
 		if (ft_algo_parse(optarg, &o->algo) != FT_OK)
-			return cli_err(CLI_EX_USAGE, "--algorithm: expected "
-			    "SHA1, SHA256 or SHA512, got '%s'", optarg);
+			return cli_err(CLI_EX_USAGE,
+			    "--algorithm: expected "
+			    "SHA1, SHA256 or SHA512, got '%s'",
+			    optarg);
 		break;
 	case OPT_DIGITS:
 		o->seen |= CLI_O_DIGITS;
@@ -255,11 +300,8 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		o->seen |= CLI_O_PERIOD;
 		return parse_uint(optarg, FT_PERIOD_MIN, FT_PERIOD_MAX,
 		    "--period", &o->period);
-	case OPT_QR:
-		o->seen |= CLI_O_QR;
-		return parse_qr(optarg, &o->qr);
-	default:
-		return CLI_EX_USAGE;    /* getopt printed why */
+	case OPT_QR: o->seen |= CLI_O_QR; return parse_qr(optarg, &o->qr);
+	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
 }
@@ -276,18 +318,19 @@ load_config(struct cli_ctx *ctx, const struct parsed *pa)
 	ft_config_defaults(&ctx->cfg);
 	err[0] = '\0';
 	if (pa->config != NULL)
-		rc = ft_config_load_file(&ctx->cfg, pa->config, false, err,
-		    sizeof(err));
+		rc = ft_config_load_file(
+		    &ctx->cfg, pa->config, false, err, sizeof(err));
 	else
-		rc = ft_config_load_file(&ctx->cfg, FT_CONF_DEFAULT, true, err,
-		    sizeof(err));
+		rc = ft_config_load_file(
+		    &ctx->cfg, FT_CONF_DEFAULT, true, err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(rc == FT_ERR_NOENT ? CLI_EX_USAGE :
-		    cli_exit_for(rc), "config %s: %s",
+		return cli_err(
+		    rc == FT_ERR_NOENT ? CLI_EX_USAGE : cli_exit_for(rc),
+		    "config %s: %s",
 		    pa->config != NULL ? pa->config : FT_CONF_DEFAULT, err);
 	for (i = 0; i < pa->nsetopts; i++) {
-		rc = ft_config_set_arg(&ctx->cfg, pa->setopts[i], err,
-		    sizeof(err));
+		rc = ft_config_set_arg(
+		    &ctx->cfg, pa->setopts[i], err, sizeof(err));
 		if (rc != FT_OK)
 			return cli_err(CLI_EX_USAGE, "--option %s: %s",
 			    pa->setopts[i], err);
@@ -332,7 +375,7 @@ static int
 run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct command *cmd = &commands[0];
-	struct parsed pa = { NULL, NULL, 0 };
+	struct parsed pa = {NULL, NULL, 0};
 	int c, ex = CLI_EX_OK;
 
 	pa.setopts = calloc((size_t)argc + 1, sizeof(*pa.setopts));
@@ -340,8 +383,8 @@ run(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_err(CLI_EX_FAIL, "out of memory");
 	opts_defaults(&ctx->o);
 	/* GNU getopt permutes: options may follow the command and users. */
-	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts,
-	    NULL)) != -1 && ex == CLI_EX_OK) {
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1 &&
+	    ex == CLI_EX_OK) {
 		if (c == 'h') {
 			usage(stdout);
 			goto out;
@@ -358,8 +401,8 @@ run(struct cli_ctx *ctx, int argc, char **argv)
 	if (optind < argc) {
 		cmd = find_command(argv[optind]);
 		if (cmd == NULL) {
-			ex = cli_err(CLI_EX_USAGE, "unknown command '%s'",
-			    argv[optind]);
+			ex = cli_err(
+			    CLI_EX_USAGE, "unknown command '%s'", argv[optind]);
 			goto usage;
 		}
 		optind++;

@@ -24,8 +24,8 @@ cli_caller_init(struct cli_ctx *ctx)
 
 	ctx->uid = getuid();
 	if (geteuid() != ctx->uid || getegid() != getgid())
-		return cli_err(CLI_EX_PERM,
-		    "refusing to run set-user-ID or set-group-ID");
+		return cli_err(
+		    CLI_EX_PERM, "refusing to run set-user-ID or set-group-ID");
 	ctx->root = ctx->uid == 0;
 	errno = 0;
 	pw = getpwuid(ctx->uid);
@@ -47,8 +47,8 @@ cli_require_root(const struct cli_ctx *ctx, const char *what)
 }
 
 int
-cli_one_user(const struct cli_ctx *ctx, int argc, char **argv,
-    const char *cmd, const char **name)
+cli_one_user(const struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
+    const char **name)
 {
 	*name = ctx->o.user;
 	if (argc > 1 || (argc == 1 && ctx->o.user != NULL))
@@ -69,21 +69,21 @@ target_from_pw(const struct cli_ctx *ctx, const char *name,
 
 	if (!ctx->root && pw->pw_uid != ctx->uid)
 		return cli_err(CLI_EX_PERM,
-		    "only root may act on other users (you are %s)",
-		    ctx->name);
+		    "only root may act on other users (you are %s)", ctx->name);
 	(void)snprintf(t->name, sizeof(t->name), "%s", pw->pw_name);
 	t->uid = pw->pw_uid;
 	t->gid = pw->pw_gid;
 	if (snprintf(t->home, sizeof(t->home), "%s", pw->pw_dir) >=
 	    (int)sizeof(t->home))
-		return cli_err(CLI_EX_FAIL, "home directory of %s too long",
-		    name);
+		return cli_err(
+		    CLI_EX_FAIL, "home directory of %s too long", name);
 	err[0] = '\0';
 	rc = ft_config_secret_path(&ctx->cfg, t->name, t->home, t->path,
 	    sizeof(t->path), &t->in_home, err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(cli_exit_for(rc) == CLI_EX_FAIL ?
-		    CLI_EX_USAGE : cli_exit_for(rc),
+		return cli_err(cli_exit_for(rc) == CLI_EX_FAIL
+			? CLI_EX_USAGE
+			: cli_exit_for(rc),
 		    "secret path for %s: %s", name, err);
 	ft_secret_policy(t->uid, &t->pol);
 	return CLI_EX_OK;
@@ -190,8 +190,8 @@ load_accounts(struct accounts *as)
 	if (as->n > 1)
 		qsort(as->v, as->n, sizeof(*as->v), account_cmp);
 	for (i = k = 0; i < as->n; i++) {
-		if (k > 0 && strcmp(as->v[i].pw.pw_name,
-		    as->v[k - 1].pw.pw_name) == 0) {
+		if (k > 0 &&
+		    strcmp(as->v[i].pw.pw_name, as->v[k - 1].pw.pw_name) == 0) {
 			free(as->v[i].pw.pw_name);
 			free(as->v[i].pw.pw_dir);
 			continue;
@@ -244,7 +244,7 @@ scan_dir(const char *dir, const struct accounts *all, struct accounts *found)
 	d = opendir(dir);
 	if (d == NULL) {
 		if (errno == ENOENT)
-			return FT_OK;   /* nobody enrolled yet */
+			return FT_OK; /* nobody enrolled yet */
 		return cli_err(errno == EACCES ? CLI_EX_PERM : CLI_EX_FAIL,
 		    "cannot read the store %s: %s", dir, strerror(errno));
 	}
@@ -256,8 +256,8 @@ scan_dir(const char *dir, const struct accounts *all, struct accounts *found)
 		if (pw == NULL)
 			pw = getpwnam(de->d_name);
 		if (pw == NULL) {
-			cli_warn("%s/%s belongs to no known user; skipped",
-			    dir, de->d_name);
+			cli_warn("%s/%s belongs to no known user; skipped", dir,
+			    de->d_name);
 			continue;
 		}
 		rc = accounts_add(found, pw);
@@ -282,8 +282,8 @@ scan_accounts(const struct cli_ctx *ctx, const struct accounts *all,
 
 	for (i = 0; i < all->n && rc == FT_OK; i++) {
 		if (ft_config_secret_path(&ctx->cfg, all->v[i].pw.pw_name,
-		    all->v[i].pw.pw_dir, path, sizeof(path), &in_home, err,
-		    sizeof(err)) != FT_OK)
+			all->v[i].pw.pw_dir, path, sizeof(path), &in_home, err,
+			sizeof(err)) != FT_OK)
 			continue;
 		if (lstat(path, &sb) != 0)
 			continue;

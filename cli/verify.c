@@ -16,7 +16,7 @@ cli_code_clean(const char *in, unsigned digits, char *out, size_t outlen)
 
 	for (; *in != '\0'; in++) {
 		if (*in == ' ' || *in == '\t')
-			continue;       /* "123 456" as some apps show it */
+			continue; /* "123 456" as some apps show it */
 		if (*in < '0' || *in > '9' || n + 1 >= outlen)
 			goto bad;
 		out[n++] = *in;
@@ -48,14 +48,15 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 	for (tries = 0; tries < CLI_CODE_TRIES; tries++) {
 		rc = cli_read_line(prompt, echo, line, sizeof(line));
 		if (rc == FT_ERR_NOENT)
-			break;  /* end of input: the caller says so */
+			break; /* end of input: the caller says so */
 		if (rc == FT_OK)
-			rc = cli_code_clean(line, s->digits, code,
-			    sizeof(code));
+			rc =
+			    cli_code_clean(line, s->digits, code, sizeof(code));
 		ft_wipe(line, sizeof(line));
 		if (rc != FT_OK) {
 			cli_warn("not a code: enter the %u digits the app "
-			    "shows", s->digits);
+				 "shows",
+			    s->digits);
 			rc = 0;
 			continue;
 		}
@@ -64,7 +65,7 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 		if (rc != 0)
 			break;
 		cli_warn("that code is not right (is the phone's clock "
-		    "correct?)");
+			 "correct?)");
 	}
 	ft_wipe(line, sizeof(line));
 	return rc;
@@ -84,13 +85,14 @@ cli_prove(const struct cli_ctx *ctx, const struct cli_target *t)
 	rc = cli_secret_load(t, &s, err, sizeof(err));
 	if (rc == FT_ERR_NOENT) {
 		ft_secret_wipe(&s);
-		return cli_err(CLI_EX_NOTENROLLED, "%s is not enrolled",
-		    t->name);
+		return cli_err(
+		    CLI_EX_NOTENROLLED, "%s is not enrolled", t->name);
 	}
 	if (rc != FT_OK) {
 		ft_secret_wipe(&s);
-		return cli_err(cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM :
-		    CLI_EX_FAIL, "%s", err);
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "%s", err);
 	}
 	(void)snprintf(prompt, sizeof(prompt),
 	    "Current %u-digit code from your app: ", s.digits);
@@ -99,10 +101,11 @@ cli_prove(const struct cli_ctx *ctx, const struct cli_target *t)
 	if (rc == FT_ERR_NOENT)
 		return cli_err(CLI_EX_FAIL, "no code given; nothing changed");
 	if (rc < 0)
-		return cli_err(CLI_EX_FAIL, "cannot check the code: %s",
-		    ft_rc_str(rc));
+		return cli_err(
+		    CLI_EX_FAIL, "cannot check the code: %s", ft_rc_str(rc));
 	if (rc == 0)
-		return cli_err(CLI_EX_FAIL, "code not accepted; nothing "
+		return cli_err(CLI_EX_FAIL,
+		    "code not accepted; nothing "
 		    "changed");
 	return CLI_EX_OK;
 }

@@ -13,13 +13,13 @@
 #include <stddef.h>
 
 #define FT_BACKUP_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
-#define FT_BACKUP_CHARS 12U                 /* normalized length */
-#define FT_BACKUP_GROUP 4U                  /* shown in groups of 4 */
-#define FT_BACKUP_SHOWN_BUFSZ 16U           /* 12 + 2 dashes + NUL, rounded */
+#define FT_BACKUP_CHARS 12U	  /* normalized length */
+#define FT_BACKUP_GROUP 4U	  /* shown in groups of 4 */
+#define FT_BACKUP_SHOWN_BUFSZ 16U /* 12 + 2 dashes + NUL, rounded */
 #define FT_BACKUP_NORM_BUFSZ (FT_BACKUP_CHARS + 1U)
-#define FT_BACKUP_HASH_BUFSZ 160U           /* stored string incl. NUL */
+#define FT_BACKUP_HASH_BUFSZ 160U /* stored string incl. NUL */
 #define FT_BACKUP_COUNT_DEFAULT 10U
-#define FT_BACKUP_MAX 32U                   /* most codes one file may hold */
+#define FT_BACKUP_MAX 32U /* most codes one file may hold */
 #define FT_BACKUP_ITERATIONS_DEFAULT 20000U
 #define FT_BACKUP_ITERATIONS_MIN 1000U
 #define FT_BACKUP_ITERATIONS_MAX 10000000U
@@ -38,8 +38,8 @@ int ft_backup_normalize(const char *in, char *out, size_t outlen);
 bool ft_backup_looks_like(const char *in);
 
 /* Hash a normalized code with a fresh salt into the stored form. */
-int ft_backup_hash(const char *normalized, unsigned iterations, char *out,
-    size_t outlen);
+int ft_backup_hash(
+    const char *normalized, unsigned iterations, char *out, size_t outlen);
 
 /* Syntax check of one stored hash string (used by the file parser):
  * FT_OK or FT_ERR_PARSE. */

@@ -21,22 +21,22 @@
 #define CONF_LINE_MAX 1024U
 #define CONF_KEY_MAX 64U
 #define DENY_MAX 1000U
-#define SECONDS_MAX 31536000U           /* one year */
+#define SECONDS_MAX 31536000U /* one year */
 #define PORT_MIN 1U
 #define PORT_MAX 65535U
 #define REDIS_DB_MAX 255U
 #define REDIS_TIMEOUT_MIN 10U
 #define REDIS_TIMEOUT_MAX 60000U
-#define SHOWN_MAX 64                    /* chars of a bad token quoted */
+#define SHOWN_MAX 64 /* chars of a bad token quoted */
 
 enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_PATH, OPT_ENUM };
 
 /* What a path option accepts besides an absolute path. */
 enum path_extra {
 	PX_NONE = 0,
-	PX_EMPTY = 1,           /* "" (unset) */
-	PX_HOME = 2,            /* "~/..." or "%h..." (secret= template) */
-	PX_REDIS = 4,           /* the word "redis" (cache=) */
+	PX_EMPTY = 1, /* "" (unset) */
+	PX_HOME = 2,  /* "~/..." or "%h..." (secret= template) */
+	PX_REDIS = 4, /* the word "redis" (cache=) */
 };
 
 struct opt {
@@ -44,70 +44,71 @@ struct opt {
 	enum opt_kind kind;
 	size_t off;
 	size_t size;
-	unsigned min, max;      /* OPT_UINT range; OPT_PATH: path_extra */
-	unsigned def_num;       /* default of FLAG/UINT/ENUM */
-	const char *def_str;    /* default of STR/PATH */
-	bool nonempty;          /* OPT_STR: "" refused */
+	unsigned min, max;   /* OPT_UINT range; OPT_PATH: path_extra */
+	unsigned def_num;    /* default of FLAG/UINT/ENUM */
+	const char *def_str; /* default of STR/PATH */
+	bool nonempty;	     /* OPT_STR: "" refused */
 	const char *help;
 };
 
-static const char *const fallback_names[] = { "deny", "local", NULL };
+static const char *const fallback_names[] = {"deny", "local", NULL};
 
-#define F(field) offsetof(struct ft_config, field), \
-	sizeof(((struct ft_config *)0)->field)
+#define F(field)                                                               \
+	offsetof(struct ft_config, field),                                     \
+	    sizeof(((struct ft_config *)0)->field)
 
 static const struct opt options[] = {
-	{ "secret", OPT_PATH, F(secret), 0, PX_HOME, 0, FT_SECRET_DEFAULT,
-	    true, "secret file template (%u user, %h or leading ~ home)" },
-	{ "window", OPT_UINT, F(window), 0, FT_WINDOW_MAX, FT_WINDOW_DEFAULT,
-	    NULL, false, "time steps accepted either side of now" },
-	{ "prompt", OPT_STR, F(prompt), 0, 0, 0, FT_PROMPT_DEFAULT, true,
-	    "prompt for the code" },
-	{ "nullok", OPT_FLAG, F(nullok), 0, 0, 0, NULL, false,
-	    "users without a secret file pass" },
-	{ "cache", OPT_PATH, F(cache), 0, PX_REDIS, 0, FT_CACHE_DEFAULT,
-	    true, "replay/lockout cache (gdbm file) or \"redis\"" },
-	{ "deny", OPT_UINT, F(deny), 0, DENY_MAX, FT_DENY_DEFAULT, NULL,
-	    false, "failures before lockout (0: no lockout)" },
-	{ "unlock_time", OPT_UINT, F(unlock_time), 0, SECONDS_MAX,
-	    FT_UNLOCK_TIME_DEFAULT, NULL, false,
-	    "seconds a lockout lasts (0: until an admin unlocks)" },
-	{ "fail_interval", OPT_UINT, F(fail_interval), 0, SECONDS_MAX,
-	    FT_FAIL_INTERVAL_DEFAULT, NULL, false,
-	    "seconds in which deny failures cause a lockout" },
-	{ "try_first_pass", OPT_FLAG, F(try_first_pass), 0, 0, 0, NULL,
-	    false, "try the stacked password as the code first" },
-	{ "use_first_pass", OPT_FLAG, F(use_first_pass), 0, 0, 0, NULL,
-	    false, "use only the stacked password as the code" },
-	{ "forward_pass", OPT_FLAG, F(forward_pass), 0, 0, 0, NULL, false,
-	    "read password+code in one prompt, pass the password on" },
-	{ "conf", OPT_PATH, F(conf), 0, PX_EMPTY, 0, "", false,
-	    "configuration file" },
-	{ "debug", OPT_FLAG, F(debug), 0, 0, 0, NULL, false,
-	    "log decisions at debug level" },
-	{ "issuer", OPT_STR, F(issuer), 0, 0, 0, "", false,
-	    "issuer shown in authenticator apps (\"\": host name)" },
-	{ "backup_codes", OPT_UINT, F(backup_codes), 1, FT_BACKUP_MAX,
-	    FT_BACKUP_COUNT_DEFAULT, NULL, false,
-	    "backup codes totp-enroll issues" },
-	{ "redis_host", OPT_STR, F(redis_host), 0, 0, 0, "127.0.0.1", true,
-	    "Redis host name, address, or unix socket path" },
-	{ "redis_port", OPT_UINT, F(redis_port), PORT_MIN, PORT_MAX,
-	    FT_REDIS_PORT_DEFAULT, NULL, false, "Redis TCP port" },
-	{ "redis_db", OPT_UINT, F(redis_db), 0, REDIS_DB_MAX, 0, NULL, false,
-	    "Redis database number" },
-	{ "redis_password_file", OPT_PATH, F(redis_password_file), 0,
-	    PX_EMPTY, 0, "", false, "file holding the Redis password" },
-	{ "redis_prefix", OPT_STR, F(redis_prefix), 0, 0, 0,
-	    FT_REDIS_PREFIX_DEFAULT, true, "Redis key prefix" },
-	{ "redis_timeout_ms", OPT_UINT, F(redis_timeout_ms), REDIS_TIMEOUT_MIN,
-	    REDIS_TIMEOUT_MAX, FT_REDIS_TIMEOUT_MS_DEFAULT, NULL, false,
-	    "Redis connect/command timeout" },
-	{ "redis_fallback", OPT_ENUM, F(redis_fallback), 0, 0,
-	    FT_REDIS_FALLBACK_DENY, NULL, false,
-	    "when Redis is down: deny, or local (use local_cache)" },
-	{ "local_cache", OPT_PATH, F(local_cache), 0, PX_NONE, 0,
-	    FT_CACHE_DEFAULT, true, "gdbm cache for redis_fallback=local" },
+    {"secret", OPT_PATH, F(secret), 0, PX_HOME, 0, FT_SECRET_DEFAULT, true,
+	"secret file template (%u user, %h or leading ~ home)"},
+    {"window", OPT_UINT, F(window), 0, FT_WINDOW_MAX, FT_WINDOW_DEFAULT, NULL,
+	false, "time steps accepted either side of now"},
+    {"prompt", OPT_STR, F(prompt), 0, 0, 0, FT_PROMPT_DEFAULT, true,
+	"prompt for the code"},
+    {"nullok", OPT_FLAG, F(nullok), 0, 0, 0, NULL, false,
+	"users without a secret file pass"},
+    {"cache", OPT_PATH, F(cache), 0, PX_REDIS, 0, FT_CACHE_DEFAULT, true,
+	"replay/lockout cache (gdbm file) or \"redis\""},
+    {"deny", OPT_UINT, F(deny), 0, DENY_MAX, FT_DENY_DEFAULT, NULL, false,
+	"failures before lockout (0: no lockout)"},
+    {"unlock_time", OPT_UINT, F(unlock_time), 0, SECONDS_MAX,
+	FT_UNLOCK_TIME_DEFAULT, NULL, false,
+	"seconds a lockout lasts (0: until an admin unlocks)"},
+    {"fail_interval", OPT_UINT, F(fail_interval), 0, SECONDS_MAX,
+	FT_FAIL_INTERVAL_DEFAULT, NULL, false,
+	"seconds in which deny failures cause a lockout"},
+    {"try_first_pass", OPT_FLAG, F(try_first_pass), 0, 0, 0, NULL, false,
+	"try the stacked password as the code first"},
+    {"use_first_pass", OPT_FLAG, F(use_first_pass), 0, 0, 0, NULL, false,
+	"use only the stacked password as the code"},
+    {"forward_pass", OPT_FLAG, F(forward_pass), 0, 0, 0, NULL, false,
+	"read password+code in one prompt, pass the password on"},
+    {"conf", OPT_PATH, F(conf), 0, PX_EMPTY, 0, "", false,
+	"configuration file"},
+    {"debug", OPT_FLAG, F(debug), 0, 0, 0, NULL, false,
+	"log decisions at debug level"},
+    {"issuer", OPT_STR, F(issuer), 0, 0, 0, "", false,
+	"issuer shown in authenticator apps (\"\": host name)"},
+    {"backup_codes", OPT_UINT, F(backup_codes), 1, FT_BACKUP_MAX,
+	FT_BACKUP_COUNT_DEFAULT, NULL, false,
+	"backup codes totp-enroll issues"},
+    {"redis_host", OPT_STR, F(redis_host), 0, 0, 0, "127.0.0.1", true,
+	"Redis host name, address, or unix socket path"},
+    {"redis_port", OPT_UINT, F(redis_port), PORT_MIN, PORT_MAX,
+	FT_REDIS_PORT_DEFAULT, NULL, false, "Redis TCP port"},
+    {"redis_db", OPT_UINT, F(redis_db), 0, REDIS_DB_MAX, 0, NULL, false,
+	"Redis database number"},
+    {"redis_password_file", OPT_PATH, F(redis_password_file), 0, PX_EMPTY, 0,
+	"", false, "file holding the Redis password"},
+    {"redis_prefix", OPT_STR, F(redis_prefix), 0, 0, 0, FT_REDIS_PREFIX_DEFAULT,
+	true, "Redis key prefix"},
+    {"redis_timeout_ms", OPT_UINT, F(redis_timeout_ms), REDIS_TIMEOUT_MIN,
+	REDIS_TIMEOUT_MAX, FT_REDIS_TIMEOUT_MS_DEFAULT, NULL, false,
+	"Redis connect/command timeout"},
+    {"redis_fallback", OPT_ENUM, F(redis_fallback), 0, 0,
+	FT_REDIS_FALLBACK_DENY, NULL, false,
+	"when Redis is down: deny, or local (use local_cache)"},
+    {"local_cache", OPT_PATH, F(local_cache), 0, PX_NONE, 0, FT_CACHE_DEFAULT,
+	true, "gdbm cache for redis_fallback=local"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -134,8 +135,8 @@ has_cntrl(const char *s)
 }
 
 static int
-set_flag(struct ft_config *c, const struct opt *o, const char *value,
-    char *err, size_t errlen)
+set_flag(struct ft_config *c, const struct opt *o, const char *value, char *err,
+    size_t errlen)
 {
 	bool *p = (bool *)((char *)c + o->off);
 
@@ -152,8 +153,8 @@ set_flag(struct ft_config *c, const struct opt *o, const char *value,
 }
 
 static int
-set_uint(struct ft_config *c, const struct opt *o, const char *value,
-    char *err, size_t errlen)
+set_uint(struct ft_config *c, const struct opt *o, const char *value, char *err,
+    size_t errlen)
 {
 	uint64_t v = 0;
 	const char *s;
@@ -165,8 +166,7 @@ set_uint(struct ft_config *c, const struct opt *o, const char *value,
 	}
 	if (*value == '\0' || *s != '\0' || v < o->min || v > o->max)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "%s: expected an integer %u..%u", o->name, o->min,
-		    o->max);
+		    "%s: expected an integer %u..%u", o->name, o->min, o->max);
 	*(unsigned *)((char *)c + o->off) = (unsigned)v;
 	return FT_OK;
 }
@@ -184,20 +184,21 @@ set_string(struct ft_config *c, const struct opt *o, const char *value,
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "%s: control character in value", o->name);
 	if (o->nonempty && n == 0)
-		return ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "%s: empty value", o->name);
+		return ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "%s: empty value", o->name);
 	memcpy((char *)c + o->off, value, n + 1U);
 	return FT_OK;
 }
 
 static int
-set_path(struct ft_config *c, const struct opt *o, const char *value,
-    char *err, size_t errlen)
+set_path(struct ft_config *c, const struct opt *o, const char *value, char *err,
+    size_t errlen)
 {
 	bool good = value[0] == '/' ||
 	    ((o->max & PX_EMPTY) && value[0] == '\0') ||
-	    ((o->max & PX_HOME) && (strncmp(value, "~/", 2) == 0 ||
-	    strncmp(value, "%h", 2) == 0)) ||
+	    ((o->max & PX_HOME) &&
+		(strncmp(value, "~/", 2) == 0 ||
+		    strncmp(value, "%h", 2) == 0)) ||
 	    ((o->max & PX_REDIS) && strcmp(value, FT_CACHE_REDIS) == 0);
 
 	if (!good)
@@ -209,8 +210,8 @@ set_path(struct ft_config *c, const struct opt *o, const char *value,
 }
 
 static int
-set_enum(struct ft_config *c, const struct opt *o, const char *value,
-    char *err, size_t errlen)
+set_enum(struct ft_config *c, const struct opt *o, const char *value, char *err,
+    size_t errlen)
 {
 	size_t i;
 
@@ -221,8 +222,8 @@ set_enum(struct ft_config *c, const struct opt *o, const char *value,
 			return FT_OK;
 		}
 	}
-	return ft_seterr(err, errlen, FT_ERR_PARSE, "%s: expected deny or local",
-	    o->name);
+	return ft_seterr(
+	    err, errlen, FT_ERR_PARSE, "%s: expected deny or local", o->name);
 }
 
 int
@@ -236,19 +237,14 @@ ft_config_set(struct ft_config *c, const char *key, const char *value,
 		    "unknown option \"%.*s\"", SHOWN_MAX,
 		    key != NULL ? key : "");
 	if (o->kind != OPT_FLAG && value == NULL)
-		return ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "%s: missing value", o->name);
+		return ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "%s: missing value", o->name);
 	switch (o->kind) {
-	case OPT_FLAG:
-		return set_flag(c, o, value, err, errlen);
-	case OPT_UINT:
-		return set_uint(c, o, value, err, errlen);
-	case OPT_STR:
-		return set_string(c, o, value, err, errlen);
-	case OPT_PATH:
-		return set_path(c, o, value, err, errlen);
-	case OPT_ENUM:
-		return set_enum(c, o, value, err, errlen);
+	case OPT_FLAG: return set_flag(c, o, value, err, errlen);
+	case OPT_UINT: return set_uint(c, o, value, err, errlen);
+	case OPT_STR: return set_string(c, o, value, err, errlen);
+	case OPT_PATH: return set_path(c, o, value, err, errlen);
+	case OPT_ENUM: return set_enum(c, o, value, err, errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "%s: bad table", o->name);
 }
@@ -279,27 +275,21 @@ ft_config_defaults(struct ft_config *c)
 		o = &options[i];
 		field = (char *)c + o->off;
 		switch (o->kind) {
-		case OPT_FLAG:
-			*(bool *)field = o->def_num != 0;
-			break;
-		case OPT_UINT:
-			*(unsigned *)field = o->def_num;
-			break;
+		case OPT_FLAG: *(bool *)field = o->def_num != 0; break;
+		case OPT_UINT: *(unsigned *)field = o->def_num; break;
 		case OPT_ENUM:
 			*(enum ft_redis_fallback *)field =
 			    (enum ft_redis_fallback)o->def_num;
 			break;
 		case OPT_STR:
-		case OPT_PATH:
-			copy_default(field, o->size, o->def_str);
-			break;
+		case OPT_PATH: copy_default(field, o->size, o->def_str); break;
 		}
 	}
 }
 
 int
-ft_config_set_arg(struct ft_config *c, const char *arg, char *err,
-    size_t errlen)
+ft_config_set_arg(
+    struct ft_config *c, const char *arg, char *err, size_t errlen)
 {
 	char key[CONF_KEY_MAX];
 	const char *eq;
@@ -362,8 +352,8 @@ conf_line(struct ft_config *c, char *line, char *err, size_t errlen)
 }
 
 static int
-conf_parse(struct ft_config *c, const char *path, const char *buf,
-    size_t len, char *err, size_t errlen)
+conf_parse(struct ft_config *c, const char *path, const char *buf, size_t len,
+    char *err, size_t errlen)
 {
 	char line[CONF_LINE_MAX + 1U];
 	char msg[256];
@@ -381,8 +371,8 @@ conf_parse(struct ft_config *c, const char *path, const char *buf,
 			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
 			    "longer than %u bytes", CONF_LINE_MAX);
 		else if (memchr(buf + pos, '\0', n) != NULL)
-			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
-			    "NUL byte");
+			rc = ft_seterr(
+			    msg, sizeof(msg), FT_ERR_PARSE, "NUL byte");
 		else if (n > 0 && buf[pos + n - 1U] == '\r')
 			rc = ft_seterr(msg, sizeof(msg), FT_ERR_PARSE,
 			    "CRLF line ending (use Unix line endings)");
@@ -392,8 +382,8 @@ conf_parse(struct ft_config *c, const char *path, const char *buf,
 			rc = conf_line(c, line, msg, sizeof(msg));
 		}
 		if (rc != FT_OK)
-			return ft_seterr(err, errlen, rc, "%s:%u: %s", path,
-			    lineno, msg);
+			return ft_seterr(
+			    err, errlen, rc, "%s:%u: %s", path, lineno, msg);
 		pos += n + (nl != NULL ? 1U : 0U);
 	}
 	return FT_OK;
@@ -414,8 +404,8 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 	pol.forbidden_mode = CONF_FORBIDDEN_MODE;
 	pol.max_size = FT_CONF_MAX_SIZE;
 	if (strlen(path) >= sizeof(c->conf))
-		return ft_seterr(err, errlen, FT_ERR_ARG, "%s: path too long",
-		    path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "%s: path too long", path);
 	rc = ft_safe_read(path, &pol, &buf, &len, err, errlen);
 	if (rc == FT_ERR_NOENT && missing_ok)
 		return FT_OK;
@@ -428,8 +418,8 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 }
 
 int
-ft_config_from_args(struct ft_config *c, int argc, const char **argv,
-    char *err, size_t errlen)
+ft_config_from_args(
+    struct ft_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
 	const char *conf = NULL;
 	int i, rc;
@@ -444,8 +434,7 @@ ft_config_from_args(struct ft_config *c, int argc, const char **argv,
 			    "conf: must be an absolute path");
 		rc = ft_config_load_file(c, conf, false, err, errlen);
 	} else
-		rc = ft_config_load_file(c, FT_CONF_DEFAULT, true, err,
-		    errlen);
+		rc = ft_config_load_file(c, FT_CONF_DEFAULT, true, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	for (i = 0; i < argc; i++)
@@ -472,8 +461,8 @@ check_user(const char *user, char *err, size_t errlen)
 	if (user == NULL || user[0] == '\0')
 		return ft_seterr(err, errlen, FT_ERR_ARG, "empty user name");
 	if (user[0] == '.' || strchr(user, '/') != NULL || has_cntrl(user))
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "user name not usable in a path");
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "user name not usable in a path");
 	return FT_OK;
 }
 
@@ -538,8 +527,8 @@ ft_config_secret_path(const struct ft_config *c, const char *user,
 			    "secret: unknown %%-escape (use %%u, %%h or %%%%)");
 	}
 	if (out[0] != '/')
-		return ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "secret: not an absolute path");
+		return ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "secret: not an absolute path");
 	return FT_OK;
 toolong:
 	out[0] = '\0';

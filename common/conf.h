@@ -31,21 +31,22 @@
 enum ft_redis_fallback { FT_REDIS_FALLBACK_DENY = 0, FT_REDIS_FALLBACK_LOCAL };
 
 struct ft_config {
-	char secret[PATH_MAX];          /* secret=  path template: %u %h ~ %% */
-	unsigned window;                /* window=  steps either side */
-	char prompt[FT_CONF_STR_MAX];   /* prompt= */
-	bool nullok;                    /* nullok */
-	char cache[PATH_MAX];           /* cache=  gdbm file path, or "redis" */
-	unsigned deny;                  /* deny=  0 disables lockout */
-	unsigned unlock_time;           /* unlock_time=  0: admin only */
-	unsigned fail_interval;         /* fail_interval= */
-	bool try_first_pass;            /* try_first_pass */
-	bool use_first_pass;            /* use_first_pass */
-	bool forward_pass;              /* forward_pass */
-	char conf[PATH_MAX];            /* conf=  the file that was loaded */
-	bool debug;                     /* debug */
-	char issuer[FT_CONF_STR_MAX];   /* issuer=  totp-enroll default; "" = hostname */
-	unsigned backup_codes;          /* backup_codes=  how many totp-enroll issues */
+	char secret[PATH_MAX];	      /* secret=  path template: %u %h ~ %% */
+	unsigned window;	      /* window=  steps either side */
+	char prompt[FT_CONF_STR_MAX]; /* prompt= */
+	bool nullok;		      /* nullok */
+	char cache[PATH_MAX];	      /* cache=  gdbm file path, or "redis" */
+	unsigned deny;		      /* deny=  0 disables lockout */
+	unsigned unlock_time;	      /* unlock_time=  0: admin only */
+	unsigned fail_interval;	      /* fail_interval= */
+	bool try_first_pass;	      /* try_first_pass */
+	bool use_first_pass;	      /* use_first_pass */
+	bool forward_pass;	      /* forward_pass */
+	char conf[PATH_MAX];	      /* conf=  the file that was loaded */
+	bool debug;		      /* debug */
+	char issuer[FT_CONF_STR_MAX]; /* issuer=  totp-enroll default; "" =
+					 hostname */
+	unsigned backup_codes; /* backup_codes=  how many totp-enroll issues */
 	/* Redis backend (cache=redis) */
 	char redis_host[FT_CONF_STR_MAX];
 	unsigned redis_port;
@@ -54,8 +55,8 @@ struct ft_config {
 	char redis_prefix[FT_CONF_STR_MAX];
 	unsigned redis_timeout_ms;
 	enum ft_redis_fallback redis_fallback;
-	char local_cache[PATH_MAX];     /* local_cache=  gdbm file used when
-					 * cache=redis and redis_fallback=local */
+	char local_cache[PATH_MAX]; /* local_cache=  gdbm file used when
+				     * cache=redis and redis_fallback=local */
 };
 
 void ft_config_defaults(struct ft_config *c);
@@ -68,20 +69,20 @@ int ft_config_set(struct ft_config *c, const char *key, const char *value,
     char *err, size_t errlen);
 
 /* Parse one "key=value" or "flag" token (the pam.d argument form). */
-int ft_config_set_arg(struct ft_config *c, const char *arg, char *err,
-    size_t errlen);
+int ft_config_set_arg(
+    struct ft_config *c, const char *arg, char *err, size_t errlen);
 
 /* Load a config file (lines "key = value", "flag", comments '#', blanks).
  * Refused (FT_ERR_UNSAFE) unless a regular file owned by root and not
  * writable by group or others, opened without following a symlink.
  * missing_ok: a missing file is FT_OK (defaults stay). */
-int ft_config_load_file(struct ft_config *c, const char *path,
-    bool missing_ok, char *err, size_t errlen);
+int ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
+    char *err, size_t errlen);
 
 /* What the module does: defaults, then the file named by a conf= argument
  * (or FT_CONF_DEFAULT, missing allowed), then every argv option. */
-int ft_config_from_args(struct ft_config *c, int argc, const char **argv,
-    char *err, size_t errlen);
+int ft_config_from_args(
+    struct ft_config *c, int argc, const char **argv, char *err, size_t errlen);
 
 /* Expand the secret= template for a user: %u user, %h home, a leading ~
  * home, %% a literal %.  User names containing '/' or starting with '.' are

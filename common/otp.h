@@ -15,11 +15,13 @@ enum ft_algo { FT_ALGO_SHA1 = 0, FT_ALGO_SHA256 = 1, FT_ALGO_SHA512 = 2 };
 #define FT_PERIOD_MIN 15U
 #define FT_PERIOD_MAX 300U
 #define FT_PERIOD_DEFAULT 30U
-#define FT_WINDOW_MAX 10U     /* steps either side */
-#define FT_KEY_MIN 10U        /* bytes (80 bits, RFC 4226 minimum is 128 bits recommended 160) */
-#define FT_KEY_MAX 128U       /* bytes */
-#define FT_KEY_DEFAULT 20U    /* bytes: 160 bits */
-#define FT_CODE_BUFSZ 16U     /* enough for FT_DIGITS_MAX digits + NUL */
+#define FT_WINDOW_MAX 10U /* steps either side */
+#define FT_KEY_MIN                                                             \
+	10U /* bytes (80 bits, RFC 4226 minimum is 128 bits recommended 160)   \
+	     */
+#define FT_KEY_MAX 128U	   /* bytes */
+#define FT_KEY_DEFAULT 20U /* bytes: 160 bits */
+#define FT_CODE_BUFSZ 16U  /* enough for FT_DIGITS_MAX digits + NUL */
 
 /* "SHA1", "SHA256", "SHA512"; NULL for an invalid value. */
 const char *ft_algo_name(enum ft_algo algo);
@@ -46,7 +48,7 @@ struct ft_totp_params {
 	enum ft_algo algo;
 	unsigned digits;
 	unsigned period;
-	unsigned window;   /* steps either side, 0..FT_WINDOW_MAX */
+	unsigned window; /* steps either side, 0..FT_WINDOW_MAX */
 };
 
 /* Check a user-supplied code (exactly `digits` ASCII digits, nothing else)
@@ -55,7 +57,7 @@ struct ft_totp_params {
  * reveal which offset matched.  Returns 1 on a match (offset_out and
  * step_out set; if several steps match, the one closest to now wins, ties to
  * the earlier), 0 on no match or malformed code, negative ft_rc on error. */
-int ft_totp_match(const struct ft_totp_params *p, time_t now,
-    const char *code, int *offset_out, uint64_t *step_out);
+int ft_totp_match(const struct ft_totp_params *p, time_t now, const char *code,
+    int *offset_out, uint64_t *step_out);
 
 #endif

@@ -28,11 +28,10 @@
 #include "wipe.h"
 
 #define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-#define READ_FLAGS \
-	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-#define LOCK_RETRY_NS 10000000L         /* 10 ms between flock attempts */
-#define LOCK_TRIES 200                  /* 200 * 10 ms = about 2 s, in all */
-#define LOCK_REOPEN_MAX 10              /* path replaced under us: retries */
+#define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+#define LOCK_RETRY_NS 10000000L /* 10 ms between flock attempts */
+#define LOCK_TRIES 200		/* 200 * 10 ms = about 2 s, in all */
+#define LOCK_REOPEN_MAX 10	/* path replaced under us: retries */
 #define READ_CHUNK 4096U
 #define TEMP_SUFFIX_BYTES 6U
 #define TEMP_OPEN_TRIES 16
@@ -46,8 +45,7 @@ struct walked {
 };
 
 static int
-walk_errno(const char *path, const char *comp, int e, char *err,
-    size_t errlen)
+walk_errno(const char *path, const char *comp, int e, char *err, size_t errlen)
 {
 	if (e == ENOENT)
 		return ft_seterr(err, errlen, FT_ERR_NOENT,
@@ -57,10 +55,10 @@ walk_errno(const char *path, const char *comp, int e, char *err,
 		    "%s: component \"%s\" is a symlink or not a directory",
 		    path, comp);
 	if (e == EACCES || e == EPERM)
-		return ft_seterr(err, errlen, FT_ERR_PERM,
-		    "%s: %s: %s", path, comp, strerror(e));
-	return ft_seterr(err, errlen, FT_ERR_IO, "%s: %s: %s", path, comp,
-	    strerror(e));
+		return ft_seterr(err, errlen, FT_ERR_PERM, "%s: %s: %s", path,
+		    comp, strerror(e));
+	return ft_seterr(
+	    err, errlen, FT_ERR_IO, "%s: %s: %s", path, comp, strerror(e));
 }
 
 /* Any ".." component?  The walk refuses them; openat2 would follow. */
@@ -138,11 +136,11 @@ walk_path(const char *path, struct walked *w, char *err, size_t errlen)
 	last = strrchr(copy, '/');
 	if (last[1] == '\0' || strcmp(last + 1, ".") == 0 ||
 	    strcmp(last + 1, "..") == 0)
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "%s: does not name a file", path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "%s: does not name a file", path);
 	if (strlen(last + 1) >= sizeof(w->base))
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "%s: file name too long", path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "%s: file name too long", path);
 	memcpy(w->base, last + 1, strlen(last + 1) + 1);
 	*last = '\0';
 
@@ -189,8 +187,8 @@ check_policy(const char *path, const struct stat *st,
     const struct ft_file_policy *pol, char *err, size_t errlen)
 {
 	if (!S_ISREG(st->st_mode))
-		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
-		    "%s: not a regular file", path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_UNSAFE, "%s: not a regular file", path);
 	if (st->st_uid != pol->owner && !(pol->allow_root && st->st_uid == 0))
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "%s: owned by uid %lu, expected %lu%s", path,
@@ -209,8 +207,8 @@ check_policy(const char *path, const struct stat *st,
 /* Open the final file of a walked path and check it against the policy. */
 static int
 open_checked(const char *path, const struct walked *w,
-    const struct ft_file_policy *pol, int *fd_out, struct stat *st,
-    char *err, size_t errlen)
+    const struct ft_file_policy *pol, int *fd_out, struct stat *st, char *err,
+    size_t errlen)
 {
 	int fd, rc;
 
@@ -225,8 +223,8 @@ open_checked(const char *path, const struct walked *w,
 		if (errno == EACCES || errno == EPERM)
 			return ft_seterr(err, errlen, FT_ERR_PERM, "%s: %s",
 			    path, strerror(errno));
-		return ft_seterr(err, errlen, FT_ERR_IO, "%s: %s", path,
-		    strerror(errno));
+		return ft_seterr(
+		    err, errlen, FT_ERR_IO, "%s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, st) == -1) {
 		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
@@ -284,8 +282,8 @@ read_all(const char *path, int fd, const struct stat *st,
 				goto fail;
 			}
 			if ((rc = grow(&buf, len, &cap, want)) != FT_OK) {
-				ft_seterr(err, errlen, rc, "%s: out of memory",
-				    path);
+				ft_seterr(
+				    err, errlen, rc, "%s: out of memory", path);
 				goto fail;
 			}
 		}
@@ -358,8 +356,8 @@ ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
 	w.dirfd = -1;
 	if ((fd = open_file_fast(path)) != -1) {
 		if (fstat(fd, &st) == -1)
-			rc = ft_seterr(err, errlen, FT_ERR_IO,
-			    "%s: fstat: %s", path, strerror(errno));
+			rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s",
+			    path, strerror(errno));
 		else
 			rc = check_policy(path, &st, pol, err, errlen);
 		if (rc != FT_OK)
@@ -370,13 +368,13 @@ ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
 		 * nothing unsafe for the walk to name.  A missing config or
 		 * secret file is common, and the walk would cost a system call
 		 * or two more. */
-		return ft_seterr(err, errlen, FT_ERR_NOENT, "%s: does not exist",
-		    path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_NOENT, "%s: does not exist", path);
 	} else {
 		if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 			return rc;
-		if ((rc = open_checked(path, &w, pol, &fd, &st, err,
-		    errlen)) != FT_OK)
+		if ((rc = open_checked(path, &w, pol, &fd, &st, err, errlen)) !=
+		    FT_OK)
 			goto out;
 	}
 	rc = read_all(path, fd, &st, pol, buf, len, err, errlen);
@@ -391,10 +389,10 @@ out:
 /* *tries_left is shared by every reopen of one ft_safe_read_locked call, so
  * the whole wait stays bounded by LOCK_TRIES pauses. */
 static int
-lock_bounded(const char *path, int fd, int *tries_left, char *err,
-    size_t errlen)
+lock_bounded(
+    const char *path, int fd, int *tries_left, char *err, size_t errlen)
 {
-	const struct timespec pause = { 0, LOCK_RETRY_NS };
+	const struct timespec pause = {0, LOCK_RETRY_NS};
 
 	for (; *tries_left > 0; (*tries_left)--) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -436,8 +434,8 @@ ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
 		rc = open_checked(path, &w, pol, &fd, &st, err, errlen);
 		if (rc != FT_OK)
 			goto out;
-		if ((rc = lock_bounded(path, fd, &tries_left, err,
-		    errlen)) != FT_OK)
+		if ((rc = lock_bounded(path, fd, &tries_left, err, errlen)) !=
+		    FT_OK)
 			goto out;
 		if (same_inode(&w, &st))
 			break;
@@ -507,8 +505,8 @@ temp_name(const char *path, const struct walked *w, char *tmp, size_t tmplen,
 		suffix[j] = set[rnd[j] % (sizeof(set) - 1U)];
 	suffix[sizeof(rnd)] = '\0';
 	if ((size_t)snprintf(tmp, tmplen, ".%s.%s", w->base, suffix) >= tmplen)
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "%s: file name too long", path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "%s: file name too long", path);
 	return FT_OK;
 }
 
@@ -525,11 +523,10 @@ create_error(const char *path, const char *what, char *err, size_t errlen)
  * secret.  *fd_out is -1 when the file system cannot do it.
  */
 static int
-open_anonymous(const char *path, const struct walked *w, int *fd_out,
-    char *err, size_t errlen)
+open_anonymous(const char *path, const struct walked *w, int *fd_out, char *err,
+    size_t errlen)
 {
-	*fd_out = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
-	    0600);
+	*fd_out = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (*fd_out != -1)
 		return FT_OK;
 	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
@@ -541,14 +538,15 @@ open_anonymous(const char *path, const struct walked *w, int *fd_out,
  * (anon_fd -1; O_EXCL, like mkstemp: never follows or reuses) or give the
  * unnamed file anon_fd that name.  0 done, -1 with errno set. */
 static int
-try_temp_name(const struct walked *w, int anon_fd, const char *tmp,
-    int *fd_out)
+try_temp_name(const struct walked *w, int anon_fd, const char *tmp, int *fd_out)
 {
 	char proc[sizeof("/proc/self/fd/") + 3U * sizeof(int)];
 
 	if (anon_fd == -1) {
-		*fd_out = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		*fd_out = openat(w->dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+			O_NOCTTY,
+		    0600);
 		return *fd_out == -1 ? -1 : 0;
 	}
 	/* Through /proc/self/fd because linkat's AT_EMPTY_PATH needs
@@ -573,13 +571,16 @@ name_temp(const char *path, const struct walked *w, int anon_fd, char *tmp,
 	int i, rc;
 
 	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
-		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) != FT_OK)
+		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) !=
+		    FT_OK)
 			return rc;
 		if (try_temp_name(w, anon_fd, tmp, fd_out) == 0)
 			return FT_OK;
 		if (errno != EEXIST)
-			return create_error(path, anon_fd == -1 ?
-			    "create temp file" : "link temp file", err, errlen);
+			return create_error(path,
+			    anon_fd == -1 ? "create temp file"
+					  : "link temp file",
+			    err, errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
 }
@@ -620,15 +621,15 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	anonymous = fd != -1;
 	if (!anonymous) {
-		if ((rc = name_temp(path, &w, -1, tmp, sizeof(tmp), &fd,
-		    err, errlen)) != FT_OK)
+		if ((rc = name_temp(path, &w, -1, tmp, sizeof(tmp), &fd, err,
+			 errlen)) != FT_OK)
 			goto out;
 		named = true;
 	}
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    fchown(fd, uid, gid) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_PERM, "%s: fchown: %s",
-		    path, strerror(errno));
+		rc = ft_seterr(err, errlen, FT_ERR_PERM, "%s: fchown: %s", path,
+		    strerror(errno));
 		goto out;
 	}
 	/* After fchown, which may clear set-id bits. */
@@ -646,7 +647,7 @@ ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	if (anonymous) {
 		if ((rc = name_temp(path, &w, fd, tmp, sizeof(tmp), &unused,
-		    err, errlen)) != FT_OK)
+			 err, errlen)) != FT_OK)
 			goto out;
 		named = true;
 	}
@@ -688,9 +689,9 @@ ft_safe_unlink(const char *path, char *err, size_t errlen)
 			    "%s: does not exist", path);
 		else
 			rc = ft_seterr(err, errlen,
-			    errno == EACCES || errno == EPERM ? FT_ERR_PERM :
-			    FT_ERR_IO, "%s: unlink: %s", path,
-			    strerror(errno));
+			    errno == EACCES || errno == EPERM ? FT_ERR_PERM
+							      : FT_ERR_IO,
+			    "%s: unlink: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = sync_dir(path, w.dirfd, err, errlen);
@@ -700,8 +701,8 @@ out:
 }
 
 static int
-check_dir(const char *path, int fd, mode_t mode, uid_t uid, char *err,
-    size_t errlen)
+check_dir(
+    const char *path, int fd, mode_t mode, uid_t uid, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -709,8 +710,8 @@ check_dir(const char *path, int fd, mode_t mode, uid_t uid, char *err,
 		return ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
 		    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
-		    "%s: not a directory", path);
+		return ft_seterr(
+		    err, errlen, FT_ERR_UNSAFE, "%s: not a directory", path);
 	if (st.st_uid != uid)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "%s: owned by uid %lu, expected %lu", path,
@@ -736,8 +737,8 @@ ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
 		return rc;
 	if (mkdirat(w.dirfd, w.base, 0700) == 0) {
 		made = true;
-		fd = openat(w.dirfd, w.base, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(w.dirfd, w.base,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1) {
 			rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: open: %s",
 			    path, strerror(errno));
@@ -750,8 +751,8 @@ ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
 			goto out;
 		}
 		if (fchmod(fd, mode & MODE_BITS) == -1) {
-			rc = ft_seterr(err, errlen, FT_ERR_IO,
-			    "%s: fchmod: %s", path, strerror(errno));
+			rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fchmod: %s",
+			    path, strerror(errno));
 			goto out;
 		}
 		if ((rc = sync_dir(path, w.dirfd, err, errlen)) != FT_OK)
@@ -764,8 +765,9 @@ ft_ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *err,
 		}
 	} else {
 		rc = ft_seterr(err, errlen,
-		    errno == EACCES || errno == EPERM ? FT_ERR_PERM :
-		    errno == ENOENT ? FT_ERR_NOENT : FT_ERR_IO,
+		    errno == EACCES || errno == EPERM ? FT_ERR_PERM
+			: errno == ENOENT	      ? FT_ERR_NOENT
+						      : FT_ERR_IO,
 		    "%s: mkdir: %s", path, strerror(errno));
 		goto out;
 	}

@@ -21,10 +21,10 @@
 #include <sys/types.h>
 
 struct ft_file_policy {
-	uid_t owner;            /* required owner ... */
-	bool allow_root;        /* ... or root, if set */
-	mode_t forbidden_mode;  /* e.g. 077: no group/other bits */
-	size_t max_size;        /* bytes */
+	uid_t owner;	       /* required owner ... */
+	bool allow_root;       /* ... or root, if set */
+	mode_t forbidden_mode; /* e.g. 077: no group/other bits */
+	size_t max_size;       /* bytes */
 };
 
 /* Read the whole file into a malloc'd, NUL-terminated buffer (*len excludes
@@ -32,8 +32,8 @@ struct ft_file_policy {
  * Returns FT_OK, FT_ERR_NOENT (missing), FT_ERR_UNSAFE (link, type, owner,
  * mode, or a symlinked directory on the way), FT_ERR_TOOBIG, FT_ERR_IO,
  * FT_ERR_NOMEM.  Caller frees with ft_wipe_free(buf, len). */
-int ft_safe_read(const char *path, const struct ft_file_policy *pol,
-    char **buf, size_t *len, char *err, size_t errlen);
+int ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
+    size_t *len, char *err, size_t errlen);
 
 /* Same, but leaves the file open and exclusively flock()ed for a
  * read-modify-write cycle: after the lock is taken it re-checks that the path
@@ -51,8 +51,8 @@ int ft_open_dir_nosymlinks(const char *dir, int flags);
 /* Atomically replace (or create) path with data.  uid/gid (uid_t)-1 /
  * (gid_t)-1 mean "leave as created".  The directory must already exist and
  * no component may be a symlink. */
-int ft_atomic_write(const char *path, const void *data, size_t len,
-    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen);
+int ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* Remove path (not following a final symlink; it removes the link itself
  * only if it is one) and fsync the directory.  FT_ERR_NOENT if missing. */

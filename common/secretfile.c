@@ -27,12 +27,25 @@
 #define KEY_SHOWN_MAX 12U
 #define NUM_BUFSZ 32U
 
-enum skey { K_VERSION, K_SECRET, K_ALGORITHM, K_DIGITS, K_PERIOD, K_CREATED,
-	K_BACKUP, K_COUNT };
+enum skey {
+	K_VERSION,
+	K_SECRET,
+	K_ALGORITHM,
+	K_DIGITS,
+	K_PERIOD,
+	K_CREATED,
+	K_BACKUP,
+	K_COUNT
+};
 
 static const char *const key_names[K_COUNT] = {
-	"version", "secret", "algorithm", "digits", "period", "created",
-	"backup",
+    "version",
+    "secret",
+    "algorithm",
+    "digits",
+    "period",
+    "created",
+    "backup",
 };
 
 struct parse_ctx {
@@ -46,8 +59,8 @@ struct parse_ctx {
 static int
 perr(const struct parse_ctx *pc, const char *what)
 {
-	return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE, "line %u: %s",
-	    pc->lineno, what);
+	return ft_seterr(
+	    pc->err, pc->errlen, FT_ERR_PARSE, "line %u: %s", pc->lineno, what);
 }
 
 /* Strict decimal: digits only (no sign, space or suffix), no overflow. */
@@ -70,8 +83,8 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 static int
-parse_range(struct parse_ctx *pc, const char *key, const char *val,
-    unsigned lo, unsigned hi, unsigned *out)
+parse_range(struct parse_ctx *pc, const char *key, const char *val, unsigned lo,
+    unsigned hi, unsigned *out)
 {
 	uint64_t v;
 
@@ -136,33 +149,32 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 			    "line %u: unsupported version (only %u is known)",
 			    pc->lineno, FT_SECRETFILE_VERSION);
 		return FT_OK;
-	case K_SECRET:
-		return set_secret(pc, val);
+	case K_SECRET: return set_secret(pc, val);
 	case K_ALGORITHM:
 		if (ft_algo_parse(val, &s->algo) != FT_OK)
-			return perr(pc, "unknown algorithm (SHA1, SHA256 or "
+			return perr(pc,
+			    "unknown algorithm (SHA1, SHA256 or "
 			    "SHA512)");
 		return FT_OK;
 	case K_DIGITS:
-		rc = parse_range(pc, "digits", val, FT_DIGITS_MIN,
-		    FT_DIGITS_MAX, &v);
+		rc = parse_range(
+		    pc, "digits", val, FT_DIGITS_MIN, FT_DIGITS_MAX, &v);
 		s->digits = v;
 		return rc;
 	case K_PERIOD:
-		rc = parse_range(pc, "period", val, FT_PERIOD_MIN,
-		    FT_PERIOD_MAX, &v);
+		rc = parse_range(
+		    pc, "period", val, FT_PERIOD_MIN, FT_PERIOD_MAX, &v);
 		s->period = v;
 		return rc;
 	case K_CREATED:
 		if (!parse_u64(val, INT64_MAX, &created))
-			return perr(pc, "created must be a non-negative "
+			return perr(pc,
+			    "created must be a non-negative "
 			    "integer (unix seconds)");
 		s->created = (int64_t)created;
 		return FT_OK;
-	case K_BACKUP:
-		return set_backup(pc, val);
-	case K_COUNT:
-		break;
+	case K_BACKUP: return set_backup(pc, val);
+	case K_COUNT: break;
 	}
 	return perr(pc, "internal error");
 }
@@ -203,7 +215,8 @@ parse_line(struct parse_ctx *pc, char *line, size_t n)
 	if (memchr(line, '\0', n) != NULL)
 		return perr(pc, "NUL byte");
 	if (n > 0 && line[n - 1] == '\r')
-		return perr(pc, "CRLF line ending (the file must use Unix "
+		return perr(pc,
+		    "CRLF line ending (the file must use Unix "
 		    "line endings)");
 	for (i = 0; i < n; i++)
 		if (is_ctrl(line[i]) && line[i] != '\t')
@@ -299,10 +312,10 @@ secret_valid(const struct ft_secret *s)
 	size_t i;
 
 	if (s->keylen < FT_KEY_MIN || s->keylen > FT_KEY_MAX ||
-	    ft_algo_name(s->algo) == NULL ||
-	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
-	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
-	    s->created < 0 || s->nbackup > FT_BACKUP_MAX)
+	    ft_algo_name(s->algo) == NULL || s->digits < FT_DIGITS_MIN ||
+	    s->digits > FT_DIGITS_MAX || s->period < FT_PERIOD_MIN ||
+	    s->period > FT_PERIOD_MAX || s->created < 0 ||
+	    s->nbackup > FT_BACKUP_MAX)
 		return false;
 	for (i = 0; i < s->nbackup; i++)
 		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||
@@ -324,8 +337,8 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 	*outlen = 0;
 	if (!secret_valid(s))
 		return FT_ERR_ARG;
-	if ((rc = ft_base32_encode(s->key, s->keylen, false, b32,
-	    sizeof(b32))) != FT_OK)
+	if ((rc = ft_base32_encode(
+		 s->key, s->keylen, false, b32, sizeof(b32))) != FT_OK)
 		goto out;
 	cap = sizeof(SECRET_HEADER) + sizeof(b32) +
 	    (size_t)K_COUNT * (NUM_BUFSZ + 16U) +
@@ -334,18 +347,19 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 		rc = FT_ERR_NOMEM;
 		goto out;
 	}
-	n = snprintf(buf, cap, "%sversion = %u\nsecret = %s\n"
-	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64
-	    "\n", SECRET_HEADER, FT_SECRETFILE_VERSION, b32,
-	    ft_algo_name(s->algo), s->digits, s->period, s->created);
+	n = snprintf(buf, cap,
+	    "%sversion = %u\nsecret = %s\n"
+	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64 "\n",
+	    SECRET_HEADER, FT_SECRETFILE_VERSION, b32, ft_algo_name(s->algo),
+	    s->digits, s->period, s->created);
 	if (n < 0 || (size_t)n >= cap) {
 		rc = FT_ERR_ARG;
 		goto out;
 	}
 	used = (size_t)n;
 	for (i = 0; i < s->nbackup; i++) {
-		n = snprintf(buf + used, cap - used, "backup = %s\n",
-		    s->backup[i]);
+		n = snprintf(
+		    buf + used, cap - used, "backup = %s\n", s->backup[i]);
 		if (n < 0 || (size_t)n >= cap - used) {
 			rc = FT_ERR_ARG;
 			goto out;

@@ -63,8 +63,8 @@ ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
 	if ((rc = ft_secret_serialize(s, &buf, &len)) != FT_OK)
 		return ft_seterr(err, errlen, rc, "%s: cannot serialize: %s",
 		    path, ft_rc_str(rc));
-	rc = ft_atomic_write(path, buf, len, SECRET_FILE_MODE, uid, gid, err,
-	    errlen);
+	rc = ft_atomic_write(
+	    path, buf, len, SECRET_FILE_MODE, uid, gid, err, errlen);
 	ft_wipe_free(buf, len);
 	return rc;
 }
@@ -96,8 +96,8 @@ ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
 		list[i] = s.backup[i];
 	match = ft_backup_verify(input, list, s.nbackup, &idx);
 	if (match < 0) {
-		rc = ft_seterr(err, errlen, match, "%s: backup check failed: %s",
-		    path, ft_rc_str(match));
+		rc = ft_seterr(err, errlen, match,
+		    "%s: backup check failed: %s", path, ft_rc_str(match));
 		goto out;
 	}
 	if (match == 0 || idx >= s.nbackup) {
@@ -119,8 +119,8 @@ ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
 	 * an unprivileged owner can rewrite their own file. */
 	uid = st.st_uid == geteuid() ? (uid_t)-1 : st.st_uid;
 	gid = st.st_gid == getegid() ? (gid_t)-1 : st.st_gid;
-	rc = ft_atomic_write(path, out, outlen, st.st_mode & MODE_BITS, uid,
-	    gid, err, errlen);
+	rc = ft_atomic_write(
+	    path, out, outlen, st.st_mode & MODE_BITS, uid, gid, err, errlen);
 	if (rc != FT_OK)
 		goto out;
 	if (remaining != NULL)

@@ -124,8 +124,8 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	int n, rc;
 
 	if (st->fb_ops == NULL) {
-		rc = ft_state_gdbm_open(st->local_cache, st->probe,
-		    &st->fb_ops, &st->fb_impl, err, errlen);
+		rc = ft_state_gdbm_open(st->local_cache, st->probe, &st->fb_ops,
+		    &st->fb_impl, err, errlen);
 		if (rc != FT_OK)
 			return rc;
 	}
@@ -223,7 +223,7 @@ struct op_args {
 	const char *user;
 	ft_state_check_fn check; /* OP_ATTEMPT */
 	void *check_arg;
-	uint64_t *step_out;      /* OP_ATTEMPT */
+	uint64_t *step_out; /* OP_ATTEMPT */
 	uint64_t step;
 	time_t now;
 	enum ft_state_verdict *verdict;
@@ -239,8 +239,8 @@ attempt_in_steps(const struct ft_state_backend_ops *ops, void *impl,
 {
 	int m, rc;
 
-	rc = ops->begin_attempt(impl, pol, a->user, a->now, a->verdict, err,
-	    errlen);
+	rc = ops->begin_attempt(
+	    impl, pol, a->user, a->now, a->verdict, err, errlen);
 	if (rc != FT_OK || *a->verdict != FT_STATE_PROCEED)
 		return rc;
 	m = a->check(a->check_arg, a->step_out);
@@ -250,8 +250,8 @@ attempt_in_steps(const struct ft_state_backend_ops *ops, void *impl,
 	}
 	if (m == 0)
 		return FT_OK; /* PROCEED: no match, failure counted */
-	return ops->record_success(impl, pol, a->user, *a->step_out, a->now,
-	    a->verdict, err, errlen);
+	return ops->record_success(
+	    impl, pol, a->user, *a->step_out, a->now, a->verdict, err, errlen);
 }
 
 static int

@@ -29,37 +29,37 @@
 
 #include "conf.h"
 
-#define FT_STATE_LOCKED_FOREVER INT64_MAX  /* unlock_time=0: admin only */
+#define FT_STATE_LOCKED_FOREVER INT64_MAX /* unlock_time=0: admin only */
 
 enum ft_state_verdict {
-	FT_STATE_PROCEED = 0,   /* begin_attempt: go on and check the code */
-	FT_STATE_ACCEPTED = 1,  /* record_success: step recorded */
-	FT_STATE_LOCKED = 2,    /* user is locked out */
-	FT_STATE_REPLAY = 3,    /* step at or before the last accepted one */
+	FT_STATE_PROCEED = 0,  /* begin_attempt: go on and check the code */
+	FT_STATE_ACCEPTED = 1, /* record_success: step recorded */
+	FT_STATE_LOCKED = 2,   /* user is locked out */
+	FT_STATE_REPLAY = 3,   /* step at or before the last accepted one */
 };
 
 struct ft_user_state {
-	uint64_t last_step;     /* last accepted TOTP step, 0 = none */
-	uint32_t failures;      /* consecutive failures in the interval */
-	int64_t first_failure;  /* time of the first counted failure, 0 = none */
-	int64_t locked_until;   /* 0 = not locked; FT_STATE_LOCKED_FOREVER */
-	int64_t last_success;   /* time of last successful login, 0 = never */
+	uint64_t last_step;    /* last accepted TOTP step, 0 = none */
+	uint32_t failures;     /* consecutive failures in the interval */
+	int64_t first_failure; /* time of the first counted failure, 0 = none */
+	int64_t locked_until;  /* 0 = not locked; FT_STATE_LOCKED_FOREVER */
+	int64_t last_success;  /* time of last successful login, 0 = never */
 };
 
-struct ft_state;  /* opaque; one per PAM call or CLI command */
+struct ft_state; /* opaque; one per PAM call or CLI command */
 
 /* Open the backend the config selects (cache= path or "redis").  For gdbm,
  * ensures the cache directory (root-owned 0700 when run as root) and sets a
  * damaged file aside (renamed to NAME.corrupt.TIME) so the next open starts
  * a fresh one; that open itself returns FT_ERR_CORRUPT. */
-int ft_state_open(const struct ft_config *c, struct ft_state **out, char *err,
-    size_t errlen);
+int ft_state_open(
+    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen);
 /* The same for a login, whose first operation follows at once: the gdbm
  * file is not opened separately first (that open was a third of a login's
  * cost); the first operation creates, checks and sets aside instead, with
  * the same errors. */
-int ft_state_open_login(const struct ft_config *c, struct ft_state **out,
-    char *err, size_t errlen);
+int ft_state_open_login(
+    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen);
 void ft_state_close(struct ft_state *st);
 
 /* Step 1 of a login; *verdict is FT_STATE_PROCEED or FT_STATE_LOCKED. */
@@ -94,12 +94,12 @@ int ft_state_get(struct ft_state *st, const char *user, time_t now,
     struct ft_user_state *out, char *err, size_t errlen);
 
 /* Clear failures and lock (totp-enroll unlock). */
-int ft_state_unlock(struct ft_state *st, const char *user, char *err,
-    size_t errlen);
+int ft_state_unlock(
+    struct ft_state *st, const char *user, char *err, size_t errlen);
 
 /* Remove the user's record entirely (totp-enroll reset). */
-int ft_state_forget(struct ft_state *st, const char *user, char *err,
-    size_t errlen);
+int ft_state_forget(
+    struct ft_state *st, const char *user, char *err, size_t errlen);
 
 /* "gdbm" or "redis": the backend that answered the last call. */
 const char *ft_state_backend_name(const struct ft_state *st);

@@ -9,11 +9,11 @@
 
 /* The policy every backend applies inside its atomic section. */
 struct ft_state_policy {
-	unsigned deny;           /* 0 = lockout disabled */
-	unsigned unlock_time;    /* 0 = until an admin unlocks */
-	unsigned fail_interval;  /* seconds */
-	unsigned period;         /* longest TOTP period in use, for TTLs */
-	unsigned window;         /* steps either side, for TTLs */
+	unsigned deny;		/* 0 = lockout disabled */
+	unsigned unlock_time;	/* 0 = until an admin unlocks */
+	unsigned fail_interval; /* seconds */
+	unsigned period;	/* longest TOTP period in use, for TTLs */
+	unsigned window;	/* steps either side, for TTLs */
 };
 
 struct ft_state_backend_ops {
@@ -52,7 +52,7 @@ int ft_state_redis_open(const struct ft_config *c,
  * (gdbm); Redis implements the same rules in its Lua script. */
 void ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
     struct ft_user_state *s, enum ft_state_verdict *verdict);
-void ft_state_apply_success(uint64_t step, time_t now,
-    struct ft_user_state *s, enum ft_state_verdict *verdict);
+void ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
+    enum ft_state_verdict *verdict);
 
 #endif

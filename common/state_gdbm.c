@@ -184,8 +184,9 @@ open_dir(const struct gdbm_impl *impl, uid_t euid, int *dirfd, char *err,
 	fd = ft_open_dir_nosymlinks(impl->dir, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ft_seterr(err, errlen,
-		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE :
-		    errno == ENOENT ? FT_ERR_NOENT : FT_ERR_IO,
+		    errno == ELOOP || errno == ENOTDIR ? FT_ERR_UNSAFE
+			: errno == ENOENT	       ? FT_ERR_NOENT
+						       : FT_ERR_IO,
 		    "cache directory %s: %s", impl->dir, strerror(errno));
 	if (fstat(fd, &sb) != 0) {
 		(void)close(fd);
@@ -363,7 +364,8 @@ lock_file(struct session *s, char *err, size_t errlen)
 			sleep_us(pause_us / 2 +
 			    (long)(jitter % (uint32_t)(pause_us / 2 + 1)));
 			pause_us = pause_us * 2 > LOCK_SLEEP_MAX_US
-			    ? LOCK_SLEEP_MAX_US : pause_us * 2;
+			    ? LOCK_SLEEP_MAX_US
+			    : pause_us * 2;
 		}
 		(void)close(s->fd);
 		s->fd = -1;
@@ -422,7 +424,8 @@ session_begin(
 	 * grew with the file (bench/). */
 	s->db = gdbm_fd_open(s->fd, impl->path, 0,
 	    GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_XVERIFY |
-	    GDBM_NOMMAP, NULL);
+		GDBM_NOMMAP,
+	    NULL);
 	if (s->db == NULL) {
 		ge = gdbm_errno;
 		if (gdbm_err_is_corruption(ge)) {
@@ -555,7 +558,7 @@ struct gargs {
 	const char *user;
 	ft_state_check_fn check; /* GOP_ATTEMPT */
 	void *check_arg;
-	uint64_t *step_out;      /* GOP_ATTEMPT */
+	uint64_t *step_out; /* GOP_ATTEMPT */
 	uint64_t step;
 	time_t now;
 	enum ft_state_verdict *verdict;
@@ -579,7 +582,8 @@ run_attempt(struct session *s, const struct gargs *a, struct ft_user_state *st,
 	m = a->check(a->check_arg, a->step_out);
 	if (m == 1) {
 		after = *st;
-		ft_state_apply_success(*a->step_out, a->now, &after, a->verdict);
+		ft_state_apply_success(
+		    *a->step_out, a->now, &after, a->verdict);
 		if (*a->verdict == FT_STATE_ACCEPTED)
 			*st = after;
 	} else {

@@ -54,13 +54,13 @@
 #include "state_backend.h"
 #include "wipe.h"
 
-#define KEY_MAX 1024U               /* prefix + user + suffix, bounded */
-#define WHERE_MAX 320U              /* "host:port" for messages */
-#define NUM_BUFSZ 24U               /* a decimal int64 and NUL */
-#define NUM_DIGITS_MAX 15U          /* < 2^53: exact in Lua's doubles */
+#define KEY_MAX 1024U	   /* prefix + user + suffix, bounded */
+#define WHERE_MAX 320U	   /* "host:port" for messages */
+#define NUM_BUFSZ 24U	   /* a decimal int64 and NUL */
+#define NUM_DIGITS_MAX 15U /* < 2^53: exact in Lua's doubles */
 #define NUM_VALUE_MAX 999999999999999ULL
-#define FAILURES_MAX 4294967295ULL  /* uint32_t, as in ft_user_state */
-#define TTL_MARGIN_S 60U            /* clock skew between hosts */
+#define FAILURES_MAX 4294967295ULL /* uint32_t, as in ft_user_state */
+#define TTL_MARGIN_S 60U	   /* clock skew between hosts */
 #define PASSWORD_MAX_SIZE 1024U
 #define SHA1_HEX_LEN 40U
 #define MS_PER_S 1000L
@@ -76,96 +76,98 @@
 
 /* Shared prologue: num(v, max) is the number in the decimal string v, or
  * nil if v is not 1..15 digits or exceeds max. */
-#define LUA_NUM \
-	"local function num(v, max)\n" \
-	"  if type(v) ~= 'string' or #v < 1 or #v > 15 or\n" \
-	"      not string.match(v, '^%d+$') then return nil end\n" \
-	"  local n = tonumber(v)\n" \
-	"  if n > max then return nil end\n" \
-	"  return n\n" \
-	"end\n" \
-	"local function fmt(n) return string.format('%d', n) end\n" \
+#define LUA_NUM                                                                \
+	"local function num(v, max)\n"                                         \
+	"  if type(v) ~= 'string' or #v < 1 or #v > 15 or\n"                   \
+	"      not string.match(v, '^%d+$') then return nil end\n"             \
+	"  local n = tonumber(v)\n"                                            \
+	"  if n > max then return nil end\n"                                   \
+	"  return n\n"                                                         \
+	"end\n"                                                                \
+	"local function fmt(n) return string.format('%d', n) end\n"            \
 	"local MAXN = 999999999999999\n"
 
 /* begin: KEYS[1] fail hash; ARGV now deny unlock_time fail_interval
  * margin.  The rules of ft_state_apply_begin(). */
 static const char lua_begin[] = LUA_NUM
-	"local k = KEYS[1]\n"
-	"local now, deny = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-	"local unlock, interval = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-	"local margin = tonumber(ARGV[5])\n"
-	"local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
-	"local n, first, lock, forever = 0, 0, 0, false\n"
-	"if h[1] or h[2] or h[3] then\n"
-	"  n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
-	"  if h[3] == 'forever' then forever = true\n"
-	"  else lock = num(h[3], MAXN) end\n"
-	"  if n == nil or first == nil or lock == nil then\n"
-	"    return redis.error_reply('WRONGDATA ' .. k ..\n"
-	"        ' is not a flowtotp failure record')\n"
-	"  end\n"
-	"end\n"
-	"if forever or (lock ~= 0 and now < lock) then return 'locked' end\n"
-	"if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"
-	"if n > 0 and now - first > interval then n, first = 0, 0 end\n"
-	"if n == 0 then first = now end\n"
-	"if n < 4294967295 then n = n + 1 end\n"
-	"if deny > 0 and n >= deny then\n"
-	"  if unlock == 0 then forever = true else lock = now + unlock end\n"
-	"end\n"
-	"redis.call('HSET', k, 'n', fmt(n), 'first', fmt(first),\n"
-	"    'until', forever and 'forever' or fmt(lock))\n"
-	"if forever then\n"
-	"  redis.call('PERSIST', k)\n"
-	"else\n"
-	"  local ttl = first + interval - now\n"
-	"  if lock ~= 0 then ttl = lock - now end\n"
-	"  if ttl < 0 then ttl = 0 end\n"
-	"  redis.call('EXPIRE', k, fmt(ttl + margin))\n"
-	"end\n"
-	"return 'proceed'\n";
+    "local k = KEYS[1]\n"
+    "local now, deny = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local unlock, interval = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local margin = tonumber(ARGV[5])\n"
+    "local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
+    "local n, first, lock, forever = 0, 0, 0, false\n"
+    "if h[1] or h[2] or h[3] then\n"
+    "  n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
+    "  if h[3] == 'forever' then forever = true\n"
+    "  else lock = num(h[3], MAXN) end\n"
+    "  if n == nil or first == nil or lock == nil then\n"
+    "    return redis.error_reply('WRONGDATA ' .. k ..\n"
+    "        ' is not a flowtotp failure record')\n"
+    "  end\n"
+    "end\n"
+    "if forever or (lock ~= 0 and now < lock) then return 'locked' end\n"
+    "if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"
+    "if n > 0 and now - first > interval then n, first = 0, 0 end\n"
+    "if n == 0 then first = now end\n"
+    "if n < 4294967295 then n = n + 1 end\n"
+    "if deny > 0 and n >= deny then\n"
+    "  if unlock == 0 then forever = true else lock = now + unlock end\n"
+    "end\n"
+    "redis.call('HSET', k, 'n', fmt(n), 'first', fmt(first),\n"
+    "    'until', forever and 'forever' or fmt(lock))\n"
+    "if forever then\n"
+    "  redis.call('PERSIST', k)\n"
+    "else\n"
+    "  local ttl = first + interval - now\n"
+    "  if lock ~= 0 then ttl = lock - now end\n"
+    "  if ttl < 0 then ttl = 0 end\n"
+    "  redis.call('EXPIRE', k, fmt(ttl + margin))\n"
+    "end\n"
+    "return 'proceed'\n";
 
 /* success: KEYS step fail ok; ARGV step now step_ttl.  The rules of
  * ft_state_apply_success(); step "0" is a backup code. */
-static const char lua_success[] = LUA_NUM
-	"local step = tonumber(ARGV[1])\n"
-	"if step ~= 0 then\n"
-	"  local last = redis.call('GET', KEYS[1])\n"
-	"  if last then\n"
-	"    local l = num(last, MAXN)\n"
-	"    if l == nil then\n"
-	"      return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
-	"          ' is not a flowtotp step')\n"
-	"    end\n"
-	"    if step <= l then return 'replay' end\n"
-	"  end\n"
-	"  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
-	"end\n"
-	"redis.call('DEL', KEYS[2])\n"
-	"redis.call('SET', KEYS[3], ARGV[2])\n"
-	"return 'accepted'\n";
+static const char lua_success[] =
+    LUA_NUM "local step = tonumber(ARGV[1])\n"
+	    "if step ~= 0 then\n"
+	    "  local last = redis.call('GET', KEYS[1])\n"
+	    "  if last then\n"
+	    "    local l = num(last, MAXN)\n"
+	    "    if l == nil then\n"
+	    "      return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
+	    "          ' is not a flowtotp step')\n"
+	    "    end\n"
+	    "    if step <= l then return 'replay' end\n"
+	    "  end\n"
+	    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+	    "end\n"
+	    "redis.call('DEL', KEYS[2])\n"
+	    "redis.call('SET', KEYS[3], ARGV[2])\n"
+	    "return 'accepted'\n";
 
 /* get: KEYS step fail ok; one consistent snapshot, "" for absent.  The C
  * side validates. */
 static const char lua_get[] =
-	"local s = redis.call('GET', KEYS[1])\n"
-	"local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
-	"local o = redis.call('GET', KEYS[3])\n"
-	"return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '' }\n";
+    "local s = redis.call('GET', KEYS[1])\n"
+    "local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
+    "local o = redis.call('GET', KEYS[3])\n"
+    "return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '' }\n";
 
 enum script_id { SCRIPT_BEGIN, SCRIPT_SUCCESS, SCRIPT_GET, SCRIPT_COUNT };
 
 static const char *const scripts[SCRIPT_COUNT] = {
-	lua_begin, lua_success, lua_get,
+    lua_begin,
+    lua_success,
+    lua_get,
 };
 
 enum key_id { KEY_STEP, KEY_FAIL, KEY_OK, KEY_COUNT };
 
-static const char *const key_suffix[KEY_COUNT] = { "step", "fail", "ok" };
+static const char *const key_suffix[KEY_COUNT] = {"step", "fail", "ok"};
 
 struct redis_impl {
 	redisContext *ctx;
-	bool broken;            /* I/O failed once: no further exchanges */
+	bool broken; /* I/O failed once: no further exchanges */
 	long timeout_ms;
 	char prefix[FT_CONF_STR_MAX];
 	char where[WHERE_MAX];
@@ -190,15 +192,15 @@ sigpipe_block(struct sigpipe_guard *g)
 	(void)sigemptyset(&set);
 	(void)sigaddset(&set, SIGPIPE);
 	(void)sigemptyset(&pend);
-	g->was_pending = sigpending(&pend) == 0 &&
-	    sigismember(&pend, SIGPIPE) == 1;
+	g->was_pending =
+	    sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
 	g->blocked = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
 }
 
 static void
 sigpipe_restore(struct sigpipe_guard *g)
 {
-	const struct timespec zero = { 0, 0 };
+	const struct timespec zero = {0, 0};
 	sigset_t set, pend;
 
 	if (!g->blocked)
@@ -263,8 +265,8 @@ io_error(struct redis_impl *r, const char *what, char *err, size_t errlen)
 }
 
 static int
-reply_error(const struct redis_impl *r, const char *what,
-    const redisReply *rep, char *err, size_t errlen)
+reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
+    char *err, size_t errlen)
 {
 	if (rep->type == REDIS_REPLY_ERROR)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
@@ -380,8 +382,8 @@ run_script(struct redis_impl *r, enum script_id id, const char *what,
 		argv[1] = scripts[id];
 		lens[0] = strlen(argv[0]);
 		lens[1] = strlen(argv[1]);
-		rc = command(r, what, &start, argc, argv, lens, rep, err,
-		    errlen);
+		rc = command(
+		    r, what, &start, argc, argv, lens, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, what, *rep, err, errlen);
@@ -483,8 +485,8 @@ r_begin(void *impl, const struct ft_state_policy *pol, const char *user,
 	a[2] = a_unlock;
 	a[3] = a_int;
 	a[4] = a_margin;
-	rc = run_script(r, SCRIPT_BEGIN, "begin attempt", k, (int)NELEM(k),
-	    a, (int)NELEM(a), &rep, err, errlen);
+	rc = run_script(r, SCRIPT_BEGIN, "begin attempt", k, (int)NELEM(k), a,
+	    (int)NELEM(a), &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "proceed") == 0)
@@ -532,8 +534,8 @@ r_success(void *impl, const struct ft_state_policy *pol, const char *user,
 	a[0] = a_step;
 	a[1] = a_now;
 	a[2] = a_ttl;
-	rc = run_script(r, SCRIPT_SUCCESS, "record success", k,
-	    (int)NELEM(k), a, (int)NELEM(a), &rep, err, errlen);
+	rc = run_script(r, SCRIPT_SUCCESS, "record success", k, (int)NELEM(k),
+	    a, (int)NELEM(a), &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type == REDIS_REPLY_STRING &&
@@ -638,8 +640,8 @@ del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
 		argv[1 + i] = keys[first + i];
 		lens[1 + i] = strlen(keys[first + i]);
 	}
-	rc = command(r, what, &start, (int)(1 + n), argv, lens, &rep, err,
-	    errlen);
+	rc = command(
+	    r, what, &start, (int)(1 + n), argv, lens, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -674,13 +676,13 @@ r_close(void *impl)
 }
 
 static const struct ft_state_backend_ops redis_ops = {
-	.name = "redis",
-	.begin_attempt = r_begin,
-	.record_success = r_success,
-	.get = r_get,
-	.unlock = r_unlock,
-	.forget = r_forget,
-	.close = r_close,
+    .name = "redis",
+    .begin_attempt = r_begin,
+    .record_success = r_success,
+    .get = r_get,
+    .unlock = r_unlock,
+    .forget = r_forget,
+    .close = r_close,
 };
 
 /* ---- opening ---- */
@@ -696,7 +698,8 @@ script_shas(struct redis_impl *r, char *err, size_t errlen)
 	for (s = 0; s < SCRIPT_COUNT; s++) {
 		mdlen = 0;
 		if (EVP_Digest(scripts[s], strlen(scripts[s]), md, &mdlen,
-		    EVP_sha1(), NULL) != 1 || mdlen * 2U != SHA1_HEX_LEN)
+			EVP_sha1(), NULL) != 1 ||
+		    mdlen * 2U != SHA1_HEX_LEN)
 			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
 			    "SHA-1 of the Redis scripts failed");
 		for (i = 0; i < mdlen; i++) {
@@ -711,14 +714,14 @@ script_shas(struct redis_impl *r, char *err, size_t errlen)
 /* The password: the whole file less one trailing newline.  The file must
  * belong to root or to us and be unreadable to group and others. */
 static int
-read_password(const char *path, char **pw, size_t *pwlen, char *err,
-    size_t errlen)
+read_password(
+    const char *path, char **pw, size_t *pwlen, char *err, size_t errlen)
 {
 	struct ft_file_policy pol = {
-		.owner = geteuid(),
-		.allow_root = true,
-		.forbidden_mode = 077,
-		.max_size = PASSWORD_MAX_SIZE,
+	    .owner = geteuid(),
+	    .allow_root = true,
+	    .forbidden_mode = 077,
+	    .max_size = PASSWORD_MAX_SIZE,
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -757,8 +760,8 @@ connect_ctx(struct redis_impl *r, const struct ft_config *c,
 	if (c->redis_host[0] == '/')
 		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
 	else
-		r->ctx = redisConnectWithTimeout(c->redis_host,
-		    (int)c->redis_port, tv);
+		r->ctx = redisConnectWithTimeout(
+		    c->redis_host, (int)c->redis_port, tv);
 	if (r->ctx == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
 	if (r->ctx->err != 0)
@@ -776,7 +779,7 @@ static int
 handshake(struct redis_impl *r, const struct ft_config *c,
     const struct timespec *start, char *err, size_t errlen)
 {
-	redisReply *reps[2] = { NULL, NULL };
+	redisReply *reps[2] = {NULL, NULL};
 	const char *what[2], *argv[2];
 	size_t lens[2], n = 0, i;
 	char db[NUM_BUFSZ];
@@ -785,8 +788,8 @@ handshake(struct redis_impl *r, const struct ft_config *c,
 	int rc = FT_OK;
 
 	if (c->redis_password_file[0] != '\0') {
-		rc = read_password(c->redis_password_file, &pw, &pwlen, err,
-		    errlen);
+		rc = read_password(
+		    c->redis_password_file, &pw, &pwlen, err, errlen);
 		if (rc != FT_OK)
 			return rc;
 		argv[0] = "AUTH";
@@ -811,7 +814,7 @@ handshake(struct redis_impl *r, const struct ft_config *c,
 		what[n++] = "SELECT";
 	}
 	if (n == 0)
-		return FT_OK;   /* the first operation finds any problem */
+		return FT_OK; /* the first operation finds any problem */
 	rc = read_replies(r, what[0], start, reps, n, err, errlen);
 	for (i = 0; rc == FT_OK && i < n; i++)
 		if (reps[i]->type != REDIS_REPLY_STATUS)
@@ -841,8 +844,8 @@ ft_state_redis_open(const struct ft_config *c,
 	if (c->redis_host[0] == '/')
 		n = snprintf(r->where, sizeof(r->where), "%s", c->redis_host);
 	else
-		n = snprintf(r->where, sizeof(r->where), "%s:%u",
-		    c->redis_host, c->redis_port);
+		n = snprintf(r->where, sizeof(r->where), "%s:%u", c->redis_host,
+		    c->redis_port);
 	if (n < 0 || (size_t)n >= sizeof(r->where)) {
 		rc = ft_seterr(err, errlen, FT_ERR_ARG, "redis_host too long");
 		goto out;

@@ -18,7 +18,7 @@ int ft_percent_encode(const char *in, char *out, size_t outlen);
  * emitted without padding.  Returns a malloc'd string in *out (caller wipes
  * and frees: it contains the secret). */
 int ft_otpauth_uri(const char *issuer, const char *account,
-    const char *secret_b32, enum ft_algo algo, unsigned digits,
-    unsigned period, char **out);
+    const char *secret_b32, enum ft_algo algo, unsigned digits, unsigned period,
+    char **out);
 
 #endif

@@ -30,20 +30,24 @@ tap_ok(int cond, const char *fmt, ...)
 
 #define ok(cond, ...) tap_ok((cond) ? 1 : 0, __VA_ARGS__)
 
-#define is_int(got, want, ...) do {                                        \
-	long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);   \
-	if (!tap_ok(tap_g_ == tap_w_, __VA_ARGS__))                        \
-		printf("#   got %lld, want %lld\n", tap_g_, tap_w_);       \
-} while (0)
+#define is_int(got, want, ...)                                                 \
+	do {                                                                   \
+		long long tap_g_ = (long long)(got),                           \
+			  tap_w_ = (long long)(want);                          \
+		if (!tap_ok(tap_g_ == tap_w_, __VA_ARGS__))                    \
+			printf("#   got %lld, want %lld\n", tap_g_, tap_w_);   \
+	} while (0)
 
-#define is_str(got, want, ...) do {                                        \
-	const char *tap_g_ = (got), *tap_w_ = (want);                      \
-	int tap_c_ = tap_g_ != NULL && tap_w_ != NULL &&                   \
-	    strcmp(tap_g_, tap_w_) == 0;                                   \
-	if (!tap_ok(tap_c_, __VA_ARGS__))                                  \
-		printf("#   got \"%s\", want \"%s\"\n",                    \
-		    tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)"); \
-} while (0)
+#define is_str(got, want, ...)                                                 \
+	do {                                                                   \
+		const char *tap_g_ = (got), *tap_w_ = (want);                  \
+		int tap_c_ = tap_g_ != NULL && tap_w_ != NULL &&               \
+		    strcmp(tap_g_, tap_w_) == 0;                               \
+		if (!tap_ok(tap_c_, __VA_ARGS__))                              \
+			printf("#   got \"%s\", want \"%s\"\n",                \
+			    tap_g_ ? tap_g_ : "(null)",                        \
+			    tap_w_ ? tap_w_ : "(null)");                       \
+	} while (0)
 
 __attribute__((unused, format(printf, 1, 2))) static void
 diag(const char *fmt, ...)

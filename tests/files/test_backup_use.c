@@ -38,14 +38,16 @@ make_file(const char *path, mode_t mode)
 	s.created = 1700000000;
 	for (i = 0; i < NCODES; i++) {
 		if (ft_backup_generate(codes[i], sizeof(codes[i])) != FT_OK ||
-		    ft_backup_normalize(codes[i], norm, sizeof(norm)) != FT_OK ||
+		    ft_backup_normalize(codes[i], norm, sizeof(norm)) !=
+			FT_OK ||
 		    ft_backup_hash(norm, FT_BACKUP_ITERATIONS_MIN, s.backup[i],
-		    sizeof(s.backup[i])) != FT_OK)
+			sizeof(s.backup[i])) != FT_OK)
 			bail_out("backup code generation");
 	}
 	s.nbackup = NCODES;
-	if (ft_secret_store(path, &s, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)) != FT_OK || chmod(path, mode) != 0)
+	if (ft_secret_store(path, &s, (uid_t)-1, (gid_t)-1, err, sizeof(err)) !=
+		FT_OK ||
+	    chmod(path, mode) != 0)
 		bail_out("store: %s", err);
 	ft_secret_wipe(&s);
 }
@@ -78,28 +80,30 @@ test_once(void)
 
 	make_file(path, 0400);
 	ft_secret_policy(geteuid(), &pol);
-	rc = ft_secret_use_backup(path, &pol, codes[2], &left, err,
-	    sizeof(err));
+	rc =
+	    ft_secret_use_backup(path, &pol, codes[2], &left, err, sizeof(err));
 	ok(rc == 1 && left == NCODES - 1, "code 3 used: rc %d, %zu left (%s)",
 	    rc, left, err);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0400 &&
-	    st.st_uid == geteuid(), "mode 0400 kept");
+		st.st_uid == geteuid(),
+	    "mode 0400 kept");
 	ok(ft_secret_load(path, &pol, &s, err, sizeof(err)) == FT_OK &&
-	    s.nbackup == NCODES - 1 && s.keylen == 20 && s.key[0] == 0x42,
+		s.nbackup == NCODES - 1 && s.keylen == 20 && s.key[0] == 0x42,
 	    "file holds one code less, the rest intact");
-	rc = ft_secret_use_backup(path, &pol, codes[2], &left, err,
-	    sizeof(err));
+	rc =
+	    ft_secret_use_backup(path, &pol, codes[2], &left, err, sizeof(err));
 	ok(rc == 0 && left == NCODES - 1, "same code again: rejected");
 
 	snprintf(before, sizeof(before), "%s", slurp(path, &st));
-	rc = ft_secret_use_backup(path, &pol, "2345-6789-abcd", &left, err,
-	    sizeof(err));
+	rc = ft_secret_use_backup(
+	    path, &pol, "2345-6789-abcd", &left, err, sizeof(err));
 	ok(rc == 0 && left == NCODES - 1, "wrong code: rejected");
-	rc = ft_secret_use_backup(path, &pol, "123456", &left, err,
-	    sizeof(err));
+	rc =
+	    ft_secret_use_backup(path, &pol, "123456", &left, err, sizeof(err));
 	is_int(rc, 0, "a TOTP-looking input: rejected");
-	ok(strcmp(slurp(path, &st2), before) == 0 && st.st_ino == st2.st_ino
-	    && st.st_mtime == st2.st_mtime, "wrong codes change nothing");
+	ok(strcmp(slurp(path, &st2), before) == 0 && st.st_ino == st2.st_ino &&
+		st.st_mtime == st2.st_mtime,
+	    "wrong codes change nothing");
 
 	/* Upper case with spaces is the same code. */
 	{
@@ -107,24 +111,27 @@ test_once(void)
 		size_t i, j = 0;
 
 		for (i = 0; codes[0][i] != '\0'; i++) {
-			shout[j++] = codes[0][i] == '-' ? ' ' :
-			    (char)(codes[0][i] >= 'a' && codes[0][i] <= 'z' ?
-			    codes[0][i] - 'a' + 'A' : codes[0][i]);
+			shout[j++] = codes[0][i] == '-'
+			    ? ' '
+			    : (char)(codes[0][i] >= 'a' && codes[0][i] <= 'z'
+				      ? codes[0][i] - 'a' + 'A'
+				      : codes[0][i]);
 		}
 		shout[j] = '\0';
-		rc = ft_secret_use_backup(path, &pol, shout, &left, err,
-		    sizeof(err));
-		ok(rc == 1 && left == NCODES - 2, "code typed upper case "
+		rc = ft_secret_use_backup(
+		    path, &pol, shout, &left, err, sizeof(err));
+		ok(rc == 1 && left == NCODES - 2,
+		    "code typed upper case "
 		    "with spaces works");
 	}
 
-	rc = ft_secret_use_backup(tpath("none"), &pol, codes[1], &left, err,
-	    sizeof(err));
+	rc = ft_secret_use_backup(
+	    tpath("none"), &pol, codes[1], &left, err, sizeof(err));
 	is_int(rc, FT_ERR_NOENT, "missing file: NOENT");
 	ok(chmod(path, 0644) == 0, "chmod 0644");
 	snprintf(before, sizeof(before), "%s", slurp(path, &st));
-	rc = ft_secret_use_backup(path, &pol, codes[1], &left, err,
-	    sizeof(err));
+	rc =
+	    ft_secret_use_backup(path, &pol, codes[1], &left, err, sizeof(err));
 	ok(rc == FT_ERR_UNSAFE && strcmp(slurp(path, &st2), before) == 0,
 	    "unsafe mode: refused, file unchanged (%s)", err);
 	ft_secret_wipe(&s);
@@ -147,10 +154,10 @@ test_owner_kept(void)
 	make_file(path, 0600);
 	ok(chown(path, NOBODY, NOBODY) == 0, "chown nobody");
 	ft_secret_policy(NOBODY, &pol);
-	rc = ft_secret_use_backup(path, &pol, codes[4], &left, err,
-	    sizeof(err));
+	rc =
+	    ft_secret_use_backup(path, &pol, codes[4], &left, err, sizeof(err));
 	ok(rc == 1 && stat(path, &st) == 0 && st.st_uid == NOBODY &&
-	    st.st_gid == NOBODY && (st.st_mode & 07777) == 0600,
+		st.st_gid == NOBODY && (st.st_mode & 07777) == 0600,
 	    "root rewrite keeps owner nobody and mode (%s)", err);
 }
 
@@ -181,8 +188,8 @@ test_race(void)
 			/* Wait until all are forked: EOF on the pipe. */
 			while (read(go[0], &c, 1) == 1)
 				;
-			rc = ft_secret_use_backup(path, &pol, codes[3], &left,
-			    err, sizeof(err));
+			rc = ft_secret_use_backup(
+			    path, &pol, codes[3], &left, err, sizeof(err));
 			_exit(rc == 1 ? 1 : rc == 0 ? 0 : 2);
 		}
 	}
@@ -199,12 +206,13 @@ test_race(void)
 		else
 			errors++;
 	}
-	is_int(wins, 1, "%d processes, one backup code: exactly one wins",
-	    RACERS);
+	is_int(
+	    wins, 1, "%d processes, one backup code: exactly one wins", RACERS);
 	is_int(losses, RACERS - 1, "the others are told no");
 	is_int(errors, 0, "no errors (lock waits stayed in bound)");
 	ok(ft_secret_load(path, &pol, &s, err, sizeof(err)) == FT_OK &&
-	    s.nbackup == NCODES - 1, "file has one code less afterwards");
+		s.nbackup == NCODES - 1,
+	    "file has one code less afterwards");
 	ft_secret_wipe(&s);
 }
 

@@ -13,11 +13,29 @@
 #include "util.h"
 
 static const char *const all_names[] = {
-	"secret", "window", "prompt", "nullok", "cache", "deny", "unlock_time",
-	"fail_interval", "try_first_pass", "use_first_pass", "forward_pass",
-	"conf", "debug", "issuer", "backup_codes", "redis_host", "redis_port",
-	"redis_db", "redis_password_file", "redis_prefix", "redis_timeout_ms",
-	"redis_fallback", "local_cache",
+    "secret",
+    "window",
+    "prompt",
+    "nullok",
+    "cache",
+    "deny",
+    "unlock_time",
+    "fail_interval",
+    "try_first_pass",
+    "use_first_pass",
+    "forward_pass",
+    "conf",
+    "debug",
+    "issuer",
+    "backup_codes",
+    "redis_host",
+    "redis_port",
+    "redis_db",
+    "redis_password_file",
+    "redis_prefix",
+    "redis_timeout_ms",
+    "redis_fallback",
+    "local_cache",
 };
 
 static void
@@ -27,21 +45,24 @@ test_defaults(void)
 
 	ft_config_defaults(&c);
 	ok(strcmp(c.secret, FT_SECRET_DEFAULT) == 0 &&
-	    c.window == FT_WINDOW_DEFAULT &&
-	    strcmp(c.prompt, FT_PROMPT_DEFAULT) == 0 && !c.nullok &&
-	    strcmp(c.cache, FT_CACHE_DEFAULT) == 0 &&
-	    c.deny == FT_DENY_DEFAULT && c.unlock_time == FT_UNLOCK_TIME_DEFAULT
-	    && c.fail_interval == FT_FAIL_INTERVAL_DEFAULT &&
-	    !c.try_first_pass && !c.use_first_pass && !c.forward_pass &&
-	    c.conf[0] == '\0' && !c.debug && c.issuer[0] == '\0' &&
-	    c.backup_codes == FT_BACKUP_COUNT_DEFAULT, "defaults (core)");
+		c.window == FT_WINDOW_DEFAULT &&
+		strcmp(c.prompt, FT_PROMPT_DEFAULT) == 0 && !c.nullok &&
+		strcmp(c.cache, FT_CACHE_DEFAULT) == 0 &&
+		c.deny == FT_DENY_DEFAULT &&
+		c.unlock_time == FT_UNLOCK_TIME_DEFAULT &&
+		c.fail_interval == FT_FAIL_INTERVAL_DEFAULT &&
+		!c.try_first_pass && !c.use_first_pass && !c.forward_pass &&
+		c.conf[0] == '\0' && !c.debug && c.issuer[0] == '\0' &&
+		c.backup_codes == FT_BACKUP_COUNT_DEFAULT,
+	    "defaults (core)");
 	ok(strcmp(c.redis_host, "127.0.0.1") == 0 &&
-	    c.redis_port == FT_REDIS_PORT_DEFAULT && c.redis_db == 0 &&
-	    c.redis_password_file[0] == '\0' &&
-	    strcmp(c.redis_prefix, FT_REDIS_PREFIX_DEFAULT) == 0 &&
-	    c.redis_timeout_ms == FT_REDIS_TIMEOUT_MS_DEFAULT &&
-	    c.redis_fallback == FT_REDIS_FALLBACK_DENY &&
-	    strcmp(c.local_cache, FT_CACHE_DEFAULT) == 0, "defaults (redis)");
+		c.redis_port == FT_REDIS_PORT_DEFAULT && c.redis_db == 0 &&
+		c.redis_password_file[0] == '\0' &&
+		strcmp(c.redis_prefix, FT_REDIS_PREFIX_DEFAULT) == 0 &&
+		c.redis_timeout_ms == FT_REDIS_TIMEOUT_MS_DEFAULT &&
+		c.redis_fallback == FT_REDIS_FALLBACK_DENY &&
+		strcmp(c.local_cache, FT_CACHE_DEFAULT) == 0,
+	    "defaults (redis)");
 }
 
 static void
@@ -65,48 +86,72 @@ static void
 test_args(void)
 {
 	static const char *const good[] = {
-		"secret=~/.flowtotp", "window=10", "window=0", "prompt=Code: ",
-		"nullok", "cache=redis", "deny=0", "deny=1000",
-		"unlock_time=31536000", "fail_interval=0", "try_first_pass",
-		"use_first_pass", "forward_pass", "conf=/etc/x.conf", "debug",
-		"issuer=Example Corp", "issuer=", "backup_codes=1",
-		"backup_codes=32", "redis_host=10.0.0.1", "redis_port=1",
-		"redis_port=65535", "redis_db=255", "redis_password_file=/etc/p",
-		"redis_prefix=ft", "redis_timeout_ms=10",
-		"redis_timeout_ms=60000", "redis_fallback=local",
-		"local_cache=/run/ft.gdbm", "secret=/var/lib/ft/%u",
-		"secret=%h/.ft", "cache=/dev/shm/x/state.gdbm", "debug=no",
+	    "secret=~/.flowtotp",
+	    "window=10",
+	    "window=0",
+	    "prompt=Code: ",
+	    "nullok",
+	    "cache=redis",
+	    "deny=0",
+	    "deny=1000",
+	    "unlock_time=31536000",
+	    "fail_interval=0",
+	    "try_first_pass",
+	    "use_first_pass",
+	    "forward_pass",
+	    "conf=/etc/x.conf",
+	    "debug",
+	    "issuer=Example Corp",
+	    "issuer=",
+	    "backup_codes=1",
+	    "backup_codes=32",
+	    "redis_host=10.0.0.1",
+	    "redis_port=1",
+	    "redis_port=65535",
+	    "redis_db=255",
+	    "redis_password_file=/etc/p",
+	    "redis_prefix=ft",
+	    "redis_timeout_ms=10",
+	    "redis_timeout_ms=60000",
+	    "redis_fallback=local",
+	    "local_cache=/run/ft.gdbm",
+	    "secret=/var/lib/ft/%u",
+	    "secret=%h/.ft",
+	    "cache=/dev/shm/x/state.gdbm",
+	    "debug=no",
 	};
-	static const struct { const char *arg, *frag; } bad[] = {
-		{ "window=11", "window: expected an integer 0..10" },
-		{ "window=-1", "window: expected" },
-		{ "window=1x", "window: expected" },
-		{ "window=", "window: expected" },
-		{ "window", "window: missing value" },
-		{ "window=99999999999999999999", "window: expected" },
-		{ "bogus=1", "unknown option \"bogus\"" },
-		{ "bogus", "unknown option" },
-		{ "=1", "bad option" },
-		{ "nullok=maybe", "nullok: expected yes/no" },
-		{ "secret=relative/%u", "secret: must be an absolute path" },
-		{ "secret=~alice/x", "secret: must be" },
-		{ "cache=foo", "cache: must be an absolute path or \"redis\"" },
-		{ "local_cache=redis", "local_cache: must be" },
-		{ "deny=1001", "deny: expected an integer 0..1000" },
-		{ "unlock_time=31536001", "unlock_time: expected" },
-		{ "fail_interval=-5", "fail_interval: expected" },
-		{ "backup_codes=0", "backup_codes: expected an integer 1..32" },
-		{ "backup_codes=33", "backup_codes: expected" },
-		{ "redis_port=0", "redis_port: expected an integer 1..65535" },
-		{ "redis_port=65536", "redis_port: expected" },
-		{ "redis_db=256", "redis_db: expected" },
-		{ "redis_timeout_ms=9", "redis_timeout_ms: expected" },
-		{ "redis_timeout_ms=60001", "redis_timeout_ms: expected" },
-		{ "redis_fallback=allow", "redis_fallback: expected deny or local" },
-		{ "redis_host=", "redis_host: empty value" },
-		{ "redis_password_file=pw", "redis_password_file: must be" },
-		{ "prompt=a\tb", "prompt: control character" },
-		{ "conf=etc/x", "conf: must be" },
+	static const struct {
+		const char *arg, *frag;
+	} bad[] = {
+	    {"window=11", "window: expected an integer 0..10"},
+	    {"window=-1", "window: expected"},
+	    {"window=1x", "window: expected"},
+	    {"window=", "window: expected"},
+	    {"window", "window: missing value"},
+	    {"window=99999999999999999999", "window: expected"},
+	    {"bogus=1", "unknown option \"bogus\""},
+	    {"bogus", "unknown option"},
+	    {"=1", "bad option"},
+	    {"nullok=maybe", "nullok: expected yes/no"},
+	    {"secret=relative/%u", "secret: must be an absolute path"},
+	    {"secret=~alice/x", "secret: must be"},
+	    {"cache=foo", "cache: must be an absolute path or \"redis\""},
+	    {"local_cache=redis", "local_cache: must be"},
+	    {"deny=1001", "deny: expected an integer 0..1000"},
+	    {"unlock_time=31536001", "unlock_time: expected"},
+	    {"fail_interval=-5", "fail_interval: expected"},
+	    {"backup_codes=0", "backup_codes: expected an integer 1..32"},
+	    {"backup_codes=33", "backup_codes: expected"},
+	    {"redis_port=0", "redis_port: expected an integer 1..65535"},
+	    {"redis_port=65536", "redis_port: expected"},
+	    {"redis_db=256", "redis_db: expected"},
+	    {"redis_timeout_ms=9", "redis_timeout_ms: expected"},
+	    {"redis_timeout_ms=60001", "redis_timeout_ms: expected"},
+	    {"redis_fallback=allow", "redis_fallback: expected deny or local"},
+	    {"redis_host=", "redis_host: empty value"},
+	    {"redis_password_file=pw", "redis_password_file: must be"},
+	    {"prompt=a\tb", "prompt: control character"},
+	    {"conf=etc/x", "conf: must be"},
 	};
 	struct ft_config c;
 	char err[512] = "", longp[FT_CONF_STR_MAX + 10];
@@ -123,18 +168,20 @@ test_args(void)
 	}
 	is_int(nok, sizeof(good) / sizeof(good[0]), "valid options accepted");
 	ok(strcmp(c.secret, "%h/.ft") == 0 && c.window == 0 &&
-	    strcmp(c.prompt, "Code: ") == 0 && c.nullok &&
-	    strcmp(c.cache, "/dev/shm/x/state.gdbm") == 0 && c.deny == 1000 &&
-	    c.unlock_time == 31536000 && c.fail_interval == 0 &&
-	    c.try_first_pass && c.use_first_pass && c.forward_pass &&
-	    strcmp(c.conf, "/etc/x.conf") == 0 && !c.debug &&
-	    c.issuer[0] == '\0' && c.backup_codes == 32 &&
-	    strcmp(c.redis_host, "10.0.0.1") == 0 && c.redis_port == 65535 &&
-	    c.redis_db == 255 && strcmp(c.redis_password_file, "/etc/p") == 0
-	    && strcmp(c.redis_prefix, "ft") == 0 &&
-	    c.redis_timeout_ms == 60000 &&
-	    c.redis_fallback == FT_REDIS_FALLBACK_LOCAL &&
-	    strcmp(c.local_cache, "/run/ft.gdbm") == 0, "values stored");
+		strcmp(c.prompt, "Code: ") == 0 && c.nullok &&
+		strcmp(c.cache, "/dev/shm/x/state.gdbm") == 0 &&
+		c.deny == 1000 && c.unlock_time == 31536000 &&
+		c.fail_interval == 0 && c.try_first_pass && c.use_first_pass &&
+		c.forward_pass && strcmp(c.conf, "/etc/x.conf") == 0 &&
+		!c.debug && c.issuer[0] == '\0' && c.backup_codes == 32 &&
+		strcmp(c.redis_host, "10.0.0.1") == 0 &&
+		c.redis_port == 65535 && c.redis_db == 255 &&
+		strcmp(c.redis_password_file, "/etc/p") == 0 &&
+		strcmp(c.redis_prefix, "ft") == 0 &&
+		c.redis_timeout_ms == 60000 &&
+		c.redis_fallback == FT_REDIS_FALLBACK_LOCAL &&
+		strcmp(c.local_cache, "/run/ft.gdbm") == 0,
+	    "values stored");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		rc = ft_config_set_arg(&c, bad[i].arg, err, sizeof(err));
@@ -145,11 +192,16 @@ test_args(void)
 	longp[sizeof(longp) - 1] = '\0';
 	memcpy(longp, "prompt=", 7);
 	ok(ft_config_set_arg(&c, longp, err, sizeof(err)) == FT_ERR_PARSE &&
-	    contains(err, "longer than"), "over-long prompt: %s", err);
+		contains(err, "longer than"),
+	    "over-long prompt: %s", err);
 	ok(ft_config_set(&c, "nullok", "yes", err, sizeof(err)) == FT_OK &&
-	    c.nullok && ft_config_set(&c, "nullok", "false", err, sizeof(err))
-	    == FT_OK && !c.nullok && ft_config_set(&c, "nullok", "1", err,
-	    sizeof(err)) == FT_OK && c.nullok, "flag values yes/false/1");
+		c.nullok &&
+		ft_config_set(&c, "nullok", "false", err, sizeof(err)) ==
+		    FT_OK &&
+		!c.nullok &&
+		ft_config_set(&c, "nullok", "1", err, sizeof(err)) == FT_OK &&
+		c.nullok,
+	    "flag values yes/false/1");
 }
 
 static void
@@ -161,9 +213,11 @@ test_file(void)
 	const char *argv[3];
 	int rc;
 
-	write_str(file, "# site config\n\nwindow = 2\n  nullok\n"
+	write_str(file,
+	    "# site config\n\nwindow = 2\n  nullok\n"
 	    "prompt = \"Token please: \"\nissuer=Corp\ndebug = yes\n"
-	    "cache = redis\nredis_fallback = local\n", 0644);
+	    "cache = redis\nredis_fallback = local\n",
+	    0644);
 	(void)snprintf(arg, sizeof(arg), "conf=%s", file);
 	argv[0] = arg;
 	argv[1] = "window=5";
@@ -179,9 +233,10 @@ test_file(void)
 	}
 	rc = ft_config_from_args(&c, 3, argv, err, sizeof(err));
 	ok(rc == FT_OK && c.window == 5 && c.nullok && !c.debug &&
-	    strcmp(c.prompt, "Token please: ") == 0 &&
-	    strcmp(c.issuer, "Corp") == 0 && strcmp(c.cache, "redis") == 0 &&
-	    c.redis_fallback == FT_REDIS_FALLBACK_LOCAL,
+		strcmp(c.prompt, "Token please: ") == 0 &&
+		strcmp(c.issuer, "Corp") == 0 &&
+		strcmp(c.cache, "redis") == 0 &&
+		c.redis_fallback == FT_REDIS_FALLBACK_LOCAL,
 	    "file read, argv overrides it (%s)", err);
 	is_str(c.conf, file, "loaded file recorded in conf");
 	ft_config_defaults(&c);
@@ -201,8 +256,8 @@ test_file(void)
 	    "file not owned by root refused");
 	ok(chown(file, 0, 0) == 0, "chown back");
 	ok(symlink(file, tpath("link.conf")) == 0, "symlink");
-	rc = ft_config_load_file(&c, tpath("link.conf"), false, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("link.conf"), false, err, sizeof(err));
 	ok(rc == FT_ERR_UNSAFE && contains(err, "symlink"),
 	    "symlinked config refused (%s)", err);
 
@@ -210,32 +265,32 @@ test_file(void)
 	rc = ft_config_from_args(&c, 1, argv, err, sizeof(err));
 	is_int(rc, FT_ERR_NOENT, "conf= names a missing file: error");
 	ft_config_defaults(&c);
-	rc = ft_config_load_file(&c, tpath("missing.conf"), true, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("missing.conf"), true, err, sizeof(err));
 	ok(rc == FT_OK && c.conf[0] == '\0', "missing file ok when allowed");
 
 	write_str(tpath("bad.conf"), "window = 2\n# x\nwindow = 12\n", 0644);
-	rc = ft_config_load_file(&c, tpath("bad.conf"), false, err,
-	    sizeof(err));
+	rc =
+	    ft_config_load_file(&c, tpath("bad.conf"), false, err, sizeof(err));
 	ok(rc == FT_ERR_PARSE && contains(err, "bad.conf:3: window"),
 	    "bad value names file and line (%s)", err);
 	write_str(tpath("bad2.conf"), "colour = red\n", 0644);
-	rc = ft_config_load_file(&c, tpath("bad2.conf"), false, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("bad2.conf"), false, err, sizeof(err));
 	ok(rc == FT_ERR_PARSE && contains(err, "unknown option"),
 	    "unknown option in file (%s)", err);
 	write_str(tpath("bad3.conf"), "window = 2\r\n", 0644);
-	rc = ft_config_load_file(&c, tpath("bad3.conf"), false, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("bad3.conf"), false, err, sizeof(err));
 	ok(rc == FT_ERR_PARSE && contains(err, "CRLF"), "CRLF in file");
 	write_str(tpath("bad4.conf"), "window\n", 0644);
-	rc = ft_config_load_file(&c, tpath("bad4.conf"), false, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("bad4.conf"), false, err, sizeof(err));
 	ok(rc == FT_ERR_PARSE && contains(err, "missing value"),
 	    "missing value in file (%s)", err);
 	write_str(tpath("bad5.conf"), "conf = /etc/other\n", 0644);
-	rc = ft_config_load_file(&c, tpath("bad5.conf"), false, err,
-	    sizeof(err));
+	rc = ft_config_load_file(
+	    &c, tpath("bad5.conf"), false, err, sizeof(err));
 	is_int(rc, FT_ERR_PARSE, "conf= inside a config file refused");
 }
 
@@ -248,47 +303,54 @@ test_secret_path(void)
 	int rc;
 
 	ft_config_defaults(&c);
-	rc = ft_config_secret_path(&c, "alice", "/home/alice", out,
-	    sizeof(out), &home, err, sizeof(err));
-	ok(rc == FT_OK && strcmp(out, "/var/lib/flowtotp/users/alice") == 0
-	    && !home, "default template: %s", out);
+	rc = ft_config_secret_path(&c, "alice", "/home/alice", out, sizeof(out),
+	    &home, err, sizeof(err));
+	ok(rc == FT_OK && strcmp(out, "/var/lib/flowtotp/users/alice") == 0 &&
+		!home,
+	    "default template: %s", out);
 	(void)ft_config_set_arg(&c, "secret=~/.flowtotp", err, sizeof(err));
-	rc = ft_config_secret_path(&c, "alice", "/home/alice", out,
-	    sizeof(out), &home, err, sizeof(err));
+	rc = ft_config_secret_path(&c, "alice", "/home/alice", out, sizeof(out),
+	    &home, err, sizeof(err));
 	ok(rc == FT_OK && strcmp(out, "/home/alice/.flowtotp") == 0 && home,
 	    "~/ expands to home: %s", out);
 	(void)ft_config_set_arg(&c, "secret=%h/.ft/%u%%x", err, sizeof(err));
-	rc = ft_config_secret_path(&c, "bob", "/srv/bob", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc == FT_OK && strcmp(out, "/srv/bob/.ft/bob%x") == 0 && home,
 	    "%%h %%u %%%% expand: %s", out);
-	rc = ft_config_secret_path(&c, "bob", "relative", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &c, "bob", "relative", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "relative home refused");
-	rc = ft_config_secret_path(&c, "bob", "/srv/bob", small,
-	    sizeof(small), &home, err, sizeof(err));
+	rc = ft_config_secret_path(&c, "bob", "/srv/bob", small, sizeof(small),
+	    &home, err, sizeof(err));
 	ok(rc != FT_OK && small[0] == '\0', "overflow is an error (%s)", err);
 	(void)ft_config_set_arg(&c, "secret=/x/%q", err, sizeof(err));
-	rc = ft_config_secret_path(&c, "bob", "/srv/bob", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "unknown escape refused (%s)", err);
 	(void)ft_config_set_arg(&c, "secret=/x/%", err, sizeof(err));
-	rc = ft_config_secret_path(&c, "bob", "/srv/bob", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "trailing %% refused");
 	ft_config_defaults(&c);
 	ok(ft_config_secret_path(&c, "", "/h", out, sizeof(out), &home, err,
-	    sizeof(err)) != FT_OK, "empty user refused");
+	       sizeof(err)) != FT_OK,
+	    "empty user refused");
 	ok(ft_config_secret_path(&c, "../etc", "/h", out, sizeof(out), &home,
-	    err, sizeof(err)) != FT_OK, "user with '/' and '.' refused");
-	ok(ft_config_secret_path(&c, "a/b", "/h", out, sizeof(out), &home,
-	    err, sizeof(err)) != FT_OK, "user with '/' refused");
+	       err, sizeof(err)) != FT_OK,
+	    "user with '/' and '.' refused");
+	ok(ft_config_secret_path(&c, "a/b", "/h", out, sizeof(out), &home, err,
+	       sizeof(err)) != FT_OK,
+	    "user with '/' refused");
 	ok(ft_config_secret_path(&c, ".hidden", "/h", out, sizeof(out), &home,
-	    err, sizeof(err)) != FT_OK, "user starting with '.' refused");
-	ok(ft_config_secret_path(&c, "a\nb", "/h", out, sizeof(out), &home,
-	    err, sizeof(err)) != FT_OK, "user with a newline refused");
+	       err, sizeof(err)) != FT_OK,
+	    "user starting with '.' refused");
+	ok(ft_config_secret_path(&c, "a\nb", "/h", out, sizeof(out), &home, err,
+	       sizeof(err)) != FT_OK,
+	    "user with a newline refused");
 	ok(ft_config_secret_path(&c, "user.name-1_x", "/h", out, sizeof(out),
-	    &home, err, sizeof(err)) == FT_OK, "ordinary punctuation allowed");
+	       &home, err, sizeof(err)) == FT_OK,
+	    "ordinary punctuation allowed");
 }
 
 int

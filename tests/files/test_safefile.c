@@ -57,19 +57,22 @@ test_reads(void)
 
 	write_str(tpath("ok"), "hello\n", 0600);
 	ok(rd(tpath("ok"), err, sizeof(err), &buf) == FT_OK && buf != NULL &&
-	    strcmp(buf, "hello\n") == 0, "plain file read (%s)", err);
+		strcmp(buf, "hello\n") == 0,
+	    "plain file read (%s)", err);
 	free(buf);
 	buf = NULL;
 	write_str(tpath("empty"), "", 0600);
-	ok(rd(tpath("empty"), err, sizeof(err), &buf) == FT_OK && buf != NULL
-	    && buf[0] == '\0', "empty file read");
+	ok(rd(tpath("empty"), err, sizeof(err), &buf) == FT_OK && buf != NULL &&
+		buf[0] == '\0',
+	    "empty file read");
 	free(buf);
 
 	ok(symlink(tpath("ok"), tpath("link")) == 0, "make symlink");
 	expect(tpath("link"), FT_ERR_UNSAFE, "is a symlink", "final symlink");
 
 	ok(mkdir(tpath("real"), 0755) == 0 &&
-	    symlink(tpath("real"), tpath("dirlink")) == 0, "make dir link");
+		symlink(tpath("real"), tpath("dirlink")) == 0,
+	    "make dir link");
 	write_str(tpath("real/f"), "x", 0600);
 	expect(tpath("real/f"), FT_OK, NULL, "file in a real dir");
 	expect(tpath("dirlink/f"), FT_ERR_UNSAFE, "symlink or not a directory",
@@ -78,10 +81,14 @@ test_reads(void)
 	expect(tpath("real/up/ok"), FT_ERR_UNSAFE, "symlink", "link to ..");
 	expect(tpath("real/../ok"), FT_ERR_UNSAFE, "\"..\"", "dot-dot");
 	expect(tpath("real/./../ok"), FT_ERR_UNSAFE, "\"..\"", "dot-dot later");
-	ok(mkdir(tpath("a..b"), 0755) == 0 && mkdir(tpath("a..b/.."
-	    "c"), 0755) == 0, "make dirs named a..b and ..c");
+	ok(mkdir(tpath("a..b"), 0755) == 0 &&
+		mkdir(tpath("a..b/.."
+			    "c"),
+		    0755) == 0,
+	    "make dirs named a..b and ..c");
 	write_str(tpath("a..b/..c/f"), "x", 0600);
-	expect(tpath("a..b/..c/f"), FT_OK, NULL, "names with two dots are no "
+	expect(tpath("a..b/..c/f"), FT_OK, NULL,
+	    "names with two dots are no "
 	    "\"..\"");
 	ok(symlink(tpath("real"), tpath("a..b/..c/in")) == 0,
 	    "make a dir link deeper down");
@@ -100,7 +107,7 @@ test_reads(void)
 	expect(tpath("ox"), FT_ERR_UNSAFE, "mode 0601", "world-executable");
 
 	ok(mkfifo(tpath("fifo"), 0600) == 0, "mkfifo");
-	alarm(FIFO_ALARM_S);    /* a blocking open would kill the test */
+	alarm(FIFO_ALARM_S); /* a blocking open would kill the test */
 	expect(tpath("fifo"), FT_ERR_UNSAFE, "not a regular file",
 	    "FIFO refused without blocking");
 	alarm(0);
@@ -110,8 +117,8 @@ test_reads(void)
 
 	memset(big, 'a', sizeof(big));
 	write_file(tpath("big"), big, MAXSZ + 1U, 0600);
-	expect(tpath("big"), FT_ERR_TOOBIG, "larger than 1024 bytes",
-	    "oversized");
+	expect(
+	    tpath("big"), FT_ERR_TOOBIG, "larger than 1024 bytes", "oversized");
 	write_file(tpath("max"), big, MAXSZ, 0600);
 	expect(tpath("max"), FT_OK, NULL, "exactly max size");
 
@@ -157,7 +164,8 @@ test_owner(void)
 	} else {
 		pol.owner = geteuid() + 1U;
 		pol.allow_root = true;
-		expect(tpath("own"), FT_ERR_UNSAFE, "expected", "wrong owner "
+		expect(tpath("own"), FT_ERR_UNSAFE, "expected",
+		    "wrong owner "
 		    "(policy expects another uid)");
 		pol.allow_root = false;
 		expect(tpath("own"), FT_ERR_UNSAFE, "owned by uid",
@@ -177,8 +185,9 @@ stray_files(const char *sub, const char *keep)
 	if (d == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
-		    || strstr(keep, e->d_name) != NULL)
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 ||
+		    strstr(keep, e->d_name) != NULL)
 			continue;
 		diag("stray file %s", e->d_name);
 		n++;
@@ -199,28 +208,33 @@ test_atomic(void)
 	rc = ft_atomic_write(tpath("w/a"), "one\n", 4, 0640, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st) == 0 &&
-	    (st.st_mode & 07777) == 0640 && st.st_uid == geteuid() &&
-	    st.st_size == 4, "atomic write creates, mode 0640 (%s)", err);
+		(st.st_mode & 07777) == 0640 && st.st_uid == geteuid() &&
+		st.st_size == 4,
+	    "atomic write creates, mode 0640 (%s)", err);
 	rc = ft_atomic_write(tpath("w/a"), "second\n", 7, 0600, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st2) == 0 &&
-	    (st2.st_mode & 07777) == 0600 && st2.st_size == 7 &&
-	    st2.st_ino != st.st_ino, "atomic write replaces (new inode)");
+		(st2.st_mode & 07777) == 0600 && st2.st_size == 7 &&
+		st2.st_ino != st.st_ino,
+	    "atomic write replaces (new inode)");
 	ok(rd(tpath("w/a"), err, sizeof(err), &buf) == FT_OK &&
-	    strcmp(buf, "second\n") == 0, "new content");
+		strcmp(buf, "second\n") == 0,
+	    "new content");
 	free(buf);
-	rc = ft_atomic_write(tpath("w/a"), "", 0, 0400, (uid_t)-1, (gid_t)-1,
-	    err, sizeof(err));
+	rc = ft_atomic_write(
+	    tpath("w/a"), "", 0, 0400, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st) == 0 && st.st_size == 0 &&
-	    (st.st_mode & 07777) == 0400, "empty write, mode 0400");
+		(st.st_mode & 07777) == 0400,
+	    "empty write, mode 0400");
 
 	/* Final name a symlink: the link is replaced, its target untouched. */
 	write_str(tpath("w/target"), "target\n", 0600);
 	ok(symlink(tpath("w/target"), tpath("w/l")) == 0, "link in w");
 	rc = ft_atomic_write(tpath("w/l"), "new\n", 4, 0600, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err));
-	ok(rc == FT_OK && lstat(tpath("w/l"), &st) == 0 && S_ISREG(st.st_mode)
-	    && stat(tpath("w/target"), &st2) == 0 && st2.st_size == 7,
+	ok(rc == FT_OK && lstat(tpath("w/l"), &st) == 0 &&
+		S_ISREG(st.st_mode) && stat(tpath("w/target"), &st2) == 0 &&
+		st2.st_size == 7,
 	    "write over a symlink replaces the link, not the target");
 	rc = ft_atomic_write(tpath("dirlink/x"), "x", 1, 0600, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err));
@@ -230,14 +244,15 @@ test_atomic(void)
 	    (gid_t)-1, err, sizeof(err));
 	is_int(rc, FT_ERR_NOENT, "write into a missing directory");
 	if (geteuid() == 0) {
-		rc = ft_atomic_write(tpath("w/n"), "n", 1, 0600, NOBODY,
-		    NOBODY, err, sizeof(err));
+		rc = ft_atomic_write(tpath("w/n"), "n", 1, 0600, NOBODY, NOBODY,
+		    err, sizeof(err));
 		ok(rc == FT_OK && stat(tpath("w/n"), &st) == 0 &&
-		    st.st_uid == NOBODY && st.st_gid == NOBODY &&
-		    (st.st_mode & 07777) == 0600, "owner set to nobody");
+			st.st_uid == NOBODY && st.st_gid == NOBODY &&
+			(st.st_mode & 07777) == 0600,
+		    "owner set to nobody");
 	} else {
-		rc = ft_atomic_write(tpath("w/n"), "n", 1, 0600, 0, 0, err,
-		    sizeof(err));
+		rc = ft_atomic_write(
+		    tpath("w/n"), "n", 1, 0600, 0, 0, err, sizeof(err));
 		ok(rc != FT_OK && access(tpath("w/n"), F_OK) != 0,
 		    "chown refused for non-root, nothing created (%s)", err);
 	}
@@ -247,8 +262,8 @@ test_atomic(void)
 		rc = ft_atomic_write(tpath("w/a"), "zzz", 3, 0600, (uid_t)-1,
 		    (gid_t)-1, err, sizeof(err));
 		ok(rc != FT_OK && stat(tpath("w/a"), &st) == 0 &&
-		    st.st_size == 0, "failed write keeps the old file (%s)",
-		    err);
+			st.st_size == 0,
+		    "failed write keeps the old file (%s)", err);
 		ok(chmod(tpath("w"), 0755) == 0, "w writable again");
 	}
 	is_int(stray_files("w", " a target l n "), 0, "no temp files left");
@@ -265,8 +280,8 @@ test_lock_unlink_dir(void)
 
 	err[0] = '\0';
 	write_str(tpath("lk"), "locked\n", 0600);
-	rc = ft_safe_read_locked(tpath("lk"), &pol, &buf, &len, &fd, err,
-	    sizeof(err));
+	rc = ft_safe_read_locked(
+	    tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
 	ok(rc == FT_OK && fd >= 0 && strcmp(buf, "locked\n") == 0,
 	    "locked read (%s)", err);
 	ft_wipe_free(buf, len);
@@ -277,22 +292,23 @@ test_lock_unlink_dir(void)
 		size_t l2 = 0;
 		int fd2 = -1;
 
-		rc = ft_safe_read_locked(tpath("lk"), &pol, &b2, &l2, &fd2,
-		    e2, sizeof(e2));
+		rc = ft_safe_read_locked(
+		    tpath("lk"), &pol, &b2, &l2, &fd2, e2, sizeof(e2));
 		_exit(rc == FT_ERR_LOCKED ? 0 : 1);
 	}
 	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 0, "second locker gets FT_ERR_LOCKED");
+		WEXITSTATUS(status) == 0,
+	    "second locker gets FT_ERR_LOCKED");
 	(void)close(fd);
 	fd = -1;
-	rc = ft_safe_read_locked(tpath("lk"), &pol, &buf, &len, &fd, err,
-	    sizeof(err));
+	rc = ft_safe_read_locked(
+	    tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
 	ok(rc == FT_OK, "lock free again after close");
 	ft_wipe_free(buf, len);
 	if (fd >= 0)
 		(void)close(fd);
-	rc = ft_safe_read_locked(tpath("link"), &pol, &buf, &len, &fd, err,
-	    sizeof(err));
+	rc = ft_safe_read_locked(
+	    tpath("link"), &pol, &buf, &len, &fd, err, sizeof(err));
 	is_int(rc, FT_ERR_UNSAFE, "locked read refuses a symlink");
 
 	is_int(ft_safe_unlink(tpath("lk"), err, sizeof(err)), FT_OK, "unlink");
@@ -300,38 +316,46 @@ test_lock_unlink_dir(void)
 	is_int(ft_safe_unlink(tpath("lk"), err, sizeof(err)), FT_ERR_NOENT,
 	    "unlink missing: NOENT");
 	ok(ft_safe_unlink(tpath("link"), err, sizeof(err)) == FT_OK &&
-	    lstat(tpath("link"), &st) != 0 && stat(tpath("ok"), &st) == 0,
+		lstat(tpath("link"), &st) != 0 && stat(tpath("ok"), &st) == 0,
 	    "unlink removes a link, not its target");
 	ok(ft_safe_unlink(tpath("dirlink/f"), err, sizeof(err)) ==
-	    FT_ERR_UNSAFE && stat(tpath("real/f"), &st) == 0,
+		    FT_ERR_UNSAFE &&
+		stat(tpath("real/f"), &st) == 0,
 	    "unlink through a symlinked directory refused");
 
-	rc = ft_ensure_dir(tpath("nd"), 0700, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err));
+	rc = ft_ensure_dir(
+	    tpath("nd"), 0700, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	ok(rc == FT_OK && stat(tpath("nd"), &st) == 0 && S_ISDIR(st.st_mode) &&
-	    (st.st_mode & 07777) == 0700, "ensure_dir creates 0700 (%s)", err);
-	is_int(ft_ensure_dir(tpath("nd"), 0700, geteuid(), (gid_t)-1, err,
-	    sizeof(err)), FT_OK, "ensure_dir accepts an existing good dir");
+		(st.st_mode & 07777) == 0700,
+	    "ensure_dir creates 0700 (%s)", err);
+	is_int(ft_ensure_dir(
+		   tpath("nd"), 0700, geteuid(), (gid_t)-1, err, sizeof(err)),
+	    FT_OK, "ensure_dir accepts an existing good dir");
 	ok(ft_ensure_dir(tpath("nd"), 0755, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)) == FT_ERR_UNSAFE && contains(err, "mode 0700"),
+	       sizeof(err)) == FT_ERR_UNSAFE &&
+		contains(err, "mode 0700"),
 	    "ensure_dir: wrong mode refused (%s)", err);
 	ok(ft_ensure_dir(tpath("dirlink"), 0755, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)) == FT_ERR_UNSAFE, "ensure_dir: symlink refused (%s)",
-	    err);
+	       sizeof(err)) == FT_ERR_UNSAFE,
+	    "ensure_dir: symlink refused (%s)", err);
 	ok(ft_ensure_dir(tpath("ok"), 0700, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)) == FT_ERR_UNSAFE, "ensure_dir: file refused");
+	       sizeof(err)) == FT_ERR_UNSAFE,
+	    "ensure_dir: file refused");
 	is_int(ft_ensure_dir(tpath("no/such"), 0700, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)), FT_ERR_NOENT, "ensure_dir: missing parent");
+		   sizeof(err)),
+	    FT_ERR_NOENT, "ensure_dir: missing parent");
 	if (geteuid() == 0) {
 		ok(mkdir(tpath("squat"), 0700) == 0 &&
-		    chown(tpath("squat"), NOBODY, NOBODY) == 0, "pre-created");
-		ok(ft_ensure_dir(tpath("squat"), 0700, 0, 0, err, sizeof(err))
-		    == FT_ERR_UNSAFE && contains(err, "owned by uid 65534"),
+			chown(tpath("squat"), NOBODY, NOBODY) == 0,
+		    "pre-created");
+		ok(ft_ensure_dir(tpath("squat"), 0700, 0, 0, err,
+		       sizeof(err)) == FT_ERR_UNSAFE &&
+			contains(err, "owned by uid 65534"),
 		    "ensure_dir: squatted dir refused (%s)", err);
-		rc = ft_ensure_dir(tpath("nd2"), 0750, NOBODY, NOBODY, err,
-		    sizeof(err));
+		rc = ft_ensure_dir(
+		    tpath("nd2"), 0750, NOBODY, NOBODY, err, sizeof(err));
 		ok(rc == FT_OK && stat(tpath("nd2"), &st) == 0 &&
-		    st.st_uid == NOBODY && (st.st_mode & 07777) == 0750,
+			st.st_uid == NOBODY && (st.st_mode & 07777) == 0750,
 		    "ensure_dir creates with owner and mode");
 	}
 }

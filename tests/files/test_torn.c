@@ -16,11 +16,10 @@
 
 #define REWRITES 2000
 #define MIN_READS 100
-#define PACE 10                 /* the writer waits for a read every 10 */
+#define PACE 10 /* the writer waits for a read every 10 */
 
 static void
-make_secret(struct ft_secret *s, uint8_t fill, unsigned digits,
-    size_t nbackup)
+make_secret(struct ft_secret *s, uint8_t fill, unsigned digits, size_t nbackup)
 {
 	size_t i;
 
@@ -55,8 +54,8 @@ main(void)
 	make_secret(&a, 0x11, 6, 0);
 	make_secret(&b, 0x22, 8, FT_BACKUP_MAX);
 	ft_secret_policy(geteuid(), &pol);
-	if (ft_secret_store(path, &a, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err)) != FT_OK)
+	if (ft_secret_store(path, &a, (uid_t)-1, (gid_t)-1, err, sizeof(err)) !=
+	    FT_OK)
 		bail_out("initial store: %s", err);
 	if (pipe(pace) != 0 || fcntl(pace[1], F_SETFL, O_NONBLOCK) != 0)
 		bail_out("pipe");
@@ -74,7 +73,7 @@ main(void)
 			 * one CPU. */
 			if ((i % PACE == 0 && read(pace[0], &tick, 1) != 1) ||
 			    ft_secret_store(path, i % 2 ? &a : &b, (uid_t)-1,
-			    (gid_t)-1, err, sizeof(err)) != FT_OK)
+				(gid_t)-1, err, sizeof(err)) != FT_OK)
 				_exit(1);
 		_exit(0);
 	}

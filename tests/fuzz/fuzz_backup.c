@@ -26,7 +26,7 @@ init_stored(void)
 	if (stored[0] != '\0')
 		return;
 	if (ft_backup_hash(KNOWN_CODE, FT_BACKUP_ITERATIONS_MIN, stored,
-	    sizeof(stored)) != FT_OK ||
+		sizeof(stored)) != FT_OK ||
 	    ft_backup_hash_validate(stored) != FT_OK)
 		abort();
 }

@@ -60,8 +60,8 @@ fuzz_pct(const char *s, size_t outlen)
 		char c = out[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~' || c == '%'))
+			(c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			c == '_' || c == '~' || c == '%'))
 			abort();
 	}
 	if (i >= outlen)
@@ -69,16 +69,16 @@ fuzz_pct(const char *s, size_t outlen)
 }
 
 static void
-fuzz_uri(const char *issuer, const char *account, const char *secret,
-    uint8_t knobs)
+fuzz_uri(
+    const char *issuer, const char *account, const char *secret, uint8_t knobs)
 {
-	static const enum ft_algo algos[] = { FT_ALGO_SHA1, FT_ALGO_SHA256,
-		FT_ALGO_SHA512 };
+	static const enum ft_algo algos[] = {
+	    FT_ALGO_SHA1, FT_ALGO_SHA256, FT_ALGO_SHA512};
 	char *uri = NULL;
 
 	if (ft_otpauth_uri(issuer, account, secret, algos[knobs % 3U],
-	    6U + (knobs >> 2) % 4U, (knobs & 0x80) != 0 ? 30U : 60U,
-	    &uri) != FT_OK)
+		6U + (knobs >> 2) % 4U, (knobs & 0x80) != 0 ? 30U : 60U,
+		&uri) != FT_OK)
 		return;
 	if (strncmp(uri, "otpauth://totp/", 15) != 0)
 		abort();

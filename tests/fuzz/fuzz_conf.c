@@ -37,7 +37,8 @@ fuzz_args(const char *buf, size_t size)
 			tok[n] = '\0';
 			err[0] = '\0';
 			if (ft_config_set_arg(&c, tok, err, sizeof(err)) !=
-			    FT_OK && err[0] == '\0')
+				FT_OK &&
+			    err[0] == '\0')
 				abort();
 		}
 		pos += n + 1U;
@@ -52,8 +53,8 @@ fuzz_file(const char *buf, size_t size)
 
 	ft_config_defaults(&c);
 	err[0] = '\0';
-	if (conf_parse(&c, "fuzz.conf", buf, size, err, sizeof(err)) !=
-	    FT_OK && err[0] == '\0')
+	if (conf_parse(&c, "fuzz.conf", buf, size, err, sizeof(err)) != FT_OK &&
+	    err[0] == '\0')
 		abort();
 }
 
@@ -85,7 +86,7 @@ fuzz_path(const char *buf, size_t size)
 	err[0] = '\0';
 	if (ft_config_set(&c, "secret", copy, err, sizeof(err)) == FT_OK &&
 	    ft_config_secret_path(&c, user, home, out, sizeof(out), &in_home,
-	    err, sizeof(err)) == FT_OK) {
+		err, sizeof(err)) == FT_OK) {
 		/* An expanded path never escapes through the user name. */
 		if (strchr(user, '/') != NULL || user[0] == '.')
 			abort();
@@ -103,15 +104,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	switch (data[0] % 3U) {
-	case 0:
-		fuzz_args(buf, size - 1U);
-		break;
-	case 1:
-		fuzz_file(buf, size - 1U);
-		break;
-	default:
-		fuzz_path(buf, size - 1U);
-		break;
+	case 0: fuzz_args(buf, size - 1U); break;
+	case 1: fuzz_file(buf, size - 1U); break;
+	default: fuzz_path(buf, size - 1U); break;
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include "rc.h"
 
 #define ERRLEN 256U
-#define SHOWN_MIN 8U    /* a scratch code: 8 digits */
+#define SHOWN_MIN 8U /* a scratch code: 8 digits */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

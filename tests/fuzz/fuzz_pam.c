@@ -87,24 +87,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	must(mkdtemp(dir) != NULL, "mkdtemp");
 	(void)snprintf(home, sizeof(home), "%s/home", dir);
 	(void)snprintf(cache_dir, sizeof(cache_dir), "%s/cache", dir);
-	(void)snprintf(cache_file, sizeof(cache_file), "%s/state.gdbm",
-	    cache_dir);
+	(void)snprintf(
+	    cache_file, sizeof(cache_file), "%s/state.gdbm", cache_dir);
 	(void)snprintf(secret_sys, sizeof(secret_sys), "%s/fuzzuser", dir);
 	(void)snprintf(secret_home, sizeof(secret_home), "%s/secret", home);
-	(void)snprintf(arg_secret_sys, sizeof(arg_secret_sys), "secret=%s/%%u",
-	    dir);
-	(void)snprintf(arg_secret_home, sizeof(arg_secret_home),
-	    "secret=%%h/secret");
+	(void)snprintf(
+	    arg_secret_sys, sizeof(arg_secret_sys), "secret=%s/%%u", dir);
+	(void)snprintf(
+	    arg_secret_home, sizeof(arg_secret_home), "secret=%%h/secret");
 	(void)snprintf(arg_cache, sizeof(arg_cache), "cache=%s", cache_file);
 	must(mkdir(home, 0700) == 0, "mkdir home");
 	must(mkdir(cache_dir, 0700) == 0, "mkdir cache");
-	pw.pw_name = (char *)(uintptr_t)"fuzzuser";
-	pw.pw_passwd = (char *)(uintptr_t)"x";
+	pw.pw_name = (char *)(uintptr_t) "fuzzuser";
+	pw.pw_passwd = (char *)(uintptr_t) "x";
 	pw.pw_uid = getuid();
 	pw.pw_gid = getgid();
-	pw.pw_gecos = (char *)(uintptr_t)"";
+	pw.pw_gecos = (char *)(uintptr_t) "";
 	pw.pw_dir = home;
-	pw.pw_shell = (char *)(uintptr_t)"/bin/sh";
+	pw.pw_shell = (char *)(uintptr_t) "/bin/sh";
 	must(atexit(cleanup) == 0, "atexit");
 	return 0;
 }
@@ -173,7 +173,7 @@ check_line(struct pam_handle *h, const char *line)
 {
 	if (h->code != NULL && h->code[0] != '\0' &&
 	    strstr(line, h->code) != NULL && strstr(dir, h->code) == NULL)
-		abort();        /* a code in the log */
+		abort(); /* a code in the log */
 }
 
 int
@@ -249,11 +249,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fds = count_fds();
 	rc = pam_sm_authenticate(&h, 0, argc, argv);
 	if (count_fds() != fds)
-		abort();        /* leaked a descriptor */
+		abort(); /* leaked a descriptor */
 	if (rc != PAM_SUCCESS && rc != PAM_AUTH_ERR && rc != PAM_IGNORE)
 		abort();
 	if (rc == PAM_IGNORE && !(nullok && missing && (knobs & 0x80) == 0))
-		abort();        /* PAM_IGNORE only for nullok without a file */
+		abort(); /* PAM_IGNORE only for nullok without a file */
 	if (getenv("FLOWTOTP_FUZZ_VERBOSE") != NULL)
 		fprintf(stderr, "rc=%d %s\n", rc, h.last);
 	if (h.outcomes != 1 || h.dropped)
@@ -261,7 +261,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((rc == PAM_SUCCESS) != (strstr(h.last, "result=success") != NULL))
 		abort();
 	if (rc == PAM_SUCCESS && !missing && flen == 0)
-		abort();        /* success with an empty secret file */
+		abort(); /* success with an empty secret file */
 	/* Without a (valid) file there is nothing to prompt for except to
 	 * hide whether the account exists: unknown users are prompted too. */
 	if ((knobs & 0x80) != 0 && (flags & 0x06) == 0 && !h.conv_fails &&

@@ -42,10 +42,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t textlen = 0, n;
 
 	err[0] = '\0';
-	if (ft_secret_parse((const char *)data, size, &s, err,
-	    sizeof(err)) != FT_OK) {
+	if (ft_secret_parse((const char *)data, size, &s, err, sizeof(err)) !=
+	    FT_OK) {
 		if (err[0] == '\0')
-			abort();        /* every refusal says why */
+			abort(); /* every refusal says why */
 		return 0;
 	}
 	if (ft_secret_serialize(&s, &text, &textlen) != FT_OK)

@@ -39,21 +39,11 @@ int
 pam_get_item(const pam_handle_t *pamh, int type, const void **item)
 {
 	switch (type) {
-	case PAM_SERVICE:
-		*item = pamh->service;
-		return PAM_SUCCESS;
-	case PAM_USER:
-		*item = pamh->user;
-		return PAM_SUCCESS;
-	case PAM_RHOST:
-		*item = pamh->rhost;
-		return PAM_SUCCESS;
-	case PAM_AUTHTOK:
-		*item = pamh->authtok;
-		return PAM_SUCCESS;
-	default:
-		*item = NULL;
-		return PAM_BAD_ITEM;
+	case PAM_SERVICE: *item = pamh->service; return PAM_SUCCESS;
+	case PAM_USER: *item = pamh->user; return PAM_SUCCESS;
+	case PAM_RHOST: *item = pamh->rhost; return PAM_SUCCESS;
+	case PAM_AUTHTOK: *item = pamh->authtok; return PAM_SUCCESS;
+	default: *item = NULL; return PAM_BAD_ITEM;
 	}
 }
 
@@ -68,8 +58,8 @@ pam_set_item(pam_handle_t *pamh, int type, const void *item)
 	}
 	pamh->authtok = dup_or_null(item);
 	pamh->authtok_sets++;
-	return item != NULL && pamh->authtok == NULL ? PAM_BUF_ERR :
-	    PAM_SUCCESS;
+	return item != NULL && pamh->authtok == NULL ? PAM_BUF_ERR
+						     : PAM_SUCCESS;
 }
 
 int
@@ -83,8 +73,7 @@ pam_get_user(pam_handle_t *pamh, const char **user, const char *prompt)
 }
 
 int
-pam_prompt(pam_handle_t *pamh, int style, char **response, const char *fmt,
-    ...)
+pam_prompt(pam_handle_t *pamh, int style, char **response, const char *fmt, ...)
 {
 	char buf[FUZZ_LOG_MAX];
 	va_list ap;
@@ -94,7 +83,7 @@ pam_prompt(pam_handle_t *pamh, int style, char **response, const char *fmt,
 	va_end(ap);
 	pamh->prompts++;
 	if (style != PAM_PROMPT_ECHO_OFF)
-		abort();        /* the code is a secret: never echoed */
+		abort(); /* the code is a secret: never echoed */
 	if (pamh->conv_fails || pamh->answer == NULL)
 		return PAM_CONV_ERR;
 	*response = strdup(pamh->answer);
@@ -102,8 +91,8 @@ pam_prompt(pam_handle_t *pamh, int style, char **response, const char *fmt,
 }
 
 void
-pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt,
-    va_list args)
+pam_vsyslog(
+    const pam_handle_t *pamh, int priority, const char *fmt, va_list args)
 {
 	pam_handle_t *h = (pam_handle_t *)(uintptr_t)pamh;
 	char line[FUZZ_LOG_MAX];
@@ -137,13 +126,13 @@ pam_modutil_getpwnam(pam_handle_t *pamh, const char *user)
 }
 
 int
-pam_modutil_drop_priv(pam_handle_t *pamh, struct pam_modutil_privs *p,
-    const struct passwd *pw)
+pam_modutil_drop_priv(
+    pam_handle_t *pamh, struct pam_modutil_privs *p, const struct passwd *pw)
 {
 	(void)p;
 	(void)pw;
 	if (pamh->dropped)
-		abort();        /* dropped twice without regaining */
+		abort(); /* dropped twice without regaining */
 	pamh->dropped = 1;
 	return 0;
 }
@@ -153,7 +142,7 @@ pam_modutil_regain_priv(pam_handle_t *pamh, struct pam_modutil_privs *p)
 {
 	(void)p;
 	if (!pamh->dropped)
-		abort();        /* regained without dropping */
+		abort(); /* regained without dropping */
 	pamh->dropped = 0;
 	return 0;
 }

@@ -12,17 +12,17 @@ struct pam_handle {
 	const char *service;
 	const char *user;
 	const char *rhost;
-	char *authtok;          /* malloc'd; freed by the harness */
-	const char *answer;     /* what the conversation answers */
+	char *authtok;	    /* malloc'd; freed by the harness */
+	const char *answer; /* what the conversation answers */
 	int conv_fails;
 	struct passwd *pw;
 	int dropped;
 	unsigned prompts;
 	unsigned authtok_sets;
-	unsigned outcomes;      /* "flowtotp: service=..." lines */
+	unsigned outcomes; /* "flowtotp: service=..." lines */
 	char last[FUZZ_LOG_MAX];
 	void (*check_line)(struct pam_handle *, const char *);
-	const char *code;       /* what must never appear in a log line */
+	const char *code; /* what must never appear in a log line */
 };
 
 extern time_t fuzz_now;

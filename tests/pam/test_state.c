@@ -167,8 +167,8 @@ open_at(const char *cache, unsigned deny, struct ft_state **st, char *err)
 }
 
 static void
-config_open_login(const char *cache, unsigned deny, struct ft_state **st,
-    char *err)
+config_open_login(
+    const char *cache, unsigned deny, struct ft_state **st, char *err)
 {
 	struct ft_config c;
 	int rc;
@@ -214,29 +214,30 @@ test_gdbm_attempt(void)
 	config_open_login(cache, 3, &st, err);
 	if (st == NULL)
 		return;
-	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
-	    err, ERRLEN);
+	rc = ft_state_attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_ACCEPTED && step == 7000 &&
 		sc.calls == 1,
 	    "attempt, login-opened cache: the file is created, a match is "
-	    "accepted (%s)", err);
+	    "accepted (%s)",
+	    err);
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.last_step == 7000 && us.failures == 0,
 	    "attempt: step recorded, the attempt's failure cleared");
-	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
-	    err, ERRLEN);
+	rc = ft_state_attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "attempt: same step: replay");
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.failures == 1,
 	    "attempt: a replay stays counted as a failure");
 	sc.result = 0;
-	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
-	    err, ERRLEN);
+	rc = ft_state_attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_PROCEED,
 	    "attempt: no match: proceed (a backup code may follow)");
 	sc.result = FT_ERR_CRYPTO;
-	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
-	    err, ERRLEN);
+	rc = ft_state_attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_ERR_CRYPTO && v == FT_STATE_LOCKED,
 	    "attempt: a failing check fails closed (%s)", err);
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
@@ -245,8 +246,8 @@ test_gdbm_attempt(void)
 	sc.result = 1;
 	sc.step = 7001;
 	sc.calls = 0;
-	rc = ft_state_attempt(st, "erin", T0, scripted_check, &sc, &v, &step,
-	    err, ERRLEN);
+	rc = ft_state_attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_LOCKED && sc.calls == 0,
 	    "attempt while locked: locked, the code is not even checked");
 	ft_state_close(st);

@@ -35,9 +35,9 @@
 #define ERRLEN 512
 #define NPROC 20
 #define TIMEOUT_MS 300U
-#define SLACK_MS 1500L          /* scheduling, valgrind */
-#define MARGIN 60               /* TTL_MARGIN_S in state_redis.c */
-#define TTL_TOLERANCE 5         /* seconds the TTL may have run down */
+#define SLACK_MS 1500L	/* scheduling, valgrind */
+#define MARGIN 60	/* TTL_MARGIN_S in state_redis.c */
+#define TTL_TOLERANCE 5 /* seconds the TTL may have run down */
 #define RANDOM_OPS 3000
 #define RANDOM_USERS 3
 
@@ -212,8 +212,8 @@ success(struct h *h, const struct ft_state_policy *p, const char *user,
     uint64_t step, time_t now, enum ft_state_verdict *v, char *err)
 {
 	err[0] = '\0';
-	return h->ops->record_success(h->impl, p, user, step, now, v, err,
-	    ERRLEN);
+	return h->ops->record_success(
+	    h->impl, p, user, step, now, v, err, ERRLEN);
 }
 
 static int
@@ -258,11 +258,13 @@ test_basic(void)
 	policy(&p, 3, 600, 900);
 
 	ok(get(&h, "alice", &s, err) == FT_OK && s.last_step == 0 &&
-	    s.failures == 0 && s.first_failure == 0 && s.locked_until == 0 &&
-	    s.last_success == 0, "unknown user: all zero");
+		s.failures == 0 && s.first_failure == 0 &&
+		s.locked_until == 0 && s.last_success == 0,
+	    "unknown user: all zero");
 
 	ok(begin(&h, &p, "alice", T0, &v, err) == FT_OK &&
-	    v == FT_STATE_PROCEED, "begin proceeds");
+		v == FT_STATE_PROCEED,
+	    "begin proceeds");
 	is_str(admin_hget("fttest:alice:fail", "n", buf, sizeof(buf)), "1",
 	    "fail hash counts the attempt in advance");
 	is_str(admin_hget("fttest:alice:fail", "first", buf, sizeof(buf)),
@@ -273,7 +275,8 @@ test_basic(void)
 	    "fail hash TTL is fail_interval + margin");
 
 	ok(success(&h, &p, "alice", S, T0 + 1, &v, err) == FT_OK &&
-	    v == FT_STATE_ACCEPTED, "correct code accepted");
+		v == FT_STATE_ACCEPTED,
+	    "correct code accepted");
 	is_int(admin_int("EXISTS %s", "fttest:alice:fail"), 0,
 	    "success removes the fail hash");
 	is_str(admin_get("fttest:alice:step", buf, sizeof(buf)), "56666666",
@@ -285,29 +288,36 @@ test_basic(void)
 	is_int(admin_int("TTL %s", "fttest:alice:ok"), -1, "ok key has no TTL");
 
 	ok(get(&h, "alice", &s, err) == FT_OK && s.last_step == S &&
-	    s.failures == 0 && s.locked_until == 0 &&
-	    s.last_success == T0 + 1, "get reads the record back");
+		s.failures == 0 && s.locked_until == 0 &&
+		s.last_success == T0 + 1,
+	    "get reads the record back");
 
 	ok(begin(&h, &p, "alice", T0 + 2, &v, err) == FT_OK &&
-	    v == FT_STATE_PROCEED, "second login begins");
+		v == FT_STATE_PROCEED,
+	    "second login begins");
 	ok(success(&h, &p, "alice", S, T0 + 2, &v, err) == FT_OK &&
-	    v == FT_STATE_REPLAY, "same step again: replay");
+		v == FT_STATE_REPLAY,
+	    "same step again: replay");
 	ok(success(&h, &p, "alice", S - 1, T0 + 2, &v, err) == FT_OK &&
-	    v == FT_STATE_REPLAY, "earlier step: replay");
+		v == FT_STATE_REPLAY,
+	    "earlier step: replay");
 	ok(get(&h, "alice", &s, err) == FT_OK && s.failures == 1,
 	    "the replayed attempt stays counted as a failure");
 	ok(success(&h, &p, "alice", S + 1, T0 + 31, &v, err) == FT_OK &&
-	    v == FT_STATE_ACCEPTED, "next step accepted");
+		v == FT_STATE_ACCEPTED,
+	    "next step accepted");
 	ok(success(&h, &p, "alice", 0, T0 + 32, &v, err) == FT_OK &&
-	    v == FT_STATE_ACCEPTED, "backup code (step 0) accepted");
+		v == FT_STATE_ACCEPTED,
+	    "backup code (step 0) accepted");
 	ok(get(&h, "alice", &s, err) == FT_OK && s.last_step == S + 1 &&
-	    s.last_success == T0 + 32, "backup code keeps the last step");
+		s.last_success == T0 + 32,
+	    "backup code keeps the last step");
 
 	ok(h.ops->forget(h.impl, "alice", err, ERRLEN) == FT_OK,
 	    "forget succeeds");
 	ok(admin_int("EXISTS %s", "fttest:alice:step") == 0 &&
-	    admin_int("EXISTS %s", "fttest:alice:fail") == 0 &&
-	    admin_int("EXISTS %s", "fttest:alice:ok") == 0,
+		admin_int("EXISTS %s", "fttest:alice:fail") == 0 &&
+		admin_int("EXISTS %s", "fttest:alice:ok") == 0,
 	    "forget removes every key of the user");
 	ok(h.ops->forget(h.impl, "alice", err, ERRLEN) == FT_OK,
 	    "forget of an unknown user succeeds");
@@ -317,10 +327,12 @@ test_basic(void)
 		static const char odd[] = "o'brien \"]] -- ) end x";
 
 		ok(begin(&h, &p, odd, T0, &v, err) == FT_OK &&
-		    v == FT_STATE_PROCEED && success(&h, &p, odd, S, T0, &v,
-		    err) == FT_OK && v == FT_STATE_ACCEPTED &&
-		    admin_int("EXISTS %s", "fttest:o'brien \"]] -- ) end x:step")
-		    == 1, "a name with quotes, brackets and blanks is one key");
+			v == FT_STATE_PROCEED &&
+			success(&h, &p, odd, S, T0, &v, err) == FT_OK &&
+			v == FT_STATE_ACCEPTED &&
+			admin_int("EXISTS %s",
+			    "fttest:o'brien \"]] -- ) end x:step") == 1,
+		    "a name with quotes, brackets and blanks is one key");
 		h.ops->forget(h.impl, odd, err, ERRLEN);
 	}
 	hclose(&h);
@@ -350,25 +362,31 @@ test_lockout(void)
 	ok(ttl_near(admin_int("TTL %s", "fttest:bob:fail"), 600 + MARGIN),
 	    "locked: fail hash TTL is unlock_time + margin");
 	ok(begin(&h, &p, "bob", T0 + 3, &v, err) == FT_OK &&
-	    v == FT_STATE_LOCKED, "fourth attempt is locked");
+		v == FT_STATE_LOCKED,
+	    "fourth attempt is locked");
 	ok(begin(&h, &p, "bob", T0 + 601, &v, err) == FT_OK &&
-	    v == FT_STATE_LOCKED, "still locked one second before the end");
+		v == FT_STATE_LOCKED,
+	    "still locked one second before the end");
 	ok(get(&h, "bob", &s, err) == FT_OK && s.failures == 3 &&
-	    s.locked_until == T0 + 602, "get shows failures and lock end");
+		s.locked_until == T0 + 602,
+	    "get shows failures and lock end");
 	ok(begin(&h, &p, "bob", T0 + 602, &v, err) == FT_OK &&
-	    v == FT_STATE_PROCEED, "lock over: attempt proceeds");
+		v == FT_STATE_PROCEED,
+	    "lock over: attempt proceeds");
 	ok(get(&h, "bob", &s, err) == FT_OK && s.failures == 1 &&
-	    s.first_failure == T0 + 602 && s.locked_until == 0,
+		s.first_failure == T0 + 602 && s.locked_until == 0,
 	    "counting starts afresh after the lock");
 
 	/* A correct code on the attempt that set the lock clears it. */
 	begin(&h, &p, "bob", T0 + 603, &v, err);
 	begin(&h, &p, "bob", T0 + 604, &v, err);
-	ok(v == FT_STATE_PROCEED && success(&h, &p, "bob", 0, T0 + 604, &v,
-	    err) == FT_OK && v == FT_STATE_ACCEPTED,
+	ok(v == FT_STATE_PROCEED &&
+		success(&h, &p, "bob", 0, T0 + 604, &v, err) == FT_OK &&
+		v == FT_STATE_ACCEPTED,
 	    "correct code on the locking attempt is accepted");
 	ok(get(&h, "bob", &s, err) == FT_OK && s.failures == 0 &&
-	    s.locked_until == 0, "and clears failures and lock");
+		s.locked_until == 0,
+	    "and clears failures and lock");
 
 	/* fail_interval */
 	begin(&h, &p, "bob", T0 + 1000, &v, err);
@@ -377,7 +395,7 @@ test_lockout(void)
 	    "failures within fail_interval add up");
 	begin(&h, &p, "bob", T0 + 1901, &v, err);
 	ok(get(&h, "bob", &s, err) == FT_OK && s.failures == 1 &&
-	    s.first_failure == T0 + 1901,
+		s.first_failure == T0 + 1901,
 	    "a failure after fail_interval starts a new count");
 	ok(ttl_near(admin_int("TTL %s", "fttest:bob:fail"), 900 + MARGIN),
 	    "TTL follows the new first failure");
@@ -395,15 +413,17 @@ test_lockout(void)
 	is_int(admin_int("TTL %s", "fttest:bob:fail"), -1,
 	    "and the fail hash has no TTL");
 	ok(begin(&h, &p, "bob", T0 + 100000000, &v, err) == FT_OK &&
-	    v == FT_STATE_LOCKED, "the lock holds years later");
+		v == FT_STATE_LOCKED,
+	    "the lock holds years later");
 	ok(get(&h, "bob", &s, err) == FT_OK &&
-	    s.locked_until == FT_STATE_LOCKED_FOREVER,
+		s.locked_until == FT_STATE_LOCKED_FOREVER,
 	    "get reports FT_STATE_LOCKED_FOREVER");
 	ok(h.ops->unlock(h.impl, "bob", err, ERRLEN) == FT_OK &&
-	    admin_int("EXISTS %s", "fttest:bob:fail") == 0,
+		admin_int("EXISTS %s", "fttest:bob:fail") == 0,
 	    "unlock removes the fail hash");
 	ok(begin(&h, &p, "bob", T0 + 100000001, &v, err) == FT_OK &&
-	    v == FT_STATE_PROCEED, "unlocked: attempt proceeds");
+		v == FT_STATE_PROCEED,
+	    "unlocked: attempt proceeds");
 	ok(h.ops->unlock(h.impl, "nobody", err, ERRLEN) == FT_OK,
 	    "unlock of an unknown user succeeds");
 
@@ -444,7 +464,7 @@ same_state(const struct ft_user_state *a, const struct ft_user_state *b)
 static void
 test_differential(void)
 {
-	static const char *const users[RANDOM_USERS] = { "u1", "u2", "u3" };
+	static const char *const users[RANDOM_USERS] = {"u1", "u2", "u3"};
 	struct ft_config c;
 	struct ft_state_policy p;
 	struct h r, g;
@@ -460,7 +480,8 @@ test_differential(void)
 		bail_out("gdbm open: %s", err);
 	for (i = 0; i < RANDOM_OPS; i++) {
 		const char *u = users[rnd(RANDOM_USERS)];
-		enum ft_state_verdict vr = FT_STATE_PROCEED, vg = FT_STATE_PROCEED;
+		enum ft_state_verdict vr = FT_STATE_PROCEED,
+				      vg = FT_STATE_PROCEED;
 		struct ft_user_state sr, sg;
 		uint64_t step;
 		int op = (int)rnd(100), rr, rg;
@@ -472,14 +493,14 @@ test_differential(void)
 		step = (uint64_t)now / 30U - 1U + rnd(3);
 		if (op < 45) {
 			rr = begin(&r, &p, u, now, &vr, err);
-			rg = g.ops->begin_attempt(g.impl, &p, u, now, &vg,
-			    err2, ERRLEN);
+			rg = g.ops->begin_attempt(
+			    g.impl, &p, u, now, &vg, err2, ERRLEN);
 		} else if (op < 85) {
 			if (rnd(10) == 0)
 				step = 0;
 			rr = success(&r, &p, u, step, now, &vr, err);
-			rg = g.ops->record_success(g.impl, &p, u, step, now,
-			    &vg, err2, ERRLEN);
+			rg = g.ops->record_success(
+			    g.impl, &p, u, step, now, &vg, err2, ERRLEN);
 		} else if (op < 95) {
 			rr = r.ops->unlock(r.impl, u, err, ERRLEN);
 			rg = g.ops->unlock(g.impl, u, err2, ERRLEN);
@@ -489,8 +510,8 @@ test_differential(void)
 		}
 		if (rr != FT_OK || rg != FT_OK) {
 			if (errors++ == 0)
-				diag("op %d: redis %d (%s) gdbm %d (%s)", i,
-				    rr, err, rg, err2);
+				diag("op %d: redis %d (%s) gdbm %d (%s)", i, rr,
+				    err, rg, err2);
 			continue;
 		}
 		if (vr != vg && mismatch++ < 3)
@@ -501,10 +522,11 @@ test_differential(void)
 		if (rr != FT_OK || rg != FT_OK || !same_state(&sr, &sg)) {
 			if (mismatch++ < 3)
 				diag("op %d user %s: state differs: redis "
-				    "step %" PRIu64 " n %u first %" PRId64
-				    " until %" PRId64 " ok %" PRId64
-				    " / gdbm step %" PRIu64 " n %u first %"
-				    PRId64 " until %" PRId64 " ok %" PRId64,
+				     "step %" PRIu64 " n %u first %" PRId64
+				     " until %" PRId64 " ok %" PRId64
+				     " / gdbm step %" PRIu64
+				     " n %u first %" PRId64 " until %" PRId64
+				     " ok %" PRId64,
 				    i, u, sr.last_step, sr.failures,
 				    sr.first_failure, sr.locked_until,
 				    sr.last_success, sg.last_step, sg.failures,
@@ -514,7 +536,8 @@ test_differential(void)
 	}
 	is_int(errors, 0, "%d random operations: no errors", RANDOM_OPS);
 	is_int(mismatch, 0,
-	    "same verdicts and states as the gdbm backend after each operation");
+	    "same verdicts and states as the gdbm backend after each "
+	    "operation");
 	for (i = 0; i < RANDOM_USERS; i++)
 		r.ops->forget(r.impl, users[i], err, ERRLEN);
 	g.ops->close(g.impl);
@@ -565,8 +588,8 @@ expect_bad(const char *what, const char *user, bool begin_bad)
 static void
 test_bad_data(void)
 {
-	static const char *const bad_n[] = { "", "abc", "-1", "1.5", " 1",
-		"4294967296", "1e3", "0x10" };
+	static const char *const bad_n[] = {
+	    "", "abc", "-1", "1.5", " 1", "4294967296", "1e3", "0x10"};
 	char what[128];
 	size_t i;
 
@@ -575,8 +598,8 @@ test_bad_data(void)
 	expect_bad("fail and step keys of the wrong type/content", "dd", true);
 
 	for (i = 0; i < sizeof(bad_n) / sizeof(bad_n[0]); i++) {
-		freeReplyObject(admin("HSET fttest:dd:fail n %s first 1 until 0",
-		    bad_n[i]));
+		freeReplyObject(admin(
+		    "HSET fttest:dd:fail n %s first 1 until 0", bad_n[i]));
 		admin_cmd("HSET %s step %s", "fttest:dd:step", "x");
 		snprintf(what, sizeof(what), "failure count \"%s\"", bad_n[i]);
 		expect_bad(what, "dd", true);
@@ -614,11 +637,13 @@ test_isolation(void)
 	hopen_must(&c2, &b);
 	hopen_must(&c3, &d);
 	success(&a, &p, "erin", 1000, T0, &v, err);
-	ok(v == FT_STATE_ACCEPTED && success(&b, &p, "erin", 1000, T0, &v,
-	    err) == FT_OK && v == FT_STATE_ACCEPTED,
+	ok(v == FT_STATE_ACCEPTED &&
+		success(&b, &p, "erin", 1000, T0, &v, err) == FT_OK &&
+		v == FT_STATE_ACCEPTED,
 	    "another prefix is another fleet");
 	ok(success(&d, &p, "erin", 1000, T0, &v, err) == FT_OK &&
-	    v == FT_STATE_ACCEPTED, "another database is another fleet");
+		v == FT_STATE_ACCEPTED,
+	    "another database is another fleet");
 	{
 		redisReply *r = admin("SELECT 5");
 		freeReplyObject(r);
@@ -628,7 +653,8 @@ test_isolation(void)
 		freeReplyObject(admin("SELECT 0"));
 	}
 	ok(success(&a, &p, "erin", 1000, T0, &v, err) == FT_OK &&
-	    v == FT_STATE_REPLAY, "same prefix and database: replay");
+		v == FT_STATE_REPLAY,
+	    "same prefix and database: replay");
 	a.ops->forget(a.impl, "erin", err, ERRLEN);
 	b.ops->forget(b.impl, "erin", err, ERRLEN);
 	hclose(&a);
@@ -642,8 +668,8 @@ test_isolation(void)
 		diag("%s", err);
 	if (a.ops != NULL) {
 		ok(success(&a, &p, "erin", 7, T0, &v, err) == FT_OK &&
-		    v == FT_STATE_ACCEPTED &&
-		    admin_int("EXISTS %s", "fttest:erin:step") == 1,
+			v == FT_STATE_ACCEPTED &&
+			admin_int("EXISTS %s", "fttest:erin:step") == 1,
 		    "the socket reaches the same server");
 		a.ops->forget(a.impl, "erin", err, ERRLEN);
 		hclose(&a);
@@ -652,8 +678,8 @@ test_isolation(void)
 	freeReplyObject(admin("SCRIPT FLUSH"));
 	config(&c1);
 	hopen_must(&c1, &a);
-	ok(begin(&a, &p, "erin", T0, &v, err) == FT_OK &&
-	    v == FT_STATE_PROCEED, "works after SCRIPT FLUSH (EVAL fallback)");
+	ok(begin(&a, &p, "erin", T0, &v, err) == FT_OK && v == FT_STATE_PROCEED,
+	    "works after SCRIPT FLUSH (EVAL fallback)");
 	a.ops->forget(a.impl, "erin", err, ERRLEN);
 	hclose(&a);
 }
@@ -670,7 +696,7 @@ child_login(const struct ft_state_policy *p, uint64_t step, int do_begin)
 	int rc;
 
 	config(&c);
-	c.redis_timeout_ms = 10000;     /* this is about atomicity, not time */
+	c.redis_timeout_ms = 10000; /* this is about atomicity, not time */
 	if (hopen(&c, &h, err) != FT_OK)
 		return 2;
 	if (do_begin)
@@ -767,11 +793,11 @@ test_failures(void)
 	fputs("not-the-password\n", f);
 	fclose(f);
 	chmod(path, 0600);
-	snprintf(c.redis_password_file, sizeof(c.redis_password_file), "%s",
-	    path);
+	snprintf(
+	    c.redis_password_file, sizeof(c.redis_password_file), "%s", path);
 	rc = hopen(&c, &h, err);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "AUTH") != NULL &&
-	    strstr(err, "not-the-password") == NULL,
+		strstr(err, "not-the-password") == NULL,
 	    "wrong password: FT_ERR_BACKEND, AUTH named, password not shown");
 	diag("%s", err);
 
@@ -785,15 +811,15 @@ test_failures(void)
 		hclose(&h);
 	}
 	ok(rc == FT_ERR_BACKEND && v == FT_STATE_LOCKED &&
-	    strstr(err, "NOAUTH") != NULL,
+		strstr(err, "NOAUTH") != NULL,
 	    "no password configured: begin fails with NOAUTH");
 	diag("%s", err);
 
 	/* password file checks */
 	config(&c);
 	chmod(path, 0640);
-	snprintf(c.redis_password_file, sizeof(c.redis_password_file), "%s",
-	    path);
+	snprintf(
+	    c.redis_password_file, sizeof(c.redis_password_file), "%s", path);
 	ok(hopen(&c, &h, err) == FT_ERR_UNSAFE,
 	    "password file readable by group: refused");
 	diag("%s", err);
@@ -809,7 +835,7 @@ test_failures(void)
 
 	/* wrong database */
 	config(&c);
-	c.redis_db = E.databases;      /* one past the last */
+	c.redis_db = E.databases; /* one past the last */
 	rc = hopen(&c, &h, err);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "SELECT") != NULL,
 	    "database %u of %u: FT_ERR_BACKEND from SELECT", E.databases,
@@ -835,7 +861,7 @@ test_failures(void)
 	ms = ms_since(&t0);
 	kill(E.pid, SIGCONT);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "timed out") != NULL &&
-	    ms >= (long)TIMEOUT_MS - 20 && ms < (long)TIMEOUT_MS + SLACK_MS,
+		ms >= (long)TIMEOUT_MS - 20 && ms < (long)TIMEOUT_MS + SLACK_MS,
 	    "paused server: open times out after ~%u ms (%ld ms)", TIMEOUT_MS,
 	    ms);
 	diag("%s", err);
@@ -849,9 +875,10 @@ test_failures(void)
 	rc = success(&h, &p, "gina", 5, T0, &v, err);
 	ms = ms_since(&t0);
 	ok(rc == FT_ERR_BACKEND && v == FT_STATE_REPLAY &&
-	    ms < (long)TIMEOUT_MS + SLACK_MS,
+		ms < (long)TIMEOUT_MS + SLACK_MS,
 	    "paused mid-login: record_success fails within the timeout "
-	    "(%ld ms)", ms);
+	    "(%ld ms)",
+	    ms);
 	diag("%s", err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = begin(&h, &p, "gina", T0, &v, err);
@@ -875,10 +902,12 @@ test_failures(void)
 		memset(big, 'x', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
 		ok(begin(&h, &p, big, T0, &v, err) == FT_ERR_ARG &&
-		    v == FT_STATE_LOCKED, "an over-long key is refused");
+			v == FT_STATE_LOCKED,
+		    "an over-long key is refused");
 	}
 	ok(success(&h, &p, "gina", 1000000000000000ULL, T0, &v, err) ==
-	    FT_ERR_ARG, "a step beyond 15 digits is refused");
+		FT_ERR_ARG,
+	    "a step beyond 15 digits is refused");
 	ok(begin(&h, &p, "gina", (time_t)-5, &v, err) == FT_ERR_ARG,
 	    "a negative time is refused");
 	hclose(&h);
@@ -901,18 +930,22 @@ test_dispatch(void)
 	config(&c);
 	st = NULL;
 	if (!ok(ft_state_open(&c, &st, err, ERRLEN) == FT_OK,
-	    "ft_state_open with cache=redis"))
+		"ft_state_open with cache=redis"))
 		diag("%s", err);
 	if (st == NULL)
 		return;
 	ok(ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN) == FT_OK &&
-	    v == FT_STATE_PROCEED && strcmp(ft_state_backend_name(st),
-	    "redis") == 0 && ft_state_warning(st) == NULL,
+		v == FT_STATE_PROCEED &&
+		strcmp(ft_state_backend_name(st), "redis") == 0 &&
+		ft_state_warning(st) == NULL,
 	    "begin through state.c answered by redis");
 	ok(ft_state_record_success(st, "hank", 77, T0, &v, err, ERRLEN) ==
-	    FT_OK && v == FT_STATE_ACCEPTED, "success through state.c");
+		    FT_OK &&
+		v == FT_STATE_ACCEPTED,
+	    "success through state.c");
 	ok(ft_state_get(st, "hank", T0, &s, err, ERRLEN) == FT_OK &&
-	    s.last_step == 77, "get through state.c");
+		s.last_step == 77,
+	    "get through state.c");
 	ft_state_forget(st, "hank", err, ERRLEN);
 	ft_state_close(st);
 
@@ -924,8 +957,7 @@ test_dispatch(void)
 	ok(ft_state_open(&c, &st, err, ERRLEN) == FT_ERR_BACKEND && st == NULL,
 	    "redis_fallback=deny, paused: open fails");
 	ms = ms_since(&t0);
-	ok(ms < (long)TIMEOUT_MS + SLACK_MS, "within the timeout (%ld ms)",
-	    ms);
+	ok(ms < (long)TIMEOUT_MS + SLACK_MS, "within the timeout (%ld ms)", ms);
 
 	/* fallback=local, server paused: the local cache answers */
 	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
@@ -933,13 +965,15 @@ test_dispatch(void)
 	if (ft_state_open(&c, &st, err, ERRLEN) != FT_OK)
 		bail_out("fallback open: %s", err);
 	ok(ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN) == FT_OK &&
-	    v == FT_STATE_PROCEED && strcmp(ft_state_backend_name(st),
-	    "gdbm") == 0 && ft_state_warning(st) != NULL,
+		v == FT_STATE_PROCEED &&
+		strcmp(ft_state_backend_name(st), "gdbm") == 0 &&
+		ft_state_warning(st) != NULL,
 	    "redis_fallback=local, paused: gdbm answers with a warning");
 	if (ft_state_warning(st) != NULL)
 		diag("%s", ft_state_warning(st));
 	ok(ft_state_record_success(st, "hank", 77, T0, &v, err, ERRLEN) ==
-	    FT_OK && v == FT_STATE_ACCEPTED && ft_state_warning(st) != NULL,
+		    FT_OK &&
+		v == FT_STATE_ACCEPTED && ft_state_warning(st) != NULL,
 	    "success recorded locally, warned again");
 	ms = ms_since(&t0);
 	ok(ms < (long)TIMEOUT_MS + SLACK_MS,
@@ -967,7 +1001,8 @@ test_stopped(void)
 	policy(&p, 3, 600, 900);
 	config(&c);
 	hopen_must(&c, &h);
-	ok(begin(&h, &p, "ivan", T0, &v, err) == FT_OK, "begin before the kill");
+	ok(begin(&h, &p, "ivan", T0, &v, err) == FT_OK,
+	    "begin before the kill");
 	redisFree(E.admin);
 	E.admin = NULL;
 	kill(E.pid, SIGKILL);
@@ -989,13 +1024,14 @@ test_stopped(void)
 	rc3 = h.ops->unlock(h.impl, "ivan", err, ERRLEN);
 	ms = ms_since(&t0);
 	ok(rc1 == FT_ERR_BACKEND && rc2 == FT_ERR_BACKEND &&
-	    rc3 == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,
+		rc3 == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,
 	    "server killed mid-login: every later call fails (%ld ms), no "
-	    "SIGPIPE", ms);
+	    "SIGPIPE",
+	    ms);
 	hclose(&h);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ok(hopen(&c, &h, err) == FT_ERR_BACKEND &&
-	    ms_since(&t0) < (long)TIMEOUT_MS + SLACK_MS,
+		ms_since(&t0) < (long)TIMEOUT_MS + SLACK_MS,
 	    "server gone: open fails at once");
 	diag("%s", err);
 }
@@ -1010,8 +1046,8 @@ main(void)
 	E.sock = need_env("FT_REDIS_SOCKET");
 	E.pid = (pid_t)strtol(need_env("FT_REDIS_PID"), NULL, 10);
 	E.dir = need_env("FT_REDIS_DIR");
-	E.databases = (unsigned)strtoul(need_env("FT_REDIS_DATABASES"), NULL,
-	    10);
+	E.databases =
+	    (unsigned)strtoul(need_env("FT_REDIS_DATABASES"), NULL, 10);
 	snprintf(path, sizeof(path), "%s/diff", E.dir);
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		bail_out("mkdir %s", path);

@@ -21,13 +21,13 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define COUNT_MAX 100000UL
-#define TIME_MAX 20000000000ULL   /* beyond 2038 and 2^32 */
+#define TIME_MAX 20000000000ULL /* beyond 2038 and 2^32 */
 #define B32_BUFSZ 256U
 
-static const enum ft_algo algos[] = { FT_ALGO_SHA1, FT_ALGO_SHA256,
-	FT_ALGO_SHA512 };
-static const unsigned digit_set[] = { 6, 7, 8 };
-static const unsigned periods[] = { 30, 60, 15, 300 };
+static const enum ft_algo algos[] = {
+    FT_ALGO_SHA1, FT_ALGO_SHA256, FT_ALGO_SHA512};
+static const unsigned digit_set[] = {6, 7, 8};
+static const unsigned periods[] = {30, 60, 15, 300};
 
 #define MATCH_WINDOW_MAX 3U
 
@@ -54,8 +54,8 @@ random_case(unsigned long i, struct tcase *c)
 {
 	c->algo = algos[i % NELEM(algos)];
 	c->digits = digit_set[(i / NELEM(algos)) % NELEM(digit_set)];
-	c->period = periods[(i / (NELEM(algos) * NELEM(digit_set))) %
-	    NELEM(periods)];
+	c->period =
+	    periods[(i / (NELEM(algos) * NELEM(digit_set))) % NELEM(periods)];
 	if (ft_random_uniform(FT_KEY_MAX - FT_KEY_MIN + 1U, &c->keylen) !=
 	    FT_OK)
 		return -1;
@@ -77,10 +77,10 @@ print_code(const struct tcase *c, unsigned long i)
 	char b32[B32_BUFSZ], code[FT_CODE_BUFSZ];
 	uint32_t otp;
 
-	if (ft_base32_encode(c->key, c->keylen, i % 2U == 0, b32,
-	    sizeof(b32)) != FT_OK ||
+	if (ft_base32_encode(
+		c->key, c->keylen, i % 2U == 0, b32, sizeof(b32)) != FT_OK ||
 	    ft_totp(c->key, c->keylen, c->algo, c->digits, c->period,
-	    (time_t)c->t, &otp) != FT_OK ||
+		(time_t)c->t, &otp) != FT_OK ||
 	    ft_code_format(otp, c->digits, code, sizeof(code)) != FT_OK)
 		return -1;
 	printf("%s %u %u %llu %s %s\n", ft_algo_name(c->algo), c->digits,
@@ -125,7 +125,7 @@ print_match(struct tcase *c, unsigned long i)
 			return -1;
 		off = (int)r - (int)w - 1;
 		step = c->t / c->period;
-		if (step < w + 1U)     /* keep the whole range after the epoch */
+		if (step < w + 1U) /* keep the whole range after the epoch */
 			c->t += (uint64_t)c->period * (w + 1U);
 		step = c->t / c->period;
 		target = step + (uint64_t)(int64_t)off;
@@ -137,13 +137,13 @@ print_match(struct tcase *c, unsigned long i)
 		if (random_case(i, c) != 0)
 			return -1;
 	}
-	p = (struct ft_totp_params){ c->key, c->keylen, c->algo, c->digits,
-		c->period, w };
+	p = (struct ft_totp_params){
+	    c->key, c->keylen, c->algo, c->digits, c->period, w};
 	if (ft_hotp(c->key, c->keylen, c->algo, target, c->digits, &otp) !=
-	    FT_OK || ft_code_format(otp, c->digits, code, sizeof(code)) !=
-	    FT_OK ||
+		FT_OK ||
+	    ft_code_format(otp, c->digits, code, sizeof(code)) != FT_OK ||
 	    ft_base32_encode(c->key, c->keylen, false, b32, sizeof(b32)) !=
-	    FT_OK)
+		FT_OK)
 		return -1;
 	rc = ft_totp_match(&p, (time_t)c->t, code, &got_off, &got_step);
 	if (rc < 0)

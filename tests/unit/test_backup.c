@@ -12,7 +12,7 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define GEN_COUNT 3000U
-#define SHOWN_LEN 14U           /* 12 characters and 2 dashes */
+#define SHOWN_LEN 14U /* 12 characters and 2 dashes */
 #define NALPHA (sizeof(FT_BACKUP_ALPHABET) - 1U)
 #define FAST_ITER FT_BACKUP_ITERATIONS_MIN
 #define LIST_LEN 10U
@@ -34,8 +34,8 @@ cmp_str(const void *a, const void *b)
 static void
 test_generate(void)
 {
-	char (*codes)[FT_BACKUP_SHOWN_BUFSZ];
-	size_t i, j, counts[NALPHA] = { 0 }, badfmt = 0, dups = 0, lo, hi;
+	char(*codes)[FT_BACKUP_SHOWN_BUFSZ];
+	size_t i, j, counts[NALPHA] = {0}, badfmt = 0, dups = 0, lo, hi;
 	const char *pos;
 	char buf[FT_BACKUP_SHOWN_BUFSZ];
 
@@ -89,33 +89,49 @@ static void
 test_normalize(void)
 {
 	static const char *const good[] = {
-		"k7qm-4xwz-r2pt", "K7QM-4XWZ-R2PT", "k7qm4xwzr2pt",
-		"k7qm 4xwz r2pt", "  k7qm4xwzr2pt  ", "K7qM-4xWz-r2Pt",
-		"k-7-q-m-4-x-w-z-r-2-p-t", "k7qm--4xwz  r2pt-",
+	    "k7qm-4xwz-r2pt",
+	    "K7QM-4XWZ-R2PT",
+	    "k7qm4xwzr2pt",
+	    "k7qm 4xwz r2pt",
+	    "  k7qm4xwzr2pt  ",
+	    "K7qM-4xWz-r2Pt",
+	    "k-7-q-m-4-x-w-z-r-2-p-t",
+	    "k7qm--4xwz  r2pt-",
 	};
 	static const char *const bad[] = {
-		"", "k7qm-4xwz-r2p", "k7qm-4xwz-r2ptx", "k7qm-4xwz-r2p0",
-		"k7qm-4xwz-r2p1", "k7qm-4xwz-r2pi", "k7qm-4xwz-r2pl",
-		"k7qm-4xwz-r2po", "k7qm-4xwz-r2pO", "k7qm\t4xwz r2pt",
-		"k7qm_4xwz_r2pt", "k7qm.4xwz.r2pt", "k7qm-4xwz-r2p\xc3\xa9",
-		"k7qm-4xwz-r2pt\n", "123456", "12345678", "------------",
-		"k7qm-4xwz-r2pt-k7qm-4xwz-r2pt",
+	    "",
+	    "k7qm-4xwz-r2p",
+	    "k7qm-4xwz-r2ptx",
+	    "k7qm-4xwz-r2p0",
+	    "k7qm-4xwz-r2p1",
+	    "k7qm-4xwz-r2pi",
+	    "k7qm-4xwz-r2pl",
+	    "k7qm-4xwz-r2po",
+	    "k7qm-4xwz-r2pO",
+	    "k7qm\t4xwz r2pt",
+	    "k7qm_4xwz_r2pt",
+	    "k7qm.4xwz.r2pt",
+	    "k7qm-4xwz-r2p\xc3\xa9",
+	    "k7qm-4xwz-r2pt\n",
+	    "123456",
+	    "12345678",
+	    "------------",
+	    "k7qm-4xwz-r2pt-k7qm-4xwz-r2pt",
 	};
 	char out[FT_BACKUP_NORM_BUFSZ];
 	size_t i;
 
 	for (i = 0; i < NELEM(good); i++) {
 		ok(ft_backup_normalize(good[i], out, sizeof(out)) == FT_OK &&
-		    strcmp(out, "k7qm4xwzr2pt") == 0, "normalize \"%s\"",
-		    good[i]);
+			strcmp(out, "k7qm4xwzr2pt") == 0,
+		    "normalize \"%s\"", good[i]);
 		ok(ft_backup_looks_like(good[i]), "looks like: \"%s\"",
 		    good[i]);
 	}
 	for (i = 0; i < NELEM(bad); i++) {
 		is_int(ft_backup_normalize(bad[i], out, sizeof(out)),
 		    FT_ERR_PARSE, "normalize rejects bad input %zu", i);
-		ok(!ft_backup_looks_like(bad[i]), "does not look like: %zu",
-		    i);
+		ok(!ft_backup_looks_like(bad[i]), "does not look like: %zu", i);
 	}
 	is_int(ft_backup_normalize("k7qm-4xwz-r2pt", out, sizeof(out) - 1U),
 	    FT_ERR_ARG, "normalize: small buffer");
@@ -126,52 +142,55 @@ static void
 test_validate(void)
 {
 	static const char *const bad[] = {
-		"",
-		"pbkdf2-sha256$",
-		"pbkdf2-sha1$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"PBKDF2-SHA256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$999$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$0$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$01000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$+1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$10000001$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$99999999999999999999$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090A0B0C0D0E0F$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f10$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0g$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee9900",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"D5C868B6B436CED3C37566145A2C4951F076B0D57FCC4DA457BA1A949F86EE99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99 ",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99\n",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99$",
-		" pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f"
-		"d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
-		"pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$",
-		"k7qm-4xwz-r2pt",
+	    "",
+	    "pbkdf2-sha256$",
+	    "pbkdf2-sha1$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "PBKDF2-SHA256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$999$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$0$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$01000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$+1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$10000001$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$99999999999999999999$"
+	    "000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090A0B0C0D0E0F$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f10$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0g$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee990"
+	    "0",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "D5C868B6B436CED3C37566145A2C4951F076B0D57FCC4DA457BA1A949F86EE99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99 ",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99"
+	    "\n",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99$",
+	    " pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f"
+	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99",
+	    "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$",
+	    "k7qm-4xwz-r2pt",
 	};
 	size_t i;
 
@@ -180,8 +199,9 @@ test_validate(void)
 	is_int(ft_backup_hash_validate(known_20000), FT_OK,
 	    "validate: known good (20000)");
 	is_int(ft_backup_hash_validate(
-	    "pbkdf2-sha256$10000000$000102030405060708090a0b0c0d0e0f$"
-	    "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f86ee99"),
+		   "pbkdf2-sha256$10000000$000102030405060708090a0b0c0d0e0f$"
+		   "d5c868b6b436ced3c37566145a2c4951f076b0d57fcc4da457ba1a949f8"
+		   "6ee99"),
 	    FT_OK, "validate: maximum iterations");
 	for (i = 0; i < NELEM(bad); i++)
 		is_int(ft_backup_hash_validate(bad[i]), FT_ERR_PARSE,
@@ -206,8 +226,9 @@ test_hash(void)
 	    "hash again");
 	ok(strcmp(a, b) != 0, "fresh salt: two hashes of one code differ");
 	ok(strncmp(a, b, 19U + 32U) != 0, "the salts differ");
-	is_int(ft_backup_hash("k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_DEFAULT, b,
-	    sizeof(b)), FT_OK, "hash at the default iterations");
+	is_int(ft_backup_hash(
+		   "k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_DEFAULT, b, sizeof(b)),
+	    FT_OK, "hash at the default iterations");
 	list[0] = b;
 	ok(ft_backup_verify("k7qm-4xwz-r2pt", list, 1, &idx) == 1 && idx == 0,
 	    "default-iteration hash verifies");
@@ -217,10 +238,12 @@ test_hash(void)
 	    FT_ERR_ARG, "hash rejects the display form");
 	is_int(ft_backup_hash("k7qm4xwzr2p", FAST_ITER, a, sizeof(a)),
 	    FT_ERR_ARG, "hash rejects a short code");
-	is_int(ft_backup_hash("k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_MIN - 1U, a,
-	    sizeof(a)), FT_ERR_ARG, "too few iterations rejected");
-	is_int(ft_backup_hash("k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_MAX + 1U, a,
-	    sizeof(a)), FT_ERR_ARG, "too many iterations rejected");
+	is_int(ft_backup_hash(
+		   "k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_MIN - 1U, a, sizeof(a)),
+	    FT_ERR_ARG, "too few iterations rejected");
+	is_int(ft_backup_hash(
+		   "k7qm4xwzr2pt", FT_BACKUP_ITERATIONS_MAX + 1U, a, sizeof(a)),
+	    FT_ERR_ARG, "too many iterations rejected");
 	is_int(ft_backup_hash("k7qm4xwzr2pt", FAST_ITER, a, 116), FT_ERR_ARG,
 	    "hash: buffer one byte short");
 	is_int(ft_backup_hash("k7qm4xwzr2pt", FAST_ITER, a, 117), FT_OK,
@@ -241,9 +264,9 @@ test_verify(void)
 	for (i = 0; i < LIST_LEN; i++) {
 		if (ft_backup_generate(shown[i], sizeof(shown[i])) != FT_OK ||
 		    ft_backup_normalize(shown[i], norm, sizeof(norm)) !=
-		    FT_OK ||
-		    ft_backup_hash(norm, FAST_ITER, hashes[i],
-		    sizeof(hashes[i])) != FT_OK)
+			FT_OK ||
+		    ft_backup_hash(
+			norm, FAST_ITER, hashes[i], sizeof(hashes[i])) != FT_OK)
 			bail_out("cannot prepare codes");
 		list[i] = hashes[i];
 	}
@@ -253,9 +276,10 @@ test_verify(void)
 		ok(rc == 1 && idx == i, "code %zu verifies at index %zu", i,
 		    idx);
 		for (j = 0; shown[i][j] != '\0'; j++)
-			upper[j] = (char)(shown[i][j] >= 'a' &&
-			    shown[i][j] <= 'z' ? shown[i][j] - 'a' + 'A' :
-			    shown[i][j]);
+			upper[j] =
+			    (char)(shown[i][j] >= 'a' && shown[i][j] <= 'z'
+				    ? shown[i][j] - 'a' + 'A'
+				    : shown[i][j]);
 		upper[j] = '\0';
 		idx = 99;
 		rc = ft_backup_verify(upper, list, LIST_LEN, &idx);
@@ -264,10 +288,12 @@ test_verify(void)
 	/* The known vector from an independent implementation. */
 	bad_list[0] = known_1000;
 	ok(ft_backup_verify("K7QM 4XWZ R2PT", bad_list, 1, &idx) == 1 &&
-	    idx == 0, "hashlib vector (1000) verifies");
+		idx == 0,
+	    "hashlib vector (1000) verifies");
 	bad_list[0] = known_20000;
 	ok(ft_backup_verify("k7qm-4xwz-r2pt", bad_list, 1, &idx) == 1 &&
-	    idx == 0, "hashlib vector (20000) verifies");
+		idx == 0,
+	    "hashlib vector (20000) verifies");
 	ok(ft_backup_verify("k7qm-4xwz-r2pu", bad_list, 1, &idx) == 0,
 	    "one character off is rejected");
 
@@ -286,7 +312,7 @@ test_verify(void)
 	/* Duplicate entry: the first index wins. */
 	if (ft_backup_normalize(shown[3], norm, sizeof(norm)) != FT_OK ||
 	    ft_backup_hash(norm, FAST_ITER, hashes[LIST_LEN],
-	    sizeof(hashes[LIST_LEN])) != FT_OK)
+		sizeof(hashes[LIST_LEN])) != FT_OK)
 		bail_out("cannot hash");
 	list[LIST_LEN] = hashes[LIST_LEN];
 	rc = ft_backup_verify(shown[3], list, LIST_LEN + 1U, &idx);

@@ -19,13 +19,13 @@ struct vec {
 };
 
 static const struct vec rfc4648[] = {
-	{ "", "", "" },
-	{ "f", "MY======", "MY" },
-	{ "fo", "MZXQ====", "MZXQ" },
-	{ "foo", "MZXW6===", "MZXW6" },
-	{ "foob", "MZXW6YQ=", "MZXW6YQ" },
-	{ "fooba", "MZXW6YTB", "MZXW6YTB" },
-	{ "foobar", "MZXW6YTBOI======", "MZXW6YTBOI" },
+    {"", "", ""},
+    {"f", "MY======", "MY"},
+    {"fo", "MZXQ====", "MZXQ"},
+    {"foo", "MZXW6===", "MZXW6"},
+    {"foob", "MZXW6YQ=", "MZXW6YQ"},
+    {"fooba", "MZXW6YTB", "MZXW6YTB"},
+    {"foobar", "MZXW6YTBOI======", "MZXW6YTBOI"},
 };
 
 /* Decode s and compare with the n bytes of want. */
@@ -63,10 +63,12 @@ test_vectors(void)
 		is_int(ft_base32_encoded_len(n, false), strlen(v->unpadded),
 		    "encoded_len(%zu, no pad)", n);
 		ok(ft_base32_encode((const uint8_t *)v->plain, n, true, buf,
-		    sizeof(buf)) == FT_OK && strcmp(buf, v->padded) == 0,
+		       sizeof(buf)) == FT_OK &&
+			strcmp(buf, v->padded) == 0,
 		    "encode \"%s\" padded: \"%s\"", v->plain, buf);
 		ok(ft_base32_encode((const uint8_t *)v->plain, n, false, buf,
-		    sizeof(buf)) == FT_OK && strcmp(buf, v->unpadded) == 0,
+		       sizeof(buf)) == FT_OK &&
+			strcmp(buf, v->unpadded) == 0,
 		    "encode \"%s\" unpadded: \"%s\"", v->plain, buf);
 		ok(decodes_to(v->padded, v->plain, n), "decode \"%s\"",
 		    v->padded);
@@ -84,13 +86,14 @@ test_tolerance(void)
 	ok(decodes_to("mzxw-6ytb-oi", "foobar", 6), "dashes");
 	ok(decodes_to("  MZXW6YTBOI  ", "foobar", 6),
 	    "leading and trailing spaces");
-	ok(decodes_to("MZXW6YTBOI====== ", "foobar", 6),
-	    "space after padding");
+	ok(decodes_to("MZXW6YTBOI====== ", "foobar", 6), "space after padding");
 	ok(decodes_to("MZXW6YTBOI=== ===", "foobar", 6),
 	    "space inside padding");
 	ok(decodes_to("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-	    "\x00\x44\x32\x14\xc7\x42\x54\xb6\x35\xcf\x84\x65\x3a\x56\xd7"
-	    "\xc6\x75\xbe\x77\xdf", 20), "whole alphabet");
+	       "\x00\x44\x32\x14\xc7\x42\x54\xb6\x35\xcf\x84\x65\x3a\x56\xd7"
+	       "\xc6\x75\xbe\x77\xdf",
+	       20),
+	    "whole alphabet");
 	ok(decodes_to("", "", 0), "empty string is zero bytes");
 	ok(decodes_to(" - ", "", 0), "only separators is zero bytes");
 }
@@ -101,32 +104,34 @@ test_strictness(void)
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-		{ "MZXW6YTB1", "digit 1" },
-		{ "MZXW6YTB0A", "digit 0" },
-		{ "MZXW6YTB8A", "digit 8" },
-		{ "MZXW6YTB9A", "digit 9" },
-		{ "MZXW_6YTB", "underscore" },
-		{ "MZXW6YTB.OI", "dot" },
-		{ "MZXW\t6YTB", "tab" },
-		{ "MZXW6YTB\n", "newline" },
-		{ "MZXW6YTB+", "plus" },
-		{ "MZXW\xc3\xa9" "6YTB", "non-ASCII" },
-		{ "MZ=XW6YTB", "padding in the middle" },
-		{ "MZXW6===YTB", "data after padding" },
-		{ "M", "1 character" },
-		{ "MZX", "3 characters" },
-		{ "MZXW6Y", "6 characters" },
-		{ "MZXW6YTBM", "9 characters" },
-		{ "MY=====", "incomplete padding (7 of 8)" },
-		{ "MY=", "incomplete padding (1 of 8)" },
-		{ "MZXW6YTB========", "a whole block of padding" },
-		{ "========", "padding only" },
-		{ "MZXW6YTB=", "padding after a full block" },
-		{ "MZ======", "non-zero trailing bits (MZ)" },
-		{ "MZXR", "non-zero trailing bits (MZXR)" },
-		{ "MZXW7", "non-zero trailing bits (MZXW7)" },
-		{ "MZXW6YR", "non-zero trailing bits (MZXW6YR)" },
-		{ "MZXW6YTBOJ", "non-zero trailing bits (..OJ)" },
+	    {"MZXW6YTB1", "digit 1"},
+	    {"MZXW6YTB0A", "digit 0"},
+	    {"MZXW6YTB8A", "digit 8"},
+	    {"MZXW6YTB9A", "digit 9"},
+	    {"MZXW_6YTB", "underscore"},
+	    {"MZXW6YTB.OI", "dot"},
+	    {"MZXW\t6YTB", "tab"},
+	    {"MZXW6YTB\n", "newline"},
+	    {"MZXW6YTB+", "plus"},
+	    {"MZXW\xc3\xa9"
+	     "6YTB",
+		"non-ASCII"},
+	    {"MZ=XW6YTB", "padding in the middle"},
+	    {"MZXW6===YTB", "data after padding"},
+	    {"M", "1 character"},
+	    {"MZX", "3 characters"},
+	    {"MZXW6Y", "6 characters"},
+	    {"MZXW6YTBM", "9 characters"},
+	    {"MY=====", "incomplete padding (7 of 8)"},
+	    {"MY=", "incomplete padding (1 of 8)"},
+	    {"MZXW6YTB========", "a whole block of padding"},
+	    {"========", "padding only"},
+	    {"MZXW6YTB=", "padding after a full block"},
+	    {"MZ======", "non-zero trailing bits (MZ)"},
+	    {"MZXR", "non-zero trailing bits (MZXR)"},
+	    {"MZXW7", "non-zero trailing bits (MZXW7)"},
+	    {"MZXW6YR", "non-zero trailing bits (MZXW6YR)"},
+	    {"MZXW6YTBOJ", "non-zero trailing bits (..OJ)"},
 	};
 	uint8_t out[BUFSZ];
 	size_t i, len = 7;
@@ -172,7 +177,7 @@ test_round_trips(void)
 			bail_out("RAND_bytes failed");
 		n = r;
 		if (ft_base32_encode(in, n, i % 2U == 0, enc, sizeof(enc)) !=
-		    FT_OK ||
+			FT_OK ||
 		    ft_base32_decode(enc, out, sizeof(out), &len) != FT_OK ||
 		    len != n || memcmp(in, out, n) != 0) {
 			fails++;

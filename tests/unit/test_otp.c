@@ -22,9 +22,9 @@ static const uint8_t key64[] =
 static void
 test_hotp_rfc4226(void)
 {
-	static const char *const want[] = { "755224", "287082", "359152",
-		"969429", "338314", "254676", "287922", "162583", "399871",
-		"520489" };
+	static const char *const want[] = {"755224", "287082", "359152",
+	    "969429", "338314", "254676", "287922", "162583", "399871",
+	    "520489"};
 	char buf[FT_CODE_BUFSZ];
 	uint32_t code;
 	size_t i;
@@ -48,12 +48,12 @@ static void
 test_totp_rfc6238(void)
 {
 	static const struct totp_vec v[] = {
-		{ 59LL, "94287082", "46119246", "90693936" },
-		{ 1111111109LL, "07081804", "68084774", "25091201" },
-		{ 1111111111LL, "14050471", "67062674", "99943326" },
-		{ 1234567890LL, "89005924", "91819424", "93441116" },
-		{ 2000000000LL, "69279037", "90698825", "38618901" },
-		{ 20000000000LL, "65353130", "77737706", "47863826" },
+	    {59LL, "94287082", "46119246", "90693936"},
+	    {1111111109LL, "07081804", "68084774", "25091201"},
+	    {1111111111LL, "14050471", "67062674", "99943326"},
+	    {1234567890LL, "89005924", "91819424", "93441116"},
+	    {2000000000LL, "69279037", "90698825", "38618901"},
+	    {20000000000LL, "65353130", "77737706", "47863826"},
 	};
 	char buf[FT_CODE_BUFSZ];
 	uint32_t code;
@@ -108,14 +108,14 @@ test_args(void)
 	uint64_t step;
 	uint32_t code;
 
-	is_int(ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, 0, 5, &code),
-	    FT_ERR_ARG, "5 digits rejected");
-	is_int(ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, 0, 9, &code),
-	    FT_ERR_ARG, "9 digits rejected");
+	is_int(ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, 0, 5, &code), FT_ERR_ARG,
+	    "5 digits rejected");
+	is_int(ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, 0, 9, &code), FT_ERR_ARG,
+	    "9 digits rejected");
 	is_int(ft_hotp(key20, FT_KEY_MIN - 1U, FT_ALGO_SHA1, 0, 6, &code),
 	    FT_ERR_ARG, "short key rejected");
-	is_int(ft_hotp(NULL, KEY20_LEN, FT_ALGO_SHA1, 0, 6, &code),
-	    FT_ERR_ARG, "NULL key rejected");
+	is_int(ft_hotp(NULL, KEY20_LEN, FT_ALGO_SHA1, 0, 6, &code), FT_ERR_ARG,
+	    "NULL key rejected");
 	is_int(ft_hotp(key20, KEY20_LEN, (enum ft_algo)7, 0, 6, &code),
 	    FT_ERR_ARG, "bad algo rejected");
 	is_int(ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, 0, 7, &code), FT_OK,
@@ -145,15 +145,16 @@ code_at(uint64_t s, unsigned digits, char *buf)
 	uint32_t code = 0;
 
 	if (ft_hotp(key20, KEY20_LEN, FT_ALGO_SHA1, s, digits, &code) !=
-	    FT_OK || ft_code_format(code, digits, buf, FT_CODE_BUFSZ) != FT_OK)
+		FT_OK ||
+	    ft_code_format(code, digits, buf, FT_CODE_BUFSZ) != FT_OK)
 		bail_out("cannot compute reference code");
 }
 
 static void
 test_match(void)
 {
-	struct ft_totp_params p = { key20, KEY20_LEN, FT_ALGO_SHA1, 6, 30, 0 };
-	const time_t now = 1700000015;   /* step 56666667 */
+	struct ft_totp_params p = {key20, KEY20_LEN, FT_ALGO_SHA1, 6, 30, 0};
+	const time_t now = 1700000015; /* step 56666667 */
 	const uint64_t step = (uint64_t)now / 30U;
 	char buf[FT_CODE_BUFSZ], bad[FT_CODE_BUFSZ + 4];
 	uint64_t got_step;
@@ -169,12 +170,16 @@ test_match(void)
 			rc = ft_totp_match(&p, now, buf, &got_off, &got_step);
 			if (off >= -(int)w && off <= (int)w)
 				ok(rc == 1 && got_off == off &&
-				    got_step == step + (uint64_t)(int64_t)off,
+					got_step ==
+					    step + (uint64_t)(int64_t)off,
 				    "window %u offset %+d matched (rc %d, "
-				    "offset %d)", w, off, rc, got_off);
+				    "offset %d)",
+				    w, off, rc, got_off);
 			else
-				ok(rc == 0, "window %u offset %+d rejected "
-				    "(rc %d)", w, off, rc);
+				ok(rc == 0,
+				    "window %u offset %+d rejected "
+				    "(rc %d)",
+				    w, off, rc);
 		}
 	}
 	p.window = FT_WINDOW_MAX;
@@ -251,8 +256,8 @@ test_match(void)
 static void
 test_match_preference(void)
 {
-	struct ft_totp_params p = { key20, KEY20_LEN, FT_ALGO_SHA1, 6, 30,
-		FT_WINDOW_MAX };
+	struct ft_totp_params p = {
+	    key20, KEY20_LEN, FT_ALGO_SHA1, 6, 30, FT_WINDOW_MAX};
 	char a[FT_CODE_BUFSZ];
 	uint32_t *codes;
 	uint64_t s, got_step, found_s = 0;
@@ -285,8 +290,8 @@ test_match_preference(void)
 	diag("steps %llu and %llu share a code", (unsigned long long)found_s,
 	    (unsigned long long)(found_s + found_d));
 	/* now = the later step: offsets -d and 0; 0 wins */
-	rc = ft_totp_match(&p, (time_t)((found_s + found_d) * 30U), a,
-	    &got_off, &got_step);
+	rc = ft_totp_match(
+	    &p, (time_t)((found_s + found_d) * 30U), a, &got_off, &got_step);
 	ok(rc == 1 && got_off == 0, "closer (current) step preferred");
 	/* now in the middle (or half-way): the earlier wins a tie */
 	rc = ft_totp_match(&p, (time_t)((found_s + found_d / 2U) * 30U), a,

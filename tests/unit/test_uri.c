@@ -23,31 +23,31 @@ test_percent(void)
 	static const struct {
 		const char *in, *want;
 	} v[] = {
-		{ "", "" },
-		{ "alice", "alice" },
-		{ "AZaz09-._~", "AZaz09-._~" },
-		{ "Alice Smith", "Alice%20Smith" },
-		{ "a:b", "a%3Ab" },
-		{ "alice@example.com", "alice%40example.com" },
-		{ "R&D", "R%26D" },
-		{ "a/b", "a%2Fb" },
-		{ "why?", "why%3F" },
-		{ "100%", "100%25" },
-		{ "a+b=c#d", "a%2Bb%3Dc%23d" },
-		{ "\"<>\\^`{|}", "%22%3C%3E%5C%5E%60%7B%7C%7D" },
-		{ "tab\there", "tab%09here" },
-		{ "Soci\xc3\xa9t\xc3\xa9", "Soci%C3%A9t%C3%A9" },
-		{ "\xe6\x97\xa5\xe6\x9c\xac", "%E6%97%A5%E6%9C%AC" },
-		{ "\xf0\x9f\x94\x91 key", "%F0%9F%94%91%20key" },
-		{ "\x7f\xff", "%7F%FF" },
+	    {"", ""},
+	    {"alice", "alice"},
+	    {"AZaz09-._~", "AZaz09-._~"},
+	    {"Alice Smith", "Alice%20Smith"},
+	    {"a:b", "a%3Ab"},
+	    {"alice@example.com", "alice%40example.com"},
+	    {"R&D", "R%26D"},
+	    {"a/b", "a%2Fb"},
+	    {"why?", "why%3F"},
+	    {"100%", "100%25"},
+	    {"a+b=c#d", "a%2Bb%3Dc%23d"},
+	    {"\"<>\\^`{|}", "%22%3C%3E%5C%5E%60%7B%7C%7D"},
+	    {"tab\there", "tab%09here"},
+	    {"Soci\xc3\xa9t\xc3\xa9", "Soci%C3%A9t%C3%A9"},
+	    {"\xe6\x97\xa5\xe6\x9c\xac", "%E6%97%A5%E6%9C%AC"},
+	    {"\xf0\x9f\x94\x91 key", "%F0%9F%94%91%20key"},
+	    {"\x7f\xff", "%7F%FF"},
 	};
 	char buf[BUFSZ];
 	size_t i;
 
 	for (i = 0; i < NELEM(v); i++) {
 		ok(ft_percent_encode(v[i].in, buf, sizeof(buf)) == FT_OK &&
-		    strcmp(buf, v[i].want) == 0, "percent-encode -> %s (got %s)",
-		    v[i].want, buf);
+			strcmp(buf, v[i].want) == 0,
+		    "percent-encode -> %s (got %s)", v[i].want, buf);
 	}
 	is_int(ft_percent_encode("a b", buf, 6), FT_OK, "exact room");
 	is_str(buf, "a%20b", "exact room result");
@@ -65,7 +65,7 @@ hexval(int c)
 		return c - '0';
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return -1;  /* the encoder must use upper case */
+	return -1; /* the encoder must use upper case */
 }
 
 /* Independent decoder: returns 0 if s is not strictly well formed. */
@@ -86,7 +86,7 @@ pct_decode(const char *s, char *out)
 			return 0;
 		if (strchr("-._~", hi * 16 + lo) != NULL ||
 		    isalnum(hi * 16 + lo))
-			return 0;  /* unreserved must not be encoded */
+			return 0; /* unreserved must not be encoded */
 		*out++ = (char)(hi * 16 + lo);
 		s += 2;
 	}
@@ -107,7 +107,7 @@ test_percent_random(void)
 		for (j = 0; j < len; j++) {
 			if (ft_random_uniform(255, &b) != FT_OK)
 				bail_out("random failed");
-			in[j] = (char)(b + 1U);  /* 1..255, no NUL */
+			in[j] = (char)(b + 1U); /* 1..255, no NUL */
 		}
 		in[len] = '\0';
 		if (ft_percent_encode(in, enc, sizeof(enc)) != FT_OK ||
@@ -128,46 +128,46 @@ static void
 test_uri(void)
 {
 	static const struct uri_case v[] = {
-		{ "ACME Co", "alice@example.com", "JBSWY3DPEHPK3PXP",
-		  FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/ACME%20Co:alice%40example.com?"
-		  "secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&"
-		  "digits=6&period=30" },
-		{ "example", "bob", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA256, 8, 60,
-		  "otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
-		  "issuer=example&algorithm=SHA256&digits=8&period=60" },
-		{ "example", "bob", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA512, 7, 15,
-		  "otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
-		  "issuer=example&algorithm=SHA512&digits=7&period=15" },
-		{ NULL, "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
-		  "algorithm=SHA1&digits=6&period=30" },
-		{ "", "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 300,
-		  "otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
-		  "algorithm=SHA1&digits=6&period=300" },
-		{ "R&D / Lab?", "dave:ops@host", "JBSWY3DPEHPK3PXP",
-		  FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/R%26D%20%2F%20Lab%3F:dave%3Aops%40host?"
-		  "secret=JBSWY3DPEHPK3PXP&issuer=R%26D%20%2F%20Lab%3F&"
-		  "algorithm=SHA1&digits=6&period=30" },
-		{ "100% Soci\xc3\xa9t\xc3\xa9", "j\xc3\xb6rg m\xc3\xbcller",
-		  "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/100%25%20Soci%C3%A9t%C3%A9:"
-		  "j%C3%B6rg%20m%C3%BCller?secret=JBSWY3DPEHPK3PXP&"
-		  "issuer=100%25%20Soci%C3%A9t%C3%A9&algorithm=SHA1&digits=6&"
-		  "period=30" },
-		{ "\xe6\x97\xa5\xe6\x9c\xac", "a=b&c", "JBSWY3DPEHPK3PXP",
-		  FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/%E6%97%A5%E6%9C%AC:a%3Db%26c?"
-		  "secret=JBSWY3DPEHPK3PXP&issuer=%E6%97%A5%E6%9C%AC&"
-		  "algorithm=SHA1&digits=6&period=30" },
-		/* secret normalized: case, spaces, padding */
-		{ "x", "y", "jbsw y3dp ehpk 3pxp", FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x&"
-		  "algorithm=SHA1&digits=6&period=30" },
-		{ "x", "y", "MZXW6YTBOI======", FT_ALGO_SHA1, 6, 30,
-		  "otpauth://totp/x:y?secret=MZXW6YTBOI&issuer=x&"
-		  "algorithm=SHA1&digits=6&period=30" },
+	    {"ACME Co", "alice@example.com", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1,
+		6, 30,
+		"otpauth://totp/ACME%20Co:alice%40example.com?"
+		"secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&"
+		"digits=6&period=30"},
+	    {"example", "bob", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA256, 8, 60,
+		"otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
+		"issuer=example&algorithm=SHA256&digits=8&period=60"},
+	    {"example", "bob", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA512, 7, 15,
+		"otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
+		"issuer=example&algorithm=SHA512&digits=7&period=15"},
+	    {NULL, "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
+		"otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
+		"algorithm=SHA1&digits=6&period=30"},
+	    {"", "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 300,
+		"otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
+		"algorithm=SHA1&digits=6&period=300"},
+	    {"R&D / Lab?", "dave:ops@host", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6,
+		30,
+		"otpauth://totp/R%26D%20%2F%20Lab%3F:dave%3Aops%40host?"
+		"secret=JBSWY3DPEHPK3PXP&issuer=R%26D%20%2F%20Lab%3F&"
+		"algorithm=SHA1&digits=6&period=30"},
+	    {"100% Soci\xc3\xa9t\xc3\xa9", "j\xc3\xb6rg m\xc3\xbcller",
+		"JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
+		"otpauth://totp/100%25%20Soci%C3%A9t%C3%A9:"
+		"j%C3%B6rg%20m%C3%BCller?secret=JBSWY3DPEHPK3PXP&"
+		"issuer=100%25%20Soci%C3%A9t%C3%A9&algorithm=SHA1&digits=6&"
+		"period=30"},
+	    {"\xe6\x97\xa5\xe6\x9c\xac", "a=b&c", "JBSWY3DPEHPK3PXP",
+		FT_ALGO_SHA1, 6, 30,
+		"otpauth://totp/%E6%97%A5%E6%9C%AC:a%3Db%26c?"
+		"secret=JBSWY3DPEHPK3PXP&issuer=%E6%97%A5%E6%9C%AC&"
+		"algorithm=SHA1&digits=6&period=30"},
+	    /* secret normalized: case, spaces, padding */
+	    {"x", "y", "jbsw y3dp ehpk 3pxp", FT_ALGO_SHA1, 6, 30,
+		"otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x&"
+		"algorithm=SHA1&digits=6&period=30"},
+	    {"x", "y", "MZXW6YTBOI======", FT_ALGO_SHA1, 6, 30,
+		"otpauth://totp/x:y?secret=MZXW6YTBOI&issuer=x&"
+		"algorithm=SHA1&digits=6&period=30"},
 	};
 	char *uri;
 	size_t i;
@@ -188,17 +188,18 @@ test_uri_rejects(void)
 {
 	char *uri = (char *)1;
 
-	is_int(ft_otpauth_uri("a:b", "alice", secret, FT_ALGO_SHA1, 6, 30,
-	    &uri), FT_ERR_ARG, "issuer with ':' rejected");
+	is_int(
+	    ft_otpauth_uri("a:b", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
+	    FT_ERR_ARG, "issuer with ':' rejected");
 	ok(uri == NULL, "out is NULL after an error");
-	is_int(ft_otpauth_uri(":", "alice", secret, FT_ALGO_SHA1, 6, 30,
-	    &uri), FT_ERR_ARG, "issuer ':' rejected");
+	is_int(ft_otpauth_uri(":", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
+	    FT_ERR_ARG, "issuer ':' rejected");
 	is_int(ft_otpauth_uri("x", "", secret, FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "empty account rejected");
 	is_int(ft_otpauth_uri("x", NULL, secret, FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "NULL account rejected");
-	is_int(ft_otpauth_uri("x", "a", "JBSWY3DP1", FT_ALGO_SHA1, 6, 30,
-	    &uri), FT_ERR_ARG, "bad base32 secret rejected");
+	is_int(ft_otpauth_uri("x", "a", "JBSWY3DP1", FT_ALGO_SHA1, 6, 30, &uri),
+	    FT_ERR_ARG, "bad base32 secret rejected");
 	is_int(ft_otpauth_uri("x", "a", "", FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "empty secret rejected");
 	is_int(ft_otpauth_uri("x", "a", secret, (enum ft_algo)9, 6, 30, &uri),
