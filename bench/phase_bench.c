@@ -114,7 +114,6 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	time_t now;
 	uint32_t c;
 	uint64_t step = 0;
-	bool in_home;
 	int offset, rc = -1, m;
 
 	cfg = calloc(1, sizeof(*cfg));
@@ -135,8 +134,8 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	}
 
 	t0 = now_us();
-	if (ft_config_secret_path(cfg, user, pw->pw_dir, path, sizeof(path),
-		&in_home, err, sizeof(err)) != FT_OK)
+	if (ft_config_secret_path(
+		cfg, pw, path, sizeof(path), err, sizeof(err)) != FT_OK)
 		goto fail;
 	ft_secret_policy(pw->pw_uid, &pol);
 	if (ft_secret_load(path, &pol, sec, err, sizeof(err)) != FT_OK)

@@ -77,13 +77,16 @@ make_names(const struct cli_ctx *ctx, struct enroll *e)
 static int
 make_secret(const struct cli_ctx *ctx, struct enroll *e)
 {
+	const struct ft_totp_params p = {.algo = ctx->o.algo,
+	    .digits = ctx->o.digits,
+	    .period = ctx->o.period};
 	int rc;
 
 	if ((rc = ft_random_bytes(e->key, sizeof(e->key))) != FT_OK ||
 	    (rc = ft_base32_encode(e->key, sizeof(e->key), false, e->b32,
 		 sizeof(e->b32))) != FT_OK ||
-	    (rc = ft_otpauth_uri(e->issuer, e->account, e->b32, ctx->o.algo,
-		 ctx->o.digits, ctx->o.period, &e->uri)) != FT_OK)
+	    (rc = ft_otpauth_uri(e->issuer, e->account, e->b32, &p, &e->uri)) !=
+		FT_OK)
 		return cli_err(
 		    CLI_EX_FAIL, "cannot make a secret: %s", ft_rc_str(rc));
 	memcpy(e->s.key, e->key, sizeof(e->key));

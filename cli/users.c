@@ -78,8 +78,9 @@ target_from_pw(const struct cli_ctx *ctx, const char *name,
 		return cli_err(
 		    CLI_EX_FAIL, "home directory of %s too long", name);
 	err[0] = '\0';
-	rc = ft_config_secret_path(&ctx->cfg, t->name, t->home, t->path,
-	    sizeof(t->path), &t->in_home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &ctx->cfg, pw, t->path, sizeof(t->path), err, sizeof(err));
+	t->in_home = ft_config_secret_in_home(&ctx->cfg);
 	if (rc != FT_OK)
 		return cli_err(cli_exit_for(rc) == CLI_EX_FAIL
 			? CLI_EX_USAGE
@@ -276,14 +277,12 @@ scan_accounts(const struct cli_ctx *ctx, const struct accounts *all,
 {
 	char path[PATH_MAX], err[CLI_ERRLEN];
 	struct stat sb;
-	bool in_home;
 	size_t i;
 	int rc = FT_OK;
 
 	for (i = 0; i < all->n && rc == FT_OK; i++) {
-		if (ft_config_secret_path(&ctx->cfg, all->v[i].pw.pw_name,
-			all->v[i].pw.pw_dir, path, sizeof(path), &in_home, err,
-			sizeof(err)) != FT_OK)
+		if (ft_config_secret_path(&ctx->cfg, &all->v[i].pw, path,
+			sizeof(path), err, sizeof(err)) != FT_OK)
 			continue;
 		if (lstat(path, &sb) != 0)
 			continue;

@@ -477,16 +477,34 @@ home_part(const char *home, const char **out, char *err, size_t errlen)
 	return FT_OK;
 }
 
-int
-ft_config_secret_path(const struct ft_config *c, const char *user,
-    const char *home, char *out, size_t outlen, bool *in_home, char *err,
-    size_t errlen)
+bool
+ft_config_secret_in_home(const struct ft_config *c)
 {
-	const char *t = c->secret, *h = NULL;
+	const char *t = c->secret;
+
+	if (t[0] == '~')
+		return true;
+	for (; *t != '\0'; t++) {
+		if (*t != '%')
+			continue;
+		t++;
+		if (*t == 'h')
+			return true;
+		if (*t == '\0')
+			break;
+	}
+	return false;
+}
+
+int
+ft_config_secret_path(const struct ft_config *c, const struct passwd *pw,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *t = c->secret, *h = NULL, *user = pw->pw_name;
+	const char *home = pw->pw_dir;
 	size_t pos = 0;
 	int rc;
 
-	*in_home = false;
 	if (outlen == 0)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
 	out[0] = '\0';
@@ -500,7 +518,6 @@ ft_config_secret_path(const struct ft_config *c, const char *user,
 			return rc;
 		if (!append(out, outlen, &pos, h, strlen(h)))
 			goto toolong;
-		*in_home = true;
 		t++;
 	}
 	for (; *t != '\0'; t++) {
@@ -521,7 +538,6 @@ ft_config_secret_path(const struct ft_config *c, const char *user,
 				return rc;
 			if (!append(out, outlen, &pos, h, strlen(h)))
 				goto toolong;
-			*in_home = true;
 		} else
 			return ft_seterr(err, errlen, FT_ERR_PARSE,
 			    "secret: unknown %%-escape (use %%u, %%h or %%%%)");

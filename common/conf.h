@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <pwd.h>
 #include <stddef.h>
 
 #ifndef FT_SYSCONFDIR
@@ -84,13 +85,15 @@ int ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 int ft_config_from_args(
     struct ft_config *c, int argc, const char **argv, char *err, size_t errlen);
 
-/* Expand the secret= template for a user: %u user, %h home, a leading ~
- * home, %% a literal %.  User names containing '/' or starting with '.' are
- * rejected.  *in_home is set if the template uses the home directory (the
- * module then reads with the user's privileges). */
-int ft_config_secret_path(const struct ft_config *c, const char *user,
-    const char *home, char *out, size_t outlen, bool *in_home, char *err,
-    size_t errlen);
+/* Expand the secret= template for a user: %u the user name, %h the home
+ * directory, a leading ~ the home, %% a literal %.  User names containing
+ * '/' or starting with '.' are rejected. */
+int ft_config_secret_path(const struct ft_config *c, const struct passwd *pw,
+    char *out, size_t outlen, char *err, size_t errlen);
+
+/* True if the secret= template uses the home directory (the module then
+ * reads the file with the user's privileges). */
+bool ft_config_secret_in_home(const struct ft_config *c);
 
 /* Iterate the option table (for --help output and the documentation test):
  * returns the name of option i, or NULL past the end. */

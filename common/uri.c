@@ -94,10 +94,11 @@ out:
 
 int
 ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
-    enum ft_algo algo, unsigned digits, unsigned period, char **out)
+    const struct ft_totp_params *p, char **out)
 {
 	char secret[URI_B32_MAX], *iss = NULL, *acct = NULL, *uri = NULL;
-	const char *algo_name = ft_algo_name(algo);
+	const char *algo_name;
+	unsigned digits, period;
 	bool has_issuer = issuer != NULL && issuer[0] != '\0';
 	size_t len = 0;
 	int n, rc;
@@ -105,6 +106,11 @@ ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
 	if (out == NULL)
 		return FT_ERR_ARG;
 	*out = NULL;
+	if (p == NULL)
+		return FT_ERR_ARG;
+	algo_name = ft_algo_name(p->algo);
+	digits = p->digits;
+	period = p->period;
 	if (account == NULL || account[0] == '\0' || secret_b32 == NULL ||
 	    algo_name == NULL || digits < FT_DIGITS_MIN ||
 	    digits > FT_DIGITS_MAX || period < FT_PERIOD_MIN ||

@@ -15,10 +15,10 @@ int ft_percent_encode(const char *in, char *out, size_t outlen);
  * issuer parameter).  The ':' between issuer and account is literal;
  * issuer and account are percent-encoded (an issuer containing ':' is
  * rejected, FT_ERR_ARG, because apps split the label there).  secret_b32 is
- * emitted without padding.  Returns a malloc'd string in *out (caller wipes
+ * emitted without padding; algorithm, digits and period come from p (its key
+ * and window are not used).  Returns a malloc'd string in *out (caller wipes
  * and frees: it contains the secret). */
 int ft_otpauth_uri(const char *issuer, const char *account,
-    const char *secret_b32, enum ft_algo algo, unsigned digits, unsigned period,
-    char **out);
+    const char *secret_b32, const struct ft_totp_params *p, char **out);
 
 #endif

@@ -101,8 +101,9 @@ load_secret(struct ftpam_login *lg)
 		return;
 	}
 	err[0] = '\0';
-	rc = ft_config_secret_path(&lg->cfg, lg->user, lg->pw->pw_dir, lg->path,
-	    sizeof(lg->path), &lg->in_home, err, sizeof(err));
+	rc = ft_config_secret_path(
+	    &lg->cfg, lg->pw, lg->path, sizeof(lg->path), err, sizeof(err));
+	lg->in_home = ft_config_secret_in_home(&lg->cfg);
 	if (rc != FT_OK) {
 		lg->sstate = FTPAM_SECRET_BAD;
 		set_detail(lg, FTPAM_UNSAFE_FILE, err);

@@ -3,6 +3,7 @@
  * over the file, and secret path expansion. */
 #include <config.h>
 
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -294,6 +295,21 @@ test_file(void)
 	is_int(rc, FT_ERR_PARSE, "conf= inside a config file refused");
 }
 
+/* Expand the template for a user given by name and home; *home tells
+ * whether the template reads from the home directory. */
+static int
+path_of(const struct ft_config *c, const char *user, const char *dir, char *out,
+    size_t outlen, bool *home, char *err, size_t errlen)
+{
+	struct passwd pw;
+
+	memset(&pw, 0, sizeof(pw));
+	pw.pw_name = (char *)(uintptr_t)user;
+	pw.pw_dir = (char *)(uintptr_t)dir;
+	*home = ft_config_secret_in_home(c);
+	return ft_config_secret_path(c, &pw, out, outlen, err, errlen);
+}
+
 static void
 test_secret_path(void)
 {
@@ -303,53 +319,53 @@ test_secret_path(void)
 	int rc;
 
 	ft_config_defaults(&c);
-	rc = ft_config_secret_path(&c, "alice", "/home/alice", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = path_of(&c, "alice", "/home/alice", out, sizeof(out), &home, err,
+	    sizeof(err));
 	ok(rc == FT_OK && strcmp(out, "/var/lib/flowtotp/users/alice") == 0 &&
 		!home,
 	    "default template: %s", out);
 	(void)ft_config_set_arg(&c, "secret=~/.flowtotp", err, sizeof(err));
-	rc = ft_config_secret_path(&c, "alice", "/home/alice", out, sizeof(out),
-	    &home, err, sizeof(err));
+	rc = path_of(&c, "alice", "/home/alice", out, sizeof(out), &home, err,
+	    sizeof(err));
 	ok(rc == FT_OK && strcmp(out, "/home/alice/.flowtotp") == 0 && home,
 	    "~/ expands to home: %s", out);
 	(void)ft_config_set_arg(&c, "secret=%h/.ft/%u%%x", err, sizeof(err));
-	rc = ft_config_secret_path(
+	rc = path_of(
 	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc == FT_OK && strcmp(out, "/srv/bob/.ft/bob%x") == 0 && home,
 	    "%%h %%u %%%% expand: %s", out);
-	rc = ft_config_secret_path(
+	rc = path_of(
 	    &c, "bob", "relative", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "relative home refused");
-	rc = ft_config_secret_path(&c, "bob", "/srv/bob", small, sizeof(small),
-	    &home, err, sizeof(err));
+	rc = path_of(&c, "bob", "/srv/bob", small, sizeof(small), &home, err,
+	    sizeof(err));
 	ok(rc != FT_OK && small[0] == '\0', "overflow is an error (%s)", err);
 	(void)ft_config_set_arg(&c, "secret=/x/%q", err, sizeof(err));
-	rc = ft_config_secret_path(
+	rc = path_of(
 	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "unknown escape refused (%s)", err);
 	(void)ft_config_set_arg(&c, "secret=/x/%", err, sizeof(err));
-	rc = ft_config_secret_path(
+	rc = path_of(
 	    &c, "bob", "/srv/bob", out, sizeof(out), &home, err, sizeof(err));
 	ok(rc != FT_OK, "trailing %% refused");
 	ft_config_defaults(&c);
-	ok(ft_config_secret_path(&c, "", "/h", out, sizeof(out), &home, err,
-	       sizeof(err)) != FT_OK,
+	ok(path_of(&c, "", "/h", out, sizeof(out), &home, err, sizeof(err)) !=
+		FT_OK,
 	    "empty user refused");
-	ok(ft_config_secret_path(&c, "../etc", "/h", out, sizeof(out), &home,
-	       err, sizeof(err)) != FT_OK,
+	ok(path_of(&c, "../etc", "/h", out, sizeof(out), &home, err,
+	       sizeof(err)) != FT_OK,
 	    "user with '/' and '.' refused");
-	ok(ft_config_secret_path(&c, "a/b", "/h", out, sizeof(out), &home, err,
+	ok(path_of(&c, "a/b", "/h", out, sizeof(out), &home, err,
 	       sizeof(err)) != FT_OK,
 	    "user with '/' refused");
-	ok(ft_config_secret_path(&c, ".hidden", "/h", out, sizeof(out), &home,
-	       err, sizeof(err)) != FT_OK,
+	ok(path_of(&c, ".hidden", "/h", out, sizeof(out), &home, err,
+	       sizeof(err)) != FT_OK,
 	    "user starting with '.' refused");
-	ok(ft_config_secret_path(&c, "a\nb", "/h", out, sizeof(out), &home, err,
+	ok(path_of(&c, "a\nb", "/h", out, sizeof(out), &home, err,
 	       sizeof(err)) != FT_OK,
 	    "user with a newline refused");
-	ok(ft_config_secret_path(&c, "user.name-1_x", "/h", out, sizeof(out),
-	       &home, err, sizeof(err)) == FT_OK,
+	ok(path_of(&c, "user.name-1_x", "/h", out, sizeof(out), &home, err,
+	       sizeof(err)) == FT_OK,
 	    "ordinary punctuation allowed");
 }
 

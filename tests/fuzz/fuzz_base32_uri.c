@@ -74,11 +74,12 @@ fuzz_uri(
 {
 	static const enum ft_algo algos[] = {
 	    FT_ALGO_SHA1, FT_ALGO_SHA256, FT_ALGO_SHA512};
+	const struct ft_totp_params p = {.algo = algos[knobs % 3U],
+	    .digits = 6U + (knobs >> 2) % 4U,
+	    .period = (knobs & 0x80) != 0 ? 30U : 60U};
 	char *uri = NULL;
 
-	if (ft_otpauth_uri(issuer, account, secret, algos[knobs % 3U],
-		6U + (knobs >> 2) % 4U, (knobs & 0x80) != 0 ? 30U : 60U,
-		&uri) != FT_OK)
+	if (ft_otpauth_uri(issuer, account, secret, &p, &uri) != FT_OK)
 		return;
 	if (strncmp(uri, "otpauth://totp/", 15) != 0)
 		abort();

@@ -66,7 +66,7 @@ fuzz_path(const char *buf, size_t size)
 	const char *user, *home;
 	char *copy, *p;
 	char out[PATH_MAX], err[ERRLEN];
-	bool in_home = false;
+	struct passwd pw;
 
 	copy = malloc(size + 1U);
 	if (copy == NULL)
@@ -83,10 +83,13 @@ fuzz_path(const char *buf, size_t size)
 		}
 	}
 	ft_config_defaults(&c);
+	memset(&pw, 0, sizeof(pw));
+	pw.pw_name = (char *)(uintptr_t)user;
+	pw.pw_dir = (char *)(uintptr_t)home;
 	err[0] = '\0';
 	if (ft_config_set(&c, "secret", copy, err, sizeof(err)) == FT_OK &&
-	    ft_config_secret_path(&c, user, home, out, sizeof(out), &in_home,
-		err, sizeof(err)) == FT_OK) {
+	    ft_config_secret_path(
+		&c, &pw, out, sizeof(out), err, sizeof(err)) == FT_OK) {
 		/* An expanded path never escapes through the user name. */
 		if (strchr(user, '/') != NULL || user[0] == '.')
 			abort();

@@ -17,6 +17,18 @@
 
 static const char *const secret = "JBSWY3DPEHPK3PXP";
 
+/* The URI of one key, its parameters given one by one as the cases list
+ * them. */
+static int
+uri_of(const char *issuer, const char *account, const char *b32,
+    enum ft_algo algo, unsigned digits, unsigned period, char **out)
+{
+	const struct ft_totp_params p = {
+	    .algo = algo, .digits = digits, .period = period};
+
+	return ft_otpauth_uri(issuer, account, b32, &p, out);
+}
+
 static void
 test_percent(void)
 {
@@ -175,8 +187,8 @@ test_uri(void)
 
 	for (i = 0; i < NELEM(v); i++) {
 		uri = NULL;
-		rc = ft_otpauth_uri(v[i].issuer, v[i].account, v[i].secret,
-		    v[i].algo, v[i].digits, v[i].period, &uri);
+		rc = uri_of(v[i].issuer, v[i].account, v[i].secret, v[i].algo,
+		    v[i].digits, v[i].period, &uri);
 		is_int(rc, FT_OK, "uri case %zu rc", i);
 		is_str(uri, v[i].want, "uri case %zu", i);
 		free(uri);
@@ -188,32 +200,31 @@ test_uri_rejects(void)
 {
 	char *uri = (char *)1;
 
-	is_int(
-	    ft_otpauth_uri("a:b", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
+	is_int(uri_of("a:b", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "issuer with ':' rejected");
 	ok(uri == NULL, "out is NULL after an error");
-	is_int(ft_otpauth_uri(":", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
+	is_int(uri_of(":", "alice", secret, FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "issuer ':' rejected");
-	is_int(ft_otpauth_uri("x", "", secret, FT_ALGO_SHA1, 6, 30, &uri),
-	    FT_ERR_ARG, "empty account rejected");
-	is_int(ft_otpauth_uri("x", NULL, secret, FT_ALGO_SHA1, 6, 30, &uri),
-	    FT_ERR_ARG, "NULL account rejected");
-	is_int(ft_otpauth_uri("x", "a", "JBSWY3DP1", FT_ALGO_SHA1, 6, 30, &uri),
+	is_int(uri_of("x", "", secret, FT_ALGO_SHA1, 6, 30, &uri), FT_ERR_ARG,
+	    "empty account rejected");
+	is_int(uri_of("x", NULL, secret, FT_ALGO_SHA1, 6, 30, &uri), FT_ERR_ARG,
+	    "NULL account rejected");
+	is_int(uri_of("x", "a", "JBSWY3DP1", FT_ALGO_SHA1, 6, 30, &uri),
 	    FT_ERR_ARG, "bad base32 secret rejected");
-	is_int(ft_otpauth_uri("x", "a", "", FT_ALGO_SHA1, 6, 30, &uri),
-	    FT_ERR_ARG, "empty secret rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, (enum ft_algo)9, 6, 30, &uri),
+	is_int(uri_of("x", "a", "", FT_ALGO_SHA1, 6, 30, &uri), FT_ERR_ARG,
+	    "empty secret rejected");
+	is_int(uri_of("x", "a", secret, (enum ft_algo)9, 6, 30, &uri),
 	    FT_ERR_ARG, "bad algorithm rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, FT_ALGO_SHA1, 5, 30, &uri),
-	    FT_ERR_ARG, "5 digits rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, FT_ALGO_SHA1, 9, 30, &uri),
-	    FT_ERR_ARG, "9 digits rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, FT_ALGO_SHA1, 6, 14, &uri),
-	    FT_ERR_ARG, "period 14 rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, FT_ALGO_SHA1, 6, 301, &uri),
-	    FT_ERR_ARG, "period 301 rejected");
-	is_int(ft_otpauth_uri("x", "a", secret, FT_ALGO_SHA1, 6, 30, NULL),
-	    FT_ERR_ARG, "NULL out rejected");
+	is_int(uri_of("x", "a", secret, FT_ALGO_SHA1, 5, 30, &uri), FT_ERR_ARG,
+	    "5 digits rejected");
+	is_int(uri_of("x", "a", secret, FT_ALGO_SHA1, 9, 30, &uri), FT_ERR_ARG,
+	    "9 digits rejected");
+	is_int(uri_of("x", "a", secret, FT_ALGO_SHA1, 6, 14, &uri), FT_ERR_ARG,
+	    "period 14 rejected");
+	is_int(uri_of("x", "a", secret, FT_ALGO_SHA1, 6, 301, &uri), FT_ERR_ARG,
+	    "period 301 rejected");
+	is_int(uri_of("x", "a", secret, FT_ALGO_SHA1, 6, 30, NULL), FT_ERR_ARG,
+	    "NULL out rejected");
 }
 
 int
