@@ -2,7 +2,13 @@
  *
  * The CLI is a thin face over common/: it resolves who acts on whom, takes
  * the right privileges for the store, talks to the person at the terminal
- * and prints.  Everything the module also needs lives in common/. */
+ * and prints.  Everything the module also needs lives in common/.
+ *
+ * Calls between the files go one way, top to bottom: totp-enroll.c (the
+ * dispatcher) calls the cmd_*.c files, which call the helpers (unenrol,
+ * report, verify, store, users, cache, ...), which call the leaves (msg,
+ * timefmt, json, priv, prompt, log).  No file calls back up; the test
+ * command checks the graph for cycles. */
 #ifndef FLOWTOTP_CLI_H
 #define FLOWTOTP_CLI_H
 
@@ -99,11 +105,12 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* ---- unenrol.c ---- */
 /* Remove a user's secret file and login state (reset, disable). */
 int cli_unenrol(
     const struct cli_ctx *ctx, const struct cli_target *t, const char *action);
 
-/* ---- messages (totp-enroll.c) ---- */
+/* ---- msg.c: messages ---- */
 /* "totp-enroll: MESSAGE\n" on stderr; returns ex. */
 int cli_err(int ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -228,8 +235,11 @@ enum cli_qr_mode cli_qr_auto(void);
  * modules).  FT_OK or a negative ft_rc. */
 int cli_qr_print(FILE *out, const char *text, enum cli_qr_mode mode);
 
-/* ---- json.c and time formatting ---- */
+/* ---- json.c ---- */
+/* s as a JSON string literal, quotes included. */
 void cli_json_str(FILE *out, const char *s);
+
+/* ---- timefmt.c: times in UTC ---- */
 /* "2024-01-02T03:04:05Z" */
 void cli_time_iso(time_t t, char *buf, size_t len);
 /* "2024-01-02 03:04:05 UTC" */
