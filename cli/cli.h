@@ -24,6 +24,7 @@
 #include "otp.h"
 #include "safefile.h"
 #include "secretfile.h"
+#include "secretstore.h"
 #include "state.h"
 
 #define CLI_PROG "totp-enroll"
@@ -166,11 +167,11 @@ int cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t);
  * the user) with SIGINT/SIGTERM/SIGHUP held off. */
 int cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
     const struct ft_secret *s, char *err, size_t errlen);
-/* Locked read-modify-write: load under an exclusive lock, call fn, write
- * the result atomically, unlock.  fn returns FT_OK or a negative ft_rc. */
-typedef int (*cli_secret_edit_fn)(struct ft_secret *s, void *arg);
-int cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn,
-    void *arg, char *err, size_t errlen);
+/* ft_secret_edit (the locked read-modify-write, see secretstore.h) with
+ * the right privileges and SIGINT/SIGTERM/SIGHUP held off.  FT_OK (whether
+ * or not fn asked for a write) or a negative ft_rc. */
+int cli_secret_edit(const struct cli_target *t, ft_secret_edit_fn fn, void *arg,
+    char *err, size_t errlen);
 /* Remove the secret file.  FT_ERR_NOENT when there is none. */
 int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
 
