@@ -2,7 +2,13 @@
  *
  * The CLI is a thin face over common/: it resolves who acts on whom, takes
  * the right privileges for the store, talks to the person at the terminal
- * and prints.  Everything the module also needs lives in common/. */
+ * and prints.  Everything the module also needs lives in common/.
+ *
+ * Calls between the files go one way, top to bottom: totp-enroll.c (the
+ * dispatcher) calls the cmd_*.c files, which call the helpers (unenrol,
+ * report, verify, store, users, cache, ...), which call the leaves (msg,
+ * timefmt, json, priv, prompt, log).  No file calls back up; the test
+ * command checks the graph for cycles. */
 #ifndef FLOWTOTP_CLI_H
 #define FLOWTOTP_CLI_H
 
@@ -18,6 +24,7 @@
 #include "otp.h"
 #include "safefile.h"
 #include "secretfile.h"
+#include "secretstore.h"
 #include "state.h"
 
 #define CLI_PROG "totp-enroll"
@@ -99,11 +106,12 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* ---- unenrol.c ---- */
 /* Remove a user's secret file and login state (reset, disable). */
 int cli_unenrol(
     const struct cli_ctx *ctx, const struct cli_target *t, const char *action);
 
-/* ---- messages (totp-enroll.c) ---- */
+/* ---- msg.c: messages ---- */
 /* "totp-enroll: MESSAGE\n" on stderr; returns ex. */
 int cli_err(int ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -159,11 +167,11 @@ int cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t);
  * the user) with SIGINT/SIGTERM/SIGHUP held off. */
 int cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
     const struct ft_secret *s, char *err, size_t errlen);
-/* Locked read-modify-write: load under an exclusive lock, call fn, write
- * the result atomically, unlock.  fn returns FT_OK or a negative ft_rc. */
-typedef int (*cli_secret_edit_fn)(struct ft_secret *s, void *arg);
-int cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn,
-    void *arg, char *err, size_t errlen);
+/* ft_secret_edit (the locked read-modify-write, see secretstore.h) with
+ * the right privileges and SIGINT/SIGTERM/SIGHUP held off.  FT_OK (whether
+ * or not fn asked for a write) or a negative ft_rc. */
+int cli_secret_edit(const struct cli_target *t, ft_secret_edit_fn fn, void *arg,
+    char *err, size_t errlen);
 /* Remove the secret file.  FT_ERR_NOENT when there is none. */
 int cli_secret_remove(const struct cli_target *t, char *err, size_t errlen);
 
@@ -228,8 +236,11 @@ enum cli_qr_mode cli_qr_auto(void);
  * modules).  FT_OK or a negative ft_rc. */
 int cli_qr_print(FILE *out, const char *text, enum cli_qr_mode mode);
 
-/* ---- json.c and time formatting ---- */
+/* ---- json.c ---- */
+/* s as a JSON string literal, quotes included. */
 void cli_json_str(FILE *out, const char *s);
+
+/* ---- timefmt.c: times in UTC ---- */
 /* "2024-01-02T03:04:05Z" */
 void cli_time_iso(time_t t, char *buf, size_t len);
 /* "2024-01-02 03:04:05 UTC" */

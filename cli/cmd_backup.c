@@ -20,8 +20,9 @@ struct newcodes {
 	char hash[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ];
 };
 
+/* The edit made under the file's lock: the new hashes replace the old. */
 static int
-swap_codes(struct ft_secret *s, void *arg)
+swap_codes(struct ft_secret *s, void *arg, char *err, size_t errlen)
 {
 	const struct newcodes *nc = arg;
 	size_t i;
@@ -30,7 +31,9 @@ swap_codes(struct ft_secret *s, void *arg)
 	for (i = 0; i < nc->n; i++)
 		memcpy(s->backup[i], nc->hash[i], sizeof(s->backup[i]));
 	s->nbackup = nc->n;
-	return FT_OK;
+	(void)err;
+	(void)errlen;
+	return FT_SECRET_WRITE;
 }
 
 static void

@@ -1,9 +1,7 @@
-/* Output helpers: JSON strings and UTC times. */
+/* JSON strings for --json output (times are in timefmt.c). */
 #include <config.h>
 
-#include <stdbool.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -30,33 +28,4 @@ cli_json_str(FILE *out, const char *s)
 		}
 	}
 	(void)fputc('"', out);
-}
-
-/* snprintf rather than strftime: the format stays a checked literal. */
-static void
-fmt_utc(time_t t, bool iso, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (len == 0)
-		return;
-	if (gmtime_r(&t, &tm) == NULL) {
-		(void)snprintf(buf, len, "%lld", (long long)t);
-		return;
-	}
-	(void)snprintf(buf, len, "%04d-%02d-%02d%s%02d:%02d:%02d%s",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, iso ? "T" : " ",
-	    tm.tm_hour, tm.tm_min, tm.tm_sec, iso ? "Z" : " UTC");
-}
-
-void
-cli_time_iso(time_t t, char *buf, size_t len)
-{
-	fmt_utc(t, true, buf, len);
-}
-
-void
-cli_time_text(time_t t, char *buf, size_t len)
-{
-	fmt_utc(t, false, buf, len);
 }

@@ -10,6 +10,15 @@
 
 #define TIMEBUF 64U
 
+/* What is known about one user, gathered before anything is printed. */
+struct user_view {
+	struct ft_secret s;
+	int load_rc; /* of the secret file: FT_OK, FT_ERR_NOENT, ... */
+	char err[CLI_ERRLEN];
+	bool have; /* us is valid (the state store answered) */
+	struct ft_user_state us;
+};
+
 void
 cli_report_begin(struct cli_report *r, bool json)
 {
@@ -92,23 +101,23 @@ text_state(bool have, const struct ft_user_state *us)
 }
 
 static void
-print_text(const char *name, const struct ft_secret *s, int load_rc,
-    const char *err, bool have, const struct ft_user_state *us)
+print_text(const char *name, const struct user_view *v)
 {
+	const struct ft_secret *s = &v->s;
 	char when[TIMEBUF];
 
 	(void)printf("%s: ", name);
-	if (load_rc == FT_OK) {
+	if (v->load_rc == FT_OK) {
 		cli_time_text((time_t)s->created, when, sizeof(when));
 		(void)printf("enrolled %s, %s/%u/%us, %zu backup code%s left",
 		    when, ft_algo_name(s->algo), s->digits, s->period,
 		    s->nbackup, s->nbackup == 1 ? "" : "s");
-	} else if (load_rc == FT_ERR_NOENT) {
+	} else if (v->load_rc == FT_ERR_NOENT) {
 		(void)printf("not enrolled");
 	} else {
-		(void)printf("ERROR (%s)", err);
+		(void)printf("ERROR (%s)", v->err);
 	}
-	text_state(have, us);
+	text_state(v->have, &v->us);
 	(void)printf("\n");
 }
 
@@ -133,10 +142,10 @@ json_state(bool have, const struct ft_user_state *us)
 }
 
 static void
-print_json(struct cli_report *r, const struct cli_target *t,
-    const struct ft_secret *s, int load_rc, const char *err, bool have,
-    const struct ft_user_state *us)
+print_json(
+    struct cli_report *r, const struct cli_target *t, const struct user_view *v)
 {
+	const struct ft_secret *s = &v->s;
 	char when[TIMEBUF];
 
 	(void)printf("%s{\"user\":", r->first ? "" : ",");
@@ -144,7 +153,7 @@ print_json(struct cli_report *r, const struct cli_target *t,
 	cli_json_str(stdout, t->name);
 	(void)printf(",\"path\":");
 	cli_json_str(stdout, t->path);
-	if (load_rc == FT_OK) {
+	if (v->load_rc == FT_OK) {
 		cli_time_iso((time_t)s->created, when, sizeof(when));
 		(void)printf(
 		    ",\"enrolled\":true,\"created\":%lld,"
@@ -152,13 +161,13 @@ print_json(struct cli_report *r, const struct cli_target *t,
 		    "\"digits\":%u,\"period\":%u,\"backup_codes_left\":%zu",
 		    (long long)s->created, when, ft_algo_name(s->algo),
 		    s->digits, s->period, s->nbackup);
-	} else if (load_rc == FT_ERR_NOENT) {
+	} else if (v->load_rc == FT_ERR_NOENT) {
 		(void)printf(",\"enrolled\":false");
 	} else {
 		(void)printf(",\"enrolled\":null,\"error\":");
-		cli_json_str(stdout, err);
+		cli_json_str(stdout, v->err);
 	}
-	json_state(have, us);
+	json_state(v->have, &v->us);
 	(void)printf("}");
 }
 
@@ -180,28 +189,24 @@ cli_report_target(
     struct cli_ctx *ctx, struct cli_report *r, const struct cli_target *tp)
 {
 	const struct cli_target t = *tp;
-	struct ft_user_state us;
-	struct ft_secret s;
-	char err[CLI_ERRLEN];
-	bool have;
-	int rc;
+	struct user_view v;
 
-	err[0] = '\0';
-	rc = cli_secret_load(&t, &s, err, sizeof(err));
-	if (rc != FT_OK && rc != FT_ERR_NOENT) {
-		cli_warn("%s: %s", t.name, err);
+	memset(&v, 0, sizeof(v));
+	v.load_rc = cli_secret_load(&t, &v.s, v.err, sizeof(v.err));
+	if (v.load_rc != FT_OK && v.load_rc != FT_ERR_NOENT) {
+		cli_warn("%s: %s", t.name, v.err);
 		worse(r,
-		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM
-						    : CLI_EX_FAIL);
-	} else if (rc == FT_ERR_NOENT) {
+		    cli_exit_for(v.load_rc) == CLI_EX_PERM ? CLI_EX_PERM
+							   : CLI_EX_FAIL);
+	} else if (v.load_rc == FT_ERR_NOENT) {
 		worse(r, CLI_EX_NOTENROLLED);
 	}
-	have = get_state(ctx, r, t.name, &us);
+	v.have = get_state(ctx, r, t.name, &v.us);
 	if (r->json)
-		print_json(r, &t, &s, rc, err, have, &us);
+		print_json(r, &t, &v);
 	else
-		print_text(t.name, &s, rc, err, have, &us);
-	ft_secret_wipe(&s);
+		print_text(t.name, &v);
+	ft_secret_wipe(&v.s);
 }
 
 int

@@ -17,7 +17,6 @@
 #include "cli.h"
 #include "rc.h"
 #include "secretstore.h"
-#include "wipe.h"
 
 #define STORE_DIR_MODE 0700
 #define STORE_PARENT_MODE 0755
@@ -152,47 +151,25 @@ cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
 	return rc;
 }
 
+/* The lock, the owner/mode rule and the wiping are ft_secret_edit's, the
+ * same edit a login makes when it uses a backup code; what the CLI adds is
+ * the user's privileges and the held signals (the whole edit, lock wait
+ * included: that wait is bounded by ft_safe_read_locked). */
 int
-cli_secret_edit(const struct cli_target *t, cli_secret_edit_fn fn, void *arg,
+cli_secret_edit(const struct cli_target *t, ft_secret_edit_fn fn, void *arg,
     char *err, size_t errlen)
 {
-	struct ft_secret s;
 	struct cli_priv p;
-	struct stat sb;
 	sigset_t old;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd = -1, rc;
+	int rc;
 
-	memset(&s, 0, sizeof(s));
 	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
 		return rc;
-	rc =
-	    ft_safe_read_locked(t->path, &t->pol, &buf, &len, &fd, err, errlen);
-	if (rc != FT_OK)
-		goto out;
-	if ((rc = ft_secret_parse(buf, len, &s, err, errlen)) != FT_OK)
-		goto out;
-	if ((rc = fn(&s, arg)) != FT_OK) {
-		(void)ft_seterr(err, errlen, rc, "%s", ft_rc_str(rc));
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "fstat %s: %s", t->path,
-		    strerror(errno));
-		goto out;
-	}
-	/* The new file keeps the old one's owner. */
 	hold_signals(&old);
-	rc = ft_secret_store(t->path, &s, sb.st_uid, sb.st_gid, err, errlen);
+	rc = ft_secret_edit(t->path, &t->pol, fn, arg, err, errlen);
 	release_signals(&old);
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	ft_wipe_free(buf, len);
-	ft_secret_wipe(&s);
 	cli_priv_leave(&p);
-	return rc;
+	return rc < 0 ? rc : FT_OK;
 }
 
 int

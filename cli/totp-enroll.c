@@ -13,7 +13,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,47 +90,6 @@ static const char *const optbit_names[] = {
     "--qr",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
-
-/* ---- messages ---- */
-
-int
-cli_err(int ex, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)fflush(stdout);
-	(void)fputs(CLI_PROG ": ", stderr);
-	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	(void)fputc('\n', stderr);
-	return ex;
-}
-
-void
-cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)fflush(stdout);
-	(void)fputs(CLI_PROG ": ", stderr);
-	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	(void)fputc('\n', stderr);
-}
-
-int
-cli_exit_for(int rc)
-{
-	switch (rc) {
-	case FT_OK: return CLI_EX_OK;
-	case FT_ERR_NOENT: return CLI_EX_NOTENROLLED;
-	case FT_ERR_PERM: return CLI_EX_PERM;
-	case FT_ERR_ARG: return CLI_EX_USAGE;
-	default: return CLI_EX_FAIL;
-	}
-}
 
 static void
 usage(FILE *out)

@@ -19,6 +19,8 @@
 #define SECRET_FILE_MODE 0600
 #define SECRET_FORBIDDEN_MODE 077
 #define MODE_BITS 07777
+#define KEEP_UID ((uid_t)-1) /* ft_atomic_write: leave as created */
+#define KEEP_GID ((gid_t)-1)
 
 void
 ft_secret_policy(uid_t uid, struct ft_file_policy *pol)
@@ -69,69 +71,115 @@ ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
 	return rc;
 }
 
-int
-ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
-    const char *input, size_t *remaining, char *err, size_t errlen)
+/* Write the edited secret back over the locked file (fd).  One rule for
+ * every edit: the new file keeps the old one's owner and mode, so an edit
+ * never hands a file to someone else or widens who may read it; a chown is
+ * asked for only where it changes anything, so an unprivileged owner can
+ * rewrite their own file. */
+static int
+write_back(const char *path, int fd, const struct ft_secret *s, char *err,
+    size_t errlen)
 {
-	struct ft_secret s;
-	const char *list[FT_BACKUP_MAX];
 	struct stat st;
-	char *buf = NULL, *out = NULL;
-	size_t len = 0, outlen = 0, idx = 0, i;
+	char *buf = NULL;
+	size_t len = 0;
 	uid_t uid;
 	gid_t gid;
-	int fd = -1, rc, match;
+	int rc;
+
+	if (fstat(fd, &st) == -1)
+		return ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
+		    strerror(errno));
+	if ((rc = ft_secret_serialize(s, &buf, &len)) != FT_OK)
+		return ft_seterr(err, errlen, rc, "%s: cannot serialize: %s",
+		    path, ft_rc_str(rc));
+	uid = st.st_uid == geteuid() ? KEEP_UID : st.st_uid;
+	gid = st.st_gid == getegid() ? KEEP_GID : st.st_gid;
+	rc = ft_atomic_write(
+	    path, buf, len, st.st_mode & MODE_BITS, uid, gid, err, errlen);
+	ft_wipe_free(buf, len);
+	return rc;
+}
+
+int
+ft_secret_edit(const char *path, const struct ft_file_policy *pol,
+    ft_secret_edit_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct ft_secret s;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = -1, rc;
 
 	memset(&s, 0, sizeof(s));
-	if (remaining != NULL)
-		*remaining = 0;
+	if (fn == NULL)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "%s: no edit", path);
 	rc = ft_safe_read_locked(path, pol, &buf, &len, &fd, err, errlen);
 	if (rc != FT_OK)
 		goto out;
 	if ((rc = ft_secret_parse(buf, len, &s, err, errlen)) != FT_OK)
 		goto out;
-	if (remaining != NULL)
-		*remaining = s.nbackup;
-	for (i = 0; i < s.nbackup; i++)
-		list[i] = s.backup[i];
-	match = ft_backup_verify(input, list, s.nbackup, &idx);
-	if (match < 0) {
-		rc = ft_seterr(err, errlen, match,
-		    "%s: backup check failed: %s", path, ft_rc_str(match));
+	rc = fn(&s, arg, err, errlen);
+	if (rc != FT_SECRET_WRITE) {
+		/* FT_SECRET_KEEP, or an error fn described: file unchanged. */
+		if (rc != FT_SECRET_KEEP && rc >= 0)
+			rc = ft_seterr(err, errlen, FT_ERR_ARG,
+			    "%s: edit returned %d", path, rc);
 		goto out;
 	}
-	if (match == 0 || idx >= s.nbackup) {
-		rc = 0;
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if ((rc = ft_secret_remove_backup(&s, idx)) != FT_OK)
-		goto out;
-	if ((rc = ft_secret_serialize(&s, &out, &outlen)) != FT_OK) {
-		(void)ft_seterr(err, errlen, rc, "%s: cannot serialize", path);
-		goto out;
-	}
-	/* Keep the owner; only ask for a chown where it changes anything, so
-	 * an unprivileged owner can rewrite their own file. */
-	uid = st.st_uid == geteuid() ? (uid_t)-1 : st.st_uid;
-	gid = st.st_gid == getegid() ? (gid_t)-1 : st.st_gid;
-	rc = ft_atomic_write(
-	    path, out, outlen, st.st_mode & MODE_BITS, uid, gid, err, errlen);
-	if (rc != FT_OK)
-		goto out;
-	if (remaining != NULL)
-		*remaining = s.nbackup;
-	rc = 1;
+	if ((rc = write_back(path, fd, &s, err, errlen)) == FT_OK)
+		rc = FT_SECRET_WRITE;
 out:
 	/* Closing releases the lock, only after the new file is in place. */
 	if (fd != -1)
 		(void)close(fd);
 	ft_wipe_free(buf, len);
-	ft_wipe_free(out, outlen);
 	ft_secret_wipe(&s);
 	return rc;
+}
+
+/* ft_secret_use_backup's edit: find input among the hashes and drop it. */
+struct use_backup {
+	const char *path;
+	const char *input;
+	size_t before; /* codes in the file when it was read */
+	size_t after;  /* codes left once the used one is gone */
+};
+
+static int
+drop_used_code(struct ft_secret *s, void *arg, char *err, size_t errlen)
+{
+	struct use_backup *u = arg;
+	const char *list[FT_BACKUP_MAX];
+	size_t idx = 0, i;
+	int match, rc;
+
+	u->before = s->nbackup;
+	for (i = 0; i < s->nbackup; i++)
+		list[i] = s->backup[i];
+	match = ft_backup_verify(u->input, list, s->nbackup, &idx);
+	if (match < 0)
+		return ft_seterr(err, errlen, match,
+		    "%s: backup check failed: %s", u->path, ft_rc_str(match));
+	if (match == 0 || idx >= s->nbackup)
+		return FT_SECRET_KEEP;
+	if ((rc = ft_secret_remove_backup(s, idx)) != FT_OK)
+		return ft_seterr(err, errlen, rc,
+		    "%s: cannot remove the code: %s", u->path, ft_rc_str(rc));
+	u->after = s->nbackup;
+	return FT_SECRET_WRITE;
+}
+
+int
+ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
+    const char *input, size_t *remaining, char *err, size_t errlen)
+{
+	struct use_backup u = {path, input, 0, 0};
+	int rc;
+
+	rc = ft_secret_edit(path, pol, drop_used_code, &u, err, errlen);
+	if (remaining != NULL)
+		*remaining = rc == FT_SECRET_WRITE ? u.after : u.before;
+	if (rc == FT_SECRET_WRITE)
+		return 1;
+	return rc == FT_SECRET_KEEP ? 0 : rc;
 }

@@ -22,12 +22,31 @@ int ft_secret_load(const char *path, const struct ft_file_policy *pol,
 int ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
     gid_t gid, char *err, size_t errlen);
 
-/* Use a backup code: under an exclusive lock on the file (re-checked to be
- * the same inode), re-read and parse it, verify `input` against the stored
- * hashes, and if one matches rewrite the file without it (atomic, fsynced)
- * before returning 1.  *remaining receives the number of codes left.  Returns
- * 1 used, 0 no match, negative ft_rc on error (file unchanged).  The file
- * keeps its owner and mode. */
+/* What an edit callback asks for, and what ft_secret_edit returns. */
+enum ft_secret_edit_result {
+	FT_SECRET_KEEP = 0,  /* leave the file as it is */
+	FT_SECRET_WRITE = 1, /* write the edited secret back */
+};
+
+/* Edits s in place.  Returns FT_SECRET_WRITE, FT_SECRET_KEEP, or a negative
+ * ft_rc with err filled (the file is then left as it was). */
+typedef int (*ft_secret_edit_fn)(
+    struct ft_secret *s, void *arg, char *err, size_t errlen);
+
+/* The one locked read-modify-write of a secret file: under an exclusive
+ * lock on the file (re-checked to be the same inode), read and parse it, let
+ * fn edit it, and if fn asks, rewrite it (atomic, fsynced) before the lock
+ * is released.  The file keeps its owner and mode.  Returns FT_SECRET_WRITE
+ * (rewritten), FT_SECRET_KEEP (fn left it), or a negative ft_rc (file
+ * unchanged, err filled).  Everything read is wiped. */
+int ft_secret_edit(const char *path, const struct ft_file_policy *pol,
+    ft_secret_edit_fn fn, void *arg, char *err, size_t errlen);
+
+/* Use a backup code (an ft_secret_edit): verify `input` against the stored
+ * hashes, and if one matches rewrite the file without it before returning
+ * 1.  *remaining receives the number of codes left.  Returns 1 used, 0 no
+ * match, negative ft_rc on error (file unchanged).  The file keeps its
+ * owner and mode. */
 int ft_secret_use_backup(const char *path, const struct ft_file_policy *pol,
     const char *input, size_t *remaining, char *err, size_t errlen);
 

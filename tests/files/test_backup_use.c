@@ -1,6 +1,8 @@
 /* ft_secret_use_backup: a code works once, the count drops, a wrong code
  * changes nothing, owner and mode are kept, and of 10 processes racing with
- * the same code exactly one wins. */
+ * the same code exactly one wins.  ft_secret_edit, the locked edit under it
+ * (and under totp-enroll backup-codes): only FT_SECRET_WRITE rewrites, an
+ * error or a stray return value from the callback leaves the file alone. */
 #include <config.h>
 
 #include <sys/stat.h>
@@ -216,6 +218,65 @@ test_race(void)
 	ft_secret_wipe(&s);
 }
 
+/* Edit callbacks: each returns what its arg says, after touching s. */
+static int
+edit_created(struct ft_secret *s, void *arg, char *err, size_t errlen)
+{
+	const int *ret = arg;
+
+	s->created++;
+	if (*ret < 0)
+		return ft_seterr(err, errlen, *ret, "edit refused");
+	return *ret;
+}
+
+static int
+edit_rc(const char *path, int ret, char *err, size_t errlen)
+{
+	struct ft_file_policy pol;
+
+	ft_secret_policy(geteuid(), &pol);
+	err[0] = '\0';
+	return ft_secret_edit(path, &pol, edit_created, &ret, err, errlen);
+}
+
+static void
+test_edit(void)
+{
+	const char *path = tpath("u4");
+	struct ft_file_policy pol;
+	struct ft_secret s;
+	struct stat st, st2;
+	char err[256] = "", before[FT_SECRETFILE_MAX_SIZE + 1];
+	int rc;
+
+	make_file(path, 0400);
+	ft_secret_policy(geteuid(), &pol);
+	snprintf(before, sizeof(before), "%s", slurp(path, &st));
+	rc = edit_rc(path, FT_SECRET_KEEP, err, sizeof(err));
+	is_int(rc, FT_SECRET_KEEP, "edit: KEEP is passed on");
+	rc = edit_rc(path, FT_ERR_CRYPTO, err, sizeof(err));
+	ok(rc == FT_ERR_CRYPTO && strstr(err, "edit refused") != NULL,
+	    "edit: the callback's error and message are passed on (%s)", err);
+	rc = edit_rc(path, 7, err, sizeof(err));
+	is_int(rc, FT_ERR_ARG, "edit: a stray return value is an error");
+	ok(strcmp(slurp(path, &st2), before) == 0 && st.st_ino == st2.st_ino,
+	    "edit: none of these touched the file");
+	rc = ft_secret_edit(path, &pol, NULL, NULL, err, sizeof(err));
+	is_int(rc, FT_ERR_ARG, "edit: no callback is an error");
+	rc = edit_rc(path, FT_SECRET_WRITE, err, sizeof(err));
+	is_int(rc, FT_SECRET_WRITE, "edit: WRITE rewrites (%s)", err);
+	ok(stat(path, &st2) == 0 && st.st_ino != st2.st_ino &&
+		(st2.st_mode & 07777) == 0400 && st2.st_uid == st.st_uid,
+	    "edit: a new file, owner and mode 0400 kept");
+	ok(ft_secret_load(path, &pol, &s, err, sizeof(err)) == FT_OK &&
+		s.created == 1700000001 && s.nbackup == NCODES,
+	    "edit: the change is in the file, the rest intact");
+	rc = edit_rc(tpath("none"), FT_SECRET_WRITE, err, sizeof(err));
+	is_int(rc, FT_ERR_NOENT, "edit: missing file: NOENT");
+	ft_secret_wipe(&s);
+}
+
 int
 main(void)
 {
@@ -223,5 +284,6 @@ main(void)
 	test_once();
 	test_owner_kept();
 	test_race();
+	test_edit();
 	return done_testing();
 }
