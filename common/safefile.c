@@ -559,30 +559,45 @@ try_temp_name(const struct walked *w, int anon_fd, const char *tmp, int *fd_out)
 	return linkat(anon_fd, "", w->dirfd, tmp, AT_EMPTY_PATH);
 }
 
+/* One atomic replacement in progress: the target's directory, the temp
+ * file and its name, and where errors go. */
+struct replace {
+	const char *path;
+	struct walked w;
+	char tmp[NAME_MAX + 1];
+	int fd;	    /* the file being written, -1 once closed */
+	bool named; /* tmp exists in the directory (removed on failure) */
+	char *err;
+	size_t errlen;
+};
+
 /*
- * A named temp file next to the target, in tmp: a new one (anon_fd -1, where
- * O_TMPFILE is missing), or the written and fsynced unnamed file anon_fd
- * linked under that name so that rename can put it in place atomically.
+ * A named temp file next to the target, in r->tmp: a new one (anon_fd -1,
+ * where O_TMPFILE is missing), or the written and fsynced unnamed file
+ * anon_fd linked under that name so that rename can put it in place
+ * atomically.
  */
 static int
-name_temp(const char *path, const struct walked *w, int anon_fd, char *tmp,
-    size_t tmplen, int *fd_out, char *err, size_t errlen)
+name_temp(struct replace *r, int anon_fd, int *fd_out)
 {
 	int i, rc;
 
 	for (i = 0; i < TEMP_OPEN_TRIES; i++) {
-		if ((rc = temp_name(path, w, tmp, tmplen, err, errlen)) !=
-		    FT_OK)
+		if ((rc = temp_name(r->path, &r->w, r->tmp, sizeof(r->tmp),
+			 r->err, r->errlen)) != FT_OK)
 			return rc;
-		if (try_temp_name(w, anon_fd, tmp, fd_out) == 0)
+		if (try_temp_name(&r->w, anon_fd, r->tmp, fd_out) == 0) {
+			r->named = true;
 			return FT_OK;
+		}
 		if (errno != EEXIST)
-			return create_error(path,
+			return create_error(r->path,
 			    anon_fd == -1 ? "create temp file"
 					  : "link temp file",
-			    err, errlen);
+			    r->err, r->errlen);
 	}
-	return ft_seterr(err, errlen, FT_ERR_IO, "%s: no free temp name", path);
+	return ft_seterr(
+	    r->err, r->errlen, FT_ERR_IO, "%s: no free temp name", r->path);
 }
 
 static int
@@ -606,72 +621,77 @@ write_all(const char *path, int fd, const void *data, size_t len, char *err,
 	return FT_OK;
 }
 
-int
-ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, char *err, size_t errlen)
+/* Owner and mode first (fchown may clear set-id bits, so fchmod after
+ * it), then the data, then fsync: the file is complete before it gets the
+ * target's name. */
+static int
+fill_temp(struct replace *r, const void *data, size_t len,
+    const struct ft_file_owner *own)
 {
-	struct walked w;
-	char tmp[NAME_MAX + 1];
-	int fd = -1, unused = -1, rc;
-	bool anonymous, named = false;
+	int rc;
 
-	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
+	if ((own->uid != (uid_t)-1 || own->gid != (gid_t)-1) &&
+	    fchown(r->fd, own->uid, own->gid) == -1)
+		return ft_seterr(r->err, r->errlen, FT_ERR_PERM,
+		    "%s: fchown: %s", r->path, strerror(errno));
+	if (fchmod(r->fd, own->mode & MODE_BITS) == -1)
+		return ft_seterr(r->err, r->errlen, FT_ERR_IO, "%s: fchmod: %s",
+		    r->path, strerror(errno));
+	if ((rc = write_all(r->path, r->fd, data, len, r->err, r->errlen)) !=
+	    FT_OK)
 		return rc;
-	if ((rc = open_anonymous(path, &w, &fd, err, errlen)) != FT_OK)
+	if (fsync(r->fd) == -1)
+		return ft_seterr(r->err, r->errlen, FT_ERR_IO, "%s: fsync: %s",
+		    r->path, strerror(errno));
+	return FT_OK;
+}
+
+/* Give an unnamed file its temp name, close it and rename it over the
+ * target; then the directory entry is made durable. */
+static int
+commit_temp(struct replace *r, bool anonymous)
+{
+	int unused = -1, rc, fd = r->fd;
+
+	if (anonymous && (rc = name_temp(r, fd, &unused)) != FT_OK)
+		return rc;
+	r->fd = -1;
+	if (close(fd) == -1)
+		return ft_seterr(r->err, r->errlen, FT_ERR_IO, "%s: close: %s",
+		    r->path, strerror(errno));
+	if (renameat(r->w.dirfd, r->tmp, r->w.dirfd, r->w.base) == -1)
+		return ft_seterr(r->err, r->errlen, FT_ERR_IO, "%s: rename: %s",
+		    r->path, strerror(errno));
+	r->named = false;
+	return sync_dir(r->path, r->w.dirfd, r->err, r->errlen);
+}
+
+int
+ft_atomic_write(const char *path, const void *data, size_t len,
+    const struct ft_file_owner *own, char *err, size_t errlen)
+{
+	struct replace r = {
+	    .path = path, .fd = -1, .err = err, .errlen = errlen};
+	bool anonymous = false;
+	int rc;
+
+	if ((rc = walk_path(path, &r.w, err, errlen)) != FT_OK)
+		return rc;
+	if ((rc = open_anonymous(path, &r.w, &r.fd, err, errlen)) != FT_OK)
 		goto out;
-	anonymous = fd != -1;
-	if (!anonymous) {
-		if ((rc = name_temp(path, &w, -1, tmp, sizeof(tmp), &fd, err,
-			 errlen)) != FT_OK)
-			goto out;
-		named = true;
-	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchown(fd, uid, gid) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_PERM, "%s: fchown: %s", path,
-		    strerror(errno));
+	anonymous = r.fd != -1;
+	if (!anonymous && (rc = name_temp(&r, -1, &r.fd)) != FT_OK)
 		goto out;
-	}
-	/* After fchown, which may clear set-id bits. */
-	if (fchmod(fd, mode & MODE_BITS) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fchmod: %s", path,
-		    strerror(errno));
+	if ((rc = fill_temp(&r, data, len, own)) != FT_OK)
 		goto out;
-	}
-	if ((rc = write_all(path, fd, data, len, err, errlen)) != FT_OK)
-		goto out;
-	if (fsync(fd) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fsync: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (anonymous) {
-		if ((rc = name_temp(path, &w, fd, tmp, sizeof(tmp), &unused,
-			 err, errlen)) != FT_OK)
-			goto out;
-		named = true;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: close: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (renameat(w.dirfd, tmp, w.dirfd, w.base) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: rename: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	named = false;
-	rc = sync_dir(path, w.dirfd, err, errlen);
+	rc = commit_temp(&r, anonymous);
 out:
-	if (fd != -1)
-		(void)close(fd);
-	if (named)
-		(void)unlinkat(w.dirfd, tmp, 0);
-	if (w.dirfd != -1)
-		(void)close(w.dirfd);
+	if (r.fd != -1)
+		(void)close(r.fd);
+	if (r.named)
+		(void)unlinkat(r.w.dirfd, r.tmp, 0);
+	if (r.w.dirfd != -1)
+		(void)close(r.w.dirfd);
 	return rc;
 }
 

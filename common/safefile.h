@@ -48,11 +48,18 @@ int ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
  * errno set (ELOOP for a symlink on the way). */
 int ft_open_dir_nosymlinks(const char *dir, int flags);
 
-/* Atomically replace (or create) path with data.  uid/gid (uid_t)-1 /
- * (gid_t)-1 mean "leave as created".  The directory must already exist and
- * no component may be a symlink. */
-int ft_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, char *err, size_t errlen);
+/* Who a written file belongs to: its permission bits, and its owner and
+ * group ((uid_t)-1 / (gid_t)-1: leave as created, the caller's). */
+struct ft_file_owner {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Atomically replace (or create) path with data, owned as own says.  The
+ * directory must already exist and no component may be a symlink. */
+int ft_atomic_write(const char *path, const void *data, size_t len,
+    const struct ft_file_owner *own, char *err, size_t errlen);
 
 /* Remove path (not following a final symlink; it removes the link itself
  * only if it is one) and fsync the directory.  FT_ERR_NOENT if missing. */

@@ -58,6 +58,7 @@ int
 ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
     gid_t gid, char *err, size_t errlen)
 {
+	struct ft_file_owner own;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -65,8 +66,10 @@ ft_secret_store(const char *path, const struct ft_secret *s, uid_t uid,
 	if ((rc = ft_secret_serialize(s, &buf, &len)) != FT_OK)
 		return ft_seterr(err, errlen, rc, "%s: cannot serialize: %s",
 		    path, ft_rc_str(rc));
-	rc = ft_atomic_write(
-	    path, buf, len, SECRET_FILE_MODE, uid, gid, err, errlen);
+	own.mode = SECRET_FILE_MODE;
+	own.uid = uid;
+	own.gid = gid;
+	rc = ft_atomic_write(path, buf, len, &own, err, errlen);
 	ft_wipe_free(buf, len);
 	return rc;
 }
@@ -80,11 +83,10 @@ static int
 write_back(const char *path, int fd, const struct ft_secret *s, char *err,
     size_t errlen)
 {
+	struct ft_file_owner own;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	uid_t uid;
-	gid_t gid;
 	int rc;
 
 	if (fstat(fd, &st) == -1)
@@ -93,10 +95,10 @@ write_back(const char *path, int fd, const struct ft_secret *s, char *err,
 	if ((rc = ft_secret_serialize(s, &buf, &len)) != FT_OK)
 		return ft_seterr(err, errlen, rc, "%s: cannot serialize: %s",
 		    path, ft_rc_str(rc));
-	uid = st.st_uid == geteuid() ? KEEP_UID : st.st_uid;
-	gid = st.st_gid == getegid() ? KEEP_GID : st.st_gid;
-	rc = ft_atomic_write(
-	    path, buf, len, st.st_mode & MODE_BITS, uid, gid, err, errlen);
+	own.uid = st.st_uid == geteuid() ? KEEP_UID : st.st_uid;
+	own.gid = st.st_gid == getegid() ? KEEP_GID : st.st_gid;
+	own.mode = st.st_mode & MODE_BITS;
+	rc = ft_atomic_write(path, buf, len, &own, err, errlen);
 	ft_wipe_free(buf, len);
 	return rc;
 }

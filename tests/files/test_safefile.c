@@ -205,14 +205,16 @@ test_atomic(void)
 
 	err[0] = '\0';
 	ok(mkdir(tpath("w"), 0755) == 0, "mkdir w");
-	rc = ft_atomic_write(tpath("w/a"), "one\n", 4, 0640, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("w/a"), "one\n", 4,
+	    &(struct ft_file_owner){0640, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st) == 0 &&
 		(st.st_mode & 07777) == 0640 && st.st_uid == geteuid() &&
 		st.st_size == 4,
 	    "atomic write creates, mode 0640 (%s)", err);
-	rc = ft_atomic_write(tpath("w/a"), "second\n", 7, 0600, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("w/a"), "second\n", 7,
+	    &(struct ft_file_owner){0600, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st2) == 0 &&
 		(st2.st_mode & 07777) == 0600 && st2.st_size == 7 &&
 		st2.st_ino != st.st_ino,
@@ -221,8 +223,9 @@ test_atomic(void)
 		strcmp(buf, "second\n") == 0,
 	    "new content");
 	free(buf);
-	rc = ft_atomic_write(
-	    tpath("w/a"), "", 0, 0400, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("w/a"), "", 0,
+	    &(struct ft_file_owner){0400, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	ok(rc == FT_OK && stat(tpath("w/a"), &st) == 0 && st.st_size == 0 &&
 		(st.st_mode & 07777) == 0400,
 	    "empty write, mode 0400");
@@ -230,37 +233,42 @@ test_atomic(void)
 	/* Final name a symlink: the link is replaced, its target untouched. */
 	write_str(tpath("w/target"), "target\n", 0600);
 	ok(symlink(tpath("w/target"), tpath("w/l")) == 0, "link in w");
-	rc = ft_atomic_write(tpath("w/l"), "new\n", 4, 0600, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("w/l"), "new\n", 4,
+	    &(struct ft_file_owner){0600, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	ok(rc == FT_OK && lstat(tpath("w/l"), &st) == 0 &&
 		S_ISREG(st.st_mode) && stat(tpath("w/target"), &st2) == 0 &&
 		st2.st_size == 7,
 	    "write over a symlink replaces the link, not the target");
-	rc = ft_atomic_write(tpath("dirlink/x"), "x", 1, 0600, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("dirlink/x"), "x", 1,
+	    &(struct ft_file_owner){0600, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	ok(rc == FT_ERR_UNSAFE && access(tpath("real/x"), F_OK) != 0,
 	    "write through a symlinked directory refused (%s)", err);
-	rc = ft_atomic_write(tpath("nodir/x"), "x", 1, 0600, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err));
+	rc = ft_atomic_write(tpath("nodir/x"), "x", 1,
+	    &(struct ft_file_owner){0600, (uid_t)-1, (gid_t)-1}, err,
+	    sizeof(err));
 	is_int(rc, FT_ERR_NOENT, "write into a missing directory");
 	if (geteuid() == 0) {
-		rc = ft_atomic_write(tpath("w/n"), "n", 1, 0600, NOBODY, NOBODY,
-		    err, sizeof(err));
+		rc = ft_atomic_write(tpath("w/n"), "n", 1,
+		    &(struct ft_file_owner){0600, NOBODY, NOBODY}, err,
+		    sizeof(err));
 		ok(rc == FT_OK && stat(tpath("w/n"), &st) == 0 &&
 			st.st_uid == NOBODY && st.st_gid == NOBODY &&
 			(st.st_mode & 07777) == 0600,
 		    "owner set to nobody");
 	} else {
-		rc = ft_atomic_write(
-		    tpath("w/n"), "n", 1, 0600, 0, 0, err, sizeof(err));
+		rc = ft_atomic_write(tpath("w/n"), "n", 1,
+		    &(struct ft_file_owner){0600, 0, 0}, err, sizeof(err));
 		ok(rc != FT_OK && access(tpath("w/n"), F_OK) != 0,
 		    "chown refused for non-root, nothing created (%s)", err);
 	}
 	/* A failing write leaves the old file alone. */
 	if (geteuid() != 0) {
 		ok(chmod(tpath("w"), 0555) == 0, "make w read-only");
-		rc = ft_atomic_write(tpath("w/a"), "zzz", 3, 0600, (uid_t)-1,
-		    (gid_t)-1, err, sizeof(err));
+		rc = ft_atomic_write(tpath("w/a"), "zzz", 3,
+		    &(struct ft_file_owner){0600, (uid_t)-1, (gid_t)-1}, err,
+		    sizeof(err));
 		ok(rc != FT_OK && stat(tpath("w/a"), &st) == 0 &&
 			st.st_size == 0,
 		    "failed write keeps the old file (%s)", err);
