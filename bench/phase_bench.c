@@ -163,12 +163,7 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 		goto fail;
 	t[PH_BEGIN] = now_us() - t0;
 
-	p.key = sec->key;
-	p.keylen = sec->keylen;
-	p.algo = sec->algo;
-	p.digits = sec->digits;
-	p.period = sec->period;
-	p.window = cfg->window;
+	ft_secret_totp_params(sec, cfg->window, &p);
 	t0 = now_us();
 	m = ft_totp_match(&p, now, code, &offset, &step);
 	t[PH_MATCH] = now_us() - t0;
