@@ -144,8 +144,8 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	t[PH_SECRET] = now_us() - t0;
 
 	now = ft_now();
-	if (ft_totp(sec->key, sec->keylen, sec->algo, sec->digits, sec->period,
-		now, &c) != FT_OK)
+	ft_secret_totp_params(sec, cfg->window, &p);
+	if (ft_totp(&p, now, &c) != FT_OK)
 		goto fail;
 	if (wrong)
 		c = (c + WRONG_SHIFT) % CODE_MOD;
