@@ -143,8 +143,8 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	t[PH_SECRET] = now_us() - t0;
 
 	now = ft_now();
-	if (ft_totp(sec->key, sec->keylen, sec->algo, sec->digits, sec->period,
-		now, &c) != FT_OK)
+	ft_secret_totp_params(sec, cfg->window, &p);
+	if (ft_totp(&p, now, &c) != FT_OK)
 		goto fail;
 	if (wrong)
 		c = (c + WRONG_SHIFT) % CODE_MOD;
@@ -162,12 +162,7 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 		goto fail;
 	t[PH_BEGIN] = now_us() - t0;
 
-	p.key = sec->key;
-	p.keylen = sec->keylen;
-	p.algo = sec->algo;
-	p.digits = sec->digits;
-	p.period = sec->period;
-	p.window = cfg->window;
+	ft_secret_totp_params(sec, cfg->window, &p);
 	t0 = now_us();
 	m = ft_totp_match(&p, now, code, &offset, &step);
 	t[PH_MATCH] = now_us() - t0;

@@ -53,12 +53,7 @@ match(const struct cli_ctx *ctx, const struct ft_secret *s, const char *code,
 	struct ft_totp_params p;
 	int rc;
 
-	p.key = s->key;
-	p.keylen = s->keylen;
-	p.algo = s->algo;
-	p.digits = s->digits;
-	p.period = s->period;
-	p.window = CLI_CHECK_WINDOW;
+	ft_secret_totp_params(s, CLI_CHECK_WINDOW, &p);
 	r->now = ft_now();
 	if ((rc = ft_totp_step(r->now, s->period, &r->now_step)) != FT_OK)
 		return rc;

@@ -39,12 +39,7 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 	unsigned tries;
 	int rc = 0;
 
-	p.key = s->key;
-	p.keylen = s->keylen;
-	p.algo = s->algo;
-	p.digits = s->digits;
-	p.period = s->period;
-	p.window = window;
+	ft_secret_totp_params(s, window, &p);
 	for (tries = 0; tries < CLI_CODE_TRIES; tries++) {
 		rc = cli_read_line(prompt, echo, line, sizeof(line));
 		if (rc == FT_ERR_NOENT)

@@ -203,15 +203,16 @@ ft_totp_step(time_t now, unsigned period, uint64_t *step_out)
 }
 
 int
-ft_totp(const uint8_t *key, size_t keylen, enum ft_algo algo, unsigned digits,
-    unsigned period, time_t now, uint32_t *code_out)
+ft_totp(const struct ft_totp_params *p, time_t now, uint32_t *code_out)
 {
 	uint64_t step;
 	int rc;
 
-	if ((rc = ft_totp_step(now, period, &step)) != FT_OK)
+	if (p == NULL)
+		return FT_ERR_ARG;
+	if ((rc = ft_totp_step(now, p->period, &step)) != FT_OK)
 		return rc;
-	return ft_hotp(key, keylen, algo, step, digits, code_out);
+	return ft_hotp(p->key, p->keylen, p->algo, step, p->digits, code_out);
 }
 
 /* Exactly `digits` ASCII digits and nothing else. */

@@ -38,10 +38,6 @@ int ft_code_format(uint32_t code, unsigned digits, char *buf, size_t buflen);
 /* floor(now / period); now < 0 is an error. */
 int ft_totp_step(time_t now, unsigned period, uint64_t *step_out);
 
-/* TOTP value for the given time. */
-int ft_totp(const uint8_t *key, size_t keylen, enum ft_algo algo,
-    unsigned digits, unsigned period, time_t now, uint32_t *code_out);
-
 struct ft_totp_params {
 	const uint8_t *key;
 	size_t keylen;
@@ -50,6 +46,9 @@ struct ft_totp_params {
 	unsigned period;
 	unsigned window; /* steps either side, 0..FT_WINDOW_MAX */
 };
+
+/* TOTP value for the given time (p->window is not used). */
+int ft_totp(const struct ft_totp_params *p, time_t now, uint32_t *code_out);
 
 /* Check a user-supplied code (exactly `digits` ASCII digits, nothing else)
  * against every step in [step-window, step+window].  Every candidate is

@@ -395,3 +395,16 @@ ft_secret_wipe(struct ft_secret *s)
 	if (s != NULL)
 		ft_wipe(s, sizeof(*s));
 }
+
+void
+ft_secret_totp_params(
+    const struct ft_secret *s, unsigned window, struct ft_totp_params *out)
+{
+	/* The key is borrowed, not copied: one copy of it to wipe. */
+	out->key = s->key;
+	out->keylen = s->keylen;
+	out->algo = s->algo;
+	out->digits = s->digits;
+	out->period = s->period;
+	out->window = window;
+}

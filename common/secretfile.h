@@ -51,4 +51,10 @@ int ft_secret_remove_backup(struct ft_secret *s, size_t idx);
 /* Wipe the whole struct. */
 void ft_secret_wipe(struct ft_secret *s);
 
+/* The parameters ft_totp_match needs for secret s, checking `window` steps
+ * either side.  out->key points into s: s must outlive out, and wiping s
+ * is enough. */
+void ft_secret_totp_params(
+    const struct ft_secret *s, unsigned window, struct ft_totp_params *out);
+
 #endif

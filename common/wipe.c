@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
+#ifndef HAVE_EXPLICIT_BZERO
+#include <openssl/crypto.h> /* OPENSSL_cleanse */
+#endif
 
 #include "wipe.h"
 
@@ -37,10 +39,4 @@ ft_wipe_free_str(char *s)
 	if (s == NULL)
 		return;
 	ft_wipe_free(s, strlen(s));
-}
-
-bool
-ft_ct_equal(const void *a, const void *b, size_t len)
-{
-	return CRYPTO_memcmp(a, b, len) == 0;
 }

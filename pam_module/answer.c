@@ -133,13 +133,15 @@ ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a)
 	rc = pam_prompt(lg->pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
 	if (rc != PAM_SUCCESS || resp == NULL) {
 		ft_wipe_free_str(resp);
-		return -1;
+		/* A conversation that "succeeds" with no response answered
+		 * nothing: a conversation error all the same. */
+		return rc != PAM_SUCCESS ? rc : PAM_CONV_ERR;
 	}
 	a->text = resp;
 	a->len = strlen(resp);
 	a->split = lg->cfg.forward_pass;
 	find_candidates(lg, a);
-	return 0;
+	return PAM_SUCCESS;
 }
 
 void

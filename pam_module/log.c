@@ -47,6 +47,10 @@ ftpam_reason_name(enum ftpam_reason r)
 	switch (r) {
 	case FTPAM_OK: return "ok";
 	case FTPAM_BAD_CODE: return "bad_code";
+	case FTPAM_NO_CODE: return "no_code";
+	case FTPAM_CONV_ERROR: return "conv_error";
+	case FTPAM_NO_MEMORY: return "no_memory";
+	case FTPAM_CRYPTO_ERROR: return "crypto_error";
 	case FTPAM_REPLAY: return "replay";
 	case FTPAM_LOCKED: return "locked";
 	case FTPAM_BACKUP_USED: return "backup_used";
@@ -55,7 +59,10 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_CACHE_ERROR: return "cache_error";
 	case FTPAM_CONFIG_ERROR: return "config_error";
 	}
-	return "bad_code";
+	/* Not reached (-Wswitch: every reason has its case above).  A value
+	 * out of range gets a name that claims no reason rather than one that
+	 * would mislead. */
+	return "unknown";
 }
 
 static int
@@ -67,9 +74,13 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_OK:
 	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
+	case FTPAM_NO_CODE:
+	case FTPAM_CONV_ERROR:
 	case FTPAM_REPLAY:
 	case FTPAM_LOCKED:
 	case FTPAM_NO_SECRET: return LOG_WARNING;
+	case FTPAM_NO_MEMORY:
+	case FTPAM_CRYPTO_ERROR:
 	case FTPAM_UNSAFE_FILE:
 	case FTPAM_CACHE_ERROR:
 	case FTPAM_CONFIG_ERROR: return LOG_ERR;

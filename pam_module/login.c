@@ -218,16 +218,12 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	if (a->totp_len == 0 ||
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
 		return 0; /* too long to be a code */
-	p.key = lg->secret.key;
-	p.keylen = lg->secret.keylen;
-	p.algo = lg->secret.algo;
-	p.digits = lg->secret.digits;
-	p.period = lg->secret.period;
-	p.window = lg->cfg.window;
+	ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
 	m = ft_totp_match(&p, now, code, &off, step);
 	ft_wipe(code, sizeof(code));
 	if (m < 0) {
-		set_detail(lg, FTPAM_BAD_CODE, ft_rc_str(m));
+		/* Not the user's fault: the HMAC could not be computed. */
+		set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(m));
 		return -1;
 	}
 	if (m == 1)
@@ -312,48 +308,67 @@ check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
 	return rc == 1 ? 1 : 0;
 }
 
+/* Can this user's answer be checked at all?  false (reason set) for an
+ * unknown user, a missing secret file or an unsafe one: the answer was
+ * asked for all the same, so the prompt tells nothing. */
 static bool
-check_answer(struct ftpam_login *lg, const struct ftpam_answer *a)
+secret_usable(struct ftpam_login *lg)
 {
-	size_t used = a->totp_len > 0 ? a->totp_len : a->backup_len;
-	bool ok = false;
+	switch (lg->sstate) {
+	case FTPAM_SECRET_OK: return true;
+	case FTPAM_SECRET_UNKNOWN_USER:
+		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
+		return false;
+	case FTPAM_SECRET_MISSING:
+		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
+		return false;
+	case FTPAM_SECRET_BAD: break;
+	}
+	lg->reason = FTPAM_UNSAFE_FILE; /* detail already set */
+	return false;
+}
+
+/* Check the TOTP candidate, then the backup candidate, through the state
+ * protocol.  true if one was accepted; *used is the length of the code at
+ * the end of the answer (the part that is not the password). */
+static bool
+check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
+{
 	time_t now;
 	int m;
 
-	switch (lg->sstate) {
-	case FTPAM_SECRET_OK: break;
-	case FTPAM_SECRET_UNKNOWN_USER:
-		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
-		goto out;
-	case FTPAM_SECRET_MISSING:
-		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
-		goto out;
-	case FTPAM_SECRET_BAD:
-		lg->reason = FTPAM_UNSAFE_FILE; /* detail already set */
-		goto out;
-	}
+	*used = a->totp_len > 0 ? a->totp_len : a->backup_len;
+	if (!secret_usable(lg))
+		return false;
 	now = ft_now();
 	if (a->totp_len > 0) {
 		m = attempt_totp(lg, a, now);
-		if (m != 0) {
-			ok = m == 1;
-			if (ok)
-				used = a->totp_len;
-			goto out;
-		}
+		if (m != 0)
+			return m == 1;
 	} else if (!begin_attempt(lg, now)) {
-		goto out;
+		return false;
 	}
 	m = check_backup(lg, a);
 	if (m < 0)
-		goto out;
+		return false;
 	if (m == 1) {
-		used = a->backup_len;
-		ok = record_success(lg, 0, now);
-		goto out;
+		*used = a->backup_len;
+		return record_success(lg, 0, now);
 	}
 	set_detail(lg, FTPAM_BAD_CODE, NULL);
-out:
+	return false;
+}
+
+/* Check the code in the answer, then, whatever the outcome, hand the
+ * password part of a split answer on to the next module in PAM_AUTHTOK
+ * (and take a code-only PAM_AUTHTOK away from it). */
+static bool
+check_code_and_forward(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	size_t used = 0;
+	bool ok;
+
+	ok = check_code(lg, a, &used);
 	ftpam_answer_forward(lg, a, used);
 	return ok;
 }
@@ -364,25 +379,28 @@ static int
 first_pass(struct ftpam_login *lg, bool *ok)
 {
 	struct ftpam_answer a;
+	bool unset;
 	int have;
 
 	*ok = false;
 	have = ftpam_answer_from_authtok(lg, &a);
 	if (have < 0) {
 		ftpam_answer_free(&a);
-		set_detail(lg, FTPAM_BAD_CODE, "out of memory");
+		set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
 		return 1;
 	}
 	if (have == 0) {
+		unset = a.text == NULL;
 		ftpam_answer_free(&a);
 		if (!lg->cfg.use_first_pass)
 			return 0;
-		set_detail(lg, FTPAM_BAD_CODE,
-		    "use_first_pass: no code in PAM_AUTHTOK");
+		set_detail(lg, FTPAM_NO_CODE,
+		    unset ? "use_first_pass: PAM_AUTHTOK is not set"
+			  : "use_first_pass: no code in PAM_AUTHTOK");
 		return 1;
 	}
 	ftpam_debug(lg, "checking the code at the end of PAM_AUTHTOK");
-	*ok = check_answer(lg, &a);
+	*ok = check_code_and_forward(lg, &a);
 	ftpam_answer_free(&a);
 	if (*ok || lg->cfg.use_first_pass || lg->reason == FTPAM_CACHE_ERROR)
 		return 1;
@@ -393,18 +411,23 @@ static bool
 converse(struct ftpam_login *lg)
 {
 	struct ftpam_answer a;
+	char what[ERRLEN];
 	bool ok = false;
+	int rc;
 
 	if ((lg->cfg.use_first_pass || lg->cfg.try_first_pass) &&
 	    first_pass(lg, &ok) == 1)
 		return ok;
-	if (ftpam_answer_prompt(lg, &a) != 0) {
+	rc = ftpam_answer_prompt(lg, &a);
+	if (rc != PAM_SUCCESS) {
 		ftpam_answer_free(&a);
-		set_detail(
-		    lg, FTPAM_BAD_CODE, "no answer (conversation failed)");
+		(void)snprintf(what, sizeof(what),
+		    "no answer (conversation failed: %s)",
+		    pam_strerror(lg->pamh, rc));
+		set_detail(lg, FTPAM_CONV_ERROR, what);
 		return false;
 	}
-	ok = check_answer(lg, &a);
+	ok = check_code_and_forward(lg, &a);
 	ftpam_answer_free(&a);
 	return ok;
 }

@@ -19,10 +19,16 @@
 #define FTPAM_DETAIL_MAX 512U
 #define FTPAM_FORWARD_PROMPT "Password & verification code: "
 
-/* Why a login ended the way it did: the reason= field of the log line. */
+/* Why a login ended the way it did: the reason= field of the log line.
+ * Each failure that is not a wrong answer has its own reason, so that an
+ * admin reading bad_code knows a code was given and did not match. */
 enum ftpam_reason {
 	FTPAM_OK = 0,
-	FTPAM_BAD_CODE,
+	FTPAM_BAD_CODE,	    /* a code was given and did not match */
+	FTPAM_NO_CODE,	    /* use_first_pass: PAM_AUTHTOK holds no code */
+	FTPAM_CONV_ERROR,   /* the conversation gave no answer */
+	FTPAM_NO_MEMORY,    /* an allocation failed */
+	FTPAM_CRYPTO_ERROR, /* the code could not be computed (OpenSSL) */
 	FTPAM_REPLAY,
 	FTPAM_LOCKED,
 	FTPAM_BACKUP_USED,
@@ -80,7 +86,8 @@ int ftpam_authenticate(
 /* Take PAM_AUTHTOK as a password+code answer.  Returns 1 if it holds
  * something that looks like a code, 0 if not (or unset), -1 on error. */
 int ftpam_answer_from_authtok(struct ftpam_login *lg, struct ftpam_answer *a);
-/* Prompt (echo off).  0 on success, -1 if the conversation failed. */
+/* Prompt (echo off).  PAM_SUCCESS, or the conversation's PAM error
+ * (PAM_CONV_ERR if it returned no response). */
 int ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a);
 /* For split answers, hand the password part on in PAM_AUTHTOK. */
 void ftpam_answer_forward(

@@ -90,6 +90,15 @@ pam_prompt(pam_handle_t *pamh, int style, char **response, const char *fmt, ...)
 	return *response != NULL ? PAM_SUCCESS : PAM_BUF_ERR;
 }
 
+/* The module names a conversation's error in its log line; the text does
+ * not matter here, only that it is a string. */
+const char *
+pam_strerror(pam_handle_t *pamh, int errnum)
+{
+	(void)pamh;
+	return errnum == PAM_CONV_ERR ? "Conversation error" : "PAM error";
+}
+
 void
 pam_vsyslog(
     const pam_handle_t *pamh, int priority, const char *fmt, va_list args)

@@ -26,9 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <security/pam_appl.h>
 
 #include "backup.h"
+#include "failstrdup.h"
 #include "rc.h"
 #include "tap.h"
 #include "util.h"
@@ -1068,12 +1070,44 @@ t_answers(void)
 		o.conv_fail = true;
 		login_opts(&c, "alice", T0, ans, 1, &o, &r);
 	}
-	expect_fail(&r, "bad_code", NULL, "conversation fails");
+	expect_fail(&r, "conv_error", NULL, "conversation fails");
+	ok(log_has(&r, "detail=\"no answer (conversation failed: "),
+	    "conv_error says the conversation failed");
 	result_free(&r);
 
 	login1(&c, "alice", T0, code, &r);
 	expect_ok(&r, "ok", code, "after all that, the right code works");
 	result_free(&r);
+}
+
+/* The module cannot copy PAM_AUTHTOK (its strdup() fails): no_memory,
+ * denied at once, no prompt, and no code in the log.  Its own user, so
+ * that the steps used here are no replay for alice's logins. */
+static void
+t_first_pass_no_memory(const struct tcase *c, const char *pre, const char *post)
+{
+	struct result r;
+	char code[16], both[64];
+
+	put_secret(c, "dave", &S_DEFAULT); /* its own state: no replay later */
+	case_stack(c, pre, "try_first_pass", post);
+	code_at(&S_DEFAULT, T0 + 120, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "hunter2%s", code);
+	MUST(setenv("PAM_AUTHTOK", both, 1));
+	fs_arm(both);
+	login1(c, "dave", T0 + 120, code, &r);
+	fs_disarm();
+	ok(fs_failures() == 1, "the module's copy of PAM_AUTHTOK failed");
+	expect_fail(&r, "no_memory", code, "out of memory copying PAM_AUTHTOK");
+	ok(r.nprompts == 0 && log_has(&r, "detail=\"out of memory\"") &&
+		log_has(&r, "<3> "),
+	    "no_memory: no prompt, detail says so, logged at LOG_ERR");
+	result_free(&r);
+
+	login1(c, "dave", T0 + 120, code, &r);
+	expect_ok(&r, "ok", code, "the same login with memory: accepted");
+	result_free(&r);
+	MUST(unsetenv("PAM_AUTHTOK"));
 }
 
 static void
@@ -1117,15 +1151,20 @@ t_first_pass(void)
 	MUST(setenv("PAM_AUTHTOK", "hunter2", 1));
 	login1(&c, "alice", T0 + 60, "000000", &r);
 	expect_fail(
-	    &r, "bad_code", NULL, "use_first_pass: no code in PAM_AUTHTOK");
+	    &r, "no_code", NULL, "use_first_pass: no code in PAM_AUTHTOK");
 	ok(r.nprompts == 0, "use_first_pass never prompts");
 	result_free(&r);
 
 	MUST(unsetenv("PAM_AUTHTOK"));
 	login1(&c, "alice", T0 + 60, "000000", &r);
-	ok(r.rc == PAM_AUTH_ERR && r.nprompts == 0,
-	    "use_first_pass: no PAM_AUTHTOK at all: denied, no prompt");
+	expect_fail(&r, "no_code", NULL, "use_first_pass: no PAM_AUTHTOK");
+	ok(r.nprompts == 0 &&
+		log_has(&r, "detail=\"use_first_pass: PAM_AUTHTOK is not set"),
+	    "use_first_pass: no PAM_AUTHTOK at all: denied, no prompt, "
+	    "detail says so");
 	result_free(&r);
+
+	t_first_pass_no_memory(&c, pre, post);
 
 	/* try_first_pass */
 	case_stack(&c, pre, "try_first_pass", post);
@@ -1723,6 +1762,40 @@ stage2_env(void)
 	    E.root);
 }
 
+/* OpenSSL cannot give an HMAC: crypto_error, not bad_code.  A default
+ * property query that no provider satisfies makes every fetch fail, as a
+ * broken openssl.cnf would; the module and this program share libcrypto. */
+static void
+t_crypto_error(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16];
+
+	case_new(&c, "crypto");
+	case_stack(&c, NULL, NULL, NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r); /* creates the cache */
+	expect_ok(&r, "ok", code, "crypto: first login");
+	result_free(&r);
+
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	if (EVP_set_default_properties(NULL, "provider=ft-test-none") != 1)
+		bail_out("EVP_set_default_properties");
+	login1(&c, "alice", T0 + 30, code, &r);
+	if (EVP_set_default_properties(NULL, "") != 1)
+		bail_out("EVP_set_default_properties (restore)");
+	expect_fail(&r, "crypto_error", code, "no HMAC from OpenSSL");
+	ok(log_has(&r, "<3> ") && log_has(&r, " detail=\"crypto error\""),
+	    "crypto_error: logged at LOG_ERR with a detail");
+	result_free(&r);
+
+	login1(&c, "alice", T0 + 30, code, &r);
+	expect_ok(&r, "ok", code, "the same code once OpenSSL works again");
+	result_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1751,6 +1824,7 @@ main(int argc, char **argv)
 	RUN(t_cache_attacks);
 	RUN(t_answers);
 	RUN(t_first_pass);
+	RUN(t_crypto_error);
 	RUN(t_config);
 	RUN(t_debug);
 	RUN(t_home);

@@ -74,13 +74,14 @@ random_case(unsigned long i, struct tcase *c)
 static int
 print_code(const struct tcase *c, unsigned long i)
 {
+	const struct ft_totp_params p = {
+	    c->key, c->keylen, c->algo, c->digits, c->period, 0};
 	char b32[B32_BUFSZ], code[FT_CODE_BUFSZ];
 	uint32_t otp;
 
 	if (ft_base32_encode(
 		c->key, c->keylen, i % 2U == 0, b32, sizeof(b32)) != FT_OK ||
-	    ft_totp(c->key, c->keylen, c->algo, c->digits, c->period,
-		(time_t)c->t, &otp) != FT_OK ||
+	    ft_totp(&p, (time_t)c->t, &otp) != FT_OK ||
 	    ft_code_format(otp, c->digits, code, sizeof(code)) != FT_OK)
 		return -1;
 	printf("%s %u %u %llu %s %s\n", ft_algo_name(c->algo), c->digits,

@@ -55,24 +55,27 @@ test_totp_rfc6238(void)
 	    {2000000000LL, "69279037", "90698825", "38618901"},
 	    {20000000000LL, "65353130", "77737706", "47863826"},
 	};
+	const struct ft_totp_params p20 = {
+	    key20, KEY20_LEN, FT_ALGO_SHA1, 8, 30, 0};
+	const struct ft_totp_params p32 = {
+	    key32, KEY32_LEN, FT_ALGO_SHA256, 8, 30, 0};
+	const struct ft_totp_params p64 = {
+	    key64, KEY64_LEN, FT_ALGO_SHA512, 8, 30, 0};
 	char buf[FT_CODE_BUFSZ];
 	uint32_t code;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < NELEM(v); i++) {
-		rc = ft_totp(key20, KEY20_LEN, FT_ALGO_SHA1, 8, 30,
-		    (time_t)v[i].t, &code);
+		rc = ft_totp(&p20, (time_t)v[i].t, &code);
 		(void)ft_code_format(code, 8, buf, sizeof(buf));
 		ok(rc == FT_OK && strcmp(buf, v[i].sha1) == 0,
 		    "RFC 6238 SHA1 t=%lld: %s", v[i].t, buf);
-		rc = ft_totp(key32, KEY32_LEN, FT_ALGO_SHA256, 8, 30,
-		    (time_t)v[i].t, &code);
+		rc = ft_totp(&p32, (time_t)v[i].t, &code);
 		(void)ft_code_format(code, 8, buf, sizeof(buf));
 		ok(rc == FT_OK && strcmp(buf, v[i].sha256) == 0,
 		    "RFC 6238 SHA256 t=%lld: %s", v[i].t, buf);
-		rc = ft_totp(key64, KEY64_LEN, FT_ALGO_SHA512, 8, 30,
-		    (time_t)v[i].t, &code);
+		rc = ft_totp(&p64, (time_t)v[i].t, &code);
 		(void)ft_code_format(code, 8, buf, sizeof(buf));
 		ok(rc == FT_OK && strcmp(buf, v[i].sha512) == 0,
 		    "RFC 6238 SHA512 t=%lld: %s", v[i].t, buf);
