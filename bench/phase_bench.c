@@ -152,7 +152,7 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 		goto fail;
 
 	t0 = now_us();
-	if (ft_state_open(cfg, &st, err, sizeof(err)) != FT_OK)
+	if (ft_state_open(cfg, 0U, &st, err, sizeof(err)) != FT_OK)
 		goto fail;
 	t[PH_STATE_OPEN] = now_us() - t0;
 

@@ -23,6 +23,7 @@ ft_rc_str(int rc)
 	case FT_ERR_BACKEND: return "state backend unavailable";
 	case FT_ERR_UNSUPPORTED: return "not supported by this build";
 	case FT_ERR_PERM: return "permission denied";
+	case FT_ERR_VERSION: return "record of a newer version";
 	default: return "unknown error";
 	}
 }

@@ -16,15 +16,18 @@ enum ft_rc {
 	    -3, /* the file does not exist (e.g. user not enrolled) */
 	FT_ERR_UNSAFE =
 	    -4, /* file exists but is unsafe: link, owner, mode, type */
-	FT_ERR_TOOBIG = -5,   /* size bound exceeded */
-	FT_ERR_PARSE = -6,    /* malformed content */
-	FT_ERR_IO = -7,	      /* read/write/fsync/rename failed */
-	FT_ERR_CRYPTO = -8,   /* OpenSSL failed */
-	FT_ERR_LOCKED = -9,   /* a lock could not be taken within the bound */
-	FT_ERR_CORRUPT = -10, /* state store damaged (it was set aside) */
+	FT_ERR_TOOBIG = -5, /* size bound exceeded */
+	FT_ERR_PARSE = -6,  /* malformed content */
+	FT_ERR_IO = -7,	    /* read/write/fsync/rename failed */
+	FT_ERR_CRYPTO = -8, /* OpenSSL failed */
+	FT_ERR_LOCKED = -9, /* a lock could not be taken within the bound */
+	/* state store damaged (the file was set aside), or one record
+	 * malformed (only its user is refused) */
+	FT_ERR_CORRUPT = -10,
 	FT_ERR_BACKEND = -11, /* state backend unavailable (e.g. Redis down) */
 	FT_ERR_UNSUPPORTED = -12, /* feature not built in */
 	FT_ERR_PERM = -13,	  /* permission denied */
+	FT_ERR_VERSION = -14,	  /* a record of a newer version than we read */
 };
 
 /* Static, never NULL. */

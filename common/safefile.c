@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flock_wait.h"
 #include "random.h"
 #include "rc.h"
 #include "safefile.h"
@@ -29,9 +30,13 @@
 
 #define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-#define LOCK_RETRY_NS 10000000L /* 10 ms between flock attempts */
-#define LOCK_TRIES 200		/* 200 * 10 ms = about 2 s, in all */
-#define LOCK_REOPEN_MAX 10	/* path replaced under us: retries */
+/* Waiting for the lock of a secret file (held while a backup code is
+ * used or the CLI edits it): about 2 s in all, polled as the state cache
+ * is (flock_wait.c), the first retry after 0.2 ms. */
+#define LOCK_WAIT_MS 2000L
+#define LOCK_PAUSE_MIN_US 200L
+#define LOCK_PAUSE_MAX_US 20000L
+#define LOCK_REOPEN_MAX 10 /* path replaced under us: retries */
 #define READ_CHUNK 4096U
 #define TEMP_SUFFIX_BYTES 6U
 #define TEMP_OPEN_TRIES 16
@@ -386,80 +391,67 @@ out:
 	return rc;
 }
 
-/* *tries_left is shared by every reopen of one ft_safe_read_locked call, so
- * the whole wait stays bounded by LOCK_TRIES pauses. */
-static int
-lock_bounded(
-    const char *path, int fd, int *tries_left, char *err, size_t errlen)
-{
-	const struct timespec pause = {0, LOCK_RETRY_NS};
+/* The file of one ft_safe_read_locked call, for ft_flock_wait. */
+struct locked_read {
+	const char *path;
+	const struct walked *w;
+	const struct ft_file_policy *pol;
+};
 
-	for (; *tries_left > 0; (*tries_left)--) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return FT_OK;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return ft_seterr(err, errlen, FT_ERR_IO,
-			    "%s: flock: %s", path, strerror(errno));
-		(void)nanosleep(&pause, NULL);
-	}
-	return ft_seterr(err, errlen, FT_ERR_LOCKED,
-	    "%s: still locked by another process", path);
+static int
+locked_open(void *arg, int *fd, char *err, size_t errlen)
+{
+	const struct locked_read *lr = arg;
+	struct stat st;
+
+	return open_checked(lr->path, lr->w, lr->pol, fd, &st, err, errlen);
 }
 
-/* After the lock: does the name still point at the inode we hold? */
+/* Checked again after the lock: the file may have changed while we
+ * waited. */
 static int
-same_inode(const struct walked *w, const struct stat *st)
+locked_check(void *arg, const struct stat *st, char *err, size_t errlen)
 {
-	struct stat now;
+	const struct locked_read *lr = arg;
 
-	if (fstatat(w->dirfd, w->base, &now, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	return now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+	return check_policy(lr->path, st, lr->pol, err, errlen);
 }
 
 int
 ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
     char **buf, size_t *len, int *fd_out, char *err, size_t errlen)
 {
+	static const struct ft_flock_limits lim = {
+	    .stall_ms = LOCK_WAIT_MS,
+	    .total_ms = LOCK_WAIT_MS,
+	    .pause_min_us = LOCK_PAUSE_MIN_US,
+	    .pause_max_us = LOCK_PAUSE_MAX_US,
+	    .reopen_max = LOCK_REOPEN_MAX,
+	};
 	struct walked w;
+	struct locked_read lr = {.path = path, .w = &w, .pol = pol};
+	struct ft_flock_target t = {.path = path,
+	    .lim = &lim,
+	    .open = locked_open,
+	    .check = locked_check,
+	    .arg = &lr};
 	struct stat st;
-	int fd = -1, rc, attempt, tries_left = LOCK_TRIES;
+	int fd = -1, rc;
 
 	*buf = NULL;
 	*len = 0;
 	*fd_out = -1;
 	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 		return rc;
-	for (attempt = 0; attempt < LOCK_REOPEN_MAX; attempt++) {
-		rc = open_checked(path, &w, pol, &fd, &st, err, errlen);
-		if (rc != FT_OK)
-			goto out;
-		if ((rc = lock_bounded(path, fd, &tries_left, err, errlen)) !=
-		    FT_OK)
-			goto out;
-		if (same_inode(&w, &st))
-			break;
-		(void)close(fd);
+	t.dirfd = w.dirfd;
+	t.name = w.base;
+	rc = ft_flock_wait(&t, &fd, &st, err, errlen);
+	if (rc == FT_OK)
+		rc = read_all(path, fd, &st, pol, buf, len, err, errlen);
+	if (rc == FT_OK) {
+		*fd_out = fd;
 		fd = -1;
 	}
-	if (fd == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_LOCKED,
-		    "%s: replaced too often while waiting for the lock", path);
-		goto out;
-	}
-	/* Checked again: the file may have changed while we waited. */
-	if (fstat(fd, &st) == -1) {
-		rc = ft_seterr(err, errlen, FT_ERR_IO, "%s: fstat: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if ((rc = check_policy(path, &st, pol, err, errlen)) != FT_OK)
-		goto out;
-	if ((rc = read_all(path, fd, &st, pol, buf, len, err, errlen)) != FT_OK)
-		goto out;
-	*fd_out = fd;
-	fd = -1;
-out:
 	if (fd != -1)
 		(void)close(fd);
 	(void)close(w.dirfd);

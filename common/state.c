@@ -1,5 +1,6 @@
-/* Per-user login state: backend dispatch, the Redis-to-local fallback and
- * the lockout/replay policy (see state.h for the protocol). */
+/* Per-user login state: backend dispatch and the Redis-to-local fallback
+ * (see state.h for the protocol).  Each call becomes one ft_state_op,
+ * handed to the backend as it is; the rules live in state_policy.c. */
 #include <config.h>
 
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "otp.h"
 #include "rc.h"
 #include "state.h"
@@ -24,76 +26,13 @@ struct ft_state {
 	/* cache=redis with redis_fallback=local: the gdbm file used while
 	 * Redis is unreachable, opened on first need. */
 	bool fallback_local;
-	bool probe; /* open gdbm files at once (ft_state_open) */
+	unsigned flags; /* FT_STATE_*, for the gdbm files */
 	char local_cache[PATH_MAX];
 	const struct ft_state_backend_ops *fb_ops;
 	void *fb_impl;
 	const char *answered; /* backend name of the last call */
 	char warning[FT_STATE_WARNING_MAX];
 };
-
-/* ---- the policy, shared by backends that hold the whole record ---- */
-
-static bool
-lock_active(const struct ft_user_state *s, time_t now)
-{
-	if (s->locked_until == 0)
-		return false;
-	return s->locked_until == FT_STATE_LOCKED_FOREVER ||
-	    (int64_t)now < s->locked_until;
-}
-
-void
-ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
-    struct ft_user_state *s, enum ft_state_verdict *verdict)
-{
-	if (lock_active(s, now)) {
-		*verdict = FT_STATE_LOCKED;
-		return;
-	}
-	if (s->locked_until != 0) {
-		/* The lock ran out: start counting afresh. */
-		s->locked_until = 0;
-		s->failures = 0;
-		s->first_failure = 0;
-	}
-	/* Failures older than fail_interval no longer count. */
-	if (s->failures > 0 &&
-	    (int64_t)now - s->first_failure > (int64_t)pol->fail_interval) {
-		s->failures = 0;
-		s->first_failure = 0;
-	}
-	/* Count this attempt as failed in advance; success clears it. */
-	if (s->failures == 0)
-		s->first_failure = (int64_t)now;
-	if (s->failures < UINT32_MAX)
-		s->failures++;
-	if (pol->deny > 0 && s->failures >= pol->deny) {
-		/* This attempt is still checked; the ones after it are not. */
-		s->locked_until = pol->unlock_time == 0
-		    ? FT_STATE_LOCKED_FOREVER
-		    : (int64_t)now + (int64_t)pol->unlock_time;
-	}
-	*verdict = FT_STATE_PROCEED;
-}
-
-void
-ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
-    enum ft_state_verdict *verdict)
-{
-	/* step 0 is a backup code: it has no time step to replay. */
-	if (step != 0 && step <= s->last_step) {
-		*verdict = FT_STATE_REPLAY;
-		return;
-	}
-	if (step != 0)
-		s->last_step = step;
-	s->failures = 0;
-	s->first_failure = 0;
-	s->locked_until = 0;
-	s->last_success = (int64_t)now;
-	*verdict = FT_STATE_ACCEPTED;
-}
 
 /* ---- open / close ---- */
 
@@ -103,13 +42,35 @@ is_redis(const struct ft_config *c)
 	return strcmp(c->cache, FT_CACHE_REDIS) == 0;
 }
 
+/* Open a gdbm file and, unless FT_STATE_LAZY, the file itself at once, so
+ * a damaged one is found and set aside here. */
+static int
+open_gdbm(const char *path, unsigned flags,
+    const struct ft_state_backend_ops **ops, void **impl, char *err,
+    size_t errlen)
+{
+	struct ft_state_op op = {.kind = FT_OP_PROBE, .now = ft_now()};
+	int rc;
+
+	rc = ft_state_gdbm_open(path, flags, ops, impl, err, errlen);
+	if (rc != FT_OK || (flags & FT_STATE_LAZY) != 0)
+		return rc;
+	rc = (*ops)->run(*impl, &op, err, errlen);
+	if (rc != FT_OK) {
+		(*ops)->close(*impl);
+		*ops = NULL;
+		*impl = NULL;
+	}
+	return rc;
+}
+
 static int
 open_primary(
     const struct ft_config *c, struct ft_state *st, char *err, size_t errlen)
 {
 	if (!is_redis(c))
-		return ft_state_gdbm_open(
-		    c->cache, st->probe, &st->ops, &st->impl, err, errlen);
+		return open_gdbm(
+		    c->cache, st->flags, &st->ops, &st->impl, err, errlen);
 #ifdef HAVE_REDIS
 	return ft_state_redis_open(c, &st->ops, &st->impl, err, errlen);
 #else
@@ -124,7 +85,7 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	int n, rc;
 
 	if (st->fb_ops == NULL) {
-		rc = ft_state_gdbm_open(st->local_cache, st->probe, &st->fb_ops,
+		rc = open_gdbm(st->local_cache, st->flags, &st->fb_ops,
 		    &st->fb_impl, err, errlen);
 		if (rc != FT_OK)
 			return rc;
@@ -138,22 +99,23 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	return FT_OK;
 }
 
-static int
-open_state(const struct ft_config *c, bool probe, struct ft_state **out,
-    char *err, size_t errlen)
+/* NULL with *rc and err set, or a state with no backend open yet. */
+static struct ft_state *
+new_state(const struct ft_config *c, unsigned flags, int *rc, char *err,
+    size_t errlen)
 {
 	struct ft_state *st;
-	char why[FT_STATE_WARNING_MAX];
-	int rc;
 
-	*out = NULL;
-	if (c == NULL || c->cache[0] == '\0')
-		return ft_seterr(
-		    err, errlen, FT_ERR_ARG, "no cache configured");
+	if (c == NULL || c->cache[0] == '\0') {
+		*rc = ft_seterr(err, errlen, FT_ERR_ARG, "no cache configured");
+		return NULL;
+	}
 	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
-	st->probe = probe;
+	if (st == NULL) {
+		*rc = ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	st->flags = flags;
 	st->pol.deny = c->deny;
 	st->pol.unlock_time = c->unlock_time;
 	st->pol.fail_interval = c->fail_interval;
@@ -163,21 +125,43 @@ open_state(const struct ft_config *c, bool probe, struct ft_state **out,
 	    is_redis(c) && c->redis_fallback == FT_REDIS_FALLBACK_LOCAL;
 	if (snprintf(st->local_cache, sizeof(st->local_cache), "%s",
 		c->local_cache) < 0) {
-		ft_state_close(st);
-		return ft_seterr(err, errlen, FT_ERR_ARG, "bad local_cache");
+		free(st);
+		*rc = ft_seterr(err, errlen, FT_ERR_ARG, "bad local_cache");
+		return NULL;
 	}
+	*rc = FT_OK;
+	return st;
+}
 
+int
+ft_state_open(const struct ft_config *c, unsigned flags, struct ft_state **out,
+    char *err, size_t errlen)
+{
+	struct ft_state *st;
+	char why[FT_STATE_WARNING_MAX];
+	int rc;
+
+	*out = NULL;
+	st = new_state(c, flags, &rc, err, errlen);
+	if (st == NULL)
+		return rc;
+	/* Never create: a local fallback cache that is not the caller's is
+	 * refused now, as the primary one is by ft_state_gdbm_open. */
+	if (st->fallback_local && (flags & FT_STATE_NO_CREATE) != 0)
+		rc = open_gdbm(st->local_cache, flags | FT_STATE_LAZY,
+		    &st->fb_ops, &st->fb_impl, err, errlen);
 	why[0] = '\0';
-	rc = open_primary(c, st, why, sizeof(why));
+	if (rc == FT_OK)
+		rc = open_primary(c, st, why, sizeof(why));
 	if (rc == FT_ERR_BACKEND && st->fallback_local) {
 		st->ops = NULL;
 		st->impl = NULL;
 		rc = open_fallback(st, why, err, errlen);
 		if (rc == FT_OK)
 			st->answered = st->fb_ops->name;
-	} else if (rc != FT_OK) {
+	} else if (rc != FT_OK && why[0] != '\0') {
 		(void)ft_seterr(err, errlen, rc, "%s", why);
-	} else {
+	} else if (rc == FT_OK) {
 		st->answered = st->ops->name;
 	}
 	if (rc != FT_OK) {
@@ -186,20 +170,6 @@ open_state(const struct ft_config *c, bool probe, struct ft_state **out,
 	}
 	*out = st;
 	return FT_OK;
-}
-
-int
-ft_state_open(
-    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
-{
-	return open_state(c, true, out, err, errlen);
-}
-
-int
-ft_state_open_login(
-    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen)
-{
-	return open_state(c, false, out, err, errlen);
 }
 
 void
@@ -215,68 +185,6 @@ ft_state_close(struct ft_state *st)
 }
 
 /* ---- dispatch with fallback ---- */
-
-enum op_kind { OP_BEGIN, OP_ATTEMPT, OP_SUCCESS, OP_GET, OP_UNLOCK, OP_FORGET };
-
-struct op_args {
-	enum op_kind kind;
-	const char *user;
-	ft_state_check_fn check; /* OP_ATTEMPT */
-	void *check_arg;
-	uint64_t *step_out; /* OP_ATTEMPT */
-	uint64_t step;
-	time_t now;
-	enum ft_state_verdict *verdict;
-	struct ft_user_state *out;
-};
-
-/* ft_state_attempt for a backend without one atomic section for it:
- * begin, check, success, each atomic (the attempt counted first). */
-static int
-attempt_in_steps(const struct ft_state_backend_ops *ops, void *impl,
-    const struct ft_state_policy *pol, const struct op_args *a, char *err,
-    size_t errlen)
-{
-	int m, rc;
-
-	rc = ops->begin_attempt(
-	    impl, pol, a->user, a->now, a->verdict, err, errlen);
-	if (rc != FT_OK || *a->verdict != FT_STATE_PROCEED)
-		return rc;
-	m = a->check(a->check_arg, a->step_out);
-	if (m < 0) {
-		*a->verdict = FT_STATE_LOCKED; /* fail closed */
-		return ft_seterr(err, errlen, m, "checking the code failed");
-	}
-	if (m == 0)
-		return FT_OK; /* PROCEED: no match, failure counted */
-	return ops->record_success(
-	    impl, pol, a->user, *a->step_out, a->now, a->verdict, err, errlen);
-}
-
-static int
-call_one(const struct ft_state_backend_ops *ops, void *impl,
-    const struct ft_state_policy *pol, const struct op_args *a, char *err,
-    size_t errlen)
-{
-	switch (a->kind) {
-	case OP_ATTEMPT:
-		if (ops->attempt == NULL)
-			return attempt_in_steps(ops, impl, pol, a, err, errlen);
-		return ops->attempt(impl, pol, a->user, a->now, a->check,
-		    a->check_arg, a->verdict, a->step_out, err, errlen);
-	case OP_BEGIN:
-		return ops->begin_attempt(
-		    impl, pol, a->user, a->now, a->verdict, err, errlen);
-	case OP_SUCCESS:
-		return ops->record_success(impl, pol, a->user, a->step, a->now,
-		    a->verdict, err, errlen);
-	case OP_GET: return ops->get(impl, a->user, a->out, err, errlen);
-	case OP_UNLOCK: return ops->unlock(impl, a->user, err, errlen);
-	case OP_FORGET: return ops->forget(impl, a->user, err, errlen);
-	}
-	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
-}
 
 static int
 check_user(const char *user, char *err, size_t errlen)
@@ -294,18 +202,19 @@ check_user(const char *user, char *err, size_t errlen)
 }
 
 static int
-dispatch(struct ft_state *st, const struct op_args *a, char *err, size_t errlen)
+dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 {
 	char why[FT_STATE_WARNING_MAX];
 	int rc;
 
 	st->warning[0] = '\0';
-	rc = check_user(a->user, err, errlen);
+	op->pol = &st->pol;
+	rc = check_user(op->user, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (st->ops != NULL) {
 		why[0] = '\0';
-		rc = call_one(st->ops, st->impl, &st->pol, a, why, sizeof(why));
+		rc = st->ops->run(st->impl, op, why, sizeof(why));
 		if (rc == FT_OK) {
 			st->answered = st->ops->name;
 			return FT_OK;
@@ -320,18 +229,22 @@ dispatch(struct ft_state *st, const struct op_args *a, char *err, size_t errlen)
 	if (rc != FT_OK)
 		return rc;
 	st->answered = st->fb_ops->name;
-	return call_one(st->fb_ops, st->fb_impl, &st->pol, a, err, errlen);
+	return st->fb_ops->run(st->fb_impl, op, err, errlen);
 }
 
 int
 ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
     enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	struct op_args a = {
-	    .kind = OP_BEGIN, .user = user, .now = now, .verdict = verdict};
+	struct ft_state_op op = {.kind = FT_OP_BEGIN,
+	    .user = user,
+	    .now = now,
+	    .verdict = FT_STATE_LOCKED}; /* fail closed */
+	int rc;
 
-	*verdict = FT_STATE_LOCKED; /* fail closed */
-	return dispatch(st, &a, err, errlen);
+	rc = dispatch(st, &op, err, errlen);
+	*verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
+	return rc;
 }
 
 int
@@ -339,62 +252,70 @@ ft_state_attempt(struct ft_state *st, const char *user, time_t now,
     ft_state_check_fn check, void *arg, enum ft_state_verdict *verdict,
     uint64_t *step, char *err, size_t errlen)
 {
-	struct op_args a = {.kind = OP_ATTEMPT,
+	struct ft_state_op op = {.kind = FT_OP_ATTEMPT,
 	    .user = user,
+	    .now = now,
 	    .check = check,
 	    .check_arg = arg,
-	    .step_out = step,
-	    .now = now,
-	    .verdict = verdict};
+	    .verdict = FT_STATE_LOCKED}; /* fail closed */
+	int rc;
 
-	*verdict = FT_STATE_LOCKED; /* fail closed */
-	*step = 0;
-	return dispatch(st, &a, err, errlen);
+	rc = dispatch(st, &op, err, errlen);
+	*verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
+	*step = op.step;
+	return rc;
 }
 
 int
 ft_state_record_success(struct ft_state *st, const char *user, uint64_t step,
     time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
 {
-	struct op_args a = {.kind = OP_SUCCESS,
+	struct ft_state_op op = {.kind = FT_OP_SUCCESS,
 	    .user = user,
-	    .step = step,
 	    .now = now,
-	    .verdict = verdict};
+	    .step = step,
+	    .verdict = FT_STATE_REPLAY}; /* fail closed */
+	int rc;
 
-	*verdict = FT_STATE_REPLAY; /* fail closed */
-	return dispatch(st, &a, err, errlen);
+	rc = dispatch(st, &op, err, errlen);
+	*verdict = rc == FT_OK ? op.verdict : FT_STATE_REPLAY;
+	return rc;
 }
 
 int
 ft_state_get(struct ft_state *st, const char *user, time_t now,
     struct ft_user_state *out, char *err, size_t errlen)
 {
-	struct op_args a = {
-	    .kind = OP_GET, .user = user, .now = now, .out = out};
+	struct ft_state_op op = {.kind = FT_OP_GET, .user = user, .now = now};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = dispatch(st, &a, err, errlen);
-	if (rc == FT_OK && out->locked_until != 0 && !lock_active(out, now))
+	rc = dispatch(st, &op, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	*out = op.state;
+	if (out->locked_until != 0 && !ft_state_lock_active(out, now))
 		out->locked_until = 0;
-	return rc;
+	return FT_OK;
 }
 
 int
 ft_state_unlock(struct ft_state *st, const char *user, char *err, size_t errlen)
 {
-	struct op_args a = {.kind = OP_UNLOCK, .user = user};
+	/* No time from the caller: the clock names a file set aside. */
+	struct ft_state_op op = {
+	    .kind = FT_OP_UNLOCK, .user = user, .now = ft_now()};
 
-	return dispatch(st, &a, err, errlen);
+	return dispatch(st, &op, err, errlen);
 }
 
 int
 ft_state_forget(struct ft_state *st, const char *user, char *err, size_t errlen)
 {
-	struct op_args a = {.kind = OP_FORGET, .user = user};
+	struct ft_state_op op = {
+	    .kind = FT_OP_FORGET, .user = user, .now = ft_now()};
 
-	return dispatch(st, &a, err, errlen);
+	return dispatch(st, &op, err, errlen);
 }
 
 const char *

@@ -48,18 +48,26 @@ struct ft_user_state {
 
 struct ft_state; /* opaque; one per PAM call or CLI command */
 
+/* Flags of ft_state_open. */
+/* Open the gdbm file with the first operation instead of at once: a login's
+ * first operation follows immediately, and opening the file separately
+ * first was a third of a login's cost.  That operation creates, checks and
+ * sets aside instead, with the same errors. */
+#define FT_STATE_LAZY 0x1U
+/* Never create the cache directory: open only an existing directory owned
+ * by the caller (FT_ERR_PERM otherwise).  For a non-root caller, whose
+ * directory the module would refuse; with cache=redis and
+ * redis_fallback=local it applies to local_cache. */
+#define FT_STATE_NO_CREATE 0x2U
+
 /* Open the backend the config selects (cache= path or "redis").  For gdbm,
  * ensures the cache directory (root-owned 0700 when run as root) and sets a
  * damaged file aside (renamed to NAME.corrupt.TIME) so the next open starts
- * a fresh one; that open itself returns FT_ERR_CORRUPT. */
-int ft_state_open(
-    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen);
-/* The same for a login, whose first operation follows at once: the gdbm
- * file is not opened separately first (that open was a third of a login's
- * cost); the first operation creates, checks and sets aside instead, with
- * the same errors. */
-int ft_state_open_login(
-    const struct ft_config *c, struct ft_state **out, char *err, size_t errlen);
+ * a fresh one; that open itself returns FT_ERR_CORRUPT.  A single damaged
+ * record only refuses its own user (FT_ERR_CORRUPT, or FT_ERR_VERSION for a
+ * record of a newer version than this code reads); see flowtotp(5). */
+int ft_state_open(const struct ft_config *c, unsigned flags,
+    struct ft_state **out, char *err, size_t errlen);
 void ft_state_close(struct ft_state *st);
 
 /* Step 1 of a login; *verdict is FT_STATE_PROCEED or FT_STATE_LOCKED. */

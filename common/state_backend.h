@@ -1,58 +1,57 @@
 /* Internal: the interface each state backend implements.  state.c owns the
- * dispatch, the Redis-to-local fallback and the policy; a backend only
- * stores and atomically updates ft_user_state records.  Not used outside
- * common/. */
+ * dispatch and the Redis-to-local fallback; state_policy.c owns the rules; a
+ * backend stores and atomically updates ft_user_state records.  Not used
+ * outside common/ (and its tests).
+ *
+ * Calls go one way: state.c -> a backend -> state_policy.c.  A backend
+ * never calls back into state.c. */
 #ifndef FLOWTOTP_STATE_BACKEND_H
 #define FLOWTOTP_STATE_BACKEND_H
 
 #include "state.h"
+#include "state_policy.h"
 
-/* The policy every backend applies inside its atomic section. */
-struct ft_state_policy {
-	unsigned deny;		/* 0 = lockout disabled */
-	unsigned unlock_time;	/* 0 = until an admin unlocks */
-	unsigned fail_interval; /* seconds */
-	unsigned period;	/* longest TOTP period in use, for TTLs */
-	unsigned window;	/* steps either side, for TTLs */
+enum ft_state_op_kind {
+	FT_OP_PROBE,   /* open the store once (create, check, set aside) */
+	FT_OP_BEGIN,   /* step 1 of a login */
+	FT_OP_ATTEMPT, /* steps 1 to 3 of a TOTP login */
+	FT_OP_SUCCESS, /* step 3 */
+	FT_OP_GET,
+	FT_OP_UNLOCK,
+	FT_OP_FORGET,
+};
+
+/* One operation: what the backend needs in, what it answers out.  Built
+ * once by state.c and handed down unchanged, so no layer repacks it. */
+struct ft_state_op {
+	enum ft_state_op_kind kind;
+	const struct ft_state_policy *pol;
+	const char *user;
+	time_t now;
+	ft_state_check_fn check; /* FT_OP_ATTEMPT */
+	void *check_arg;
+	uint64_t step; /* in for FT_OP_SUCCESS, out for FT_OP_ATTEMPT */
+	enum ft_state_verdict verdict; /* out: BEGIN, ATTEMPT, SUCCESS */
+	struct ft_user_state state;    /* out: GET */
 };
 
 struct ft_state_backend_ops {
 	const char *name;
-	/* Each returns FT_OK or a negative ft_rc with err set. */
-	int (*begin_attempt)(void *impl, const struct ft_state_policy *pol,
-	    const char *user, time_t now, enum ft_state_verdict *verdict,
-	    char *err, size_t errlen);
-	int (*record_success)(void *impl, const struct ft_state_policy *pol,
-	    const char *user, uint64_t step, time_t now,
-	    enum ft_state_verdict *verdict, char *err, size_t errlen);
-	/* ft_state_attempt in one atomic section; NULL: state.c makes it of
-	 * begin_attempt and record_success. */
-	int (*attempt)(void *impl, const struct ft_state_policy *pol,
-	    const char *user, time_t now, ft_state_check_fn check, void *arg,
-	    enum ft_state_verdict *verdict, uint64_t *step, char *err,
-	    size_t errlen);
-	int (*get)(void *impl, const char *user, struct ft_user_state *out,
-	    char *err, size_t errlen);
-	int (*unlock)(void *impl, const char *user, char *err, size_t errlen);
-	int (*forget)(void *impl, const char *user, char *err, size_t errlen);
+	/* FT_OK or a negative ft_rc with err set.  Fails closed: on any
+	 * error op->verdict is left at what state.c preset (locked or
+	 * replay). */
+	int (*run)(
+	    void *impl, struct ft_state_op *op, char *err, size_t errlen);
 	void (*close)(void *impl);
 };
 
-/* Backend constructors: set *ops and *impl on FT_OK.  With probe, the gdbm
- * file is opened (created, checked, set aside if damaged) at once; without,
- * by the first operation. */
-int ft_state_gdbm_open(const char *path, bool probe,
+/* Backend constructors: set *ops and *impl on FT_OK.  flags as for
+ * ft_state_open (FT_STATE_LAZY, FT_STATE_NO_CREATE). */
+int ft_state_gdbm_open(const char *path, unsigned flags,
     const struct ft_state_backend_ops **ops, void **impl, char *err,
     size_t errlen);
 int ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **impl, char *err,
     size_t errlen);
-
-/* Pure policy helpers shared by backends that hold the whole record
- * (gdbm); Redis implements the same rules in its Lua script. */
-void ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
-    struct ft_user_state *s, enum ft_state_verdict *verdict);
-void ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
-    enum ft_state_verdict *verdict);
 
 #endif

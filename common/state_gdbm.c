@@ -27,50 +27,53 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "flock_wait.h"
 #include "rc.h"
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
+#include "state_policy.h"
 
 #define GDBM_DIR_MODE 0700
 #define GDBM_FILE_MODE 0600
 /* Waiting for the writer lock (held for tens of microseconds per login):
- * give up when the file has not changed for LOCK_STALL_MS (the holder is
- * stuck, or the host so overloaded that it may as well be), or after
- * LOCK_WAIT_MAX_MS in any case (a steady stream of other logins). */
-#define LOCK_STALL_MS 3000L
-#define LOCK_WAIT_MAX_MS 15000L
-/* Sleeps between polls: the first short (a login holds the lock for tens
- * of microseconds), then each twice the last up to LOCK_SLEEP_MAX_US, so that
- * a burst of hundreds of waiters does not eat the CPU the holder needs.  Each
- * is drawn from [pause/2, pause], or waiters that poll in step keep
- * colliding. */
-#define LOCK_SLEEP_MIN_US 200L
-#define LOCK_SLEEP_MAX_US 20000L
-#define INODE_RETRIES 8 /* path replaced while we waited */
-#define US_PER_MS 1000L
-#define NS_PER_US 1000L
-#define US_PER_S 1000000L
+ * give up when the file has not changed for 3 s (the holder is stuck, or
+ * the host so overloaded that it may as well be), or after 15 s in any case
+ * (a steady stream of other logins).  The first retry after 0.2 ms, the
+ * pauses doubling up to 20 ms (flock_wait.c). */
+static const struct ft_flock_limits lock_limits = {
+    .stall_ms = 3000L,
+    .total_ms = 15000L,
+    .pause_min_us = 200L,
+    .pause_max_us = 20000L,
+    .reopen_max = 8, /* path replaced while we waited */
+};
 
-/* Record layout, little-endian, REC_SIZE bytes:
+/* Record layout, little-endian (flowtotp(5), STATE RECORDS):
  *   0  u8   version (REC_VERSION)
  *   1  u8[3] zero
  *   4  u32  failures
  *   8  u64  last_step
  *  16  i64  first_failure
  *  24  i64  locked_until
- *  32  i64  last_success */
+ *  32  i64  last_success
+ * Version 1 is exactly REC_V1_SIZE bytes.  A later version keeps these
+ * first REC_V1_SIZE bytes and adds its fields after them; this code refuses
+ * such a record for its user (FT_ERR_VERSION) rather than rewrite it
+ * without the fields it does not know. */
 #define REC_VERSION 1U
-#define REC_SIZE 40U
+#define REC_V1_SIZE 40U
 #define REC_OFF_FAILURES 4U
 #define REC_OFF_LAST_STEP 8U
 #define REC_OFF_FIRST_FAILURE 16U
 #define REC_OFF_LOCKED_UNTIL 24U
 #define REC_OFF_LAST_SUCCESS 32U
 #define REC_RESERVED 3U
+#define DIR_MODE_BITS 07777
+#define FILE_MODE_OTHERS 077
 
 struct gdbm_impl {
+	unsigned flags; /* FT_STATE_NO_CREATE */
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	char base[NAME_MAX + 1];
@@ -99,9 +102,9 @@ get_le(const uint8_t *p, size_t n)
 }
 
 static void
-rec_encode(const struct ft_user_state *s, uint8_t rec[REC_SIZE])
+rec_encode(const struct ft_user_state *s, uint8_t rec[REC_V1_SIZE])
 {
-	memset(rec, 0, REC_SIZE);
+	memset(rec, 0, REC_V1_SIZE);
 	rec[0] = (uint8_t)REC_VERSION;
 	put_le(rec + REC_OFF_FAILURES, s->failures, sizeof(uint32_t));
 	put_le(rec + REC_OFF_LAST_STEP, s->last_step, sizeof(uint64_t));
@@ -113,17 +116,24 @@ rec_encode(const struct ft_user_state *s, uint8_t rec[REC_SIZE])
 	    sizeof(uint64_t));
 }
 
-static bool
+/* FT_OK, FT_ERR_VERSION for a record of a newer version, FT_ERR_CORRUPT
+ * for one that no version of flowtotp writes. */
+static int
 rec_decode(const void *data, size_t len, struct ft_user_state *s)
 {
 	const uint8_t *rec = data;
 	size_t i;
 
-	if (len != REC_SIZE || rec[0] != REC_VERSION)
-		return false;
+	/* Every version begins with the v1 layout, so none is shorter. */
+	if (len < REC_V1_SIZE || rec[0] == 0)
+		return FT_ERR_CORRUPT;
+	if (rec[0] > REC_VERSION)
+		return FT_ERR_VERSION;
+	if (len != REC_V1_SIZE)
+		return FT_ERR_CORRUPT;
 	for (i = 1; i <= REC_RESERVED; i++)
 		if (rec[i] != 0)
-			return false;
+			return FT_ERR_CORRUPT;
 	s->failures =
 	    (uint32_t)get_le(rec + REC_OFF_FAILURES, sizeof(uint32_t));
 	s->last_step = get_le(rec + REC_OFF_LAST_STEP, sizeof(uint64_t));
@@ -133,8 +143,9 @@ rec_decode(const void *data, size_t len, struct ft_user_state *s)
 	    (int64_t)get_le(rec + REC_OFF_LOCKED_UNTIL, sizeof(uint64_t));
 	s->last_success =
 	    (int64_t)get_le(rec + REC_OFF_LAST_SUCCESS, sizeof(uint64_t));
-	return s->first_failure >= 0 && s->locked_until >= 0 &&
-	    s->last_success >= 0;
+	if (s->first_failure < 0 || s->locked_until < 0 || s->last_success < 0)
+		return FT_ERR_CORRUPT;
+	return FT_OK;
 }
 
 /* ---- gdbm error classification ---- */
@@ -170,6 +181,7 @@ struct session {
 	int fd; /* owned by db once gdbm_fd_open succeeded */
 	GDBM_FILE db;
 	uid_t euid;   /* asked once: every system call counts in a login */
+	time_t now;   /* of the operation: names a file set aside */
 	bool wrote;   /* a record was stored (write() moved the mtime) */
 	bool corrupt; /* set aside before closing */
 };
@@ -194,7 +206,7 @@ open_dir(const struct gdbm_impl *impl, uid_t euid, int *dirfd, char *err,
 		    "cache directory %s: %s", impl->dir, strerror(errno));
 	}
 	if (!S_ISDIR(sb.st_mode) || sb.st_uid != euid ||
-	    (sb.st_mode & 07777) != GDBM_DIR_MODE) {
+	    (sb.st_mode & DIR_MODE_BITS) != GDBM_DIR_MODE) {
 		(void)close(fd);
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache directory %s must be a directory owned by uid %lu "
@@ -215,161 +227,50 @@ make_dir(const struct gdbm_impl *impl, char *err, size_t errlen)
 }
 
 static int
-check_file(const struct gdbm_impl *impl, uid_t euid, const struct stat *sb,
-    char *err, size_t errlen)
+check_file(void *arg, const struct stat *sb, char *err, size_t errlen)
 {
-	if (!S_ISREG(sb->st_mode) || sb->st_uid != euid ||
-	    (sb->st_mode & 077) != 0 || sb->st_nlink != 1)
+	const struct session *s = arg;
+
+	if (!S_ISREG(sb->st_mode) || sb->st_uid != s->euid ||
+	    (sb->st_mode & FILE_MODE_OTHERS) != 0 || sb->st_nlink != 1)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "cache file %s must be a regular file owned by uid %lu, "
 		    "mode 0600, with one link",
-		    impl->path, (unsigned long)euid);
+		    s->impl->path, (unsigned long)s->euid);
 	return FT_OK;
 }
 
-static void
-sleep_us(long us)
+static int
+open_file(void *arg, int *fd, char *err, size_t errlen)
 {
-	struct timespec ts = {
-	    .tv_sec = us / US_PER_S, .tv_nsec = (us % US_PER_S) * NS_PER_US};
+	const struct session *s = arg;
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	*fd = openat(s->dirfd, s->impl->base,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    GDBM_FILE_MODE);
+	if (*fd < 0)
+		return ft_seterr(err, errlen,
+		    errno == ELOOP ? FT_ERR_UNSAFE : FT_ERR_IO,
+		    "cache file %s: %s", s->impl->path,
+		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	return FT_OK;
 }
 
-/* xorshift32 */
-static uint32_t
-next_jitter(uint32_t x)
-{
-	if (x == 0)
-		x = 0x9e3779b9U;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return x;
-}
-
-static long
-elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-		return LOCK_WAIT_MAX_MS; /* give up rather than spin */
-	return (long)(now.tv_sec - start->tv_sec) * 1000L +
-	    (now.tv_nsec - start->tv_nsec) / (NS_PER_US * US_PER_MS);
-}
-
-struct lock_wait {
-	struct timespec start;	  /* of the wait */
-	struct timespec progress; /* last time the file changed */
-	struct stat last;
-	bool seen;
-};
-
-/* True (with err set) when it is time to give up waiting.  Others getting
- * the lock and writing the file count as progress: under a burst of logins
- * we wait our turn, but not for a holder that is stuck. */
-static bool
-lock_wait_over(struct lock_wait *w, const struct stat *sb,
-    const struct gdbm_impl *impl, char *err, size_t errlen)
-{
-	if (!w->seen || sb->st_ino != w->last.st_ino ||
-	    sb->st_mtim.tv_sec != w->last.st_mtim.tv_sec ||
-	    sb->st_mtim.tv_nsec != w->last.st_mtim.tv_nsec) {
-		if (w->seen &&
-		    clock_gettime(CLOCK_MONOTONIC, &w->progress) != 0)
-			w->progress = w->start;
-		w->last = *sb;
-		w->seen = true;
-	}
-	if (elapsed_ms(&w->progress) >= LOCK_STALL_MS) {
-		(void)ft_seterr(err, errlen, FT_ERR_LOCKED,
-		    "cache file %s: still locked by another process, "
-		    "unchanged for %ld ms",
-		    impl->path, LOCK_STALL_MS);
-		return true;
-	}
-	if (elapsed_ms(&w->start) >= LOCK_WAIT_MAX_MS) {
-		(void)ft_seterr(err, errlen, FT_ERR_LOCKED,
-		    "cache file %s: lock not obtained within %ld ms",
-		    impl->path, LOCK_WAIT_MAX_MS);
-		return true;
-	}
-	return false;
-}
-
-/* Open (creating if needed) and exclusively lock the file.  Retries while
- * another process holds the lock (see lock_wait_over). */
+/* Open (creating if needed) and exclusively lock the file, waiting for
+ * another holder within lock_limits. */
 static int
 lock_file(struct session *s, char *err, size_t errlen)
 {
-	const struct gdbm_impl *impl = s->impl;
-	struct lock_wait w;
-	struct stat sb, cur;
-	uint32_t jitter;
-	long pause_us = LOCK_SLEEP_MIN_US;
-	int replaced = 0;
-	bool locked;
-	int rc;
+	const struct ft_flock_target t = {.dirfd = s->dirfd,
+	    .name = s->impl->base,
+	    .path = s->impl->path,
+	    .lim = &lock_limits,
+	    .open = open_file,
+	    .check = check_file,
+	    .arg = s};
+	struct stat sb;
 
-	memset(&w, 0, sizeof(w));
-	if (clock_gettime(CLOCK_MONOTONIC, &w.start) != 0)
-		return ft_seterr(err, errlen, FT_ERR_IO, "clock_gettime: %s",
-		    strerror(errno));
-	w.progress = w.start;
-	/* Waiters that poll in step keep colliding: spread them out.  Not
-	 * security relevant, so a cheap per-call generator does. */
-	jitter = (uint32_t)(uintptr_t)&w ^ (uint32_t)w.start.tv_nsec;
-	for (;;) {
-		s->fd = openat(s->dirfd, impl->base,
-		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-			O_NONBLOCK,
-		    GDBM_FILE_MODE);
-		if (s->fd < 0)
-			return ft_seterr(err, errlen,
-			    errno == ELOOP ? FT_ERR_UNSAFE : FT_ERR_IO,
-			    "cache file %s: %s", impl->path,
-			    errno == ELOOP ? "is a symbolic link"
-					   : strerror(errno));
-		/* Lock first, then look: the usual login finds the lock free
-		 * and needs one fstat, not one before and one after.  Locking
-		 * a file we then refuse harms nothing. */
-		locked = flock(s->fd, LOCK_EX | LOCK_NB) == 0;
-		if (!locked && errno != EWOULDBLOCK && errno != EINTR)
-			return ft_seterr(err, errlen, FT_ERR_IO,
-			    "cache file %s: flock: %s", impl->path,
-			    strerror(errno));
-		if (fstat(s->fd, &sb) != 0)
-			return ft_seterr(err, errlen, FT_ERR_IO,
-			    "cache file %s: %s", impl->path, strerror(errno));
-		rc = check_file(impl, s->euid, &sb, err, errlen);
-		if (rc != FT_OK)
-			return rc;
-		if (locked) {
-			/* Still the file the path names?  A damaged file may
-			 * have been renamed aside while we waited. */
-			if (fstatat(s->dirfd, impl->base, &cur,
-				AT_SYMLINK_NOFOLLOW) == 0 &&
-			    cur.st_dev == sb.st_dev && cur.st_ino == sb.st_ino)
-				return FT_OK;
-			if (++replaced > INODE_RETRIES)
-				return ft_seterr(err, errlen, FT_ERR_LOCKED,
-				    "cache file %s keeps being replaced",
-				    impl->path);
-		} else if (lock_wait_over(&w, &sb, impl, err, errlen)) {
-			return FT_ERR_LOCKED;
-		} else {
-			jitter = next_jitter(jitter);
-			sleep_us(pause_us / 2 +
-			    (long)(jitter % (uint32_t)(pause_us / 2 + 1)));
-			pause_us = pause_us * 2 > LOCK_SLEEP_MAX_US
-			    ? LOCK_SLEEP_MAX_US
-			    : pause_us * 2;
-		}
-		(void)close(s->fd);
-		s->fd = -1;
-	}
+	return ft_flock_wait(&t, &s->fd, &sb, err, errlen);
 }
 
 /* Rename the damaged file aside (we hold its lock) so the next open
@@ -381,7 +282,7 @@ set_aside(struct session *s, char *err, size_t errlen)
 	int n;
 
 	n = snprintf(name, sizeof(name), "%s.corrupt.%lld", s->impl->base,
-	    (long long)ft_now());
+	    (long long)s->now);
 	if (n < 0 || (size_t)n >= sizeof(name) ||
 	    renameat(s->dirfd, s->impl->base, s->dirfd, name) != 0) {
 		(void)ft_seterr(err, errlen, FT_ERR_CORRUPT,
@@ -396,8 +297,8 @@ set_aside(struct session *s, char *err, size_t errlen)
 }
 
 static int
-session_begin(
-    const struct gdbm_impl *impl, struct session *s, char *err, size_t errlen)
+session_begin(const struct gdbm_impl *impl, time_t now, struct session *s,
+    char *err, size_t errlen)
 {
 	gdbm_error ge;
 	int rc;
@@ -407,7 +308,12 @@ session_begin(
 	s->dirfd = -1;
 	s->fd = -1;
 	s->euid = geteuid();
+	s->now = now;
 	rc = open_dir(impl, s->euid, &s->dirfd, err, errlen);
+	if (rc == FT_ERR_NOENT && (impl->flags & FT_STATE_NO_CREATE) != 0)
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "cache directory %s does not exist (only root creates it)",
+		    impl->dir);
 	if (rc == FT_ERR_NOENT) {
 		/* First use since boot (/dev/shm is empty then). */
 		rc = make_dir(impl, err, errlen);
@@ -501,7 +407,7 @@ rec_fetch(struct session *s, const char *user, struct ft_user_state *out,
     bool *found, char *err, size_t errlen)
 {
 	datum v;
-	bool good;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*found = false;
@@ -513,12 +419,25 @@ rec_fetch(struct session *s, const char *user, struct ft_user_state *out,
 		}
 		return db_error(s, "fetch", err, errlen);
 	}
-	good = v.dsize >= 0 && rec_decode(v.dptr, (size_t)v.dsize, out);
+	rc = v.dsize < 0 ? FT_ERR_CORRUPT
+			 : rec_decode(v.dptr, (size_t)v.dsize, out);
+	/* One bad record refuses its own user only: setting the file aside
+	 * would drop every other user's replay and lockout state. */
+	if (rc == FT_ERR_VERSION)
+		(void)ft_seterr(err, errlen, rc,
+		    "cache file %s: the record of %s has version %u, newer "
+		    "than this module reads (%u)",
+		    s->impl->path, user, (unsigned)(uint8_t)v.dptr[0],
+		    REC_VERSION);
+	else if (rc != FT_OK)
+		(void)ft_seterr(err, errlen, rc,
+		    "cache file %s: the record of %s is malformed "
+		    "(totp-enroll reset removes it)",
+		    s->impl->path, user);
 	free(v.dptr);
-	if (!good) {
-		s->corrupt = true;
-		return ft_seterr(err, errlen, FT_ERR_CORRUPT,
-		    "record of user has a wrong size or version");
+	if (rc != FT_OK) {
+		memset(out, 0, sizeof(*out));
+		return rc;
 	}
 	*found = true;
 	return FT_OK;
@@ -528,7 +447,7 @@ static int
 rec_store(struct session *s, const char *user, const struct ft_user_state *st,
     char *err, size_t errlen)
 {
-	uint8_t rec[REC_SIZE];
+	uint8_t rec[REC_V1_SIZE];
 	datum v;
 
 	rec_encode(st, rec);
@@ -542,188 +461,87 @@ rec_store(struct session *s, const char *user, const struct ft_user_state *st,
 
 /* ---- the operations ---- */
 
-enum gop {
-	GOP_PROBE,
-	GOP_BEGIN,
-	GOP_ATTEMPT,
-	GOP_SUCCESS,
-	GOP_GET,
-	GOP_UNLOCK,
-	GOP_FORGET
-};
-
-struct gargs {
-	enum gop op;
-	const struct ft_state_policy *pol;
-	const char *user;
-	ft_state_check_fn check; /* GOP_ATTEMPT */
-	void *check_arg;
-	uint64_t *step_out; /* GOP_ATTEMPT */
-	uint64_t step;
-	time_t now;
-	enum ft_state_verdict *verdict;
-	struct ft_user_state *out;
-};
-
-/* GOP_ATTEMPT on the record st (found or zero): the rules of begin, the
- * check, the rules of success; one store of the result.  A failure counted
- * by begin stays counted when the code does not match, is a replay, or the
- * check fails. */
+/* FT_OP_ATTEMPT on the record st (found or zero): the rules of begin, the
+ * check, the rules that apply to its answer; one store of the result.  A
+ * failure counted by begin stays counted when the code does not match, is
+ * a replay, or the check fails. */
 static int
-run_attempt(struct session *s, const struct gargs *a, struct ft_user_state *st,
+run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
     char *err, size_t errlen)
 {
-	struct ft_user_state after;
 	int m, rc;
 
-	ft_state_apply_begin(a->pol, a->now, st, a->verdict);
-	if (*a->verdict == FT_STATE_LOCKED)
+	ft_state_apply_begin(op->pol, op->now, st, &op->verdict);
+	if (op->verdict == FT_STATE_LOCKED)
 		return FT_OK; /* a lock changes nothing; check not called */
-	m = a->check(a->check_arg, a->step_out);
-	if (m == 1) {
-		after = *st;
-		ft_state_apply_success(
-		    *a->step_out, a->now, &after, a->verdict);
-		if (*a->verdict == FT_STATE_ACCEPTED)
-			*st = after;
-	} else {
-		/* No match: PROCEED; an error: fail closed. */
-		*a->verdict = m == 0 ? FT_STATE_PROCEED : FT_STATE_LOCKED;
-	}
-	rc = rec_store(s, a->user, st, err, errlen);
+	m = op->check(op->check_arg, &op->step);
+	ft_state_apply_check(m, op->step, op->now, st, &op->verdict);
+	rc = rec_store(s, op->user, st, err, errlen);
 	if (m < 0 && rc == FT_OK)
 		rc = ft_seterr(err, errlen, m, "checking the code failed");
 	return rc;
 }
 
 static int
-run_op(struct session *s, const struct gargs *a, char *err, size_t errlen)
+run_forget(
+    struct session *s, const struct ft_state_op *op, char *err, size_t errlen)
+{
+	if (gdbm_delete(s->db, user_key(op->user)) != 0 &&
+	    gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+		return db_error(s, "delete", err, errlen);
+	return FT_OK;
+}
+
+static int
+run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
 	struct ft_user_state st;
 	bool found;
 	int rc;
 
-	if (a->op == GOP_PROBE)
+	if (op->kind == FT_OP_PROBE)
 		return FT_OK;
-	if (a->op == GOP_FORGET) {
-		if (gdbm_delete(s->db, user_key(a->user)) != 0 &&
-		    gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
-			return db_error(s, "delete", err, errlen);
-		return FT_OK;
-	}
-	rc = rec_fetch(s, a->user, &st, &found, err, errlen);
+	if (op->kind == FT_OP_FORGET)
+		return run_forget(s, op, err, errlen);
+	rc = rec_fetch(s, op->user, &st, &found, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	switch (a->op) {
-	case GOP_ATTEMPT: return run_attempt(s, a, &st, err, errlen);
-	case GOP_BEGIN:
-		ft_state_apply_begin(a->pol, a->now, &st, a->verdict);
-		if (*a->verdict == FT_STATE_LOCKED)
+	switch (op->kind) {
+	case FT_OP_ATTEMPT: return run_attempt(s, op, &st, err, errlen);
+	case FT_OP_BEGIN:
+		ft_state_apply_begin(op->pol, op->now, &st, &op->verdict);
+		if (op->verdict == FT_STATE_LOCKED)
 			return FT_OK; /* a lock changes nothing */
 		break;
-	case GOP_SUCCESS:
-		ft_state_apply_success(a->step, a->now, &st, a->verdict);
-		if (*a->verdict != FT_STATE_ACCEPTED)
+	case FT_OP_SUCCESS:
+		ft_state_apply_success(op->step, op->now, &st, &op->verdict);
+		if (op->verdict != FT_STATE_ACCEPTED)
 			return FT_OK; /* replay: nothing changes */
 		break;
-	case GOP_GET: *a->out = st; return FT_OK;
-	case GOP_UNLOCK:
+	case FT_OP_GET: op->state = st; return FT_OK;
+	case FT_OP_UNLOCK:
 		if (!found)
 			return FT_OK;
-		st.failures = 0;
-		st.first_failure = 0;
-		st.locked_until = 0;
+		ft_state_apply_unlock(&st);
 		break;
 	default: return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	}
-	return rec_store(s, a->user, &st, err, errlen);
+	return rec_store(s, op->user, &st, err, errlen);
 }
 
+/* One locked session per operation: open, lock, read, apply, write,
+ * close (and set a damaged file aside). */
 static int
-with_db(void *vimpl, const struct gargs *a, char *err, size_t errlen)
+g_run(void *vimpl, struct ft_state_op *op, char *err, size_t errlen)
 {
 	const struct gdbm_impl *impl = vimpl;
 	struct session s;
 	int rc;
 
-	rc = session_begin(impl, &s, err, errlen);
+	rc = session_begin(impl, op->now, &s, err, errlen);
 	if (rc == FT_OK)
-		rc = run_op(&s, a, err, errlen);
+		rc = run_op(&s, op, err, errlen);
 	return session_end(&s, rc, err, errlen);
-}
-
-static int
-g_begin(void *impl, const struct ft_state_policy *pol, const char *user,
-    time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
-{
-	struct gargs a = {.op = GOP_BEGIN,
-	    .pol = pol,
-	    .user = user,
-	    .now = now,
-	    .verdict = verdict};
-
-	*verdict = FT_STATE_LOCKED;
-	return with_db(impl, &a, err, errlen);
-}
-
-static int
-g_attempt(void *impl, const struct ft_state_policy *pol, const char *user,
-    time_t now, ft_state_check_fn check, void *arg,
-    enum ft_state_verdict *verdict, uint64_t *step, char *err, size_t errlen)
-{
-	struct gargs a = {.op = GOP_ATTEMPT,
-	    .pol = pol,
-	    .user = user,
-	    .check = check,
-	    .check_arg = arg,
-	    .step_out = step,
-	    .now = now,
-	    .verdict = verdict};
-
-	*verdict = FT_STATE_LOCKED;
-	*step = 0;
-	return with_db(impl, &a, err, errlen);
-}
-
-static int
-g_success(void *impl, const struct ft_state_policy *pol, const char *user,
-    uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
-    size_t errlen)
-{
-	struct gargs a = {.op = GOP_SUCCESS,
-	    .pol = pol,
-	    .user = user,
-	    .step = step,
-	    .now = now,
-	    .verdict = verdict};
-
-	*verdict = FT_STATE_REPLAY;
-	return with_db(impl, &a, err, errlen);
-}
-
-static int
-g_get(void *impl, const char *user, struct ft_user_state *out, char *err,
-    size_t errlen)
-{
-	struct gargs a = {.op = GOP_GET, .user = user, .out = out};
-
-	return with_db(impl, &a, err, errlen);
-}
-
-static int
-g_unlock(void *impl, const char *user, char *err, size_t errlen)
-{
-	struct gargs a = {.op = GOP_UNLOCK, .user = user};
-
-	return with_db(impl, &a, err, errlen);
-}
-
-static int
-g_forget(void *impl, const char *user, char *err, size_t errlen)
-{
-	struct gargs a = {.op = GOP_FORGET, .user = user};
-
-	return with_db(impl, &a, err, errlen);
 }
 
 static void
@@ -734,12 +552,7 @@ g_close(void *impl)
 
 static const struct ft_state_backend_ops gdbm_ops = {
     .name = "gdbm",
-    .begin_attempt = g_begin,
-    .record_success = g_success,
-    .attempt = g_attempt,
-    .get = g_get,
-    .unlock = g_unlock,
-    .forget = g_forget,
+    .run = g_run,
     .close = g_close,
 };
 
@@ -770,30 +583,35 @@ split_path(const char *path, struct gdbm_impl *impl, char *err, size_t errlen)
 	return FT_OK;
 }
 
+/* FT_STATE_NO_CREATE: the directory must exist and be the caller's now;
+ * open_dir checks its mode with the first operation. */
+static int
+own_dir(const struct gdbm_impl *impl, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (lstat(impl->dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+	    sb.st_uid != geteuid())
+		return ft_seterr(err, errlen, FT_ERR_PERM,
+		    "the login state in %s is not the caller's", impl->path);
+	return FT_OK;
+}
+
 int
-ft_state_gdbm_open(const char *path, bool probe,
+ft_state_gdbm_open(const char *path, unsigned flags,
     const struct ft_state_backend_ops **ops, void **implp, char *err,
     size_t errlen)
 {
 	struct gdbm_impl *impl;
-	struct gargs probe_args = {.op = GOP_PROBE};
 	int rc;
 
 	impl = calloc(1, sizeof(*impl));
 	if (impl == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	impl->flags = flags & FT_STATE_NO_CREATE;
 	rc = split_path(path, impl, err, errlen);
-	if (rc != FT_OK)
-		goto out;
-	/* Make the directory and open the file once now, so a damaged file
-	 * is found and set aside here.  A login skips this: its first
-	 * operation follows at once and does the same (session_begin). */
-	if (probe) {
-		rc = make_dir(impl, err, errlen);
-		if (rc == FT_OK)
-			rc = with_db(impl, &probe_args, err, errlen);
-	}
-out:
+	if (rc == FT_OK && (flags & FT_STATE_NO_CREATE) != 0)
+		rc = own_dir(impl, err, errlen);
 	if (rc != FT_OK) {
 		free(impl);
 		return rc;

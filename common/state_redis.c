@@ -52,15 +52,14 @@
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
+#include "state_redis_reply.h"
 #include "wipe.h"
 
-#define KEY_MAX 1024U	   /* prefix + user + suffix, bounded */
-#define WHERE_MAX 320U	   /* "host:port" for messages */
-#define NUM_BUFSZ 24U	   /* a decimal int64 and NUL */
-#define NUM_DIGITS_MAX 15U /* < 2^53: exact in Lua's doubles */
+#define KEY_MAX 1024U  /* prefix + user + suffix, bounded */
+#define WHERE_MAX 320U /* "host:port" for messages */
+#define NUM_BUFSZ 24U  /* a decimal int64 and NUL */
 #define NUM_VALUE_MAX 999999999999999ULL
-#define FAILURES_MAX 4294967295ULL /* uint32_t, as in ft_user_state */
-#define TTL_MARGIN_S 60U	   /* clock skew between hosts */
+#define TTL_MARGIN_S 60U /* clock skew between hosts */
 #define PASSWORD_MAX_SIZE 1024U
 #define SHA1_HEX_LEN 40U
 #define MS_PER_S 1000L
@@ -68,9 +67,6 @@
 #define NS_PER_MS 1000000L
 #define ARGV_MAX 10
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define FAIL_FIELDS 3U
-#define GET_FIELDS 5U
-#define LOCK_FOREVER_WORD "forever"
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
 
@@ -268,24 +264,39 @@ static int
 reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
     char *err, size_t errlen)
 {
-	if (rep->type == REDIS_REPLY_ERROR)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: %s: %.*s", r->where, what,
-		    (int)strcspn(rep->str, "\r\n"), rep->str);
-	return ft_seterr(err, errlen, FT_ERR_BACKEND,
-	    "Redis %s: %s: unexpected reply type %d", r->where, what,
-	    rep->type);
+	return ft_redis_reply_error(r->where, what, rep, err, errlen);
 }
 
 /* ---- one exchange ---- */
 
+/* What one exchange is for (messages) and when its budget began. */
+struct exchange {
+	const char *what;
+	struct timespec start;
+};
+
+/* One command's arguments. */
+struct cmd {
+	int argc;
+	const char **argv;
+	const size_t *lens;
+};
+
+/* The arguments of one script call. */
+struct script_call {
+	enum script_id id;
+	const char *what;
+	const char *const *keys;
+	int nkeys;
+	const char *const *args;
+	int nargs;
+};
+
 /* Send the already appended commands and read n replies, all within the
- * budget that began at start.  On FT_OK reps[0..n) are set (caller
- * frees). */
+ * budget of x.  On FT_OK reps[0..n) are set (caller frees). */
 static int
-read_replies(struct redis_impl *r, const char *what,
-    const struct timespec *start, redisReply **reps, size_t n, char *err,
-    size_t errlen)
+read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
+    size_t n, char *err, size_t errlen)
 {
 	struct sigpipe_guard g;
 	void *rep;
@@ -297,9 +308,9 @@ read_replies(struct redis_impl *r, const char *what,
 	sigpipe_block(&g);
 	for (i = 0; i < n; i++) {
 		rep = NULL;
-		if (!arm_timeout(r, start) ||
+		if (!arm_timeout(r, &x->start) ||
 		    redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
-			rc = io_error(r, what, err, errlen);
+			rc = io_error(r, x->what, err, errlen);
 			break;
 		}
 		reps[i] = rep;
@@ -315,78 +326,66 @@ read_replies(struct redis_impl *r, const char *what,
 }
 
 static int
-command(struct redis_impl *r, const char *what, const struct timespec *start,
-    int argc, const char **argv, const size_t *lens, redisReply **rep,
-    char *err, size_t errlen)
+command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
+    redisReply **rep, char *err, size_t errlen)
 {
 	*rep = NULL;
 	if (r->broken)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: connection lost earlier", r->where);
-	if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK)
-		return io_error(r, what, err, errlen);
-	return read_replies(r, what, start, rep, 1, err, errlen);
+	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, c->lens) !=
+	    REDIS_OK)
+		return io_error(r, x->what, err, errlen);
+	return read_replies(r, x, rep, 1, err, errlen);
 }
 
 static int
-start_clock(struct redis_impl *r, const char *what, struct timespec *start,
-    char *err, size_t errlen)
+start_clock(struct redis_impl *r, struct exchange *x, char *err, size_t errlen)
 {
-	if (clock_gettime(CLOCK_MONOTONIC, start) != 0)
-		return io_error(r, what, err, errlen);
+	if (clock_gettime(CLOCK_MONOTONIC, &x->start) != 0)
+		return io_error(r, x->what, err, errlen);
 	return FT_OK;
 }
 
-static bool
-is_noscript(const redisReply *rep)
-{
-	static const char tag[] = "NOSCRIPT";
-
-	return rep->type == REDIS_REPLY_ERROR &&
-	    strncmp(rep->str, tag, sizeof(tag) - 1) == 0;
-}
-
-/* Run script id with nkeys keys then args.  *rep is the reply, never an
- * error reply, on FT_OK. */
+/* Run a script.  *rep is the reply, never an error reply, on FT_OK. */
 static int
-run_script(struct redis_impl *r, enum script_id id, const char *what,
-    const char *const *keys, int nkeys, const char *const *args, int nargs,
-    redisReply **rep, char *err, size_t errlen)
+run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
+    char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
 	size_t lens[ARGV_MAX];
-	struct timespec start;
+	struct exchange x = {.what = sc->what};
+	struct cmd c = {.argc = 0, .argv = argv, .lens = lens};
 	char nk[NUM_BUFSZ];
-	int argc = 0, i, rc;
+	int i, rc;
 
-	if (3 + nkeys + nargs > ARGV_MAX)
+	if (3 + sc->nkeys + sc->nargs > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
 	/* One budget for EVALSHA and, if needed, EVAL. */
-	if ((rc = start_clock(r, what, &start, err, errlen)) != FT_OK)
+	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK)
 		return rc;
-	(void)snprintf(nk, sizeof(nk), "%d", nkeys);
-	argv[argc++] = "EVALSHA";
-	argv[argc++] = r->sha[id];
-	argv[argc++] = nk;
-	for (i = 0; i < nkeys; i++)
-		argv[argc++] = keys[i];
-	for (i = 0; i < nargs; i++)
-		argv[argc++] = args[i];
-	for (i = 0; i < argc; i++)
+	(void)snprintf(nk, sizeof(nk), "%d", sc->nkeys);
+	argv[c.argc++] = "EVALSHA";
+	argv[c.argc++] = r->sha[sc->id];
+	argv[c.argc++] = nk;
+	for (i = 0; i < sc->nkeys; i++)
+		argv[c.argc++] = sc->keys[i];
+	for (i = 0; i < sc->nargs; i++)
+		argv[c.argc++] = sc->args[i];
+	for (i = 0; i < c.argc; i++)
 		lens[i] = strlen(argv[i]);
-	rc = command(r, what, &start, argc, argv, lens, rep, err, errlen);
-	if (rc == FT_OK && is_noscript(*rep)) {
+	rc = command(r, &x, &c, rep, err, errlen);
+	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		argv[0] = "EVAL";
-		argv[1] = scripts[id];
+		argv[1] = scripts[sc->id];
 		lens[0] = strlen(argv[0]);
 		lens[1] = strlen(argv[1]);
-		rc = command(
-		    r, what, &start, argc, argv, lens, rep, err, errlen);
+		rc = command(r, &x, &c, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
-		rc = reply_error(r, what, *rep, err, errlen);
+		rc = reply_error(r, sc->what, *rep, err, errlen);
 		freeReplyObject(*rep);
 		*rep = NULL;
 	}
@@ -430,50 +429,26 @@ fmt_time(char *buf, time_t now, char *err, size_t errlen)
 	return fmt_num(buf, (uint64_t)now, err, errlen);
 }
 
-/* A stored number: 1..15 decimal digits, at most max.  "" is absent. */
-static bool
-parse_num(const redisReply *rep, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (rep->type != REDIS_REPLY_STRING || rep->len < 1 ||
-	    rep->len > NUM_DIGITS_MAX)
-		return false;
-	for (i = 0; i < rep->len; i++) {
-		if (rep->str[i] < '0' || rep->str[i] > '9')
-			return false;
-		v = v * 10U + (uint64_t)(rep->str[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool
-is_absent(const redisReply *rep)
-{
-	return rep->type == REDIS_REPLY_STRING && rep->len == 0;
-}
-
 /* ---- the operations ---- */
 
 static int
-r_begin(void *impl, const struct ft_state_policy *pol, const char *user,
-    time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
+r_begin(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	struct redis_impl *r = impl;
+	const struct ft_state_policy *pol = op->pol;
 	char keys[KEY_COUNT][KEY_MAX];
 	char a_now[NUM_BUFSZ], a_deny[NUM_BUFSZ], a_unlock[NUM_BUFSZ];
 	char a_int[NUM_BUFSZ], a_margin[NUM_BUFSZ];
 	const char *k[1], *a[5];
+	struct script_call sc = {.id = SCRIPT_BEGIN,
+	    .what = "begin attempt",
+	    .nkeys = (int)NELEM(k),
+	    .nargs = (int)NELEM(a)};
 	redisReply *rep = NULL;
 	int rc;
 
-	*verdict = FT_STATE_LOCKED;
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
-	    (rc = fmt_time(a_now, now, err, errlen)) != FT_OK)
+	op->verdict = FT_STATE_LOCKED;
+	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK)
 		return rc;
 	(void)snprintf(a_deny, sizeof(a_deny), "%u", pol->deny);
 	(void)snprintf(a_unlock, sizeof(a_unlock), "%u", pol->unlock_time);
@@ -485,17 +460,13 @@ r_begin(void *impl, const struct ft_state_policy *pol, const char *user,
 	a[2] = a_unlock;
 	a[3] = a_int;
 	a[4] = a_margin;
-	rc = run_script(r, SCRIPT_BEGIN, "begin attempt", k, (int)NELEM(k), a,
-	    (int)NELEM(a), &rep, err, errlen);
+	sc.keys = k;
+	sc.args = a;
+	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "proceed") == 0)
-		*verdict = FT_STATE_PROCEED;
-	else if (rep->type == REDIS_REPLY_STRING &&
-	    strcmp(rep->str, "locked") == 0)
-		*verdict = FT_STATE_LOCKED;
-	else
-		rc = reply_error(r, "begin attempt", rep, err, errlen);
+	if (ft_redis_verdict(rep, FT_REDIS_BEGIN, &op->verdict) != FT_OK)
+		rc = reply_error(r, sc.what, rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -511,22 +482,26 @@ step_ttl(const struct ft_state_policy *pol)
 }
 
 static int
-r_success(void *impl, const struct ft_state_policy *pol, const char *user,
-    uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
-    size_t errlen)
+r_success(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	struct redis_impl *r = impl;
 	char keys[KEY_COUNT][KEY_MAX];
 	char a_step[NUM_BUFSZ], a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
 	const char *k[KEY_COUNT], *a[3];
+	struct script_call sc = {.id = SCRIPT_SUCCESS,
+	    .what = "record success",
+	    .keys = k,
+	    .nkeys = (int)NELEM(k),
+	    .args = a,
+	    .nargs = (int)NELEM(a)};
 	redisReply *rep = NULL;
 	int rc;
 
-	*verdict = FT_STATE_REPLAY;
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_step, step, err, errlen)) != FT_OK ||
-	    (rc = fmt_time(a_now, now, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_ttl, step_ttl(pol), err, errlen)) != FT_OK)
+	op->verdict = FT_STATE_REPLAY;
+	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_step, op->step, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_ttl, step_ttl(op->pol), err, errlen)) != FT_OK)
 		return rc;
 	k[0] = keys[KEY_STEP];
 	k[1] = keys[KEY_FAIL];
@@ -534,105 +509,63 @@ r_success(void *impl, const struct ft_state_policy *pol, const char *user,
 	a[0] = a_step;
 	a[1] = a_now;
 	a[2] = a_ttl;
-	rc = run_script(r, SCRIPT_SUCCESS, "record success", k, (int)NELEM(k),
-	    a, (int)NELEM(a), &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (rep->type == REDIS_REPLY_STRING &&
-	    strcmp(rep->str, "accepted") == 0)
-		*verdict = FT_STATE_ACCEPTED;
-	else if (rep->type == REDIS_REPLY_STRING &&
-	    strcmp(rep->str, "replay") == 0)
-		*verdict = FT_STATE_REPLAY;
-	else
-		rc = reply_error(r, "record success", rep, err, errlen);
+	if (ft_redis_verdict(rep, FT_REDIS_SUCCESS, &op->verdict) != FT_OK)
+		rc = reply_error(r, sc.what, rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
 
-/* The get snapshot: [step, n, first, until, ok], "" = absent. */
-static bool
-decode_state(redisReply **f, struct ft_user_state *out)
-{
-	uint64_t v;
-
-	memset(out, 0, sizeof(*out));
-	if (!is_absent(f[0])) {
-		if (!parse_num(f[0], NUM_VALUE_MAX, &v) || v == 0)
-			return false;
-		out->last_step = v;
-	}
-	if (is_absent(f[1]) && is_absent(f[2]) && is_absent(f[3])) {
-		/* no failure record */
-	} else {
-		if (!parse_num(f[1], FAILURES_MAX, &v))
-			return false;
-		out->failures = (uint32_t)v;
-		if (!parse_num(f[2], NUM_VALUE_MAX, &v))
-			return false;
-		out->first_failure = (int64_t)v;
-		if (f[3]->type == REDIS_REPLY_STRING &&
-		    strcmp(f[3]->str, LOCK_FOREVER_WORD) == 0)
-			out->locked_until = FT_STATE_LOCKED_FOREVER;
-		else if (parse_num(f[3], NUM_VALUE_MAX, &v))
-			out->locked_until = (int64_t)v;
-		else
-			return false;
-	}
-	if (!is_absent(f[4])) {
-		if (!parse_num(f[4], NUM_VALUE_MAX, &v))
-			return false;
-		out->last_success = (int64_t)v;
-	}
-	return true;
-}
-
 static int
-r_get(void *impl, const char *user, struct ft_user_state *out, char *err,
-    size_t errlen)
+r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	struct redis_impl *r = impl;
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *k[KEY_COUNT];
+	struct script_call sc = {.id = SCRIPT_GET,
+	    .what = "read state",
+	    .keys = k,
+	    .nkeys = KEY_COUNT};
 	redisReply *rep = NULL;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
+	memset(&op->state, 0, sizeof(op->state));
+	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK)
 		return rc;
 	k[0] = keys[KEY_STEP];
 	k[1] = keys[KEY_FAIL];
 	k[2] = keys[KEY_OK];
-	rc = run_script(r, SCRIPT_GET, "read state", k, KEY_COUNT, NULL, 0,
-	    &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != GET_FIELDS)
-		rc = reply_error(r, "read state", rep, err, errlen);
-	else if (!decode_state(rep->element, out)) {
-		memset(out, 0, sizeof(*out));
+	if (rep->type != REDIS_REPLY_ARRAY)
+		rc = reply_error(r, sc.what, rep, err, errlen);
+	else if (ft_redis_decode_get(rep, &op->state) != FT_OK)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: wrong data in %s:%s:*: not a flowtotp record",
-		    r->where, r->prefix, user);
-	}
+		    r->where, r->prefix, op->user);
 	freeReplyObject(rep);
 	return rc;
 }
 
-/* DEL the first n of the user's keys. */
+/* DEL the user's fail hash (fail_only: unlock) or all their keys. */
 static int
-del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
-    const char *what, char *err, size_t errlen)
+del_keys(struct redis_impl *r, const char *user, bool fail_only, char *err,
+    size_t errlen)
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
 	size_t lens[1 + KEY_COUNT], i;
+	const size_t first = fail_only ? KEY_FAIL : 0;
+	const size_t n = fail_only ? 1 : KEY_COUNT;
+	struct exchange x = {.what = fail_only ? "unlock" : "forget"};
+	struct cmd c = {.argc = (int)(1 + n), .argv = argv, .lens = lens};
 	redisReply *rep = NULL;
-	struct timespec start;
 	int rc;
 
 	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
-	    (rc = start_clock(r, what, &start, err, errlen)) != FT_OK)
+	    (rc = start_clock(r, &x, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
 	lens[0] = strlen(argv[0]);
@@ -640,27 +573,55 @@ del_keys(struct redis_impl *r, const char *user, size_t first, size_t n,
 		argv[1 + i] = keys[first + i];
 		lens[1 + i] = strlen(keys[first + i]);
 	}
-	rc = command(
-	    r, what, &start, (int)(1 + n), argv, lens, &rep, err, errlen);
+	rc = command(r, &x, &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
-		rc = reply_error(r, what, rep, err, errlen);
+		rc = reply_error(r, x.what, rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
 
+/* FT_OP_ATTEMPT: begin, check, success, each atomic on the server (the
+ * attempt counted first).  A script cannot call back into the check, so
+ * this is three steps where gdbm has one locked session. */
 static int
-r_unlock(void *impl, const char *user, char *err, size_t errlen)
+r_attempt(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	/* Failures, first failure and lock all live in the fail hash. */
-	return del_keys(impl, user, KEY_FAIL, 1, "unlock", err, errlen);
+	int m, rc;
+
+	rc = r_begin(r, op, err, errlen);
+	if (rc != FT_OK || op->verdict != FT_STATE_PROCEED)
+		return rc;
+	m = op->check(op->check_arg, &op->step);
+	if (m < 0) {
+		op->verdict = FT_STATE_LOCKED; /* fail closed */
+		return ft_seterr(err, errlen, m, "checking the code failed");
+	}
+	if (m == 0)
+		return FT_OK; /* PROCEED: no match, failure counted */
+	return r_success(r, op, err, errlen);
 }
 
 static int
-r_forget(void *impl, const char *user, char *err, size_t errlen)
+r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 {
-	return del_keys(impl, user, 0, KEY_COUNT, "forget", err, errlen);
+	struct redis_impl *r = impl;
+
+	switch (op->kind) {
+	case FT_OP_PROBE: return FT_OK; /* connected by ft_state_redis_open */
+	case FT_OP_BEGIN: return r_begin(r, op, err, errlen);
+	case FT_OP_ATTEMPT: return r_attempt(r, op, err, errlen);
+	case FT_OP_SUCCESS: return r_success(r, op, err, errlen);
+	case FT_OP_GET: return r_get(r, op, err, errlen);
+	case FT_OP_UNLOCK:
+		/* Failures, first failure and lock all live in the fail
+		 * hash. */
+		return del_keys(r, op->user, true, err, errlen);
+	case FT_OP_FORGET: return del_keys(r, op->user, false, err, errlen);
+	}
+	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
 }
 
 static void
@@ -677,11 +638,7 @@ r_close(void *impl)
 
 static const struct ft_state_backend_ops redis_ops = {
     .name = "redis",
-    .begin_attempt = r_begin,
-    .record_success = r_success,
-    .get = r_get,
-    .unlock = r_unlock,
-    .forget = r_forget,
+    .run = r_run,
     .close = r_close,
 };
 
@@ -749,13 +706,14 @@ read_password(
 }
 
 static int
-connect_ctx(struct redis_impl *r, const struct ft_config *c,
-    struct timespec *start, char *err, size_t errlen)
+connect_ctx(struct redis_impl *r, const struct ft_config *c, struct exchange *x,
+    char *err, size_t errlen)
 {
 	const struct timeval tv = ms_to_tv(r->timeout_ms);
 	int flags, rc;
 
-	if ((rc = start_clock(r, "connect", start, err, errlen)) != FT_OK)
+	x->what = "connect";
+	if ((rc = start_clock(r, x, err, errlen)) != FT_OK)
 		return rc;
 	if (c->redis_host[0] == '/')
 		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
@@ -777,8 +735,9 @@ connect_ctx(struct redis_impl *r, const struct ft_config *c,
  * budget. */
 static int
 handshake(struct redis_impl *r, const struct ft_config *c,
-    const struct timespec *start, char *err, size_t errlen)
+    const struct exchange *x, char *err, size_t errlen)
 {
+	struct exchange hx = *x;
 	redisReply *reps[2] = {NULL, NULL};
 	const char *what[2], *argv[2];
 	size_t lens[2], n = 0, i;
@@ -815,7 +774,8 @@ handshake(struct redis_impl *r, const struct ft_config *c,
 	}
 	if (n == 0)
 		return FT_OK; /* the first operation finds any problem */
-	rc = read_replies(r, what[0], start, reps, n, err, errlen);
+	hx.what = what[0];
+	rc = read_replies(r, &hx, reps, n, err, errlen);
 	for (i = 0; rc == FT_OK && i < n; i++)
 		if (reps[i]->type != REDIS_REPLY_STATUS)
 			rc = reply_error(r, what[i], reps[i], err, errlen);
@@ -830,7 +790,7 @@ ft_state_redis_open(const struct ft_config *c,
     size_t errlen)
 {
 	struct redis_impl *r;
-	struct timespec start;
+	struct exchange x;
 	int n, rc;
 
 	if (c->redis_host[0] == '\0' || c->redis_prefix[0] == '\0')
@@ -851,8 +811,8 @@ ft_state_redis_open(const struct ft_config *c,
 		goto out;
 	}
 	if ((rc = script_shas(r, err, errlen)) != FT_OK ||
-	    (rc = connect_ctx(r, c, &start, err, errlen)) != FT_OK ||
-	    (rc = handshake(r, c, &start, err, errlen)) != FT_OK)
+	    (rc = connect_ctx(r, c, &x, err, errlen)) != FT_OK ||
+	    (rc = handshake(r, c, &x, err, errlen)) != FT_OK)
 		goto out;
 	*ops = &redis_ops;
 	*implp = r;

@@ -145,7 +145,8 @@ open_state(struct ftpam_login *lg)
 	if (lg->state != NULL)
 		return true;
 	err[0] = '\0';
-	rc = ft_state_open_login(&lg->cfg, &lg->state, err, sizeof(err));
+	rc = ft_state_open(
+	    &lg->cfg, FT_STATE_LAZY, &lg->state, err, sizeof(err));
 	if (rc != FT_OK) {
 		set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;

@@ -144,6 +144,39 @@ test_policy_success(void)
 	is_int(v, FT_STATE_ACCEPTED, "step 0 has no replay check");
 }
 
+/* What the answer of the code check makes of a counted attempt. */
+static void
+test_policy_check(void)
+{
+	struct ft_state_policy p;
+	struct ft_user_state s;
+	enum ft_state_verdict v;
+
+	policy(&p, 3, 600, 900);
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_check(0, 0, T0, &s, &v);
+	ok(v == FT_STATE_PROCEED && s.failures == 1,
+	    "check: no match proceeds, the failure stays counted");
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_check(FT_ERR_CRYPTO, 0, T0, &s, &v);
+	ok(v == FT_STATE_LOCKED && s.failures == 2,
+	    "check: a failed check fails closed, still counted");
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_check(1, 77, T0, &s, &v);
+	ok(v == FT_STATE_ACCEPTED && s.failures == 0 && s.last_step == 77 &&
+		s.locked_until == 0,
+	    "check: a match is the success rule (the lock it set cleared)");
+	ft_state_apply_begin(&p, T0, &s, &v);
+	ft_state_apply_check(1, 77, T0, &s, &v);
+	ok(v == FT_STATE_REPLAY && s.failures == 1,
+	    "check: a replayed match stays counted");
+	ft_state_apply_unlock(&s);
+	ok(s.failures == 0 && s.first_failure == 0 && s.locked_until == 0 &&
+		s.last_step == 77 && ft_state_lock_active(&s, T0) == false,
+	    "unlock clears failures and lock, keeps the step");
+}
+
 static void
 config(struct ft_config *c, const char *cache, unsigned deny)
 {
@@ -163,7 +196,7 @@ open_at(const char *cache, unsigned deny, struct ft_state **st, char *err)
 
 	config(&c, cache, deny);
 	err[0] = '\0';
-	return ft_state_open(&c, st, err, ERRLEN);
+	return ft_state_open(&c, 0U, st, err, ERRLEN);
 }
 
 static void
@@ -176,7 +209,7 @@ config_open_login(
 	config(&c, cache, deny);
 	err[0] = '\0';
 	*st = NULL;
-	rc = ft_state_open_login(&c, st, err, ERRLEN);
+	rc = ft_state_open(&c, FT_STATE_LAZY, st, err, ERRLEN);
 	is_int(rc, FT_OK, "open for a login (%s)", err);
 }
 
@@ -619,45 +652,121 @@ test_gdbm_corrupt(void)
 	is_int(rc, FT_ERR_CORRUPT, "truncated file: FT_ERR_CORRUPT (%s)", err);
 	ok(tu_count_prefix(dir, "state.gdbm.corrupt.") == 1,
 	    "truncated file set aside");
+}
 
-	/* A record with the wrong size (written behind our back). */
-	tu_fmt(dir, sizeof(dir), "%s/badrec", tmp);
+/* Store one record behind the module's back, as gdbm sees it. */
+static int
+plant(const char *cache, const char *user, const void *rec, int len)
+{
+	GDBM_FILE db = gdbm_open(cache, 0, GDBM_WRITER, 0600, NULL);
+	datum k = {.dptr = (char *)(uintptr_t)user, .dsize = (int)strlen(user)};
+	datum d = {.dptr = (char *)(uintptr_t)rec, .dsize = len};
+	int rc;
+
+	if (db == NULL)
+		return -1;
+	rc = gdbm_store(db, k, d, GDBM_REPLACE);
+	return gdbm_close(db) == 0 ? rc : -1;
+}
+
+/* A version 1 record exactly as the code before versioning wrote it:
+ * version 1, three zero bytes, then failures (u32), last_step (u64),
+ * first_failure, locked_until, last_success (i64), little-endian. */
+static void
+v1_record(uint8_t rec[40], uint32_t failures, uint64_t step, int64_t first,
+    int64_t until, int64_t success)
+{
+	memset(rec, 0, 40);
+	rec[0] = 1;
+	for (unsigned i = 0; i < 4; i++)
+		rec[4 + i] = (uint8_t)(failures >> (8 * i));
+	for (unsigned i = 0; i < 8; i++) {
+		rec[8 + i] = (uint8_t)(step >> (8 * i));
+		rec[16 + i] = (uint8_t)((uint64_t)first >> (8 * i));
+		rec[24 + i] = (uint8_t)((uint64_t)until >> (8 * i));
+		rec[32 + i] = (uint8_t)((uint64_t)success >> (8 * i));
+	}
+}
+
+/* Records across versions: an old record is read and updated; a newer one,
+ * or a malformed one, refuses only its own user and never sets the file
+ * aside. */
+static void
+test_gdbm_versions(void)
+{
+	char dir[4096], cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	uint8_t rec[48];
+	int rc;
+
+	tu_fmt(dir, sizeof(dir), "%s/versions", tmp);
 	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
 	rc = open_at(cache, 3, &st, err);
 	if (rc == FT_OK)
 		ft_state_close(st);
+	v1_record(rec, 2, 5000, T0 - 10, 0, T0 - 100);
+	ok(plant(cache, "olga", rec, 40) == 0, "planted a v1 record");
+	v1_record(rec, 1, 6000, T0 - 5, 0, T0 - 50);
+	rec[0] = 2; /* a newer version: the v1 layout and 8 more bytes */
+	memset(rec + 40, 0xab, 8);
+	ok(plant(cache, "nora", rec, 48) == 0, "planted a v2 record");
+	ok(plant(cache, "mona", "short", 5) == 0, "planted a short record");
+	v1_record(rec, 0, 1, 0, 0, 0);
+	rec[2] = 1; /* reserved byte set */
+	ok(plant(cache, "rita", rec, 40) == 0, "planted a v1 record, bad byte");
+
+	rc = open_at(cache, 3, &st, err);
+	is_int(rc, FT_OK, "a file with old, newer and bad records opens");
+	if (rc != FT_OK)
+		return;
+	rc = ft_state_get(st, "olga", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 2 &&
+		us.first_failure == T0 - 10 && us.last_success == T0 - 100,
+	    "v1 record read field by field (%s)", err);
+	rc = ft_state_record_success(st, "olga", 5000, T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_REPLAY, "v1 record: its step replays");
+	rc = ft_state_record_success(st, "olga", 5001, T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_ACCEPTED, "v1 record updated");
+	rc = ft_state_get(st, "olga", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 5001 && us.failures == 0,
+	    "v1 record after the update");
+
+	rc = ft_state_begin_attempt(st, "nora", T0, &v, err, ERRLEN);
+	ok(rc == FT_ERR_VERSION && v == FT_STATE_LOCKED && strstr(err, "nora"),
+	    "newer record: refused for its user, FT_ERR_VERSION (%s)", err);
+	rc = ft_state_unlock(st, "nora", err, ERRLEN);
+	is_int(rc, FT_ERR_VERSION, "newer record: not rewritten by unlock");
+	rc = ft_state_begin_attempt(st, "mona", T0, &v, err, ERRLEN);
+	ok(rc == FT_ERR_CORRUPT && v == FT_STATE_LOCKED,
+	    "short record: refused for its user, FT_ERR_CORRUPT (%s)", err);
+	rc = ft_state_get(st, "rita", T0, &us, err, ERRLEN);
+	is_int(rc, FT_ERR_CORRUPT, "bad reserved byte: refused (%s)", err);
+	rc = ft_state_begin_attempt(st, "olga", T0 + 1, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED,
+	    "another user in the same file still logs in");
+	ok(tu_count_prefix(dir, "state.gdbm.corrupt.") == 0,
+	    "the file was not set aside");
+	rc = ft_state_forget(st, "mona", err, ERRLEN);
+	if (rc == FT_OK)
+		rc = ft_state_begin_attempt(st, "mona", T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED,
+	    "reset removes a malformed record; the user logs in again");
+	ft_state_close(st);
 	{
-		GDBM_FILE db = gdbm_open(cache, 0, GDBM_WRITER, 0600, NULL);
-		datum k = {.dptr = (char *)(uintptr_t) "erin", .dsize = 4};
-		datum d = {.dptr = (char *)(uintptr_t) "short", .dsize = 5};
-		datum k2 = {.dptr = (char *)(uintptr_t) "fred", .dsize = 4};
-		char rec[40];
+		GDBM_FILE db = gdbm_open(cache, 0, GDBM_READER, 0600, NULL);
+		datum k = {.dptr = (char *)(uintptr_t) "nora", .dsize = 4};
+		datum d = {.dptr = NULL, .dsize = 0};
 
-		memset(rec, 0, sizeof(rec));
-		rec[0] = 2; /* unknown version */
-		datum d2 = {.dptr = rec, .dsize = 40};
-
-		ok(db != NULL && gdbm_store(db, k, d, GDBM_REPLACE) == 0 &&
-			gdbm_store(db, k2, d2, GDBM_REPLACE) == 0 &&
-			gdbm_close(db) == 0,
-		    "planted bad records");
-	}
-	rc = open_at(cache, 3, &st, err);
-	is_int(rc, FT_OK, "file with bad records opens (header fine)");
-	if (rc == FT_OK) {
-		rc = ft_state_begin_attempt(st, "erin", T0, &v, err, ERRLEN);
-		ok(rc == FT_ERR_CORRUPT && v == FT_STATE_LOCKED,
-		    "record of wrong size: FT_ERR_CORRUPT (%s)", err);
-		rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
-		ok(rc == FT_OK && us.failures == 0,
-		    "file was set aside; a fresh one answers");
-		ft_state_close(st);
-	}
-	rc = open_at(cache, 3, &st, err);
-	if (rc == FT_OK) {
-		rc = ft_state_get(st, "fred", T0, &us, err, ERRLEN);
-		ok(rc == FT_OK, "bad-version record went with the old file");
-		ft_state_close(st);
+		if (db != NULL)
+			d = gdbm_fetch(db, k);
+		ok(d.dptr != NULL && d.dsize == 48 && d.dptr[0] == 2 &&
+			(uint8_t)d.dptr[47] == 0xab,
+		    "the newer record is kept byte for byte");
+		free(d.dptr);
+		if (db != NULL)
+			gdbm_close(db);
 	}
 }
 
@@ -742,7 +851,7 @@ test_redis_selection(void)
 
 	config(&c, FT_CACHE_REDIS, 3);
 #ifndef HAVE_REDIS
-	rc = ft_state_open(&c, &st, err, ERRLEN);
+	rc = ft_state_open(&c, 0U, &st, err, ERRLEN);
 	ok(rc == FT_ERR_UNSUPPORTED && strstr(err, "no Redis") != NULL,
 	    "cache=redis without Redis support: %s", err);
 #else
@@ -751,7 +860,7 @@ test_redis_selection(void)
 	c.redis_port = 1;
 	c.redis_timeout_ms = 200;
 	tu_fmt(c.redis_prefix, sizeof(c.redis_prefix), "flowtotp");
-	rc = ft_state_open(&c, &st, err, ERRLEN);
+	rc = ft_state_open(&c, 0U, &st, err, ERRLEN);
 	if (rc == FT_ERR_UNSUPPORTED) {
 		ok(1, "# SKIP the Redis backend is not there yet (%s)", err);
 		return;
@@ -761,7 +870,7 @@ test_redis_selection(void)
 	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
 	tu_fmt(
 	    c.local_cache, sizeof(c.local_cache), "%s/local/state.gdbm", tmp);
-	rc = ft_state_open(&c, &st, err, ERRLEN);
+	rc = ft_state_open(&c, 0U, &st, err, ERRLEN);
 	is_int(rc, FT_OK, "fallback=local: open succeeds (%s)", err);
 	if (rc == FT_OK) {
 		enum ft_state_verdict v;
@@ -790,12 +899,14 @@ main(void)
 	diag("temp dir %s, euid %lu", tmp, (unsigned long)geteuid());
 	test_policy_begin();
 	test_policy_success();
+	test_policy_check();
 	test_gdbm_basic();
 	test_gdbm_attempt();
 	test_gdbm_many();
 	test_gdbm_parallel();
 	test_gdbm_unsafe();
 	test_gdbm_corrupt();
+	test_gdbm_versions();
 	test_gdbm_lock_timeout();
 	test_redis_selection();
 	tu_rmrf(tmp);

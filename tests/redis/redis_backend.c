@@ -200,27 +200,67 @@ hclose(struct h *h)
 }
 
 static int
+run(struct h *h, struct ft_state_op *op, char *err)
+{
+	err[0] = '\0';
+	return h->ops->run(h->impl, op, err, ERRLEN);
+}
+
+static int
 begin(struct h *h, const struct ft_state_policy *p, const char *user,
     time_t now, enum ft_state_verdict *v, char *err)
 {
-	err[0] = '\0';
-	return h->ops->begin_attempt(h->impl, p, user, now, v, err, ERRLEN);
+	struct ft_state_op op = {.kind = FT_OP_BEGIN,
+	    .pol = p,
+	    .user = user,
+	    .now = now,
+	    .verdict = FT_STATE_LOCKED};
+	int rc = run(h, &op, err);
+
+	*v = op.verdict;
+	return rc;
 }
 
 static int
 success(struct h *h, const struct ft_state_policy *p, const char *user,
     uint64_t step, time_t now, enum ft_state_verdict *v, char *err)
 {
-	err[0] = '\0';
-	return h->ops->record_success(
-	    h->impl, p, user, step, now, v, err, ERRLEN);
+	struct ft_state_op op = {.kind = FT_OP_SUCCESS,
+	    .pol = p,
+	    .user = user,
+	    .now = now,
+	    .step = step,
+	    .verdict = FT_STATE_REPLAY};
+	int rc = run(h, &op, err);
+
+	*v = op.verdict;
+	return rc;
 }
 
 static int
 get(struct h *h, const char *user, struct ft_user_state *s, char *err)
 {
-	err[0] = '\0';
-	return h->ops->get(h->impl, user, s, err, ERRLEN);
+	struct ft_state_op op = {.kind = FT_OP_GET, .user = user};
+	int rc = run(h, &op, err);
+
+	*s = op.state;
+	return rc;
+}
+
+static int
+hunlock(struct h *h, const char *user, char *err)
+{
+	struct ft_state_op op = {.kind = FT_OP_UNLOCK, .user = user};
+
+	return run(h, &op, err);
+}
+
+static int
+hforget(struct h *h, const char *user, char *err)
+{
+	struct ft_state_op op = {.kind = FT_OP_FORGET, .user = user};
+
+	return run(h, &op, err);
 }
 
 static long
@@ -313,13 +353,12 @@ test_basic(void)
 		s.last_success == T0 + 32,
 	    "backup code keeps the last step");
 
-	ok(h.ops->forget(h.impl, "alice", err, ERRLEN) == FT_OK,
-	    "forget succeeds");
+	ok(hforget(&h, "alice", err) == FT_OK, "forget succeeds");
 	ok(admin_int("EXISTS %s", "fttest:alice:step") == 0 &&
 		admin_int("EXISTS %s", "fttest:alice:fail") == 0 &&
 		admin_int("EXISTS %s", "fttest:alice:ok") == 0,
 	    "forget removes every key of the user");
-	ok(h.ops->forget(h.impl, "alice", err, ERRLEN) == FT_OK,
+	ok(hforget(&h, "alice", err) == FT_OK,
 	    "forget of an unknown user succeeds");
 
 	/* Names are data, never script text. */
@@ -333,7 +372,7 @@ test_basic(void)
 			admin_int("EXISTS %s",
 			    "fttest:o'brien \"]] -- ) end x:step") == 1,
 		    "a name with quotes, brackets and blanks is one key");
-		h.ops->forget(h.impl, odd, err, ERRLEN);
+		hforget(&h, odd, err);
 	}
 	hclose(&h);
 }
@@ -405,7 +444,7 @@ test_lockout(void)
 
 	/* unlock_time=0: until an admin unlocks */
 	policy(&p, 2, 0, 900);
-	h.ops->forget(h.impl, "bob", err, ERRLEN);
+	hforget(&h, "bob", err);
 	begin(&h, &p, "bob", T0, &v, err);
 	begin(&h, &p, "bob", T0, &v, err);
 	is_str(admin_hget("fttest:bob:fail", "until", buf, sizeof(buf)),
@@ -418,13 +457,13 @@ test_lockout(void)
 	ok(get(&h, "bob", &s, err) == FT_OK &&
 		s.locked_until == FT_STATE_LOCKED_FOREVER,
 	    "get reports FT_STATE_LOCKED_FOREVER");
-	ok(h.ops->unlock(h.impl, "bob", err, ERRLEN) == FT_OK &&
+	ok(hunlock(&h, "bob", err) == FT_OK &&
 		admin_int("EXISTS %s", "fttest:bob:fail") == 0,
 	    "unlock removes the fail hash");
 	ok(begin(&h, &p, "bob", T0 + 100000001, &v, err) == FT_OK &&
 		v == FT_STATE_PROCEED,
 	    "unlocked: attempt proceeds");
-	ok(h.ops->unlock(h.impl, "nobody", err, ERRLEN) == FT_OK,
+	ok(hunlock(&h, "nobody", err) == FT_OK,
 	    "unlock of an unknown user succeeds");
 
 	/* deny=0: never locked */
@@ -434,8 +473,8 @@ test_lockout(void)
 		    v == FT_STATE_PROCEED)
 			proceed++;
 	is_int(proceed, 50, "deny=0 never locks");
-	h.ops->forget(h.impl, "bob", err, ERRLEN);
-	h.ops->forget(h.impl, "carol", err, ERRLEN);
+	hforget(&h, "bob", err);
+	hforget(&h, "carol", err);
 	hclose(&h);
 }
 
@@ -475,7 +514,7 @@ test_differential(void)
 	config(&c);
 	hopen_must(&c, &r);
 	snprintf(gpath, sizeof(gpath), "%s/diff/state.gdbm", E.dir);
-	if (ft_state_gdbm_open(gpath, true, &g.ops, &g.impl, err, ERRLEN) !=
+	if (ft_state_gdbm_open(gpath, 0U, &g.ops, &g.impl, err, ERRLEN) !=
 	    FT_OK)
 		bail_out("gdbm open: %s", err);
 	for (i = 0; i < RANDOM_OPS; i++) {
@@ -493,20 +532,18 @@ test_differential(void)
 		step = (uint64_t)now / 30U - 1U + rnd(3);
 		if (op < 45) {
 			rr = begin(&r, &p, u, now, &vr, err);
-			rg = g.ops->begin_attempt(
-			    g.impl, &p, u, now, &vg, err2, ERRLEN);
+			rg = begin(&g, &p, u, now, &vg, err2);
 		} else if (op < 85) {
 			if (rnd(10) == 0)
 				step = 0;
 			rr = success(&r, &p, u, step, now, &vr, err);
-			rg = g.ops->record_success(
-			    g.impl, &p, u, step, now, &vg, err2, ERRLEN);
+			rg = success(&g, &p, u, step, now, &vg, err2);
 		} else if (op < 95) {
-			rr = r.ops->unlock(r.impl, u, err, ERRLEN);
-			rg = g.ops->unlock(g.impl, u, err2, ERRLEN);
+			rr = hunlock(&r, u, err);
+			rg = hunlock(&g, u, err2);
 		} else {
-			rr = r.ops->forget(r.impl, u, err, ERRLEN);
-			rg = g.ops->forget(g.impl, u, err2, ERRLEN);
+			rr = hforget(&r, u, err);
+			rg = hforget(&g, u, err2);
 		}
 		if (rr != FT_OK || rg != FT_OK) {
 			if (errors++ == 0)
@@ -518,7 +555,7 @@ test_differential(void)
 			diag("op %d (%d) user %s: verdict redis %d gdbm %d", i,
 			    op, u, vr, vg);
 		rr = get(&r, u, &sr, err);
-		rg = g.ops->get(g.impl, u, &sg, err2, ERRLEN);
+		rg = get(&g, u, &sg, err2);
 		if (rr != FT_OK || rg != FT_OK || !same_state(&sr, &sg)) {
 			if (mismatch++ < 3)
 				diag("op %d user %s: state differs: redis "
@@ -539,7 +576,7 @@ test_differential(void)
 	    "same verdicts and states as the gdbm backend after each "
 	    "operation");
 	for (i = 0; i < RANDOM_USERS; i++)
-		r.ops->forget(r.impl, users[i], err, ERRLEN);
+		hforget(&r, users[i], err);
 	g.ops->close(g.impl);
 	hclose(&r);
 }
@@ -580,8 +617,7 @@ expect_bad(const char *what, const char *user, bool begin_bad)
 	    "%s: record_success fails closed", what);
 	ok(get(&h, user, &s, err) == FT_ERR_BACKEND,
 	    "%s: get reports wrong data", what);
-	ok(h.ops->forget(h.impl, user, err, ERRLEN) == FT_OK,
-	    "%s: forget clears it", what);
+	ok(hforget(&h, user, err) == FT_OK, "%s: forget clears it", what);
 	hclose(&h);
 }
 
@@ -655,8 +691,8 @@ test_isolation(void)
 	ok(success(&a, &p, "erin", 1000, T0, &v, err) == FT_OK &&
 		v == FT_STATE_REPLAY,
 	    "same prefix and database: replay");
-	a.ops->forget(a.impl, "erin", err, ERRLEN);
-	b.ops->forget(b.impl, "erin", err, ERRLEN);
+	hforget(&a, "erin", err);
+	hforget(&b, "erin", err);
 	hclose(&a);
 	hclose(&b);
 	hclose(&d);
@@ -671,7 +707,7 @@ test_isolation(void)
 			v == FT_STATE_ACCEPTED &&
 			admin_int("EXISTS %s", "fttest:erin:step") == 1,
 		    "the socket reaches the same server");
-		a.ops->forget(a.impl, "erin", err, ERRLEN);
+		hforget(&a, "erin", err);
 		hclose(&a);
 	}
 	/* SCRIPT FLUSH: EVALSHA gets NOSCRIPT, the backend sends EVAL. */
@@ -680,7 +716,7 @@ test_isolation(void)
 	hopen_must(&c1, &a);
 	ok(begin(&a, &p, "erin", T0, &v, err) == FT_OK && v == FT_STATE_PROCEED,
 	    "works after SCRIPT FLUSH (EVAL fallback)");
-	a.ops->forget(a.impl, "erin", err, ERRLEN);
+	hforget(&a, "erin", err);
 	hclose(&a);
 }
 
@@ -889,7 +925,7 @@ test_failures(void)
 	hclose(&h);
 	/* The server answers again. */
 	hopen_must(&c, &h);
-	ok(h.ops->forget(h.impl, "gina", err, ERRLEN) == FT_OK,
+	ok(hforget(&h, "gina", err) == FT_OK,
 	    "server answers again after SIGCONT");
 	hclose(&h);
 
@@ -929,7 +965,7 @@ test_dispatch(void)
 
 	config(&c);
 	st = NULL;
-	if (!ok(ft_state_open(&c, &st, err, ERRLEN) == FT_OK,
+	if (!ok(ft_state_open(&c, 0U, &st, err, ERRLEN) == FT_OK,
 		"ft_state_open with cache=redis"))
 		diag("%s", err);
 	if (st == NULL)
@@ -954,7 +990,8 @@ test_dispatch(void)
 	kill(E.pid, SIGSTOP);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = NULL;
-	ok(ft_state_open(&c, &st, err, ERRLEN) == FT_ERR_BACKEND && st == NULL,
+	ok(ft_state_open(&c, 0U, &st, err, ERRLEN) == FT_ERR_BACKEND &&
+		st == NULL,
 	    "redis_fallback=deny, paused: open fails");
 	ms = ms_since(&t0);
 	ok(ms < (long)TIMEOUT_MS + SLACK_MS, "within the timeout (%ld ms)", ms);
@@ -962,7 +999,7 @@ test_dispatch(void)
 	/* fallback=local, server paused: the local cache answers */
 	c.redis_fallback = FT_REDIS_FALLBACK_LOCAL;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ft_state_open(&c, &st, err, ERRLEN) != FT_OK)
+	if (ft_state_open(&c, 0U, &st, err, ERRLEN) != FT_OK)
 		bail_out("fallback open: %s", err);
 	ok(ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN) == FT_OK &&
 		v == FT_STATE_PROCEED &&
@@ -1021,7 +1058,7 @@ test_stopped(void)
 	rc1 = success(&h, &p, "ivan", 9, T0, &v, err);
 	diag("%s", err);
 	rc2 = begin(&h, &p, "ivan", T0, &v, err);
-	rc3 = h.ops->unlock(h.impl, "ivan", err, ERRLEN);
+	rc3 = hunlock(&h, "ivan", err);
 	ms = ms_since(&t0);
 	ok(rc1 == FT_ERR_BACKEND && rc2 == FT_ERR_BACKEND &&
 		rc3 == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,

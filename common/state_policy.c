@@ -1,0 +1,88 @@
+/* The lockout and replay rules (see state.h for the protocol).  Pure: no
+ * I/O, no clock, no allocation. */
+#include <config.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "state_policy.h"
+
+bool
+ft_state_lock_active(const struct ft_user_state *s, time_t now)
+{
+	if (s->locked_until == 0)
+		return false;
+	return s->locked_until == FT_STATE_LOCKED_FOREVER ||
+	    (int64_t)now < s->locked_until;
+}
+
+static void
+clear_failures(struct ft_user_state *s)
+{
+	s->failures = 0;
+	s->first_failure = 0;
+	s->locked_until = 0;
+}
+
+void
+ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
+    struct ft_user_state *s, enum ft_state_verdict *verdict)
+{
+	if (ft_state_lock_active(s, now)) {
+		*verdict = FT_STATE_LOCKED;
+		return;
+	}
+	/* The lock ran out: start counting afresh. */
+	if (s->locked_until != 0)
+		clear_failures(s);
+	/* Failures older than fail_interval no longer count. */
+	if (s->failures > 0 &&
+	    (int64_t)now - s->first_failure > (int64_t)pol->fail_interval)
+		clear_failures(s);
+	/* Count this attempt as failed in advance; success clears it. */
+	if (s->failures == 0)
+		s->first_failure = (int64_t)now;
+	if (s->failures < UINT32_MAX)
+		s->failures++;
+	if (pol->deny > 0 && s->failures >= pol->deny) {
+		/* This attempt is still checked; the ones after it are not. */
+		s->locked_until = pol->unlock_time == 0
+		    ? FT_STATE_LOCKED_FOREVER
+		    : (int64_t)now + (int64_t)pol->unlock_time;
+	}
+	*verdict = FT_STATE_PROCEED;
+}
+
+void
+ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
+    enum ft_state_verdict *verdict)
+{
+	/* step 0 is a backup code: it has no time step to replay. */
+	if (step != 0 && step <= s->last_step) {
+		*verdict = FT_STATE_REPLAY;
+		return;
+	}
+	if (step != 0)
+		s->last_step = step;
+	clear_failures(s);
+	s->last_success = (int64_t)now;
+	*verdict = FT_STATE_ACCEPTED;
+}
+
+void
+ft_state_apply_check(int m, uint64_t step, time_t now, struct ft_user_state *s,
+    enum ft_state_verdict *verdict)
+{
+	if (m == 1) {
+		ft_state_apply_success(step, now, s, verdict);
+		return;
+	}
+	/* No match: PROCEED; an error: fail closed. */
+	*verdict = m == 0 ? FT_STATE_PROCEED : FT_STATE_LOCKED;
+}
+
+void
+ft_state_apply_unlock(struct ft_user_state *s)
+{
+	clear_failures(s);
+}

@@ -1,0 +1,49 @@
+/* The lockout and replay rules, with no I/O: each function maps a record
+ * (and the time, and the answer of the code check) to the record after and a
+ * verdict.  The gdbm backend applies them inside its locked session; the
+ * Redis backend's Lua scripts are their twin (tests/redis proves the two
+ * equal). */
+#ifndef FLOWTOTP_STATE_POLICY_H
+#define FLOWTOTP_STATE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "state.h"
+
+/* The policy every backend applies inside its atomic section. */
+struct ft_state_policy {
+	unsigned deny;		/* 0 = lockout disabled */
+	unsigned unlock_time;	/* 0 = until an admin unlocks */
+	unsigned fail_interval; /* seconds */
+	unsigned period;	/* longest TOTP period in use, for TTLs */
+	unsigned window;	/* steps either side, for TTLs */
+};
+
+/* Is the user locked out at now? */
+bool ft_state_lock_active(const struct ft_user_state *s, time_t now);
+
+/* Step 1: *verdict FT_STATE_LOCKED (s unchanged) or FT_STATE_PROCEED (this
+ * attempt counted as a failure in advance, the lock set if it reaches
+ * deny). */
+void ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
+    struct ft_user_state *s, enum ft_state_verdict *verdict);
+
+/* Step 3; step 0 is a backup code (no replay check).  *verdict
+ * FT_STATE_REPLAY (s unchanged) or FT_STATE_ACCEPTED. */
+void ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
+    enum ft_state_verdict *verdict);
+
+/* After step 1 said PROCEED: what the check's answer m (1 matched at step,
+ * 0 no match, < 0 the check failed) makes of s.  A match goes through the
+ * success rule; no match leaves the counted failure (PROCEED); a failed
+ * check fails closed (LOCKED).  The counted failure stays in every case but
+ * an accepted code. */
+void ft_state_apply_check(int m, uint64_t step, time_t now,
+    struct ft_user_state *s, enum ft_state_verdict *verdict);
+
+/* totp-enroll unlock: clear failures and lock, keep the replay step. */
+void ft_state_apply_unlock(struct ft_user_state *s);
+
+#endif
