@@ -171,9 +171,12 @@ one_login(int argc, const char **argv, const char *user, bool wrong,
 	t[PH_RECORD] = 0.0;
 	if (m == 1 && v == FT_STATE_PROCEED) {
 		t0 = now_us();
-		if (ft_state_record_success(
-			st, user, step, now, &v, err, sizeof(err)) != FT_OK)
+		struct ft_state_login l = {
+		    .user = user, .now = now, .step = step};
+
+		if (ft_state_record_success(st, &l, err, sizeof(err)) != FT_OK)
 			goto fail;
+		v = l.verdict;
 		t[PH_RECORD] = now_us() - t0;
 		rc = v == FT_STATE_ACCEPTED ? 1 : 0;
 	}

@@ -19,7 +19,7 @@ cli_state_open(
 void
 cli_state_restart(const struct cli_ctx *ctx, const char *user, uint64_t step)
 {
-	enum ft_state_verdict v;
+	struct ft_state_login l = {.user = user, .now = ft_now(), .step = step};
 	struct ft_state *st = NULL;
 	char err[CLI_ERRLEN];
 	int rc;
@@ -31,8 +31,7 @@ cli_state_restart(const struct cli_ctx *ctx, const char *user, uint64_t step)
 	if (rc == FT_OK)
 		rc = ft_state_forget(st, user, err, sizeof(err));
 	if (rc == FT_OK && step != 0)
-		rc = ft_state_record_success(
-		    st, user, step, ft_now(), &v, err, sizeof(err));
+		rc = ft_state_record_success(st, &l, err, sizeof(err));
 	if (rc != FT_OK)
 		cli_warn("login state of %s not updated: %s", user, err);
 	ft_state_close(st);

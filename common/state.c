@@ -248,37 +248,36 @@ ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
 }
 
 int
-ft_state_attempt(struct ft_state *st, const char *user, time_t now,
-    ft_state_check_fn check, void *arg, enum ft_state_verdict *verdict,
-    uint64_t *step, char *err, size_t errlen)
+ft_state_attempt(
+    struct ft_state *st, struct ft_state_login *l, char *err, size_t errlen)
 {
 	struct ft_state_op op = {.kind = FT_OP_ATTEMPT,
-	    .user = user,
-	    .now = now,
-	    .check = check,
-	    .check_arg = arg,
+	    .user = l->user,
+	    .now = l->now,
+	    .check = l->check,
+	    .check_arg = l->check_arg,
 	    .verdict = FT_STATE_LOCKED}; /* fail closed */
 	int rc;
 
 	rc = dispatch(st, &op, err, errlen);
-	*verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
-	*step = op.step;
+	l->verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
+	l->step = op.step;
 	return rc;
 }
 
 int
-ft_state_record_success(struct ft_state *st, const char *user, uint64_t step,
-    time_t now, enum ft_state_verdict *verdict, char *err, size_t errlen)
+ft_state_record_success(
+    struct ft_state *st, struct ft_state_login *l, char *err, size_t errlen)
 {
 	struct ft_state_op op = {.kind = FT_OP_SUCCESS,
-	    .user = user,
-	    .now = now,
-	    .step = step,
+	    .user = l->user,
+	    .now = l->now,
+	    .step = l->step,
 	    .verdict = FT_STATE_REPLAY}; /* fail closed */
 	int rc;
 
 	rc = dispatch(st, &op, err, errlen);
-	*verdict = rc == FT_OK ? op.verdict : FT_STATE_REPLAY;
+	l->verdict = rc == FT_OK ? op.verdict : FT_STATE_REPLAY;
 	return rc;
 }
 

@@ -78,23 +78,33 @@ int ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
  * match, or a negative ft_rc. */
 typedef int (*ft_state_check_fn)(void *arg, uint64_t *step);
 
+/* One login's request to the state layer and its answer. */
+struct ft_state_login {
+	const char *user;
+	time_t now;
+	ft_state_check_fn check; /* ft_state_attempt only */
+	void *check_arg;
+	/* record_success: the step to record (0: a backup code);
+	 * attempt: set to the step the check matched. */
+	uint64_t step;
+	enum ft_state_verdict verdict; /* set by the call (fail closed) */
+};
+
 /* Steps 1 to 3 of a TOTP login in one atomic section: count the attempt,
- * and unless locked call check (microseconds: a TOTP window, never a slow
- * backup-code hash) and record its step.  *verdict: FT_STATE_LOCKED
+ * and unless locked call l->check (microseconds: a TOTP window, never a
+ * slow backup-code hash) and record its step.  l->verdict: FT_STATE_LOCKED
  * (check not called), FT_STATE_ACCEPTED or FT_STATE_REPLAY (matched,
- * *step set), or FT_STATE_PROCEED (no match; the failure stays counted, a
+ * l->step set), or FT_STATE_PROCEED (no match; the failure stays counted, a
  * backup code may still follow through ft_state_record_success).  The
  * gdbm cache does it in one locked session, one write; Redis as three
  * calls (each atomic on the server, the attempt counted first). */
-int ft_state_attempt(struct ft_state *st, const char *user, time_t now,
-    ft_state_check_fn check, void *arg, enum ft_state_verdict *verdict,
-    uint64_t *step, char *err, size_t errlen);
+int ft_state_attempt(
+    struct ft_state *st, struct ft_state_login *l, char *err, size_t errlen);
 
-/* Step 3; step 0 means a backup code (no replay check).  *verdict is
- * FT_STATE_ACCEPTED or FT_STATE_REPLAY. */
-int ft_state_record_success(struct ft_state *st, const char *user,
-    uint64_t step, time_t now, enum ft_state_verdict *verdict, char *err,
-    size_t errlen);
+/* Step 3 for l->step; step 0 means a backup code (no replay check).
+ * l->verdict is FT_STATE_ACCEPTED or FT_STATE_REPLAY. */
+int ft_state_record_success(
+    struct ft_state *st, struct ft_state_login *l, char *err, size_t errlen);
 
 /* Read a user's state (all zero if none), for status and tests.  A lock
  * whose time has passed is reported as not locked. */

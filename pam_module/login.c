@@ -159,19 +159,18 @@ open_state(struct ftpam_login *lg)
 static bool
 record_success(struct ftpam_login *lg, uint64_t step, time_t now)
 {
-	enum ft_state_verdict v;
+	struct ft_state_login l = {.user = lg->user, .now = now, .step = step};
 	char err[ERRLEN];
 	int rc;
 
 	err[0] = '\0';
-	rc = ft_state_record_success(
-	    lg->state, lg->user, step, now, &v, err, sizeof(err));
+	rc = ft_state_record_success(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
 		set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
-	if (v != FT_STATE_ACCEPTED) {
+	if (l.verdict != FT_STATE_ACCEPTED) {
 		set_detail(lg, FTPAM_REPLAY, NULL);
 		return false;
 	}
@@ -261,23 +260,24 @@ static int
 attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 {
 	struct totp_check tc = {.lg = lg, .a = a, .now = now};
-	enum ft_state_verdict v;
-	uint64_t step = 0;
+	struct ft_state_login l = {.user = lg->user,
+	    .now = now,
+	    .check = totp_check_cb,
+	    .check_arg = &tc};
 	char err[ERRLEN];
 	int rc;
 
 	if (!open_state(lg))
 		return -1;
 	err[0] = '\0';
-	rc = ft_state_attempt(lg->state, lg->user, now, totp_check_cb, &tc, &v,
-	    &step, err, sizeof(err));
+	rc = ft_state_attempt(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
 		if (!tc.failed)
 			set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return -1;
 	}
-	switch (v) {
+	switch (l.verdict) {
 	case FT_STATE_ACCEPTED: set_detail(lg, FTPAM_OK, NULL); return 1;
 	case FT_STATE_REPLAY: set_detail(lg, FTPAM_REPLAY, NULL); return -1;
 	case FT_STATE_PROCEED: return 0;

@@ -33,6 +33,34 @@
 static char tmp_buf[4096];
 static const char *tmp;
 
+/* The state calls with their parts spelled out, as the tests list them. */
+static int
+attempt(struct ft_state *st, const char *user, time_t now,
+    ft_state_check_fn check, void *arg, enum ft_state_verdict *v,
+    uint64_t *step, char *err, size_t errlen)
+{
+	struct ft_state_login l = {
+	    .user = user, .now = now, .check = check, .check_arg = arg};
+	int rc;
+
+	rc = ft_state_attempt(st, &l, err, errlen);
+	*v = l.verdict;
+	*step = l.step;
+	return rc;
+}
+
+static int
+record(struct ft_state *st, const char *user, uint64_t step, time_t now,
+    enum ft_state_verdict *v, char *err, size_t errlen)
+{
+	struct ft_state_login l = {.user = user, .now = now, .step = step};
+	int rc;
+
+	rc = ft_state_record_success(st, &l, err, errlen);
+	*v = l.verdict;
+	return rc;
+}
+
 static void
 policy(struct ft_state_policy *p, unsigned deny, unsigned unlock,
     unsigned interval)
@@ -247,7 +275,7 @@ test_gdbm_attempt(void)
 	config_open_login(cache, 3, &st, err);
 	if (st == NULL)
 		return;
-	rc = ft_state_attempt(
+	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_ACCEPTED && step == 7000 &&
 		sc.calls == 1,
@@ -257,19 +285,19 @@ test_gdbm_attempt(void)
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.last_step == 7000 && us.failures == 0,
 	    "attempt: step recorded, the attempt's failure cleared");
-	rc = ft_state_attempt(
+	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "attempt: same step: replay");
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.failures == 1,
 	    "attempt: a replay stays counted as a failure");
 	sc.result = 0;
-	rc = ft_state_attempt(
+	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_PROCEED,
 	    "attempt: no match: proceed (a backup code may follow)");
 	sc.result = FT_ERR_CRYPTO;
-	rc = ft_state_attempt(
+	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_ERR_CRYPTO && v == FT_STATE_LOCKED,
 	    "attempt: a failing check fails closed (%s)", err);
@@ -279,7 +307,7 @@ test_gdbm_attempt(void)
 	sc.result = 1;
 	sc.step = 7001;
 	sc.calls = 0;
-	rc = ft_state_attempt(
+	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_LOCKED && sc.calls == 0,
 	    "attempt while locked: locked, the code is not even checked");
@@ -319,9 +347,9 @@ test_gdbm_basic(void)
 	ok(rc == FT_OK && v == FT_STATE_PROCEED, "begin: proceed");
 	rc = ft_state_get(st, "alice", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.failures == 1, "failure counted in advance");
-	rc = ft_state_record_success(st, "alice", 5000, T0, &v, err, ERRLEN);
+	rc = record(st, "alice", 5000, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_ACCEPTED, "record_success: accepted");
-	rc = ft_state_record_success(st, "alice", 5000, T0, &v, err, ERRLEN);
+	rc = record(st, "alice", 5000, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "same step again: replay");
 	ft_state_close(st);
 
@@ -334,7 +362,7 @@ test_gdbm_basic(void)
 	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 0 &&
 		us.last_success == T0,
 	    "state persists across opens");
-	rc = ft_state_record_success(st, "alice", 4999, T0, &v, err, ERRLEN);
+	rc = record(st, "alice", 4999, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "older step: replay");
 
 	for (int i = 0; i < 3; i++)
@@ -397,8 +425,8 @@ test_gdbm_many(void)
 	}
 	for (int i = 0; i < 300; i++) {
 		tu_fmt(user, sizeof(user), "user%d", i);
-		if (ft_state_record_success(st, user, 100 + (unsigned)i, T0, &v,
-			err, ERRLEN) != FT_OK ||
+		if (record(st, user, 100 + (unsigned)i, T0, &v, err, ERRLEN) !=
+			FT_OK ||
 		    v != FT_STATE_ACCEPTED)
 			bad++;
 	}
@@ -415,8 +443,8 @@ test_gdbm_many(void)
 			tu_fmt(user, sizeof(user), "user%d", i);
 			(void)ft_state_begin_attempt(
 			    st, user, T0, &v, err, ERRLEN);
-			(void)ft_state_record_success(st, user,
-			    1000 + (unsigned)round, T0, &v, err, ERRLEN);
+			(void)record(st, user, 1000 + (unsigned)round, T0, &v,
+			    err, ERRLEN);
 		}
 	(void)stat(cache, &sb2);
 	ok(sb2.st_size == sb1.st_size,
@@ -455,9 +483,8 @@ test_gdbm_parallel(void)
 					_exit(3);
 				if (open_at(cache, 0, &st, err) != FT_OK)
 					_exit(3);
-				rc = ft_state_record_success(st, "carol",
-				    7000 + (unsigned)round, T0, &v, err,
-				    ERRLEN);
+				rc = record(st, "carol", 7000 + (unsigned)round,
+				    T0, &v, err, ERRLEN);
 				ft_state_close(st);
 				if (rc != FT_OK)
 					_exit(3);
@@ -628,8 +655,7 @@ test_gdbm_corrupt(void)
 
 		for (int i = 0; i < 200; i++) {
 			tu_fmt(user, sizeof(user), "u%d", i);
-			(void)ft_state_record_success(
-			    st, user, 9, T0, &v, err, ERRLEN);
+			(void)record(st, user, 9, T0, &v, err, ERRLEN);
 		}
 		ft_state_close(st);
 	}
@@ -725,9 +751,9 @@ test_gdbm_versions(void)
 	ok(rc == FT_OK && us.last_step == 5000 && us.failures == 2 &&
 		us.first_failure == T0 - 10 && us.last_success == T0 - 100,
 	    "v1 record read field by field (%s)", err);
-	rc = ft_state_record_success(st, "olga", 5000, T0, &v, err, ERRLEN);
+	rc = record(st, "olga", 5000, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "v1 record: its step replays");
-	rc = ft_state_record_success(st, "olga", 5001, T0, &v, err, ERRLEN);
+	rc = record(st, "olga", 5001, T0, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_ACCEPTED, "v1 record updated");
 	rc = ft_state_get(st, "olga", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.last_step == 5001 && us.failures == 0,
