@@ -209,16 +209,24 @@ check_policy(const char *path, const struct stat *st,
 	return FT_OK;
 }
 
+/* The file one read is for: its path (for messages), the walked
+ * directory it is in (once walked) and the policy it must meet. */
+struct reading {
+	const char *path;
+	const struct walked *w;
+	const struct ft_file_policy *pol;
+};
+
 /* Open the final file of a walked path and check it against the policy. */
 static int
-open_checked(const char *path, const struct walked *w,
-    const struct ft_file_policy *pol, int *fd_out, struct stat *st, char *err,
+open_checked(const struct reading *r, int *fd_out, struct stat *st, char *err,
     size_t errlen)
 {
+	const char *path = r->path;
 	int fd, rc;
 
 	*fd_out = -1;
-	if ((fd = openat(w->dirfd, w->base, READ_FLAGS)) == -1) {
+	if ((fd = openat(r->w->dirfd, r->w->base, READ_FLAGS)) == -1) {
 		if (errno == ENOENT)
 			return ft_seterr(err, errlen, FT_ERR_NOENT,
 			    "%s: does not exist", path);
@@ -236,7 +244,7 @@ open_checked(const char *path, const struct walked *w,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((rc = check_policy(path, st, pol, err, errlen)) != FT_OK)
+	if ((rc = check_policy(path, st, r->pol, err, errlen)) != FT_OK)
 		goto fail;
 	*fd_out = fd;
 	return FT_OK;
@@ -262,14 +270,15 @@ grow(char **buf, size_t used, size_t *cap, size_t want)
 	return FT_OK;
 }
 
-/* Read the whole file, at most pol->max_size bytes even if it grows. */
+/* Read the whole file, at most pol->max_size bytes even if it grows, into
+ * out->buf (NUL-terminated) and out->len. */
 static int
-read_all(const char *path, int fd, const struct stat *st,
-    const struct ft_file_policy *pol, char **buf_out, size_t *len_out,
-    char *err, size_t errlen)
+read_all(const struct reading *r, int fd, const struct stat *st,
+    struct ft_file_data *out, char *err, size_t errlen)
 {
+	const char *path = r->path;
 	char *buf = NULL;
-	size_t cap = 0, len = 0, asked, limit = pol->max_size;
+	size_t cap = 0, len = 0, asked, limit = r->pol->max_size;
 	ssize_t n;
 	int rc;
 
@@ -317,8 +326,8 @@ read_all(const char *path, int fd, const struct stat *st,
 			break;
 	}
 	buf[len] = '\0';
-	*buf_out = buf;
-	*len_out = len;
+	out->buf = buf;
+	out->len = len;
 	return FT_OK;
 fail:
 	ft_wipe_free(buf, cap);
@@ -353,6 +362,8 @@ ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
     size_t *len, char *err, size_t errlen)
 {
 	struct walked w;
+	const struct reading r = {.path = path, .w = &w, .pol = pol};
+	struct ft_file_data data = {NULL, 0};
 	struct stat st;
 	int fd, rc;
 
@@ -378,11 +389,13 @@ ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
 	} else {
 		if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 			return rc;
-		if ((rc = open_checked(path, &w, pol, &fd, &st, err, errlen)) !=
-		    FT_OK)
+		if ((rc = open_checked(&r, &fd, &st, err, errlen)) != FT_OK)
 			goto out;
 	}
-	rc = read_all(path, fd, &st, pol, buf, len, err, errlen);
+	if ((rc = read_all(&r, fd, &st, &data, err, errlen)) == FT_OK) {
+		*buf = data.buf;
+		*len = data.len;
+	}
 out:
 	if (fd != -1)
 		(void)close(fd);
@@ -391,20 +404,14 @@ out:
 	return rc;
 }
 
-/* The file of one ft_safe_read_locked call, for ft_flock_wait. */
-struct locked_read {
-	const char *path;
-	const struct walked *w;
-	const struct ft_file_policy *pol;
-};
-
+/* ft_flock_wait's open of the file one ft_safe_read_locked call reads. */
 static int
 locked_open(void *arg, int *fd, char *err, size_t errlen)
 {
-	const struct locked_read *lr = arg;
+	const struct reading *r = arg;
 	struct stat st;
 
-	return open_checked(lr->path, lr->w, lr->pol, fd, &st, err, errlen);
+	return open_checked(r, fd, &st, err, errlen);
 }
 
 /* Checked again after the lock: the file may have changed while we
@@ -412,14 +419,14 @@ locked_open(void *arg, int *fd, char *err, size_t errlen)
 static int
 locked_check(void *arg, const struct stat *st, char *err, size_t errlen)
 {
-	const struct locked_read *lr = arg;
+	const struct reading *r = arg;
 
-	return check_policy(lr->path, st, lr->pol, err, errlen);
+	return check_policy(r->path, st, r->pol, err, errlen);
 }
 
 int
 ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
-    char **buf, size_t *len, int *fd_out, char *err, size_t errlen)
+    struct ft_locked_file *out, char *err, size_t errlen)
 {
 	static const struct ft_flock_limits lim = {
 	    .stall_ms = LOCK_WAIT_MS,
@@ -429,7 +436,7 @@ ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
 	    .reopen_max = LOCK_REOPEN_MAX,
 	};
 	struct walked w;
-	struct locked_read lr = {.path = path, .w = &w, .pol = pol};
+	struct reading lr = {.path = path, .w = &w, .pol = pol};
 	struct ft_flock_target t = {.path = path,
 	    .lim = &lim,
 	    .open = locked_open,
@@ -438,18 +445,18 @@ ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
 	struct stat st;
 	int fd = -1, rc;
 
-	*buf = NULL;
-	*len = 0;
-	*fd_out = -1;
+	out->data.buf = NULL;
+	out->data.len = 0;
+	out->fd = -1;
 	if ((rc = walk_path(path, &w, err, errlen)) != FT_OK)
 		return rc;
 	t.dirfd = w.dirfd;
 	t.name = w.base;
 	rc = ft_flock_wait(&t, &fd, &st, err, errlen);
 	if (rc == FT_OK)
-		rc = read_all(path, fd, &st, pol, buf, len, err, errlen);
+		rc = read_all(&lr, fd, &st, &out->data, err, errlen);
 	if (rc == FT_OK) {
-		*fd_out = fd;
+		out->fd = fd;
 		fd = -1;
 	}
 	if (fd != -1)

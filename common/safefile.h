@@ -35,12 +35,27 @@ struct ft_file_policy {
 int ft_safe_read(const char *path, const struct ft_file_policy *pol, char **buf,
     size_t *len, char *err, size_t errlen);
 
-/* Same, but leaves the file open and exclusively flock()ed for a
- * read-modify-write cycle: after the lock is taken it re-checks that the path
- * still names the same inode (else retries, bounded).  *fd_out must be closed
- * by the caller (closing releases the lock) after ft_atomic_write. */
+/* A file's whole content: a malloc'd, NUL-terminated buffer and its length
+ * (without the NUL). */
+struct ft_file_data {
+	char *buf;
+	size_t len;
+};
+
+/* A file read under its lock: the content, and the descriptor that holds an
+ * exclusive flock() on it. */
+struct ft_locked_file {
+	struct ft_file_data data;
+	int fd;
+};
+
+/* Same as ft_safe_read, but leaves the file open and exclusively flock()ed
+ * for a read-modify-write cycle: after the lock is taken it re-checks that
+ * the path still names the same inode (else retries, bounded).  out->fd must
+ * be closed by the caller (closing releases the lock) after ft_atomic_write;
+ * out->data.buf is freed with ft_wipe_free. */
 int ft_safe_read_locked(const char *path, const struct ft_file_policy *pol,
-    char **buf, size_t *len, int *fd_out, char *err, size_t errlen);
+    struct ft_locked_file *out, char *err, size_t errlen);
 
 /* open(dir, flags | O_DIRECTORY | O_NOFOLLOW), refusing a symlink in any
  * component of dir as well (openat2 RESOLVE_NO_SYMLINKS; where the kernel

@@ -108,17 +108,17 @@ ft_secret_edit(const char *path, const struct ft_file_policy *pol,
     ft_secret_edit_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct ft_secret s;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd = -1, rc;
+	struct ft_locked_file f = {{NULL, 0}, -1};
+	int rc;
 
 	memset(&s, 0, sizeof(s));
 	if (fn == NULL)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "%s: no edit", path);
-	rc = ft_safe_read_locked(path, pol, &buf, &len, &fd, err, errlen);
+	rc = ft_safe_read_locked(path, pol, &f, err, errlen);
 	if (rc != FT_OK)
 		goto out;
-	if ((rc = ft_secret_parse(buf, len, &s, err, errlen)) != FT_OK)
+	if ((rc = ft_secret_parse(f.data.buf, f.data.len, &s, err, errlen)) !=
+	    FT_OK)
 		goto out;
 	rc = fn(&s, arg, err, errlen);
 	if (rc != FT_SECRET_WRITE) {
@@ -128,13 +128,13 @@ ft_secret_edit(const char *path, const struct ft_file_policy *pol,
 			    "%s: edit returned %d", path, rc);
 		goto out;
 	}
-	if ((rc = write_back(path, fd, &s, err, errlen)) == FT_OK)
+	if ((rc = write_back(path, f.fd, &s, err, errlen)) == FT_OK)
 		rc = FT_SECRET_WRITE;
 out:
 	/* Closing releases the lock, only after the new file is in place. */
-	if (fd != -1)
-		(void)close(fd);
-	ft_wipe_free(buf, len);
+	if (f.fd != -1)
+		(void)close(f.fd);
+	ft_wipe_free(f.data.buf, f.data.len);
 	ft_secret_wipe(&s);
 	return rc;
 }

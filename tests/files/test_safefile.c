@@ -22,6 +22,21 @@
 #define MAXSZ 1024U
 #define FIFO_ALARM_S 5
 
+/* ft_safe_read_locked with its results in separate variables. */
+static int
+read_locked(const char *path, const struct ft_file_policy *pol, char **buf,
+    size_t *len, int *fd, char *err, size_t errlen)
+{
+	struct ft_locked_file f = {{NULL, 0}, -1};
+	int rc;
+
+	rc = ft_safe_read_locked(path, pol, &f, err, errlen);
+	*buf = f.data.buf;
+	*len = f.data.len;
+	*fd = f.fd;
+	return rc;
+}
+
 static struct ft_file_policy pol;
 
 static int
@@ -288,8 +303,7 @@ test_lock_unlink_dir(void)
 
 	err[0] = '\0';
 	write_str(tpath("lk"), "locked\n", 0600);
-	rc = ft_safe_read_locked(
-	    tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
+	rc = read_locked(tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
 	ok(rc == FT_OK && fd >= 0 && strcmp(buf, "locked\n") == 0,
 	    "locked read (%s)", err);
 	ft_wipe_free(buf, len);
@@ -300,7 +314,7 @@ test_lock_unlink_dir(void)
 		size_t l2 = 0;
 		int fd2 = -1;
 
-		rc = ft_safe_read_locked(
+		rc = read_locked(
 		    tpath("lk"), &pol, &b2, &l2, &fd2, e2, sizeof(e2));
 		_exit(rc == FT_ERR_LOCKED ? 0 : 1);
 	}
@@ -309,14 +323,13 @@ test_lock_unlink_dir(void)
 	    "second locker gets FT_ERR_LOCKED");
 	(void)close(fd);
 	fd = -1;
-	rc = ft_safe_read_locked(
-	    tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
+	rc = read_locked(tpath("lk"), &pol, &buf, &len, &fd, err, sizeof(err));
 	ok(rc == FT_OK, "lock free again after close");
 	ft_wipe_free(buf, len);
 	if (fd >= 0)
 		(void)close(fd);
-	rc = ft_safe_read_locked(
-	    tpath("link"), &pol, &buf, &len, &fd, err, sizeof(err));
+	rc =
+	    read_locked(tpath("link"), &pol, &buf, &len, &fd, err, sizeof(err));
 	is_int(rc, FT_ERR_UNSAFE, "locked read refuses a symlink");
 
 	is_int(ft_safe_unlink(tpath("lk"), err, sizeof(err)), FT_OK, "unlink");
