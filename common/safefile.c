@@ -199,6 +199,14 @@ check_policy(const char *path, const struct stat *st,
 		    "%s: owned by uid %lu, expected %lu%s", path,
 		    (unsigned long)st->st_uid, (unsigned long)pol->owner,
 		    pol->allow_root ? " or root" : "");
+	/* A second name for the file may sit in a directory the owner
+	 * controls, where it outlives a reset or a chmod of this one (and a
+	 * hard link to someone else's file carries their content); like the
+	 * cache, one link only. */
+	if (st->st_nlink != 1)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s: has %lu hard links, expected 1", path,
+		    (unsigned long)st->st_nlink);
 	if ((st->st_mode & pol->forbidden_mode & MODE_BITS) != 0)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "%s: mode %04o allows group/other access", path,

@@ -3,9 +3,10 @@
  * Reading: every path component is opened with openat(O_NOFOLLOW) so no
  * symlink anywhere in the path is followed; the final file is opened
  * O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY|O_NONBLOCK and checked with fstat:
- * regular file, owner allowed by the policy, no forbidden mode bits, size
- * within bound.  The caller is responsible for running with the right
- * privileges (the module drops to the user for paths in the home).
+ * regular file with one link (a second name could outlive a reset or
+ * carry another user's file), owner allowed by the policy, no forbidden
+ * mode bits, size within bound.  The caller is responsible for running with the
+ * right privileges (the module drops to the user for paths in the home).
  *
  * Writing: ft_atomic_write creates an unnamed file next to the target
  * (O_TMPFILE; where the file system lacks it, a named temp file created with

@@ -3,6 +3,7 @@
  * messages since a line may hold the secret. */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
  */
 #define KEY_SHOWN_MAX 12U
 #define NUM_BUFSZ 32U
+#define DECIMAL_BASE 10
 
 enum skey {
 	K_VERSION,
@@ -116,6 +118,36 @@ set_secret(struct parse_ctx *pc, const char *val)
 	return FT_OK;
 }
 
+/* The round count of a validated backup entry
+ * ("pbkdf2-sha256$ROUNDS$..."), or 0 if it cannot be read. */
+static unsigned long
+backup_rounds(const char *entry)
+{
+	const char *p = strchr(entry, '$');
+	char *end = NULL;
+	unsigned long v;
+
+	if (p == NULL || p[1] < '0' || p[1] > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(p + 1, &end, DECIMAL_BASE);
+	if (errno != 0 || end == NULL || *end != '$')
+		return 0;
+	return v;
+}
+
+/* A well-formed entry whose work per answer stays within the cap. */
+static bool
+backup_entry_ok(const char *entry)
+{
+	unsigned long r;
+
+	if (ft_backup_hash_validate(entry) != FT_OK)
+		return false;
+	r = backup_rounds(entry);
+	return r > 0 && r <= FT_SECRETFILE_ROUNDS_MAX;
+}
+
 static int
 set_backup(struct parse_ctx *pc, const char *val)
 {
@@ -128,6 +160,10 @@ set_backup(struct parse_ctx *pc, const char *val)
 		    FT_BACKUP_MAX);
 	if (n >= FT_BACKUP_HASH_BUFSZ || ft_backup_hash_validate(val) != FT_OK)
 		return perr(pc, "malformed backup hash");
+	if (!backup_entry_ok(val))
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_UNSAFE,
+		    "line %u: backup hash asks for more than %u PBKDF2 rounds",
+		    pc->lineno, FT_SECRETFILE_ROUNDS_MAX);
 	memcpy(s->backup[s->nbackup], val, n + 1U);
 	s->nbackup++;
 	return FT_OK;
@@ -319,7 +355,7 @@ secret_valid(const struct ft_secret *s)
 		return false;
 	for (i = 0; i < s->nbackup; i++)
 		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||
-		    ft_backup_hash_validate(s->backup[i]) != FT_OK)
+		    !backup_entry_ok(s->backup[i]))
 			return false;
 	return true;
 }

@@ -24,6 +24,11 @@
 #define FT_SECRETFILE_VERSION 1
 #define FT_SECRETFILE_MAX_SIZE (64U * 1024U)
 #define FT_SECRETFILE_MAX_LINE 1024U
+/* The most PBKDF2 rounds a backup entry may ask for.  The file sets the
+ * work the module does as root for every backup-shaped answer (each entry
+ * is tried), and with a home template its owner writes it: ten times the
+ * default bounds that work (documented in flowtotp(5)). */
+#define FT_SECRETFILE_ROUNDS_MAX (10U * FT_BACKUP_ITERATIONS_DEFAULT)
 
 struct ft_secret {
 	uint8_t key[FT_KEY_MAX];

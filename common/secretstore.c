@@ -5,11 +5,15 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "backup.h"
+#include "conf.h"
 #include "rc.h"
 #include "safefile.h"
 #include "secretfile.h"
@@ -52,6 +56,81 @@ ft_secret_load(const char *path, const struct ft_file_policy *pol,
 	}
 	ft_wipe_free(buf, len);
 	return rc;
+}
+
+/* Where the anchor ends in the template: after the home (~ or %h), or at
+ * the last '/' before the first %u, or at the file's directory. */
+static size_t
+anchor_cut(const char *tpl)
+{
+	size_t i, slash = 0;
+
+	if (tpl[0] == '~')
+		return 1;
+	for (i = 0; tpl[i] != '\0'; i++) {
+		if (tpl[i] == '/')
+			slash = i;
+		if (tpl[i] != '%' || tpl[i + 1] == '\0')
+			continue;
+		if (tpl[i + 1] == 'h')
+			return i + 2;
+		if (tpl[i + 1] == 'u')
+			return slash;
+		i++; /* %% */
+	}
+	return slash;
+}
+
+int
+ft_secret_anchor(const struct ft_config *c, const struct passwd *pw, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	struct ft_config *part;
+	size_t cut = anchor_cut(c->secret);
+	int rc;
+
+	if (outlen == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
+	out[0] = '\0';
+	if (cut == 0) /* "/%u": the root directory */
+		return snprintf(out, outlen, "/") < (int)outlen
+		    ? FT_OK
+		    : ft_seterr(err, errlen, FT_ERR_TOOBIG, "no room");
+	/* The prefix goes through the one expansion the path itself took. */
+	if ((part = malloc(sizeof(*part))) == NULL)
+		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	memcpy(part, c, sizeof(*part));
+	part->secret[cut] = '\0';
+	rc = ft_config_secret_path(part, pw, out, outlen, err, errlen);
+	free(part);
+	return rc;
+}
+
+int
+ft_secret_check_anchor(const char *anchor, char *err, size_t errlen)
+{
+	char dot[PATH_MAX];
+	int fd, e;
+
+	/* "anchor/." resolves only through a directory we may search. */
+	if (snprintf(dot, sizeof(dot), "%s/.", anchor) >= (int)sizeof(dot))
+		return ft_seterr(
+		    err, errlen, FT_ERR_TOOBIG, "%s: path too long", anchor);
+	fd = ft_open_dir_nosymlinks(dot, O_PATH | O_CLOEXEC);
+	if (fd != -1) {
+		(void)close(fd);
+		return FT_OK;
+	}
+	e = errno;
+	if (e == ENOENT)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "%s does not exist: an outage or a missing store, not "
+		    "\"not enrolled\"",
+		    anchor);
+	return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+	    "%s cannot be searched (%s): the secret file's absence is not "
+	    "known",
+	    anchor, strerror(e));
 }
 
 int

@@ -3,9 +3,11 @@
 #ifndef FLOWTOTP_SECRETSTORE_H
 #define FLOWTOTP_SECRETSTORE_H
 
+#include <pwd.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "conf.h"
 #include "safefile.h"
 #include "secretfile.h"
 
@@ -16,6 +18,22 @@ void ft_secret_policy(uid_t uid, struct ft_file_policy *pol);
 /* Safe read + strict parse.  FT_ERR_NOENT when the file does not exist. */
 int ft_secret_load(const char *path, const struct ft_file_policy *pol,
     struct ft_secret *out, char *err, size_t errlen);
+
+/* The anchor of the secret path for pw: the directory that must exist and
+ * be searchable before a missing file may mean "not enrolled" (nullok).  It
+ * is the home directory for a template that uses it (~ or %h), else the
+ * directory that holds the first %u (the store, which make install
+ * creates), else the file's directory. */
+int ft_secret_anchor(const struct ft_config *c, const struct passwd *pw,
+    char *out, size_t outlen, char *err, size_t errlen);
+
+/* After a load said FT_ERR_NOENT: FT_OK if the anchor is a real directory
+ * (no symlink on the way) the caller can search, so the absence is the
+ * file's (or a directory's below the anchor); else FT_ERR_UNSAFE with err
+ * naming the anchor (missing, unreadable, I/O error: an outage, which
+ * must not pass for "not enrolled").  Run with the privileges of the
+ * read. */
+int ft_secret_check_anchor(const char *anchor, char *err, size_t errlen);
 
 /* Serialize + atomic write, mode 0600, owner uid/gid ((uid_t)-1 = as
  * created). */

@@ -7,6 +7,7 @@
  * prompted like everyone else, so the prompt tells nothing. */
 #include <config.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,8 +48,13 @@ must_drop(const struct ftpam_login *lg)
 	return lg->in_home && geteuid() == 0;
 }
 
+/* Read the secret with the privileges the path needs.  A missing file
+ * counts as missing (FT_ERR_NOENT, which nullok may skip) only if its
+ * anchor, checked with the same privileges, is there to search: a home or
+ * store that is gone or unreachable is an outage, and denies. */
 static int
-load_secret_file(struct ftpam_login *lg, char *err, size_t errlen)
+load_secret_file(
+    struct ftpam_login *lg, const char *anchor, char *err, size_t errlen)
 {
 	PAM_MODUTIL_DEF_PRIVS(privs);
 	int rc;
@@ -59,6 +65,9 @@ load_secret_file(struct ftpam_login *lg, char *err, size_t errlen)
 		    "cannot switch to the user's privileges to read %s",
 		    lg->path);
 	rc = ft_secret_load(lg->path, &lg->pol, &lg->secret, err, errlen);
+	if (rc == FT_ERR_NOENT &&
+	    ft_secret_check_anchor(anchor, err, errlen) != FT_OK)
+		rc = FT_ERR_UNSAFE;
 	if (must_drop(lg) && pam_modutil_regain_priv(lg->pamh, &privs) != 0) {
 		ft_secret_wipe(&lg->secret);
 		return ft_seterr(err, errlen, FT_ERR_PERM,
@@ -87,22 +96,46 @@ use_backup_code(
 	return rc;
 }
 
-/* Find and read the user's secret; sets lg->sstate. */
-static void
-load_secret(struct ftpam_login *lg)
+/* Look the user up; from here on lg->user is the name the user database
+ * returns (pw_name), not the one typed: with a case-insensitive directory
+ * (SSSD, winbind) "ALICE" and "alice" are one account, and the secret path,
+ * the replay and lockout record and the log line must be one too. */
+static bool
+lookup_user(struct ftpam_login *lg)
 {
-	char err[ERRLEN];
-	int rc;
-
 	lg->pw = pam_modutil_getpwnam(lg->pamh, lg->user);
 	if (lg->pw == NULL) {
 		lg->sstate = FTPAM_SECRET_UNKNOWN_USER;
 		ftpam_debug(lg, "no such user");
-		return;
+		return false;
 	}
+	if (lg->pw->pw_name == NULL || lg->pw->pw_name[0] == '\0') {
+		lg->sstate = FTPAM_SECRET_BAD;
+		set_detail(lg, FTPAM_UNSAFE_FILE,
+		    "the user database returned an empty user name");
+		return false;
+	}
+	if (strcmp(lg->pw->pw_name, lg->user) != 0)
+		ftpam_debug(lg, "user database name is %s", lg->pw->pw_name);
+	lg->user = lg->pw->pw_name;
+	return true;
+}
+
+/* Find and read the user's secret; sets lg->sstate. */
+static void
+load_secret(struct ftpam_login *lg)
+{
+	char err[ERRLEN], anchor[PATH_MAX];
+	int rc;
+
+	if (!lookup_user(lg))
+		return;
 	err[0] = '\0';
 	rc = ft_config_secret_path(
 	    &lg->cfg, lg->pw, lg->path, sizeof(lg->path), err, sizeof(err));
+	if (rc == FT_OK)
+		rc = ft_secret_anchor(
+		    &lg->cfg, lg->pw, anchor, sizeof(anchor), err, sizeof(err));
 	lg->in_home = ft_config_secret_in_home(&lg->cfg);
 	if (rc != FT_OK) {
 		lg->sstate = FTPAM_SECRET_BAD;
@@ -112,7 +145,7 @@ load_secret(struct ftpam_login *lg)
 	ft_secret_policy(lg->pw->pw_uid, &lg->pol);
 	ftpam_debug(lg, "secret file %s (%s)", lg->path,
 	    lg->in_home ? "read as the user" : "system store");
-	rc = load_secret_file(lg, err, sizeof(err));
+	rc = load_secret_file(lg, anchor, err, sizeof(err));
 	if (rc == FT_OK) {
 		lg->sstate = FTPAM_SECRET_OK;
 	} else if (rc == FT_ERR_NOENT) {
