@@ -1,0 +1,547 @@
+/* The secret file as a hostile local user or a broken directory service
+ * shapes it, through real libpam and the test build of the module:
+ *
+ *   - a case-insensitive user database (foldcase.c preloaded ahead of
+ *     nss_wrapper, as SSSD or winbind with AD): every spelling of a name is
+ *     the one account, with one secret, one replay record and one lockout
+ *     counter, and nullok never skips the code for "ALICE";
+ *   - nullok opens only when the file (or a directory below the anchor) is
+ *     absent, never when the home or the store itself is missing or cannot
+ *     be searched;
+ *   - a secret file with a second hard link is refused;
+ *   - a backup entry asking for more PBKDF2 rounds than the cap is refused.
+ *
+ * Codes come from oathtool; time is pinned with FLOWTOTP_TEST_NOW; the
+ * module's syslog lines are caught by syslogcap.c.  Like test_pam, the
+ * program sets up a temp dir and re-runs itself with the preloads, and
+ * removes the temp dir whatever happened to the child. */
+#include <config.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+#include "backup.h"
+#include "rc.h"
+#include "secretfile.h"
+#include "tap.h"
+#include "util.h"
+
+#define T0 1700000110L /* 10 s into a 30 s step */
+#define PERIOD 30L
+#define HIDEY_UID 4243 /* its home is mode 000 */
+#define GHOST_UID 4244 /* its home does not exist */
+/* What libpam answers when the only module returns PAM_IGNORE; the log
+ * line (result=ignore) says it was the module's nullok. */
+#define IGNORED PAM_PERM_DENIED
+#define LOGBUF_MAX (256 * 1024)
+#define SVC "ft-hostile"
+#define KEY20 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+#define BACKUP_CODE "abcd-efgh-jkmn"
+#define WRONG_CODE "000000"
+
+#define MUST(x)                                                                \
+	do {                                                                   \
+		if ((x) != 0)                                                  \
+			bail_out("%s: %s", #x, strerror(errno));               \
+	} while (0)
+
+static struct {
+	char root[PATH_MAX];
+	char module[PATH_MAX];
+	char log[PATH_MAX];
+	char oathtool[PATH_MAX];
+	bool is_root;
+} E;
+
+/* ---- codes, files, one login ---- */
+
+static void
+code_at(long t, char *out, size_t outlen)
+{
+	char cmd[PATH_MAX + 128];
+	FILE *p;
+
+	tu_fmt(cmd, sizeof(cmd), "'%s' --totp -d 6 --now=@%ld -b %s",
+	    E.oathtool, t, KEY20);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(out, (int)outlen, p) == NULL)
+		bail_out("oathtool failed");
+	out[strcspn(out, "\n")] = '\0';
+	if (pclose(p) != 0 || strlen(out) != 6)
+		bail_out("oathtool failed");
+}
+
+/* A version 1 secret, with one backup entry of `rounds` rounds (0: none). */
+static void
+put_secret(const char *path, unsigned rounds, uid_t uid)
+{
+	char text[1024], norm[FT_BACKUP_NORM_BUFSZ], hash[FT_BACKUP_HASH_BUFSZ];
+
+	tu_fmt(text, sizeof(text),
+	    "version = 1\nsecret = %s\nalgorithm = SHA1\ndigits = 6\n"
+	    "period = 30\ncreated = 1699990000\n",
+	    KEY20);
+	if (rounds > 0) {
+		if (ft_backup_normalize(BACKUP_CODE, norm, sizeof(norm)) !=
+			FT_OK ||
+		    ft_backup_hash(norm, rounds, hash, sizeof(hash)) != FT_OK)
+			bail_out("cannot hash the backup code");
+		strncat(text, "backup = ", sizeof(text) - strlen(text) - 1);
+		strncat(text, hash, sizeof(text) - strlen(text) - 1);
+		strncat(text, "\n", sizeof(text) - strlen(text) - 1);
+	}
+	MUST(tu_write_file(path, text, strlen(text), 0600));
+	if (uid != getuid())
+		MUST(chown(path, uid, uid));
+}
+
+struct tcase {
+	char dir[PATH_MAX];
+	char pamd[PATH_MAX];
+	char store[PATH_MAX];
+};
+
+/* A case directory with a service file: our module with `secret`
+ * (NULL: the store under the case directory) and `args`. */
+static void
+case_new(
+    struct tcase *c, const char *name, const char *secret, const char *args)
+{
+	char path[PATH_MAX], text[4096];
+
+	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
+	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
+	tu_fmt(c->store, sizeof(c->store), "%s/store", c->dir);
+	MUST(mkdir(c->dir, 0700));
+	MUST(mkdir(c->pamd, 0700));
+	MUST(mkdir(c->store, 0700));
+	tu_fmt(text, sizeof(text),
+	    "auth required %s secret=%s%s cache=%s/cache/state.gdbm "
+	    "window=1 deny=3 unlock_time=600 fail_interval=900 %s\n",
+	    E.module, secret != NULL ? secret : c->store,
+	    secret != NULL ? "" : "/%u", c->dir, args);
+	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, SVC);
+	MUST(tu_write_file(path, text, strlen(text), 0644));
+	tu_fmt(path, sizeof(path), "%s/other", c->pamd);
+	MUST(tu_write_file(path, "auth required pam_deny.so\n",
+	    strlen("auth required pam_deny.so\n"), 0644));
+}
+
+struct convdata {
+	const char *answer;
+	int nprompts;
+};
+
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	struct convdata *cd = data;
+	struct pam_response *r;
+
+	if (n <= 0 || cd->answer == NULL)
+		return PAM_CONV_ERR;
+	r = calloc((size_t)n, sizeof(*r));
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		cd->nprompts++;
+		r[i].resp = strdup(cd->answer);
+		if (r[i].resp == NULL)
+			bail_out("strdup");
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+struct result {
+	int rc;
+	int nprompts;
+	char log[LOGBUF_MAX];
+};
+
+static void
+read_log(struct result *r)
+{
+	ssize_t n;
+	size_t got = 0;
+	int fd = open(E.log, O_RDONLY | O_CLOEXEC);
+
+	r->log[0] = '\0';
+	if (fd < 0)
+		return;
+	while (got + 1 < sizeof(r->log) &&
+	    (n = read(fd, r->log + got, sizeof(r->log) - 1 - got)) > 0)
+		got += (size_t)n;
+	r->log[got] = '\0';
+	(void)close(fd);
+}
+
+static void
+login(const struct tcase *c, const char *user, long now, const char *answer,
+    struct result *r)
+{
+	struct convdata cd = {answer, 0};
+	struct pam_conv pc = {conv, &cd};
+	pam_handle_t *pamh = NULL;
+	char nowbuf[32];
+
+	tu_fmt(nowbuf, sizeof(nowbuf), "%ld", now);
+	MUST(setenv("FLOWTOTP_TEST_NOW", nowbuf, 1));
+	MUST(tu_write_file(E.log, "", 0, 0600));
+	if (pam_start_confdir(SVC, user, &pc, c->pamd, &pamh) != PAM_SUCCESS)
+		bail_out("pam_start_confdir");
+	r->rc = pam_authenticate(pamh, 0);
+	(void)pam_end(pamh, r->rc);
+	r->nprompts = cd.nprompts;
+	read_log(r);
+}
+
+/* rc and the one outcome line's result= and reason= (and, if given, more
+ * text it must hold). */
+static void
+expect(const struct result *r, int rc, const char *outcome, const char *also,
+    const char *what)
+{
+	char want[128];
+	bool good;
+
+	tu_fmt(want, sizeof(want), "result=%s", outcome);
+	good = r->rc == rc && strstr(r->log, want) != NULL &&
+	    (also == NULL || strstr(r->log, also) != NULL);
+	ok(good, "%s: %s, %s%s%s", what, pam_strerror(NULL, rc), want,
+	    also != NULL ? ", " : "", also != NULL ? also : "");
+	if (!good)
+		diag("rc=%d (%s), log: %s", r->rc, pam_strerror(NULL, r->rc),
+		    r->log);
+}
+
+/* ---- case-insensitive user database ---- */
+
+static void
+t_spellings_nullok(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], path[PATH_MAX];
+
+	case_new(&c, "fold-nullok", NULL, "nullok");
+	tu_fmt(path, sizeof(path), "%s/alice", c.store);
+	put_secret(path, 0, getuid());
+	code_at(T0, code, sizeof(code));
+	login(&c, "ALICE", T0, WRONG_CODE, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=bad_code", "user=alice",
+	    "nullok, ALICE with a wrong code (alice is enrolled)");
+	ok(r.nprompts == 1, "ALICE is asked for the code, not skipped");
+	login(&c, "Alice", T0, code, &r);
+	expect(&r, PAM_SUCCESS, "success", "user=alice",
+	    "Alice with alice's code: logged as the canonical name");
+	ok(strstr(r.log, "user=Alice") == NULL,
+	    "the typed spelling is not "
+	    "the logged user");
+}
+
+static void
+t_spellings_replay(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], path[PATH_MAX];
+
+	case_new(&c, "fold-replay", NULL, "");
+	tu_fmt(path, sizeof(path), "%s/alice", c.store);
+	put_secret(path, 0, getuid());
+	code_at(T0, code, sizeof(code));
+	login(&c, "alice", T0, code, &r);
+	expect(&r, PAM_SUCCESS, "success", NULL, "alice logs in");
+	login(&c, "ALICE", T0, code, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=replay", "user=alice",
+	    "the same code as ALICE is a replay");
+	login(&c, "Alice", T0 + 1, code, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=replay", "user=alice",
+	    "the same code as Alice is a replay");
+}
+
+static void
+t_spellings_lockout(void)
+{
+	static const char *const names[] = {"ALICE", "Alice", "alice"};
+	struct tcase c;
+	struct result r;
+	char code[16], path[PATH_MAX];
+
+	case_new(&c, "fold-lockout", NULL, "");
+	tu_fmt(path, sizeof(path), "%s/alice", c.store);
+	put_secret(path, 0, getuid());
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		login(&c, names[i], T0 + (long)i, WRONG_CODE, &r);
+		ok(r.rc == PAM_AUTH_ERR, "wrong code as %s denied", names[i]);
+	}
+	code_at(T0 + PERIOD, code, sizeof(code));
+	login(&c, "aLiCe", T0 + PERIOD, code, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=locked", "user=alice",
+	    "three failures over three spellings lock the one account");
+}
+
+/* ---- nullok and the anchor ---- */
+
+static void
+t_nullok_anchor_store(void)
+{
+	struct tcase c;
+	struct result r;
+	char tpl[PATH_MAX];
+
+	case_new(&c, "anchor-store", NULL, "nullok");
+	login(&c, "alice", T0, WRONG_CODE, &r);
+	expect(&r, IGNORED, "ignore", NULL,
+	    "store exists, no file for alice: nullok skips");
+	ok(r.nprompts == 0, "no prompt when nullok skips");
+
+	tu_fmt(tpl, sizeof(tpl), "%s/cases/anchor-nostore/gone/%%u", E.root);
+	case_new(&c, "anchor-nostore", tpl, "nullok");
+	login(&c, "alice", T0, WRONG_CODE, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", "does not exist",
+	    "the store directory is missing: denied, not skipped");
+
+	tu_fmt(tpl, sizeof(tpl), "%s/cases/anchor-below/%%u/secret", E.root);
+	case_new(&c, "anchor-below", tpl, "nullok");
+	login(&c, "alice", T0, WRONG_CODE, &r);
+	expect(&r, IGNORED, "ignore", NULL,
+	    "a per-user directory below the store is missing: nullok skips");
+}
+
+static void
+t_nullok_anchor_home(void)
+{
+	struct tcase c;
+	struct result r;
+	char path[PATH_MAX];
+
+	case_new(&c, "anchor-home", "~/.ft/secret", "nullok");
+	login(&c, "alice", T0, WRONG_CODE, &r);
+	expect(
+	    &r, IGNORED, "ignore", NULL, "home exists, no ~/.ft: nullok skips");
+	tu_fmt(path, sizeof(path), "%s/home/alice/.ft", E.root);
+	MUST(mkdir(path, 0700));
+	login(&c, "alice", T0, WRONG_CODE, &r);
+	expect(&r, IGNORED, "ignore", NULL,
+	    "home and ~/.ft exist, no file: nullok skips");
+	login(&c, "ghost", T0, WRONG_CODE, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", "does not exist",
+	    "the home directory is missing (NFS down): denied, not skipped");
+	if (!E.is_root) {
+		ok(true, "# SKIP an unreadable home needs root (the drop)");
+		return;
+	}
+	login(&c, "hidey", T0, WRONG_CODE, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", NULL,
+	    "a home the user cannot search (mode 000): denied");
+}
+
+/* ---- hard links and round counts ---- */
+
+static void
+t_hard_link(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], path[PATH_MAX], other[PATH_MAX];
+
+	case_new(&c, "hardlink", NULL, "");
+	tu_fmt(path, sizeof(path), "%s/alice", c.store);
+	tu_fmt(other, sizeof(other), "%s/alice-copy", c.dir);
+	put_secret(path, 0, getuid());
+	code_at(T0, code, sizeof(code));
+	MUST(link(path, other));
+	login(&c, "alice", T0, code, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", "hard links",
+	    "a secret file with a second link is refused");
+	MUST(unlink(other));
+	login(&c, "alice", T0, code, &r);
+	expect(&r, PAM_SUCCESS, "success", NULL, "the same file, one link");
+}
+
+static void
+t_rounds_cap(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], path[PATH_MAX];
+
+	case_new(&c, "rounds", NULL, "");
+	tu_fmt(path, sizeof(path), "%s/alice", c.store);
+	code_at(T0, code, sizeof(code));
+	put_secret(path, FT_SECRETFILE_ROUNDS_MAX + 1U, getuid());
+	login(&c, "alice", T0, BACKUP_CODE, &r);
+	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", "PBKDF2 rounds",
+	    "a backup entry over the round cap: the file is refused");
+	put_secret(path, FT_SECRETFILE_ROUNDS_MAX, getuid());
+	login(&c, "alice", T0, BACKUP_CODE, &r);
+	expect(&r, PAM_SUCCESS, "success reason=backup_used", NULL,
+	    "a backup entry at the round cap is used");
+}
+
+/* ---- setup: temp dir, users, preloads, re-exec ---- */
+
+static void
+add_user(FILE *pw, const char *name, unsigned long uid, const char *home)
+{
+	fprintf(
+	    pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, uid, home);
+}
+
+static void
+write_users(void)
+{
+	char path[PATH_MAX], home[PATH_MAX];
+	unsigned long me = (unsigned long)getuid();
+	FILE *pw, *gr;
+
+	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
+	pw = fopen(path, "w");
+	tu_fmt(path, sizeof(path), "%s/group", E.root);
+	gr = fopen(path, "w");
+	if (pw == NULL || gr == NULL)
+		bail_out("fopen");
+	fprintf(gr, "ftgroup:x:%lu:\n", (unsigned long)getgid());
+	tu_fmt(home, sizeof(home), "%s/home/alice", E.root);
+	MUST(mkdir(home, 0700));
+	add_user(pw, "alice", me, home);
+	tu_fmt(home, sizeof(home), "%s/home/ghost", E.root);
+	add_user(pw, "ghost", E.is_root ? GHOST_UID : me, home);
+	if (E.is_root) {
+		tu_fmt(home, sizeof(home), "%s/home/hidey", E.root);
+		MUST(mkdir(home, 0));
+		MUST(chown(home, HIDEY_UID, HIDEY_UID));
+		add_user(pw, "hidey", HIDEY_UID, home);
+	}
+	if (fclose(pw) != 0 || fclose(gr) != 0)
+		bail_out("fclose");
+}
+
+/* path of a library in the directory libc came from */
+static bool
+find_lib(const char *name, char *out, size_t outlen)
+{
+	Dl_info info;
+	char dir[PATH_MAX], *slash;
+
+	if (dladdr((void *)(uintptr_t)&getpid, &info) == 0 ||
+	    info.dli_fname == NULL)
+		return false;
+	tu_fmt(dir, sizeof(dir), "%s", info.dli_fname);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	tu_fmt(out, outlen, "%s/%s", dir, name);
+	if (access(out, R_OK) == 0)
+		return true;
+	tu_fmt(out, outlen, "/usr%s/%s", dir, name);
+	return access(out, R_OK) == 0;
+}
+
+static int
+stage1(char **argv, const char *builddir)
+{
+	char path[PATH_MAX], nss[PATH_MAX], pre[PATH_MAX * 3];
+	char *root = tu_mkdtemp("hostile");
+	int st = 1;
+	pid_t pid;
+
+	tu_fmt(E.root, sizeof(E.root), "%s", root);
+	free(root);
+	E.is_root = geteuid() == 0;
+	if (!find_lib("libnss_wrapper.so", nss, sizeof(nss))) {
+		tu_rmrf(E.root);
+		skip_all("libnss_wrapper.so not found (Debian libnss-wrapper)");
+	}
+	if (E.is_root)
+		MUST(chmod(E.root, 0711)); /* the users reach their homes */
+	tu_fmt(path, sizeof(path), "%s/home", E.root);
+	MUST(mkdir(path, 0755));
+	tu_fmt(path, sizeof(path), "%s/cases", E.root);
+	MUST(mkdir(path, 0700));
+	write_users();
+	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
+	MUST(setenv("NSS_WRAPPER_PASSWD", path, 1));
+	tu_fmt(path, sizeof(path), "%s/group", E.root);
+	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
+	/* the folding comes first, so nss_wrapper sees the folded name */
+	tu_fmt(pre, sizeof(pre), "%s/tests/pam/.libs/libftfoldcase.so:%s",
+	    builddir, nss);
+	MUST(setenv("LD_PRELOAD", pre, 1));
+	MUST(setenv("FT_HOSTILE_ROOT", E.root, 1));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		printf("Bail out! re-exec: %s\n", strerror(errno));
+		_exit(1);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		st = 1;
+	tu_rmrf(E.root);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	printf("Bail out! test process died (signal %d)\n",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 1;
+}
+
+static void
+stage2_env(const char *builddir)
+{
+	const char *o = getenv("OATHTOOL");
+
+	tu_fmt(E.root, sizeof(E.root), "%s", getenv("FT_HOSTILE_ROOT"));
+	E.is_root = geteuid() == 0;
+	tu_fmt(E.module, sizeof(E.module),
+	    "%s/pam_module/.libs/pam_flowtotp_test.so", builddir);
+	if (access(E.module, R_OK) != 0)
+		bail_out("%s missing", E.module);
+	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
+	    o != NULL && o[0] != '\0' ? o : "oathtool");
+	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
+	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	MUST(unsetenv("PAM_AUTHTOK"));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *b = getenv("top_builddir");
+	char builddir[PATH_MAX];
+
+	(void)argc;
+	if (b == NULL || b[0] == '\0' || realpath(b, builddir) == NULL)
+		bail_out("top_builddir not set (run through make check)");
+	if (getenv("FT_HOSTILE_ROOT") == NULL)
+		return stage1(argv, builddir);
+	stage2_env(builddir);
+	t_spellings_nullok();
+	t_spellings_replay();
+	t_spellings_lockout();
+	t_nullok_anchor_store();
+	t_nullok_anchor_home();
+	t_hard_link();
+	t_rounds_cap();
+	return done_testing();
+}
