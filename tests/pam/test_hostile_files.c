@@ -62,6 +62,7 @@ static struct {
 	char module[PATH_MAX];
 	char log[PATH_MAX];
 	char oathtool[PATH_MAX];
+	char cli[PATH_MAX];
 	bool is_root;
 } E;
 
@@ -231,6 +232,48 @@ expect(const struct result *r, int rc, const char *outcome, const char *also,
 		    r->log);
 }
 
+/* totp-enroll on the case's store and cache; its exit status, with stdout
+ * and stderr together in out. */
+static int
+cli_run(const struct tcase *c, const char *cmd, const char *user, char *out,
+    size_t outlen)
+{
+	char secret[PATH_MAX + 16], cache[PATH_MAX + 32], conf[PATH_MAX];
+	char dash_c[] = "-c", dash_o[] = "-o", json[] = "--json";
+	char *argv[] = {E.cli, dash_c, conf, dash_o, secret, dash_o, cache,
+	    (char *)(uintptr_t)cmd, (char *)(uintptr_t)user, json, NULL};
+	int pfd[2], st = 0;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	tu_fmt(conf, sizeof(conf), "%s/empty.conf", E.root);
+	tu_fmt(secret, sizeof(secret), "secret=%s/%%u", c->store);
+	tu_fmt(cache, sizeof(cache), "cache=%s/cache/state.gdbm", c->dir);
+	if (strcmp(cmd, "status") != 0)
+		argv[9] = NULL; /* --json only where it is taken */
+	MUST(pipe(pfd));
+	if ((pid = fork()) < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		(void)dup2(pfd[1], STDOUT_FILENO);
+		(void)dup2(pfd[1], STDERR_FILENO);
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		execv(E.cli, argv);
+		_exit(127);
+	}
+	(void)close(pfd[1]);
+	while (got + 1 < outlen &&
+	    (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	(void)close(pfd[0]);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 /* ---- case-insensitive user database ---- */
 
 static void
@@ -283,7 +326,8 @@ t_spellings_lockout(void)
 	static const char *const names[] = {"ALICE", "Alice", "alice"};
 	struct tcase c;
 	struct result r;
-	char code[16], path[PATH_MAX];
+	char code[16], path[PATH_MAX], out[4096];
+	int ex;
 
 	case_new(&c, "fold-lockout", NULL, "");
 	tu_fmt(path, sizeof(path), "%s/alice", c.store);
@@ -296,6 +340,21 @@ t_spellings_lockout(void)
 	login(&c, "aLiCe", T0 + PERIOD, code, &r);
 	expect(&r, PAM_AUTH_ERR, "failure reason=locked", "user=alice",
 	    "three failures over three spellings lock the one account");
+	ex = cli_run(&c, "status", "ALICE", out, sizeof(out));
+	ok(ex == 0 && strstr(out, "\"user\":\"alice\"") != NULL &&
+		strstr(out, "\"locked\":true") != NULL &&
+		strstr(out, "\"failures\":3") != NULL,
+	    "totp-enroll status ALICE shows alice's one record: locked, 3 "
+	    "failures");
+	if (ex != 0 || strstr(out, "\"locked\":true") == NULL)
+		diag("exit %d: %s", ex, out);
+	ex = cli_run(&c, "unlock", "ALICE", out, sizeof(out));
+	ok(ex == 0, "totp-enroll unlock ALICE");
+	if (ex != 0)
+		diag("exit %d: %s", ex, out);
+	login(&c, "alice", T0 + PERIOD, code, &r);
+	expect(&r, PAM_SUCCESS, "success", "user=alice",
+	    "after unlock ALICE, alice logs in: the CLI used the same record");
 }
 
 /* ---- nullok and the anchor ---- */
@@ -361,7 +420,8 @@ t_hard_link(void)
 {
 	struct tcase c;
 	struct result r;
-	char code[16], path[PATH_MAX], other[PATH_MAX];
+	char code[16], path[PATH_MAX], other[PATH_MAX], out[4096];
+	int ex;
 
 	case_new(&c, "hardlink", NULL, "");
 	tu_fmt(path, sizeof(path), "%s/alice", c.store);
@@ -372,6 +432,11 @@ t_hard_link(void)
 	login(&c, "alice", T0, code, &r);
 	expect(&r, PAM_AUTH_ERR, "failure reason=unsafe_file", "hard links",
 	    "a secret file with a second link is refused");
+	ex = cli_run(&c, "status", "alice", out, sizeof(out));
+	ok(ex != 0 && strstr(out, "hard links") != NULL,
+	    "totp-enroll status refuses the hard-linked file too");
+	if (ex == 0 || strstr(out, "hard links") == NULL)
+		diag("exit %d: %s", ex, out);
 	MUST(unlink(other));
 	login(&c, "alice", T0, code, &r);
 	expect(&r, PAM_SUCCESS, "success", NULL, "the same file, one link");
@@ -510,6 +575,7 @@ static void
 stage2_env(const char *builddir)
 {
 	const char *o = getenv("OATHTOOL");
+	char path[PATH_MAX];
 
 	tu_fmt(E.root, sizeof(E.root), "%s", getenv("FT_HOSTILE_ROOT"));
 	E.is_root = geteuid() == 0;
@@ -519,8 +585,11 @@ stage2_env(const char *builddir)
 		bail_out("%s missing", E.module);
 	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
 	    o != NULL && o[0] != '\0' ? o : "oathtool");
+	tu_fmt(E.cli, sizeof(E.cli), "%s/cli/totp-enroll-test", builddir);
 	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
 	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	tu_fmt(path, sizeof(path), "%s/empty.conf", E.root);
+	MUST(tu_write_file(path, "", 0, 0600));
 	MUST(unsetenv("PAM_AUTHTOK"));
 }
 
