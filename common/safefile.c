@@ -202,10 +202,11 @@ check_policy(const char *path, const struct stat *st,
 	/* A second name for the file may sit in a directory the owner
 	 * controls, where it outlives a reset or a chmod of this one (and a
 	 * hard link to someone else's file carries their content); like the
-	 * cache, one link only. */
-	if (st->st_nlink != 1)
+	 * cache, one link at most.  No link at all is a file an atomic
+	 * write replaced after we opened it: a whole old version, fine. */
+	if (st->st_nlink > 1)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
-		    "%s: has %lu hard links, expected 1", path,
+		    "%s: has %lu hard links, expected one", path,
 		    (unsigned long)st->st_nlink);
 	if ((st->st_mode & pol->forbidden_mode & MODE_BITS) != 0)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,

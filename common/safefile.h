@@ -3,7 +3,7 @@
  * Reading: every path component is opened with openat(O_NOFOLLOW) so no
  * symlink anywhere in the path is followed; the final file is opened
  * O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY|O_NONBLOCK and checked with fstat:
- * regular file with one link (a second name could outlive a reset or
+ * regular file with no second hard link (which could outlive a reset or
  * carry another user's file), owner allowed by the policy, no forbidden
  * mode bits, size within bound.  The caller is responsible for running with the
  * right privileges (the module drops to the user for paths in the home).
