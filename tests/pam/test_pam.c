@@ -639,6 +639,61 @@ t_replay(void)
 	result_free(&r);
 }
 
+/* Four logins with one code in one step (terminal tabs, an scp retry):
+ * success, then replays that are refused and logged but never counted, so
+ * the user is not locked; wrong codes still count, and their lines say
+ * how many and when the lock starts. */
+static void
+t_replay_uncounted(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], want[96];
+	int i;
+
+	case_new(&c, "replay-uncounted");
+	case_stack(&c, NULL, "deny=3 unlock_time=600", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "first use of the code");
+	result_free(&r);
+	for (i = 1; i <= 3; i++) {
+		login1(&c, "alice", T0 + i, code, &r);
+		expect_fail(&r, "replay", code, "the same code again");
+		ok(log_has(&r, "reason=replay failures=0"),
+		    "replay %d logged with failures=0", i);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	login1(&c, "alice", T0 + 30, code, &r);
+	expect_ok(&r, "ok", code, "three replays did not lock the user");
+	result_free(&r);
+
+	for (i = 1; i <= 3; i++) {
+		login1(&c, "alice", T0 + 40 + i, "000000", &r);
+		if (i < 3)
+			tu_fmt(want, sizeof(want),
+			    "reason=bad_code failures=%d\n", i);
+		else
+			tu_fmt(want, sizeof(want),
+			    "reason=bad_code failures=3 locked_until=%ld",
+			    T0 + 43 + 600);
+		ok(r.rc == PAM_AUTH_ERR && log_has(&r, want),
+		    "wrong code %d logs \"%.*s\"", i, (int)strcspn(want, "\n"),
+		    want);
+		if (r.rc != PAM_AUTH_ERR || !log_has(&r, want))
+			show_log(&r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 60, code, sizeof(code));
+	login1(&c, "alice", T0 + 60, code, &r);
+	expect_fail(&r, "locked", code, "three wrong codes still lock");
+	ok(log_has(&r, "failures=3 locked_until="),
+	    "the locked line carries the count and the lock's end");
+	result_free(&r);
+}
+
 static void
 t_lockout(void)
 {
@@ -1856,6 +1911,7 @@ main(int argc, char **argv)
 	RUN(t_window);
 	RUN(t_settings);
 	RUN(t_replay);
+	RUN(t_replay_uncounted);
 	RUN(t_lockout);
 	RUN(t_fail_interval);
 	RUN(t_backup);
