@@ -192,9 +192,15 @@ struct session {
 	int dirfd;
 	int fd; /* owned by db once gdbm_fd_open succeeded */
 	GDBM_FILE db;
-	uid_t euid;   /* asked once: every system call counts in a login */
-	time_t now;   /* of the operation: names a file set aside */
-	bool wrote;   /* a record was stored (write() moved the mtime) */
+	uid_t euid; /* asked once: every system call counts in a login */
+	time_t now; /* of the operation: names a file set aside */
+	bool wrote; /* a record was stored (write() moved the mtime) */
+	/* A write failed for want of room or an I/O error: gdbm then flags
+	 * the handle as needing recovery, but the file on disk is what the
+	 * last good write left, so it is not set aside (that would erase
+	 * every user's replay and lockout record); the next open verifies
+	 * it anyway. */
+	bool write_failed;
 	bool corrupt; /* set aside before closing */
 };
 
@@ -500,7 +506,7 @@ session_end(struct session *s, int rc, char *err, size_t errlen)
 		 * its write() already. */
 		if (!s->wrote)
 			(void)futimens(s->fd, NULL);
-		if (gdbm_needs_recovery(s->db))
+		if (gdbm_needs_recovery(s->db) && !s->write_failed)
 			s->corrupt = true;
 		if (s->corrupt)
 			set_aside(s, err, errlen);
@@ -524,7 +530,16 @@ static int
 db_error(struct session *s, const char *what, char *err, size_t errlen)
 {
 	gdbm_error ge = gdbm_last_errno(s->db);
+	int sys = gdbm_last_syserr(s->db);
 
+	if (ge == GDBM_FILE_WRITE_ERROR || ge == GDBM_FILE_SEEK_ERROR ||
+	    sys == ENOSPC || sys == EIO || sys == EDQUOT) {
+		s->write_failed = true;
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "cache file %s: %s: %s (records kept; free space in %s)",
+		    s->impl->path, what, strerror(sys != 0 ? sys : EIO),
+		    s->impl->dir);
+	}
 	if (gdbm_err_is_corruption(ge) || gdbm_needs_recovery(s->db)) {
 		s->corrupt = true;
 		return ft_seterr(err, errlen, FT_ERR_CORRUPT, "%s", what);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -994,6 +995,74 @@ test_redis_selection(void)
 #endif
 }
 
+/* A full tmpfs (a user ran dd into /dev/shm): a store that finds no room
+ * is an I/O error for that login, never damage: the file is not set
+ * aside, every record stays (a used code stays used), and once there is
+ * room again the file reopens cleanly.  Needs root to mount a small tmpfs
+ * of our own (never the real /dev/shm); unmounted whatever happens. */
+#define FULL_FS_SIZE "size=160k"
+#define FULL_USERS_MAX 20000
+static void
+test_gdbm_full(void)
+{
+	char dir[4096], cache[4096], filler[4096], user[32], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	int rc = FT_OK, i, fd;
+	static const char block[4096];
+
+	if (geteuid() != 0) {
+		ok(1, "# SKIP mounting a small tmpfs needs root");
+		return;
+	}
+	tu_fmt(dir, sizeof(dir), "%s/fullfs", tmp);
+	MUST(mkdir(dir, 0700));
+	if (mount("ft-full", dir, "tmpfs", MS_NOSUID | MS_NODEV,
+		FULL_FS_SIZE) != 0) {
+		ok(1, "# SKIP cannot mount tmpfs: %s", strerror(errno));
+		return;
+	}
+	tu_fmt(cache, sizeof(cache), "%s/c/state.gdbm", dir);
+	tu_fmt(filler, sizeof(filler), "%s/filler", dir);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK)
+		rc = record(st, "first", 9000, T0, &v, err, ERRLEN);
+	/* The attacker fills what is left. */
+	fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while (fd >= 0 && write(fd, block, sizeof(block)) > 0)
+		;
+	for (i = 0; rc == FT_OK && i < FULL_USERS_MAX; i++) {
+		tu_fmt(user, sizeof(user), "new%05d", i);
+		rc = record(st, user, 9000, T0, &v, err, ERRLEN);
+	}
+	ok(rc == FT_ERR_IO, "a full tmpfs: FT_ERR_IO, not damage (%s)", err);
+	tu_fmt(user, sizeof(user), "%s", "c");
+	tu_fmt(filler + strlen(dir), sizeof(filler) - strlen(dir), "/c");
+	ok(tu_count_prefix(filler, "state.gdbm.corrupt") == 0 &&
+		tu_count_prefix(filler, "state.gdbm") == 1,
+	    "the cache file was not set aside");
+	ft_state_close(st);
+	st = NULL;
+	rc = open_at(cache, 3, &st, err);
+	ok(rc == FT_OK &&
+		record(st, "first", 9000, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_REPLAY,
+	    "still full: the file reopens and a used code stays used (%s)",
+	    err);
+	if (fd >= 0)
+		(void)close(fd);
+	tu_fmt(filler, sizeof(filler), "%s/filler", dir);
+	(void)unlink(filler);
+	rc = st != NULL ? ft_state_get(st, "first", T0, &us, err, ERRLEN)
+			: FT_ERR_IO;
+	ok(rc == FT_OK && us.last_step == 9000,
+	    "room again: the record is intact (%s)", err);
+	ft_state_close(st);
+	if (umount(dir) != 0)
+		diag("umount %s: %s", dir, strerror(errno));
+}
+
 int
 main(void)
 {
@@ -1012,6 +1081,7 @@ main(void)
 	test_gdbm_many();
 	test_gdbm_parallel();
 	test_gdbm_unsafe();
+	test_gdbm_full();
 	test_gdbm_corrupt();
 	test_gdbm_versions();
 	test_gdbm_lock_timeout();
