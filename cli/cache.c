@@ -12,8 +12,16 @@ int
 cli_state_open(
     const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen)
 {
-	return ft_state_open(
+	const char *w;
+	int rc;
+
+	rc = ft_state_open(
 	    &ctx->cfg, ctx->root ? 0U : FT_STATE_NO_CREATE, st, err, errlen);
+	/* Root took the cache directory back from another user, say. */
+	w = rc == FT_OK ? ft_state_warning(*st) : NULL;
+	if (w != NULL)
+		cli_warn("%s", w);
+	return rc;
 }
 
 void

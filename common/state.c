@@ -99,6 +99,21 @@ open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 	return FT_OK;
 }
 
+/* Pass on what a backend repaired by itself (a cache directory taken back
+ * from another user), unless a fallback warning is already set. */
+static void
+take_warning(struct ft_state *st, const struct ft_state_backend_ops *ops,
+    const void *impl)
+{
+	const char *w;
+
+	if (ops == NULL || ops->warning == NULL || st->warning[0] != '\0')
+		return;
+	w = ops->warning(impl);
+	if (w != NULL)
+		(void)snprintf(st->warning, sizeof(st->warning), "%s", w);
+}
+
 /* NULL with *rc and err set, or a state with no backend open yet. */
 static struct ft_state *
 new_state(const struct ft_config *c, unsigned flags, int *rc, char *err,
@@ -163,6 +178,7 @@ ft_state_open(const struct ft_config *c, unsigned flags, struct ft_state **out,
 		(void)ft_seterr(err, errlen, rc, "%s", why);
 	} else if (rc == FT_OK) {
 		st->answered = st->ops->name;
+		take_warning(st, st->ops, st->impl);
 	}
 	if (rc != FT_OK) {
 		ft_state_close(st);
@@ -215,6 +231,7 @@ dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 	if (st->ops != NULL) {
 		why[0] = '\0';
 		rc = st->ops->run(st->impl, op, why, sizeof(why));
+		take_warning(st, st->ops, st->impl);
 		if (rc == FT_OK) {
 			st->answered = st->ops->name;
 			return FT_OK;
@@ -229,7 +246,18 @@ dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 	if (rc != FT_OK)
 		return rc;
 	st->answered = st->fb_ops->name;
-	return st->fb_ops->run(st->fb_impl, op, err, errlen);
+	rc = st->fb_ops->run(st->fb_impl, op, err, errlen);
+	take_warning(st, st->fb_ops, st->fb_impl);
+	return rc;
+}
+
+/* The record after the call, for the caller's log line. */
+static void
+copy_record(const struct ft_state_op *op, int rc, struct ft_state_login *l)
+{
+	l->known = rc == FT_OK && op->known;
+	l->failures = l->known ? op->state.failures : 0;
+	l->locked_until = l->known ? op->state.locked_until : 0;
 }
 
 int
@@ -262,6 +290,7 @@ ft_state_attempt(
 	rc = dispatch(st, &op, err, errlen);
 	l->verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
 	l->step = op.step;
+	copy_record(&op, rc, l);
 	return rc;
 }
 
@@ -278,6 +307,7 @@ ft_state_record_success(
 
 	rc = dispatch(st, &op, err, errlen);
 	l->verdict = rc == FT_OK ? op.verdict : FT_STATE_REPLAY;
+	copy_record(&op, rc, l);
 	return rc;
 }
 

@@ -13,8 +13,10 @@
  *      `deny` are ever checked before the lock holds.
  *   2. the caller checks the code.
  *   3a. correct TOTP: ft_state_record_success(step): atomically, if step <=
- *      the last accepted step return FT_STATE_REPLAY (the advance failure
- *      stays counted); else store step, clear failures and lock.
+ *      the last accepted step return FT_STATE_REPLAY and take back the
+ *      advance failure (a replay is the user's own code sent twice, not a
+ *      guess: refused, logged, never counted toward deny); else store
+ *      step, clear failures and lock.
  *   3b. correct backup code: ft_state_record_success(0 = no step) clears
  *      failures and lock only.
  *   3c. wrong code: nothing more to do (the failure was already counted).
@@ -88,6 +90,11 @@ struct ft_state_login {
 	 * attempt: set to the step the check matched. */
 	uint64_t step;
 	enum ft_state_verdict verdict; /* set by the call (fail closed) */
+	/* Out, for the log line: the record as the call left it, when the
+	 * backend reports it (known; the gdbm cache always does). */
+	bool known;
+	uint32_t failures;    /* failures counted toward deny */
+	int64_t locked_until; /* 0, a time, or FT_STATE_LOCKED_FOREVER */
 };
 
 /* Steps 1 to 3 of a TOTP login in one atomic section: count the attempt,

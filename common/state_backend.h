@@ -32,7 +32,8 @@ struct ft_state_op {
 	void *check_arg;
 	uint64_t step; /* in for FT_OP_SUCCESS, out for FT_OP_ATTEMPT */
 	enum ft_state_verdict verdict; /* out: BEGIN, ATTEMPT, SUCCESS */
-	struct ft_user_state state;    /* out: GET */
+	struct ft_user_state state;    /* out: GET; ATTEMPT, SUCCESS if known */
+	bool known;		       /* state was set by ATTEMPT, SUCCESS */
 };
 
 struct ft_state_backend_ops {
@@ -43,6 +44,9 @@ struct ft_state_backend_ops {
 	int (*run)(
 	    void *impl, struct ft_state_op *op, char *err, size_t errlen);
 	void (*close)(void *impl);
+	/* A one-line warning of the last run the caller must log (the
+	 * backend repaired something on its own), or NULL; may be NULL. */
+	const char *(*warning)(const void *impl);
 };
 
 /* Backend constructors: set *ops and *impl on FT_OK.  flags as for

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <gdbm.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,11 +73,22 @@ static const struct ft_flock_limits lock_limits = {
 #define DIR_MODE_BITS 07777
 #define FILE_MODE_OTHERS 077
 
+/* A foreign or unsafe object at the cache directory's path: how many times
+ * we move one aside before giving up on an attacker who keeps planting
+ * them (each try is a few system calls; a planted object costs them as
+ * much). */
+#define RECLAIM_TRIES 4U
+#define WARNING_MAX 768U
+#define WHO_MAX 96U /* "uid N (name)" */
+#define PWBUF_MAX 4096U
+#define MODE_OTHERS_WRITE 022
+
 struct gdbm_impl {
 	unsigned flags; /* FT_STATE_NO_CREATE */
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	char base[NAME_MAX + 1];
+	char warning[WARNING_MAX]; /* of the last operation, "" if none */
 };
 
 /* ---- record encoding ---- */
@@ -176,13 +188,19 @@ gdbm_err_is_corruption(gdbm_error e)
 /* ---- one locked session on the file ---- */
 
 struct session {
-	const struct gdbm_impl *impl;
+	struct gdbm_impl *impl;
 	int dirfd;
 	int fd; /* owned by db once gdbm_fd_open succeeded */
 	GDBM_FILE db;
-	uid_t euid;   /* asked once: every system call counts in a login */
-	time_t now;   /* of the operation: names a file set aside */
-	bool wrote;   /* a record was stored (write() moved the mtime) */
+	uid_t euid; /* asked once: every system call counts in a login */
+	time_t now; /* of the operation: names a file set aside */
+	bool wrote; /* a record was stored (write() moved the mtime) */
+	/* A write failed for want of room or an I/O error: gdbm then flags
+	 * the handle as needing recovery, but the file on disk is what the
+	 * last good write left, so it is not set aside (that would erase
+	 * every user's replay and lockout record); the next open verifies
+	 * it anyway. */
+	bool write_failed;
 	bool corrupt; /* set aside before closing */
 };
 
@@ -296,9 +314,132 @@ set_aside(struct session *s, char *err, size_t errlen)
 	    s->impl->dir, name);
 }
 
+/* ---- taking the cache directory's path back (root only) ---- */
+
+/* "uid 1000 (mallory)": who owned what we moved aside. */
+static void
+owner_name(uid_t uid, char *out, size_t outlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[PWBUF_MAX];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		(void)snprintf(out, outlen, "uid %lu (%.64s)",
+		    (unsigned long)uid, res->pw_name);
+	else
+		(void)snprintf(out, outlen, "uid %lu", (unsigned long)uid);
+}
+
+static const char *
+kind_name(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "directory";
+	if (S_ISLNK(m))
+		return "symbolic link";
+	if (S_ISFIFO(m))
+		return "FIFO";
+	if (S_ISREG(m))
+		return "file";
+	return "special file";
+}
+
+/* One step against what sits at the path now (sb, not followed): our own
+ * directory with a group/other-readable mode from a root chmod mistake is
+ * set back to 0700 (its records are ours, nobody else could write them);
+ * anything else is renamed aside, never replacing an existing name (an
+ * attacker may have planted one) and never following a link (rename moves
+ * the entry itself).  FT_OK when the entry was dealt with. */
 static int
-session_begin(const struct gdbm_impl *impl, time_t now, struct session *s,
-    char *err, size_t errlen)
+reclaim_step(struct gdbm_impl *impl, int pfd, const char *leaf,
+    const struct stat *sb, time_t now, unsigned try)
+{
+	char aside[NAME_MAX + 1], who[WHO_MAX];
+	int fd, n;
+
+	owner_name(sb->st_uid, who, sizeof(who));
+	if (S_ISDIR(sb->st_mode) && sb->st_uid == 0 &&
+	    (sb->st_mode & MODE_OTHERS_WRITE) == 0) {
+		fd = openat(
+		    pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return FT_ERR_IO;
+		n = fchmod(fd, GDBM_DIR_MODE);
+		(void)close(fd);
+		if (n != 0)
+			return FT_ERR_IO;
+		(void)snprintf(impl->warning, sizeof(impl->warning),
+		    "cache directory %.256s had mode %04o; set back to 0700",
+		    impl->dir, (unsigned)(sb->st_mode & DIR_MODE_BITS));
+		return FT_OK;
+	}
+	n = snprintf(aside, sizeof(aside), "%s.foreign.%lld.%ld.%u", leaf,
+	    (long long)now, (long)getpid(), try);
+	if (n < 0 || (size_t)n >= sizeof(aside) ||
+	    renameat2(pfd, leaf, pfd, aside, RENAME_NOREPLACE) != 0)
+		return FT_ERR_IO;
+	(void)fsync(pfd);
+	(void)snprintf(impl->warning, sizeof(impl->warning),
+	    "cache directory %.256s was a %s (mode %04o) owned by %.96s, not "
+	    "root's 0700 directory; moved aside as %.256s and made a new one",
+	    impl->dir, kind_name(sb->st_mode),
+	    (unsigned)(sb->st_mode & DIR_MODE_BITS), who, aside);
+	return FT_OK;
+}
+
+/* The cache directory is missing, or something unsafe is at its path:
+ * make it ours within RECLAIM_TRIES rounds.  The parent must be root's and
+ * either writable by root only or sticky (/dev/shm), so that the entry we
+ * make cannot be renamed away by anyone else after we checked it. */
+static int
+reclaim_dir(struct gdbm_impl *impl, time_t now, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	const char *leaf = strrchr(impl->dir, '/');
+	struct stat psb, sb;
+	unsigned try;
+	int pfd, rc = FT_ERR_UNSAFE;
+
+	if (leaf == NULL || leaf == impl->dir)
+		return make_dir(impl, err, errlen);
+	(void)snprintf(
+	    parent, sizeof(parent), "%.*s", (int)(leaf - impl->dir), impl->dir);
+	leaf++;
+	pfd = ft_open_dir_nosymlinks(parent, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &psb) != 0 || psb.st_uid != 0 ||
+	    ((psb.st_mode & MODE_OTHERS_WRITE) != 0 &&
+		(psb.st_mode & S_ISVTX) == 0)) {
+		if (pfd >= 0)
+			(void)close(pfd);
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "cache directory %s: its parent must be root's, and "
+		    "sticky if others can write it",
+		    impl->dir);
+	}
+	for (try = 0; try < RECLAIM_TRIES && rc != FT_OK; try++) {
+		if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = errno == ENOENT ? make_dir(impl, err, errlen)
+					     : FT_ERR_IO;
+			continue;
+		}
+		if (S_ISDIR(sb.st_mode) && sb.st_uid == 0 &&
+		    (sb.st_mode & DIR_MODE_BITS) == GDBM_DIR_MODE)
+			rc = FT_OK;
+		else if (reclaim_step(impl, pfd, leaf, &sb, now, try) == FT_OK)
+			rc = FT_ERR_UNSAFE; /* look again: make ours next */
+	}
+	(void)close(pfd);
+	if (rc != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "cache directory %s: something else keeps appearing at "
+		    "its path; gave up after %u tries",
+		    impl->dir, RECLAIM_TRIES);
+	return FT_OK;
+}
+
+static int
+session_begin(struct gdbm_impl *impl, time_t now, struct session *s, char *err,
+    size_t errlen)
 {
 	gdbm_error ge;
 	int rc;
@@ -310,6 +451,14 @@ session_begin(const struct gdbm_impl *impl, time_t now, struct session *s,
 	s->euid = geteuid();
 	s->now = now;
 	rc = open_dir(impl, s->euid, &s->dirfd, err, errlen);
+	if ((rc == FT_ERR_UNSAFE || rc == FT_ERR_NOENT) && s->euid == 0 &&
+	    (impl->flags & FT_STATE_NO_CREATE) == 0) {
+		/* Root: take the path back from whoever planted something
+		 * there (or from a chmod mistake), then open our own. */
+		rc = reclaim_dir(impl, now, err, errlen);
+		if (rc == FT_OK)
+			rc = open_dir(impl, s->euid, &s->dirfd, err, errlen);
+	}
 	if (rc == FT_ERR_NOENT && (impl->flags & FT_STATE_NO_CREATE) != 0)
 		return ft_seterr(err, errlen, FT_ERR_PERM,
 		    "cache directory %s does not exist (only root creates it)",
@@ -357,7 +506,7 @@ session_end(struct session *s, int rc, char *err, size_t errlen)
 		 * its write() already. */
 		if (!s->wrote)
 			(void)futimens(s->fd, NULL);
-		if (gdbm_needs_recovery(s->db))
+		if (gdbm_needs_recovery(s->db) && !s->write_failed)
 			s->corrupt = true;
 		if (s->corrupt)
 			set_aside(s, err, errlen);
@@ -381,7 +530,16 @@ static int
 db_error(struct session *s, const char *what, char *err, size_t errlen)
 {
 	gdbm_error ge = gdbm_last_errno(s->db);
+	int sys = gdbm_last_syserr(s->db);
 
+	if (ge == GDBM_FILE_WRITE_ERROR || ge == GDBM_FILE_SEEK_ERROR ||
+	    sys == ENOSPC || sys == EIO || sys == EDQUOT) {
+		s->write_failed = true;
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "cache file %s: %s: %s (records kept; free space in %s)",
+		    s->impl->path, what, strerror(sys != 0 ? sys : EIO),
+		    s->impl->dir);
+	}
 	if (gdbm_err_is_corruption(ge) || gdbm_needs_recovery(s->db)) {
 		s->corrupt = true;
 		return ft_seterr(err, errlen, FT_ERR_CORRUPT, "%s", what);
@@ -463,8 +621,8 @@ rec_store(struct session *s, const char *user, const struct ft_user_state *st,
 
 /* FT_OP_ATTEMPT on the record st (found or zero): the rules of begin, the
  * check, the rules that apply to its answer; one store of the result.  A
- * failure counted by begin stays counted when the code does not match, is
- * a replay, or the check fails. */
+ * failure counted by begin stays counted when the code does not match or
+ * the check fails; a replay takes it back. */
 static int
 run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
     char *err, size_t errlen)
@@ -472,11 +630,15 @@ run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
 	int m, rc;
 
 	ft_state_apply_begin(op->pol, op->now, st, &op->verdict);
+	op->state = *st;
+	op->known = true;
 	if (op->verdict == FT_STATE_LOCKED)
 		return FT_OK; /* a lock changes nothing; check not called */
 	m = op->check(op->check_arg, &op->step);
-	ft_state_apply_check(m, op->step, op->now, st, &op->verdict);
+	ft_state_apply_check(op->pol, m, op->step, op->now, st, &op->verdict);
 	rc = rec_store(s, op->user, st, err, errlen);
+	op->state = *st;
+	op->known = rc == FT_OK;
 	if (m < 0 && rc == FT_OK)
 		rc = ft_seterr(err, errlen, m, "checking the code failed");
 	return rc;
@@ -514,10 +676,14 @@ run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 			return FT_OK; /* a lock changes nothing */
 		break;
 	case FT_OP_SUCCESS:
-		ft_state_apply_success(op->step, op->now, &st, &op->verdict);
-		if (op->verdict != FT_STATE_ACCEPTED)
-			return FT_OK; /* replay: nothing changes */
-		break;
+		/* A replay changes the record too: it takes back the
+		 * failure its attempt counted. */
+		ft_state_apply_success(
+		    op->pol, op->step, op->now, &st, &op->verdict);
+		rc = rec_store(s, op->user, &st, err, errlen);
+		op->state = st;
+		op->known = rc == FT_OK;
+		return rc;
 	case FT_OP_GET: op->state = st; return FT_OK;
 	case FT_OP_UNLOCK:
 		if (!found)
@@ -534,10 +700,11 @@ run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 static int
 g_run(void *vimpl, struct ft_state_op *op, char *err, size_t errlen)
 {
-	const struct gdbm_impl *impl = vimpl;
+	struct gdbm_impl *impl = vimpl;
 	struct session s;
 	int rc;
 
+	impl->warning[0] = '\0';
 	rc = session_begin(impl, op->now, &s, err, errlen);
 	if (rc == FT_OK)
 		rc = run_op(&s, op, err, errlen);
@@ -550,10 +717,19 @@ g_close(void *impl)
 	free(impl);
 }
 
+static const char *
+g_warning(const void *vimpl)
+{
+	const struct gdbm_impl *impl = vimpl;
+
+	return impl->warning[0] != '\0' ? impl->warning : NULL;
+}
+
 static const struct ft_state_backend_ops gdbm_ops = {
     .name = "gdbm",
     .run = g_run,
     .close = g_close,
+    .warning = g_warning,
 };
 
 static int

@@ -53,12 +53,32 @@ ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
 	*verdict = FT_STATE_PROCEED;
 }
 
+/* A replay is the user's own code sent twice (terminal tabs, an scp
+ * retry), not a guess: take back the failure its attempt counted in
+ * advance, and the lock that count set.  A lock is only ever set when the
+ * count reaches deny and the count does not move while the lock holds, so a
+ * lock with fewer failures than deny was set by this attempt. */
+static void
+undo_advance_failure(
+    const struct ft_state_policy *pol, time_t now, struct ft_user_state *s)
+{
+	if (s->failures == 0)
+		return;
+	s->failures--;
+	if (s->failures == 0)
+		s->first_failure = 0;
+	if (s->locked_until != 0 && ft_state_lock_active(s, now) &&
+	    (pol->deny == 0 || s->failures < pol->deny))
+		s->locked_until = 0;
+}
+
 void
-ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
-    enum ft_state_verdict *verdict)
+ft_state_apply_success(const struct ft_state_policy *pol, uint64_t step,
+    time_t now, struct ft_user_state *s, enum ft_state_verdict *verdict)
 {
 	/* step 0 is a backup code: it has no time step to replay. */
 	if (step != 0 && step <= s->last_step) {
+		undo_advance_failure(pol, now, s);
 		*verdict = FT_STATE_REPLAY;
 		return;
 	}
@@ -70,11 +90,11 @@ ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
 }
 
 void
-ft_state_apply_check(int m, uint64_t step, time_t now, struct ft_user_state *s,
-    enum ft_state_verdict *verdict)
+ft_state_apply_check(const struct ft_state_policy *pol, int m, uint64_t step,
+    time_t now, struct ft_user_state *s, enum ft_state_verdict *verdict)
 {
 	if (m == 1) {
-		ft_state_apply_success(step, now, s, verdict);
+		ft_state_apply_success(pol, step, now, s, verdict);
 		return;
 	}
 	/* No match: PROCEED; an error: fail closed. */

@@ -31,17 +31,20 @@ void ft_state_apply_begin(const struct ft_state_policy *pol, time_t now,
     struct ft_user_state *s, enum ft_state_verdict *verdict);
 
 /* Step 3; step 0 is a backup code (no replay check).  *verdict
- * FT_STATE_REPLAY (s unchanged) or FT_STATE_ACCEPTED. */
-void ft_state_apply_success(uint64_t step, time_t now, struct ft_user_state *s,
-    enum ft_state_verdict *verdict);
+ * FT_STATE_REPLAY or FT_STATE_ACCEPTED.  A replay is refused but not
+ * counted: the failure step 1 counted in advance for it is taken back (and
+ * the lock, if that count set it); nothing else changes. */
+void ft_state_apply_success(const struct ft_state_policy *pol, uint64_t step,
+    time_t now, struct ft_user_state *s, enum ft_state_verdict *verdict);
 
 /* After step 1 said PROCEED: what the check's answer m (1 matched at step,
  * 0 no match, < 0 the check failed) makes of s.  A match goes through the
  * success rule; no match leaves the counted failure (PROCEED); a failed
- * check fails closed (LOCKED).  The counted failure stays in every case but
- * an accepted code. */
-void ft_state_apply_check(int m, uint64_t step, time_t now,
-    struct ft_user_state *s, enum ft_state_verdict *verdict);
+ * check fails closed (LOCKED).  The counted failure stays for no match and
+ * a failed check; an accepted code clears it and a replay takes it back. */
+void ft_state_apply_check(const struct ft_state_policy *pol, int m,
+    uint64_t step, time_t now, struct ft_user_state *s,
+    enum ft_state_verdict *verdict);
 
 /* totp-enroll unlock: clear failures and lock, keep the replay step. */
 void ft_state_apply_unlock(struct ft_user_state *s);

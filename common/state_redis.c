@@ -65,7 +65,7 @@
 #define MS_PER_S 1000L
 #define US_PER_MS 1000L
 #define NS_PER_MS 1000000L
-#define ARGV_MAX 10
+#define ARGV_MAX 12 /* EVALSHA sha nkeys, 3 keys, up to 6 args */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
@@ -121,10 +121,35 @@ static const char lua_begin[] = LUA_NUM
     "end\n"
     "return 'proceed'\n";
 
-/* success: KEYS step fail ok; ARGV step now step_ttl.  The rules of
- * ft_state_apply_success(); step "0" is a backup code. */
+/* success: KEYS step fail ok; ARGV step now step_ttl deny.  The rules of
+ * ft_state_apply_success(); step "0" is a backup code.  A replay takes back
+ * the failure its attempt counted (and the lock that count set), keeping
+ * the hash's TTL; with no failure left the hash goes. */
 static const char lua_success[] =
     LUA_NUM "local step = tonumber(ARGV[1])\n"
+	    "local function undo(k, now, deny)\n"
+	    "  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
+	    "  if not (h[1] or h[2] or h[3]) then return nil end\n"
+	    "  local n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
+	    "  local forever, lock = h[3] == 'forever', 0\n"
+	    "  if not forever then lock = num(h[3], MAXN) end\n"
+	    "  if n == nil or first == nil or lock == nil then\n"
+	    "    return redis.error_reply('WRONGDATA ' .. k ..\n"
+	    "        ' is not a flowtotp failure record')\n"
+	    "  end\n"
+	    "  if n == 0 then return nil end\n"
+	    "  n = n - 1\n"
+	    "  if n == 0 then redis.call('DEL', k) return nil end\n"
+	    "  local active = forever or (lock ~= 0 and now < lock)\n"
+	    "  if active and (deny == 0 or n < deny) then\n"
+	    "    redis.call('HSET', k, 'until', '0')\n"
+	    "    local ttl = first + tonumber(ARGV[5]) - now\n"
+	    "    if ttl < 0 then ttl = 0 end\n"
+	    "    redis.call('EXPIRE', k, fmt(ttl + tonumber(ARGV[6])))\n"
+	    "  end\n"
+	    "  redis.call('HSET', k, 'n', fmt(n))\n"
+	    "  return nil\n"
+	    "end\n"
 	    "if step ~= 0 then\n"
 	    "  local last = redis.call('GET', KEYS[1])\n"
 	    "  if last then\n"
@@ -133,7 +158,12 @@ static const char lua_success[] =
 	    "      return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
 	    "          ' is not a flowtotp step')\n"
 	    "    end\n"
-	    "    if step <= l then return 'replay' end\n"
+	    "    if step <= l then\n"
+	    "      local e = undo(KEYS[2], tonumber(ARGV[2]),\n"
+	    "          tonumber(ARGV[4]))\n"
+	    "      if e then return e end\n"
+	    "      return 'replay'\n"
+	    "    end\n"
 	    "  end\n"
 	    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
 	    "end\n"
@@ -487,7 +517,8 @@ r_success(
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	char a_step[NUM_BUFSZ], a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
-	const char *k[KEY_COUNT], *a[3];
+	char a_deny[NUM_BUFSZ], a_int[NUM_BUFSZ], a_margin[NUM_BUFSZ];
+	const char *k[KEY_COUNT], *a[6];
 	struct script_call sc = {.id = SCRIPT_SUCCESS,
 	    .what = "record success",
 	    .keys = k,
@@ -506,9 +537,15 @@ r_success(
 	k[0] = keys[KEY_STEP];
 	k[1] = keys[KEY_FAIL];
 	k[2] = keys[KEY_OK];
+	(void)snprintf(a_deny, sizeof(a_deny), "%u", op->pol->deny);
+	(void)snprintf(a_int, sizeof(a_int), "%u", op->pol->fail_interval);
+	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
 	a[0] = a_step;
 	a[1] = a_now;
 	a[2] = a_ttl;
+	a[3] = a_deny;
+	a[4] = a_int;
+	a[5] = a_margin;
 	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;

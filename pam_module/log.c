@@ -13,6 +13,7 @@
 #include <security/pam_ext.h>
 
 #include "module.h"
+#include "state.h"
 
 #define FIELD_MAX 128U /* service, user, rhost */
 
@@ -88,6 +89,32 @@ priority(const struct ftpam_login *lg)
 	return LOG_ERR;
 }
 
+/* A failure line says how many failures count toward deny, and when a lock
+ * holds, until when: the line whose count set the lock shows its start. */
+static void
+count_fields(const struct ftpam_login *lg, char *extra, size_t len)
+{
+	size_t used = strlen(extra);
+	int n;
+
+	if (!lg->counted || lg->reason == FTPAM_OK ||
+	    lg->reason == FTPAM_BACKUP_USED || used >= len)
+		return;
+	if (lg->locked_until == FT_STATE_LOCKED_FOREVER)
+		n = snprintf(extra + used, len - used,
+		    " failures=%lu locked_until=forever",
+		    (unsigned long)lg->failures);
+	else if (lg->locked_until != 0)
+		n = snprintf(extra + used, len - used,
+		    " failures=%lu locked_until=%lld",
+		    (unsigned long)lg->failures, (long long)lg->locked_until);
+	else
+		n = snprintf(extra + used, len - used, " failures=%lu",
+		    (unsigned long)lg->failures);
+	if (n < 0)
+		extra[used] = '\0';
+}
+
 void
 ftpam_log_outcome(const struct ftpam_login *lg)
 {
@@ -111,6 +138,7 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 		    clean(lg->detail, det, sizeof(det), true));
 	if (n < 0)
 		extra[0] = '\0';
+	count_fields(lg, extra, sizeof(extra));
 	pam_syslog(lg->pamh, priority(lg),
 	    "flowtotp: service=%s user=%s rhost=%s result=%s reason=%s%s",
 	    clean(lg->service, svc, sizeof(svc), false),

@@ -305,6 +305,9 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	err[0] = '\0';
 	rc = ft_state_attempt(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
+	lg->counted = l.known;
+	lg->failures = l.failures;
+	lg->locked_until = l.locked_until;
 	if (rc != FT_OK) {
 		if (!tc.failed)
 			set_detail(lg, FTPAM_CACHE_ERROR, err);

@@ -64,6 +64,11 @@ struct ftpam_login {
 	bool ignored; /* nullok and no file: PAM_IGNORE */
 	size_t backup_left;
 	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */
+	/* The state record after the last attempt, for the log line (when
+	 * the backend reported it). */
+	bool counted;
+	uint32_t failures;
+	int64_t locked_until;
 };
 
 /* One answer from the user (prompt) or from PAM_AUTHTOK, with where the

@@ -639,6 +639,61 @@ t_replay(void)
 	result_free(&r);
 }
 
+/* Four logins with one code in one step (terminal tabs, an scp retry):
+ * success, then replays that are refused and logged but never counted, so
+ * the user is not locked; wrong codes still count, and their lines say
+ * how many and when the lock starts. */
+static void
+t_replay_uncounted(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], want[96];
+	int i;
+
+	case_new(&c, "replay-uncounted");
+	case_stack(&c, NULL, "deny=3 unlock_time=600", NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "first use of the code");
+	result_free(&r);
+	for (i = 1; i <= 3; i++) {
+		login1(&c, "alice", T0 + i, code, &r);
+		expect_fail(&r, "replay", code, "the same code again");
+		ok(log_has(&r, "reason=replay failures=0"),
+		    "replay %d logged with failures=0", i);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	login1(&c, "alice", T0 + 30, code, &r);
+	expect_ok(&r, "ok", code, "three replays did not lock the user");
+	result_free(&r);
+
+	for (i = 1; i <= 3; i++) {
+		login1(&c, "alice", T0 + 40 + i, "000000", &r);
+		if (i < 3)
+			tu_fmt(want, sizeof(want),
+			    "reason=bad_code failures=%d\n", i);
+		else
+			tu_fmt(want, sizeof(want),
+			    "reason=bad_code failures=3 locked_until=%ld",
+			    T0 + 43 + 600);
+		ok(r.rc == PAM_AUTH_ERR && log_has(&r, want),
+		    "wrong code %d logs \"%.*s\"", i, (int)strcspn(want, "\n"),
+		    want);
+		if (r.rc != PAM_AUTH_ERR || !log_has(&r, want))
+			show_log(&r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 60, code, sizeof(code));
+	login1(&c, "alice", T0 + 60, code, &r);
+	expect_fail(&r, "locked", code, "three wrong codes still lock");
+	ok(log_has(&r, "failures=3 locked_until="),
+	    "the locked line carries the count and the lock's end");
+	result_free(&r);
+}
+
 static void
 t_lockout(void)
 {
@@ -938,6 +993,25 @@ t_unsafe_files(void)
 #undef UNSAFE
 }
 
+/* Root: the login succeeds with exactly one warning that says what was
+ * at the cache directory's path.  Anyone else: cache_error. */
+static void
+expect_recovered(const struct result *r, const char *code, const char *what,
+    const char *needle)
+{
+	bool good;
+
+	if (!E.is_root) {
+		expect_fail(r, "cache_error", code, what);
+		return;
+	}
+	good = r->rc == PAM_SUCCESS && outcome_is(r, "success", "ok") &&
+	    log_count(r->log, "warning=") == 1 && log_has(r, needle);
+	ok(good, "%s: root recovers, one warning naming it (%s)", what, needle);
+	if (!good)
+		show_log(r);
+}
+
 static void
 t_cache_attacks(void)
 {
@@ -952,49 +1026,71 @@ t_cache_attacks(void)
 	tu_fmt(cdir, sizeof(cdir), "%s", c.cachedir);
 	tu_fmt(target, sizeof(target), "%s/attacker-dir", c.dir);
 
+	/* Root (the module's real case) takes the path back by itself: the
+	 * login goes on, one warning names what was there and its owner. */
 	MUST(mkdir(target, 0700));
 	MUST(symlink(target, cdir));
 	login1(&c, "alice", T0, code, &r);
-	expect_fail(&r, "cache_error", code, "cache directory is a symlink");
+	expect_recovered(
+	    &r, code, "cache directory is a symlink", "symbolic link");
 	ok(tu_count_prefix(target, "state") == 0, "nothing written through it");
 	result_free(&r);
-	MUST(unlink(cdir));
+	tu_rmrf(cdir);
 
 	MUST(mkdir(cdir, 0755));
 	MUST(chmod(cdir, 0755));
-	login1(&c, "alice", T0, code, &r);
-	expect_fail(&r, "cache_error", code, "cache directory mode 0755");
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	login1(&c, "alice", T0 + 30, code, &r);
+	expect_recovered(&r, code, "cache directory mode 0755 (root's mistake)",
+	    "set back to 0700");
 	result_free(&r);
-	MUST(chmod(cdir, 0700));
+	login1(&c, "alice", T0 + 31, code, &r);
+	expect_fail(&r, "replay", code,
+	    "the records in a directory set back to 0700 are kept");
+	result_free(&r);
 
 	if (E.is_root) {
+		tu_rmrf(cdir);
+		MUST(mkdir(cdir, 0700));
 		MUST(chown(cdir, OTHER_UID, OTHER_UID));
-		login1(&c, "alice", T0, code, &r);
-		expect_fail(&r, "cache_error", code,
-		    "cache directory owned by another user");
+		code_at(&S_DEFAULT, T0 + 60, code, sizeof(code));
+		login1(&c, "alice", T0 + 60, code, &r);
+		expect_recovered(&r, code,
+		    "cache directory pre-created by another user",
+		    "owned by uid 4321");
 		result_free(&r);
-		MUST(chown(cdir, 0, 0));
+		tu_rmrf(cdir);
+		MUST(mkfifo(cdir, 0600));
+		MUST(chown(cdir, OTHER_UID, OTHER_UID));
+		code_at(&S_DEFAULT, T0 + 90, code, sizeof(code));
+		login1(&c, "alice", T0 + 90, code, &r);
+		expect_recovered(
+		    &r, code, "a FIFO at the cache directory's path", "FIFO");
+		result_free(&r);
 	} else {
 		ok(1, "# SKIP cache directory owner needs root");
+		ok(1, "# SKIP FIFO owner needs root");
 	}
+	code_at(&S_DEFAULT, T0 + 120, code, sizeof(code));
 
 	tu_fmt(target, sizeof(target), "%s/attacker-file", c.dir);
 	MUST(tu_write_file(target, "keep", 4, 0600));
+	(void)unlink(c.cache); /* the recovered logins' file */
 	MUST(symlink(target, c.cache));
-	login1(&c, "alice", T0, code, &r);
+	login1(&c, "alice", T0 + 120, code, &r);
 	expect_fail(&r, "cache_error", code, "cache file is a symlink");
 	result_free(&r);
 	MUST(unlink(c.cache));
 
 	MUST(tu_write_file(
 	    c.cache, "GDBM? no. just junk that is not gdbm\n", 37, 0600));
-	login1(&c, "alice", T0, code, &r);
+	login1(&c, "alice", T0 + 120, code, &r);
 	expect_fail(&r, "cache_error", code, "corrupt cache file: denied once");
 	ok(log_has(&r, "set aside") &&
 		tu_count_prefix(cdir, "state.gdbm.corrupt.") == 1,
 	    "corrupt file set aside as state.gdbm.corrupt.TIME");
 	result_free(&r);
-	login1(&c, "alice", T0, code, &r);
+	login1(&c, "alice", T0 + 120, code, &r);
 	expect_ok(&r, "ok", code, "next login works on a fresh cache");
 	result_free(&r);
 }
@@ -1815,6 +1911,7 @@ main(int argc, char **argv)
 	RUN(t_window);
 	RUN(t_settings);
 	RUN(t_replay);
+	RUN(t_replay_uncounted);
 	RUN(t_lockout);
 	RUN(t_fail_interval);
 	RUN(t_backup);

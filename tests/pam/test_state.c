@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -137,6 +138,38 @@ test_policy_begin(void)
 	    "deny=0 never locks (failures still counted)");
 }
 
+/* A replay takes back the failure its attempt counted, and the lock that
+ * count set: four logins with one code in one step never lock the user. */
+static void
+test_policy_replay_uncounted(const struct ft_state_policy *p)
+{
+	struct ft_user_state s;
+	enum ft_state_verdict v;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	ft_state_apply_begin(p, T0, &s, &v);
+	ft_state_apply_success(p, 500, T0, &s, &v);
+	for (i = 0; i < 5; i++) {
+		ft_state_apply_begin(p, T0 + 1, &s, &v);
+		ft_state_apply_success(p, 500, T0 + 1, &s, &v);
+	}
+	ok(v == FT_STATE_REPLAY && s.failures == 0 && s.locked_until == 0,
+	    "five replays after a success: refused, no failure, no lock");
+	ft_state_apply_begin(p, T0 + 2, &s, &v);
+	ft_state_apply_begin(p, T0 + 3, &s, &v);
+	ft_state_apply_begin(p, T0 + 4, &s, &v);
+	ok(s.failures == 3 && ft_state_lock_active(&s, T0 + 4),
+	    "two wrong codes and a third attempt's advance count lock");
+	ft_state_apply_success(p, 500, T0 + 4, &s, &v);
+	ok(v == FT_STATE_REPLAY && s.failures == 2 &&
+		!ft_state_lock_active(&s, T0 + 4),
+	    "a replay whose count set the lock takes the lock back too");
+	ft_state_apply_begin(p, T0 + 5, &s, &v);
+	ok(ft_state_lock_active(&s, T0 + 5) && s.failures == 3,
+	    "the next wrong code locks again");
+}
+
 static void
 test_policy_success(void)
 {
@@ -147,16 +180,17 @@ test_policy_success(void)
 	policy(&p, 3, 600, 900);
 	memset(&s, 0, sizeof(s));
 	ft_state_apply_begin(&p, T0, &s, &v);
-	ft_state_apply_success(1000, T0, &s, &v);
+	ft_state_apply_success(&p, 1000, T0, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.last_step == 1000 && s.failures == 0 &&
 		s.first_failure == 0 && s.last_success == T0,
 	    "success records the step and clears failures");
-	ft_state_apply_success(1000, T0 + 1, &s, &v);
+	ft_state_apply_success(&p, 1000, T0 + 1, &s, &v);
 	ok(v == FT_STATE_REPLAY && s.last_step == 1000 && s.last_success == T0,
 	    "same step is a replay and changes nothing");
-	ft_state_apply_success(999, T0 + 1, &s, &v);
+	test_policy_replay_uncounted(&p);
+	ft_state_apply_success(&p, 999, T0 + 1, &s, &v);
 	is_int(v, FT_STATE_REPLAY, "older step after newer is a replay");
-	ft_state_apply_success(1001, T0 + 30, &s, &v);
+	ft_state_apply_success(&p, 1001, T0 + 30, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.last_step == 1001,
 	    "newer step accepted");
 
@@ -164,11 +198,11 @@ test_policy_success(void)
 	ft_state_apply_begin(&p, T0 + 32, &s, &v);
 	ft_state_apply_begin(&p, T0 + 33, &s, &v);
 	ok(s.locked_until != 0, "locked after deny failures");
-	ft_state_apply_success(0, T0 + 34, &s, &v);
+	ft_state_apply_success(&p, 0, T0 + 34, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.locked_until == 0 && s.failures == 0 &&
 		s.last_step == 1001,
 	    "backup success (step 0) clears lock, keeps last_step");
-	ft_state_apply_success(0, T0 + 35, &s, &v);
+	ft_state_apply_success(&p, 0, T0 + 35, &s, &v);
 	is_int(v, FT_STATE_ACCEPTED, "step 0 has no replay check");
 }
 
@@ -183,22 +217,22 @@ test_policy_check(void)
 	policy(&p, 3, 600, 900);
 	memset(&s, 0, sizeof(s));
 	ft_state_apply_begin(&p, T0, &s, &v);
-	ft_state_apply_check(0, 0, T0, &s, &v);
+	ft_state_apply_check(&p, 0, 0, T0, &s, &v);
 	ok(v == FT_STATE_PROCEED && s.failures == 1,
 	    "check: no match proceeds, the failure stays counted");
 	ft_state_apply_begin(&p, T0, &s, &v);
-	ft_state_apply_check(FT_ERR_CRYPTO, 0, T0, &s, &v);
+	ft_state_apply_check(&p, FT_ERR_CRYPTO, 0, T0, &s, &v);
 	ok(v == FT_STATE_LOCKED && s.failures == 2,
 	    "check: a failed check fails closed, still counted");
 	ft_state_apply_begin(&p, T0, &s, &v);
-	ft_state_apply_check(1, 77, T0, &s, &v);
+	ft_state_apply_check(&p, 1, 77, T0, &s, &v);
 	ok(v == FT_STATE_ACCEPTED && s.failures == 0 && s.last_step == 77 &&
 		s.locked_until == 0,
 	    "check: a match is the success rule (the lock it set cleared)");
 	ft_state_apply_begin(&p, T0, &s, &v);
-	ft_state_apply_check(1, 77, T0, &s, &v);
-	ok(v == FT_STATE_REPLAY && s.failures == 1,
-	    "check: a replayed match stays counted");
+	ft_state_apply_check(&p, 1, 77, T0, &s, &v);
+	ok(v == FT_STATE_REPLAY && s.failures == 0,
+	    "check: a replayed match is refused but not counted");
 	ft_state_apply_unlock(&s);
 	ok(s.failures == 0 && s.first_failure == 0 && s.locked_until == 0 &&
 		s.last_step == 77 && ft_state_lock_active(&s, T0) == false,
@@ -289,8 +323,8 @@ test_gdbm_attempt(void)
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_REPLAY, "attempt: same step: replay");
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
-	ok(rc == FT_OK && us.failures == 1,
-	    "attempt: a replay stays counted as a failure");
+	ok(rc == FT_OK && us.failures == 0,
+	    "attempt: a replay is refused but not counted as a failure");
 	sc.result = 0;
 	rc = attempt(
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
@@ -301,6 +335,9 @@ test_gdbm_attempt(void)
 	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	ok(rc == FT_ERR_CRYPTO && v == FT_STATE_LOCKED,
 	    "attempt: a failing check fails closed (%s)", err);
+	sc.result = 0;
+	rc = attempt(
+	    st, "erin", T0, scripted_check, &sc, &v, &step, err, ERRLEN);
 	rc = ft_state_get(st, "erin", T0, &us, err, ERRLEN);
 	ok(rc == FT_OK && us.failures == 3 && us.locked_until == T0 + 600,
 	    "attempt: every attempt counted; the third locks");
@@ -513,6 +550,35 @@ test_gdbm_parallel(void)
 	    NPROC, accepted, replay, other);
 }
 
+/* Root: FT_OK, one warning naming what was there, the path now root's
+ * 0700 directory, the foreign object kept aside (renamed, not followed or
+ * removed).  Anyone else: FT_ERR_UNSAFE. */
+static void
+expect_reclaimed(int rc, struct ft_state *st, const char *dir, const char *what,
+    const char *name)
+{
+	const char *w = st != NULL ? ft_state_warning(st) : NULL;
+	char parent[4096];
+	struct stat sb;
+	const char *slash = strrchr(dir, '/');
+
+	tu_fmt(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
+	if (geteuid() != 0) {
+		is_int(rc, FT_ERR_UNSAFE, "%s: refused when not root", name);
+		ft_state_close(st);
+		return;
+	}
+	ok(rc == FT_OK && w != NULL && strstr(w, what) != NULL &&
+		lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == 0 &&
+		(sb.st_mode & 07777) == 0700,
+	    "%s: root recovers, warns (%s)", name, w != NULL ? w : "none");
+	if (strstr(what, "set back") == NULL)
+		ok(tu_count_prefix(parent, slash + 1) >= 2,
+		    "%s: the foreign object was moved aside, not removed",
+		    name);
+	ft_state_close(st);
+}
+
 static void
 test_gdbm_unsafe(void)
 {
@@ -520,26 +586,33 @@ test_gdbm_unsafe(void)
 	struct ft_state *st = NULL;
 	int rc;
 
-	/* The directory is a symlink to a directory we own. */
+	/* Root takes the path back from a planted or unsafe object (a
+	 * symlink, another owner, a root chmod mistake); anyone else is
+	 * refused. */
 	tu_fmt(target, sizeof(target), "%s/real", tmp);
 	(void)mkdir(target, 0700);
 	tu_fmt(dir, sizeof(dir), "%s/linkdir", tmp);
 	MUST(symlink(target, dir));
 	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
 	rc = open_at(cache, 3, &st, err);
-	is_int(rc, FT_ERR_UNSAFE, "cache directory is a symlink (%s)", err);
+	expect_reclaimed(
+	    rc, st, dir, "symbolic link", "cache directory is a symlink");
+	st = NULL;
 	ok(tu_count_prefix(target, "state") == 0, "nothing created through it");
 
-	/* Wrong mode. */
 	tu_fmt(dir, sizeof(dir), "%s/mode", tmp);
 	(void)mkdir(dir, 0755);
 	(void)chmod(dir, 0755);
 	tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
 	rc = open_at(cache, 3, &st, err);
-	is_int(rc, FT_ERR_UNSAFE, "cache directory mode 0755 (%s)", err);
-	(void)chmod(dir, 0711);
+	expect_reclaimed(
+	    rc, st, dir, "set back to 0700", "cache directory mode 0755");
+	st = NULL;
+	(void)chmod(dir, 0777);
 	rc = open_at(cache, 3, &st, err);
-	is_int(rc, FT_ERR_UNSAFE, "cache directory mode 0711");
+	expect_reclaimed(rc, st, dir, "mode 0777",
+	    "cache directory mode 0777 (others write)");
+	st = NULL;
 
 	/* Wrong owner (needs root to chown). */
 	if (geteuid() == 0) {
@@ -549,12 +622,21 @@ test_gdbm_unsafe(void)
 			bail_out("chown");
 		tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
 		rc = open_at(cache, 3, &st, err);
-		is_int(rc, FT_ERR_UNSAFE,
-		    "cache directory owned by another "
-		    "uid (%s)",
-		    err);
+		expect_reclaimed(rc, st, dir, "owned by uid 4321",
+		    "cache directory owned by another uid");
+		st = NULL;
+		tu_fmt(dir, sizeof(dir), "%s/fifo", tmp);
+		MUST(mkfifo(dir, 0600));
+		if (chown(dir, 4321, 4321) != 0)
+			bail_out("chown");
+		tu_fmt(cache, sizeof(cache), "%s/state.gdbm", dir);
+		rc = open_at(cache, 3, &st, err);
+		expect_reclaimed(rc, st, dir, "FIFO",
+		    "a FIFO at the cache directory's path");
+		st = NULL;
 	} else {
 		ok(1, "# SKIP wrong directory owner needs root");
+		ok(1, "# SKIP FIFO owner needs root");
 	}
 
 	/* The file is a symlink (to a file we own, which must stay intact). */
@@ -913,6 +995,74 @@ test_redis_selection(void)
 #endif
 }
 
+/* A full tmpfs (a user ran dd into /dev/shm): a store that finds no room
+ * is an I/O error for that login, never damage: the file is not set
+ * aside, every record stays (a used code stays used), and once there is
+ * room again the file reopens cleanly.  Needs root to mount a small tmpfs
+ * of our own (never the real /dev/shm); unmounted whatever happens. */
+#define FULL_FS_SIZE "size=160k"
+#define FULL_USERS_MAX 20000
+static void
+test_gdbm_full(void)
+{
+	char dir[4096], cache[4096], filler[4096], user[32], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	enum ft_state_verdict v;
+	int rc = FT_OK, i, fd;
+	static const char block[4096];
+
+	if (geteuid() != 0) {
+		ok(1, "# SKIP mounting a small tmpfs needs root");
+		return;
+	}
+	tu_fmt(dir, sizeof(dir), "%s/fullfs", tmp);
+	MUST(mkdir(dir, 0700));
+	if (mount("ft-full", dir, "tmpfs", MS_NOSUID | MS_NODEV,
+		FULL_FS_SIZE) != 0) {
+		ok(1, "# SKIP cannot mount tmpfs: %s", strerror(errno));
+		return;
+	}
+	tu_fmt(cache, sizeof(cache), "%s/c/state.gdbm", dir);
+	tu_fmt(filler, sizeof(filler), "%s/filler", dir);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK)
+		rc = record(st, "first", 9000, T0, &v, err, ERRLEN);
+	/* The attacker fills what is left. */
+	fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while (fd >= 0 && write(fd, block, sizeof(block)) > 0)
+		;
+	for (i = 0; rc == FT_OK && i < FULL_USERS_MAX; i++) {
+		tu_fmt(user, sizeof(user), "new%05d", i);
+		rc = record(st, user, 9000, T0, &v, err, ERRLEN);
+	}
+	ok(rc == FT_ERR_IO, "a full tmpfs: FT_ERR_IO, not damage (%s)", err);
+	tu_fmt(user, sizeof(user), "%s", "c");
+	tu_fmt(filler + strlen(dir), sizeof(filler) - strlen(dir), "/c");
+	ok(tu_count_prefix(filler, "state.gdbm.corrupt") == 0 &&
+		tu_count_prefix(filler, "state.gdbm") == 1,
+	    "the cache file was not set aside");
+	ft_state_close(st);
+	st = NULL;
+	rc = open_at(cache, 3, &st, err);
+	ok(rc == FT_OK &&
+		record(st, "first", 9000, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_REPLAY,
+	    "still full: the file reopens and a used code stays used (%s)",
+	    err);
+	if (fd >= 0)
+		(void)close(fd);
+	tu_fmt(filler, sizeof(filler), "%s/filler", dir);
+	(void)unlink(filler);
+	rc = st != NULL ? ft_state_get(st, "first", T0, &us, err, ERRLEN)
+			: FT_ERR_IO;
+	ok(rc == FT_OK && us.last_step == 9000,
+	    "room again: the record is intact (%s)", err);
+	ft_state_close(st);
+	if (umount(dir) != 0)
+		diag("umount %s: %s", dir, strerror(errno));
+}
+
 int
 main(void)
 {
@@ -931,6 +1081,7 @@ main(void)
 	test_gdbm_many();
 	test_gdbm_parallel();
 	test_gdbm_unsafe();
+	test_gdbm_full();
 	test_gdbm_corrupt();
 	test_gdbm_versions();
 	test_gdbm_lock_timeout();
