@@ -31,14 +31,6 @@
 
 #define ERRLEN FTPAM_DETAIL_MAX
 
-static void
-set_detail(struct ftpam_login *lg, enum ftpam_reason r, const char *what)
-{
-	lg->reason = r;
-	(void)snprintf(
-	    lg->detail, sizeof(lg->detail), "%s", what != NULL ? what : "");
-}
-
 /* ---- reading files in the home with the user's privileges ---- */
 
 static bool
@@ -106,7 +98,7 @@ load_secret(struct ftpam_login *lg)
 	lg->in_home = ft_config_secret_in_home(&lg->cfg);
 	if (rc != FT_OK) {
 		lg->sstate = FTPAM_SECRET_BAD;
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 		return;
 	}
 	ft_secret_policy(lg->pw->pw_uid, &lg->pol);
@@ -119,7 +111,7 @@ load_secret(struct ftpam_login *lg)
 		lg->sstate = FTPAM_SECRET_MISSING;
 	} else {
 		lg->sstate = FTPAM_SECRET_BAD;
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 	}
 }
 
@@ -148,7 +140,7 @@ open_state(struct ftpam_login *lg)
 	rc = ft_state_open(
 	    &lg->cfg, FT_STATE_LAZY, &lg->state, err, sizeof(err));
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	state_warning(lg);
@@ -167,14 +159,14 @@ record_success(struct ftpam_login *lg, uint64_t step, time_t now)
 	rc = ft_state_record_success(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	if (l.verdict != FT_STATE_ACCEPTED) {
-		set_detail(lg, FTPAM_REPLAY, NULL);
+		ftpam_set_detail(lg, FTPAM_REPLAY, NULL);
 		return false;
 	}
-	set_detail(lg, step == 0 ? FTPAM_BACKUP_USED : FTPAM_OK, NULL);
+	ftpam_set_detail(lg, step == 0 ? FTPAM_BACKUP_USED : FTPAM_OK, NULL);
 	return true;
 }
 
@@ -196,11 +188,11 @@ begin_attempt(struct ftpam_login *lg, time_t now)
 	    lg->state, lg->user, now, &v, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	if (v != FT_STATE_PROCEED) {
-		set_detail(lg, FTPAM_LOCKED, NULL);
+		ftpam_set_detail(lg, FTPAM_LOCKED, NULL);
 		return false;
 	}
 	return true;
@@ -223,7 +215,7 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	ft_wipe(code, sizeof(code));
 	if (m < 0) {
 		/* Not the user's fault: the HMAC could not be computed. */
-		set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(m));
+		ftpam_set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(m));
 		return -1;
 	}
 	if (m == 1)
@@ -274,16 +266,18 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	state_warning(lg);
 	if (rc != FT_OK) {
 		if (!tc.failed)
-			set_detail(lg, FTPAM_CACHE_ERROR, err);
+			ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return -1;
 	}
 	switch (l.verdict) {
-	case FT_STATE_ACCEPTED: set_detail(lg, FTPAM_OK, NULL); return 1;
-	case FT_STATE_REPLAY: set_detail(lg, FTPAM_REPLAY, NULL); return -1;
+	case FT_STATE_ACCEPTED: ftpam_set_detail(lg, FTPAM_OK, NULL); return 1;
+	case FT_STATE_REPLAY:
+		ftpam_set_detail(lg, FTPAM_REPLAY, NULL);
+		return -1;
 	case FT_STATE_PROCEED: return 0;
 	case FT_STATE_LOCKED: break;
 	}
-	set_detail(lg, FTPAM_LOCKED, NULL);
+	ftpam_set_detail(lg, FTPAM_LOCKED, NULL);
 	return -1;
 }
 
@@ -303,7 +297,7 @@ check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
 	rc = use_backup_code(lg, code, err, sizeof(err));
 	ft_wipe(code, sizeof(code));
 	if (rc < 0) {
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 		return -1;
 	}
 	return rc == 1 ? 1 : 0;
@@ -318,10 +312,10 @@ secret_usable(struct ftpam_login *lg)
 	switch (lg->sstate) {
 	case FTPAM_SECRET_OK: return true;
 	case FTPAM_SECRET_UNKNOWN_USER:
-		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "unknown user");
 		return false;
 	case FTPAM_SECRET_MISSING:
-		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "no secret file");
 		return false;
 	case FTPAM_SECRET_BAD: break;
 	}
@@ -356,7 +350,7 @@ check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 		*used = a->backup_len;
 		return record_success(lg, 0, now);
 	}
-	set_detail(lg, FTPAM_BAD_CODE, NULL);
+	ftpam_set_detail(lg, FTPAM_BAD_CODE, NULL);
 	return false;
 }
 
@@ -374,6 +368,40 @@ check_code_and_forward(struct ftpam_login *lg, const struct ftpam_answer *a)
 	return ok;
 }
 
+/* try_first_pass: a code at the end of PAM_AUTHTOK is checked without
+ * counting a failure, because a password that merely ends in digits must
+ * not cost the user a guess: only the prompted answer that follows counts
+ * (at most one failure per call).  A locked user is not peeked at, so the
+ * absence of a prompt cannot tell a locked user that a guess was right.
+ * 1 accepted, 0 no match (prompt), -1 denied (reason set). */
+static int
+try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	struct ft_user_state us;
+	char err[ERRLEN];
+	time_t now = ft_now();
+	uint64_t step = 0;
+	int m = 0;
+
+	if (lg->sstate != FTPAM_SECRET_OK)
+		return 0; /* the prompted answer is denied like any other */
+	if (!open_state(lg))
+		return -1;
+	err[0] = '\0';
+	if (ft_state_get(lg->state, lg->user, now, &us, err, sizeof(err)) !=
+	    FT_OK) {
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return -1;
+	}
+	if (us.locked_until != 0)
+		return 0;
+	if (a->totp_len > 0 && (m = check_totp(lg, a, now, &step)) != 0)
+		return m < 0 ? -1 : attempt_totp(lg, a, now) == 1 ? 1 : -1;
+	if (a->backup_len > 0 && (m = check_backup(lg, a)) != 0)
+		return m < 0 ? -1 : record_success(lg, 0, now) ? 1 : -1;
+	return 0;
+}
+
 /* try_first_pass/use_first_pass: the code may already be at the end of
  * PAM_AUTHTOK.  Returns 1 decided (result in *ok), 0 go on and prompt. */
 static int
@@ -387,7 +415,7 @@ first_pass(struct ftpam_login *lg, bool *ok)
 	have = ftpam_answer_from_authtok(lg, &a);
 	if (have < 0) {
 		ftpam_answer_free(&a);
-		set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
 		return 1;
 	}
 	if (have == 0) {
@@ -395,17 +423,46 @@ first_pass(struct ftpam_login *lg, bool *ok)
 		ftpam_answer_free(&a);
 		if (!lg->cfg.use_first_pass)
 			return 0;
-		set_detail(lg, FTPAM_NO_CODE,
+		ftpam_set_detail(lg, FTPAM_NO_CODE,
 		    unset ? "use_first_pass: PAM_AUTHTOK is not set"
 			  : "use_first_pass: no code in PAM_AUTHTOK");
 		return 1;
 	}
 	ftpam_debug(lg, "checking the code at the end of PAM_AUTHTOK");
-	*ok = check_code_and_forward(lg, &a);
-	ftpam_answer_free(&a);
-	if (*ok || lg->cfg.use_first_pass || lg->reason == FTPAM_CACHE_ERROR)
+	if (lg->cfg.use_first_pass) {
+		*ok = check_code_and_forward(lg, &a);
+		ftpam_answer_free(&a);
 		return 1;
-	return 0;
+	}
+	have = try_authtok_code(lg, &a);
+	ftpam_answer_forward(
+	    lg, &a, a.totp_len > 0 ? a.totp_len : a.backup_len);
+	ftpam_answer_free(&a);
+	*ok = have == 1;
+	return have != 0 ? 1 : 0;
+}
+
+/* use_stashed: the code the split instance kept, checked without a
+ * prompt (the password module before us has verified the password). */
+static bool
+check_stashed(struct ftpam_login *lg)
+{
+	struct ftpam_answer a;
+	size_t used = 0;
+	bool ok = false;
+	int got;
+
+	got = ftpam_stash_take(lg, &a);
+	if (got < 0)
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+	else if (got == 0)
+		ftpam_set_detail(lg, FTPAM_NO_CODE,
+		    "use_stashed: no code kept for this user by a split "
+		    "instance");
+	else
+		ok = check_code(lg, &a, &used);
+	ftpam_answer_free(&a);
+	return ok;
 }
 
 static bool
@@ -416,6 +473,8 @@ converse(struct ftpam_login *lg)
 	bool ok = false;
 	int rc;
 
+	if (lg->role == FTPAM_ROLE_STASHED)
+		return check_stashed(lg);
 	if ((lg->cfg.use_first_pass || lg->cfg.try_first_pass) &&
 	    first_pass(lg, &ok) == 1)
 		return ok;
@@ -425,7 +484,7 @@ converse(struct ftpam_login *lg)
 		(void)snprintf(what, sizeof(what),
 		    "no answer (conversation failed: %s)",
 		    pam_strerror(lg->pamh, rc));
-		set_detail(lg, FTPAM_CONV_ERROR, what);
+		ftpam_set_detail(lg, FTPAM_CONV_ERROR, what);
 		return false;
 	}
 	ok = check_code_and_forward(lg, &a);
@@ -448,11 +507,67 @@ get_items(struct ftpam_login *lg)
 		lg->rhost = item;
 }
 
+/* The old single-instance forward_pass checked the code before the
+ * password module ran: refuse it (every login denied, one clear line)
+ * rather than keep a stack that lets a wrong password use up a code. */
+static bool
+role_ok(struct ftpam_login *lg)
+{
+	if (lg->cfg.forward_pass && lg->role == FTPAM_ROLE_ALONE) {
+		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR,
+		    "forward_pass needs the split stack: pam_flowtotp split, "
+		    "then the password module with use_first_pass "
+		    "(stopping the stack on failure), then pam_flowtotp "
+		    "use_stashed; see pam_flowtotp(8)");
+		return false;
+	}
+	return true;
+}
+
+/* Options (without the role words) and the role; false (reason set) if
+ * they are wrong. */
+static bool
+read_options(struct ftpam_login *lg, int argc, const char **argv)
+{
+	const char **rest;
+	char err[ERRLEN];
+	int nrest = 0, rc;
+
+	rest = calloc(argc > 0 ? (size_t)argc : 1U, sizeof(*rest));
+	if (rest == NULL) {
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+		return false;
+	}
+	ftpam_role_from_args(argc, argv, &lg->role, rest, &nrest);
+	err[0] = '\0';
+	rc = ft_config_from_args(&lg->cfg, nrest, rest, err, sizeof(err));
+	free(rest);
+	if (rc != FT_OK) {
+		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR, err);
+		return false;
+	}
+	return role_ok(lg);
+}
+
+static int
+run_login(struct ftpam_login *lg)
+{
+	if (lg->role == FTPAM_ROLE_SPLIT)
+		return ftpam_split(lg);
+	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
+		lg->ignored = true;
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
+		/* A kept code has nothing to be checked against. */
+		ftpam_stash_clear(lg->pamh);
+		return PAM_IGNORE;
+	}
+	return converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
 int
 ftpam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct ftpam_login *lg;
-	char err[ERRLEN];
 	const void *item = NULL;
 	int rc = PAM_AUTH_ERR;
 
@@ -465,31 +580,22 @@ ftpam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	lg->pamh = pamh;
 	lg->reason = FTPAM_BAD_CODE;
 	get_items(lg);
-	err[0] = '\0';
-	if (ft_config_from_args(&lg->cfg, argc, argv, err, sizeof(err)) !=
-	    FT_OK) {
+	if (!read_options(lg, argc, argv)) {
 		if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS)
 			lg->user = item;
-		set_detail(lg, FTPAM_CONFIG_ERROR, err);
 		goto out;
 	}
 	if (pam_get_user(pamh, &lg->user, NULL) != PAM_SUCCESS ||
 	    lg->user == NULL || lg->user[0] == '\0') {
 		lg->user = NULL;
-		set_detail(lg, FTPAM_NO_SECRET, "no user name");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "no user name");
 		goto out;
 	}
 	load_secret(lg);
-	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
-		lg->ignored = true;
-		set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
-		rc = PAM_IGNORE;
-		goto out;
-	}
-	if (converse(lg))
-		rc = PAM_SUCCESS;
+	rc = run_login(lg);
 out:
-	ftpam_log_outcome(lg);
+	if (!lg->stashed)
+		ftpam_log_outcome(lg);
 	ft_state_close(lg->state);
 	ft_secret_wipe(&lg->secret);
 	ft_wipe(lg, sizeof(*lg));
