@@ -28,6 +28,7 @@
 #include "secretstore.h"
 #include "state.h"
 #include "wipe.h"
+#include "workcount.h"
 
 #define ERRLEN FTPAM_DETAIL_MAX
 
@@ -156,6 +157,7 @@ record_success(struct ftpam_login *lg, uint64_t step, time_t now)
 	int rc;
 
 	err[0] = '\0';
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_record_success(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
@@ -184,6 +186,8 @@ begin_attempt(struct ftpam_login *lg, time_t now)
 	if (!open_state(lg))
 		return false;
 	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_begin_attempt(
 	    lg->state, lg->user, now, &v, err, sizeof(err));
 	state_warning(lg);
@@ -211,6 +215,7 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
 		return 0; /* too long to be a code */
 	ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
+	lg->work.hmac = true;
 	m = ft_totp_match(&p, now, code, &off, step);
 	ft_wipe(code, sizeof(code));
 	if (m < 0) {
@@ -262,6 +267,8 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	if (!open_state(lg))
 		return -1;
 	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_attempt(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
@@ -294,6 +301,8 @@ check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
 		a, a->backup_off, a->backup_len, code, sizeof(code)))
 		return 0;
 	err[0] = '\0';
+	/* As many hashes as the file holds codes (ft_backup_verify). */
+	lg->work.kdfs = lg->secret.nbackup;
 	rc = use_backup_code(lg, code, err, sizeof(err));
 	ft_wipe(code, sizeof(code));
 	if (rc < 0) {
@@ -327,7 +336,8 @@ secret_usable(struct ftpam_login *lg)
  * protocol.  true if one was accepted; *used is the length of the code at
  * the end of the answer (the part that is not the password). */
 static bool
-check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
+check_code_once(
+    struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 {
 	time_t now;
 	int m;
@@ -354,6 +364,86 @@ check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 	return false;
 }
 
+/* ---- the same work for every kind of user ---- */
+
+/* A zero key stands in for a missing secret: the HMACs cost the same. */
+static const uint8_t dummy_key[FT_KEY_DEFAULT];
+
+static void
+dummy_hmac(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct ft_totp_params p = {.key = dummy_key,
+	    .keylen = sizeof(dummy_key),
+	    .algo = FT_ALGO_SHA1,
+	    .digits = FT_DIGITS_DEFAULT,
+	    .period = FT_PERIOD_DEFAULT,
+	    .window = lg->cfg.window};
+	char code[FT_CODE_BUFSZ];
+	uint64_t step = 0;
+	int off = 0;
+
+	if (lg->sstate == FTPAM_SECRET_OK)
+		ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
+	if (!ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
+		return; /* too long to be a code: no HMAC for anyone */
+	/* The result is thrown away; an error changes nothing either. */
+	(void)ft_totp_match(&p, now, code, &off, &step);
+	ft_wipe(code, sizeof(code));
+}
+
+static void
+dummy_kdfs(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	char code[FT_BACKUP_SHOWN_BUFSZ];
+	size_t want = lg->cfg.backup_codes;
+
+	if (lg->work.kdfs >= want ||
+	    !ftpam_answer_copy(
+		a, a->backup_off, a->backup_len, code, sizeof(code)))
+		return;
+	(void)ft_backup_dummy_work(
+	    code, want - lg->work.kdfs, FT_BACKUP_ITERATIONS_DEFAULT);
+	ft_wipe(code, sizeof(code));
+}
+
+/* Whatever the check stopped at (unknown user, no secret, locked, a TOTP
+ * answer that was not a backup code), do the rest of the work an enrolled,
+ * unlocked user's wrong answer costs: one state operation (a read, which
+ * creates no record), one TOTP window, and as many backup-code hashes as
+ * totp-enroll issues (backup_codes).  So the time an answer takes does not
+ * tell who is enrolled or locked. */
+static void
+even_out(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct ft_user_state us;
+	char err[ERRLEN];
+
+	memset(&us, 0, sizeof(us));
+	/* A cache that cannot be opened is cache_error for everyone. */
+	if (!lg->work.state && lg->user != NULL && open_state(lg)) {
+		ft_work_note(FT_WORK_STATE);
+		(void)ft_state_get(
+		    lg->state, lg->user, now, &us, err, sizeof(err));
+	}
+	if (a->totp_len > 0 && !lg->work.hmac)
+		dummy_hmac(lg, a, now);
+	if (a->backup_len > 0)
+		dummy_kdfs(lg, a);
+	ft_wipe(&us, sizeof(us));
+}
+
+/* One answer, checked, then evened out (see even_out). */
+static bool
+check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
+{
+	bool ok;
+
+	memset(&lg->work, 0, sizeof(lg->work));
+	ok = check_code_once(lg, a, used);
+	even_out(lg, a, ft_now());
+	return ok;
+}
+
 /* Check the code in the answer, then, whatever the outcome, hand the
  * password part of a split answer on to the next module in PAM_AUTHTOK
  * (and take a code-only PAM_AUTHTOK away from it). */
@@ -375,7 +465,7 @@ check_code_and_forward(struct ftpam_login *lg, const struct ftpam_answer *a)
  * absence of a prompt cannot tell a locked user that a guess was right.
  * 1 accepted, 0 no match (prompt), -1 denied (reason set). */
 static int
-try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
+try_authtok_once(struct ftpam_login *lg, const struct ftpam_answer *a)
 {
 	struct ft_user_state us;
 	char err[ERRLEN];
@@ -388,6 +478,8 @@ try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
 	if (!open_state(lg))
 		return -1;
 	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
 	if (ft_state_get(lg->state, lg->user, now, &us, err, sizeof(err)) !=
 	    FT_OK) {
 		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
@@ -400,6 +492,18 @@ try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
 	if (a->backup_len > 0 && (m = check_backup(lg, a)) != 0)
 		return m < 0 ? -1 : record_success(lg, 0, now) ? 1 : -1;
 	return 0;
+}
+
+/* try_authtok_once, then the same work for every kind of user. */
+static int
+try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	int r;
+
+	memset(&lg->work, 0, sizeof(lg->work));
+	r = try_authtok_once(lg, a);
+	even_out(lg, a, ft_now());
+	return r;
 }
 
 /* try_first_pass/use_first_pass: the code may already be at the end of

@@ -53,6 +53,14 @@ enum ftpam_secret_state {
 	FTPAM_SECRET_BAD, /* unsafe or unreadable: detail says why */
 };
 
+/* The expensive work one check did, so that the rest can be done on a
+ * dummy: every kind of user costs the same (login.c even_out). */
+struct ftpam_work {
+	bool state;  /* a replay/lockout state operation */
+	bool hmac;   /* a TOTP window computed */
+	size_t kdfs; /* backup-code hashes */
+};
+
 struct ftpam_login {
 	pam_handle_t *pamh;
 	struct ft_config cfg;
@@ -72,6 +80,7 @@ struct ftpam_login {
 	enum ftpam_reason reason;
 	bool ignored; /* nullok and no file: PAM_IGNORE */
 	size_t backup_left;
+	struct ftpam_work work;
 	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */
 };
 

@@ -210,6 +210,10 @@ case_stack(
 	MUST(tu_write_file(path, text, strlen(text), 0644));
 }
 
+/* Rounds of the backup hashes the tests write: few, for speed, except where
+ * the time of a login is compared with the module's dummy work. */
+static unsigned backup_iter = BACKUP_ITER;
+
 static void
 secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
     char *out, size_t outlen)
@@ -229,7 +233,7 @@ secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
 	for (size_t i = 0; i < nb; i++) {
 		if (ft_backup_normalize(backup[i], norm, sizeof(norm)) !=
 			FT_OK ||
-		    ft_backup_hash(norm, BACKUP_ITER, hash, sizeof(hash)) !=
+		    ft_backup_hash(norm, backup_iter, hash, sizeof(hash)) !=
 			FT_OK)
 			bail_out("cannot hash backup code");
 		tu_fmt(line, sizeof(line), "backup = %s\n", hash);
@@ -1362,6 +1366,130 @@ t_split(void)
 	result_free(&r);
 }
 
+/* ---- the same work for every kind of user ---- */
+
+#define WORK_RUNS 5 /* logins per kind and answer, for the median */
+
+struct work {
+	int kdf, hmac, state;
+	double ms; /* median wall time, for bench/kinds.sh (not asserted) */
+};
+
+static void
+count_work(const char *path, struct work *w)
+{
+	char line[64];
+	FILE *f = fopen(path, "r");
+
+	w->kdf = w->hmac = w->state = 0;
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		w->kdf += strcmp(line, "kdf\n") == 0;
+		w->hmac += strcmp(line, "hmac\n") == 0;
+		w->state += strcmp(line, "state\n") == 0;
+	}
+	(void)fclose(f);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* WORK_RUNS logins with answer; the work of the last, the median time. */
+static void
+work_of(const struct tcase *c, const char *user, const char *answer,
+    const char *wlog, struct work *w)
+{
+	double ms[WORK_RUNS];
+	struct timespec t0, t1;
+	struct result r;
+
+	for (int i = 0; i < WORK_RUNS; i++) {
+		MUST(tu_write_file(wlog, "", 0, 0600));
+		MUST(clock_gettime(CLOCK_MONOTONIC, &t0));
+		login1(c, user, T0 + 600, answer, &r);
+		MUST(clock_gettime(CLOCK_MONOTONIC, &t1));
+		ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (r.rc == PAM_SUCCESS)
+			bail_out("work: %s was accepted", answer);
+		result_free(&r);
+	}
+	count_work(wlog, w);
+	qsort(ms, WORK_RUNS, sizeof(ms[0]), cmp_double);
+	w->ms = ms[WORK_RUNS / 2];
+}
+
+static void
+t_equal_work(void)
+{
+	static const char *const kinds[] = {
+	    "enrolled", "locked", "unenrolled", "unknown"};
+	static const char *const users[] = {"alice", "bob", "carol", "nobody"};
+	static const char *const bk[] = {"wxyz-2345-abcd", "abcd-efgh-jkmn",
+	    "pqrs-tuvw-xyz2", "2345-6789-abcd", "efgh-jkmn-pqrs",
+	    "tuvw-xyz2-3456", "789a-bcde-fghj", "kmnp-qrst-uvwx",
+	    "yz23-4567-89ab", "cdef-ghjk-mnpq"};
+	const char *answers[2] = {NULL, "zzzz-zzzz-zzzz"};
+	char wlog[PATH_MAX], path[PATH_MAX], wrong[16], near[3][16];
+	struct work w[4];
+	struct tcase c;
+	struct result r;
+
+	case_new(&c, "work");
+	case_stack(&c, NULL, "backup_codes=10", NULL);
+	backup_iter = FT_BACKUP_ITERATIONS_DEFAULT; /* as totp-enroll does */
+	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
+	put_secret_at(path, &S_DEFAULT, bk, 10);
+	tu_fmt(path, sizeof(path), "%s/bob", c.secrets);
+	put_secret_at(path, &S_DEFAULT, bk, 10);
+	backup_iter = BACKUP_ITER;
+	for (int i = 0; i < 3; i++)
+		code_at(&S_DEFAULT, T0 + 600 + 30 * (i - 1), near[i], 16);
+	for (unsigned n = 0;; n++) {
+		tu_fmt(wrong, sizeof(wrong), "%06u", 111111U * (n % 9U + 1U));
+		if (strcmp(wrong, near[0]) != 0 &&
+		    strcmp(wrong, near[1]) != 0 && strcmp(wrong, near[2]) != 0)
+			break;
+	}
+	answers[0] = wrong;
+	for (int i = 0; i < 3; i++) { /* lock bob */
+		login1(&c, "bob", T0 + 600, wrong, &r);
+		result_free(&r);
+	}
+	tu_fmt(wlog, sizeof(wlog), "%s/worklog", c.dir);
+	MUST(setenv("FLOWTOTP_TEST_WORKLOG", wlog, 1));
+	for (int a = 0; a < 2; a++) {
+		for (int k = 0; k < 4; k++) {
+			work_of(&c, users[k], answers[a], wlog, &w[k]);
+			diag("bench: answer=%s kind=%s median_ms=%.1f kdf=%d "
+			     "hmac=%d state=%d",
+			    a == 0 ? "totp" : "backup", kinds[k], w[k].ms,
+			    w[k].kdf, w[k].hmac, w[k].state);
+		}
+		for (int k = 1; k < 4; k++)
+			ok(w[k].kdf == w[0].kdf && w[k].hmac == w[0].hmac &&
+				w[k].state == w[0].state,
+			    "%s-shaped answer: a %s user costs what an "
+			    "enrolled "
+			    "one does (kdf %d/%d, hmac %d/%d, state %d/%d)",
+			    a == 0 ? "TOTP" : "backup", kinds[k], w[k].kdf,
+			    w[0].kdf, w[k].hmac, w[0].hmac, w[k].state,
+			    w[0].state);
+		ok(a == 0 ? (w[0].kdf == 0 && w[0].hmac == 3 && w[0].state == 1)
+			  : (w[0].kdf == 10 && w[0].state == 1),
+		    "%s-shaped answer: %s", a == 0 ? "TOTP" : "backup",
+		    a == 0 ? "no KDF, one window of 3 HMACs, one state op"
+			   : "10 KDFs (backup_codes), one state op");
+	}
+	MUST(unsetenv("FLOWTOTP_TEST_WORKLOG"));
+}
+
 static void
 t_config(void)
 {
@@ -1969,6 +2097,7 @@ main(int argc, char **argv)
 	RUN(t_answers);
 	RUN(t_first_pass);
 	RUN(t_split);
+	RUN(t_equal_work);
 	RUN(t_crypto_error);
 	RUN(t_config);
 	RUN(t_debug);
