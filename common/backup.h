@@ -52,4 +52,11 @@ int ft_backup_hash_validate(const char *stored);
 int ft_backup_verify(const char *input, const char *const *stored,
     size_t nstored, size_t *index_out);
 
+/* The cost of checking `input` against n stored codes of `iterations`
+ * rounds, on nothing: so that an answer costs the same whether the user is
+ * enrolled, unenrolled, unknown or locked (the timing tells nothing).  No
+ * work if input is not shaped like a backup code (as ft_backup_verify).
+ * FT_OK, or a negative ft_rc. */
+int ft_backup_dummy_work(const char *input, size_t n, unsigned iterations);
+
 #endif

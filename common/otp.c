@@ -12,6 +12,7 @@
 #include "otp.h"
 #include "rc.h"
 #include "wipe.h"
+#include "workcount.h"
 
 #define OTP_MAC_MAX 64U	     /* SHA-512 output, the largest we use */
 #define OTP_COUNTER_BYTES 8U /* RFC 4226: 8-byte big-endian counter */
@@ -145,6 +146,7 @@ otp_hmac_code(
 	for (i = 0; i < OTP_COUNTER_BYTES; i++)
 		msg[i] =
 		    (uint8_t)(counter >> (8U * (OTP_COUNTER_BYTES - 1U - i)));
+	ft_work_note(FT_WORK_HMAC);
 	/* A NULL key restarts HMAC with the key already loaded. */
 	if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(h->ctx, msg, sizeof(msg)) != 1 ||

@@ -128,7 +128,8 @@ ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a)
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if (lg->cfg.forward_pass && strcmp(prompt, FT_PROMPT_DEFAULT) == 0)
+	if (lg->role == FTPAM_ROLE_SPLIT &&
+	    strcmp(prompt, FT_PROMPT_DEFAULT) == 0)
 		prompt = FTPAM_FORWARD_PROMPT;
 	rc = pam_prompt(lg->pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
 	if (rc != PAM_SUCCESS || resp == NULL) {
@@ -139,9 +140,32 @@ ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a)
 	}
 	a->text = resp;
 	a->len = strlen(resp);
-	a->split = lg->cfg.forward_pass;
+	a->split = lg->role == FTPAM_ROLE_SPLIT;
 	find_candidates(lg, a);
 	return PAM_SUCCESS;
+}
+
+size_t
+ftpam_answer_split_len(const struct ftpam_answer *a)
+{
+	/* Where the password ends must be decided before any code is checked.
+	 * The grouped backup form cannot end in digits (its last dash is 5
+	 * from the end), so it goes first; then the TOTP digits; then an
+	 * ungrouped backup code. */
+	if (a->backup_len == BACKUP_SHOWN_LEN)
+		return a->backup_len;
+	if (a->totp_len > 0)
+		return a->totp_len;
+	return a->backup_len;
+}
+
+void
+ftpam_answer_set_code(const struct ftpam_login *lg, struct ftpam_answer *a)
+{
+	a->len = strlen(a->text);
+	a->from_authtok = false;
+	a->split = false;
+	find_candidates(lg, a);
 }
 
 void

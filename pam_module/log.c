@@ -148,6 +148,14 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 }
 
 void
+ftpam_set_detail(struct ftpam_login *lg, enum ftpam_reason r, const char *what)
+{
+	lg->reason = r;
+	(void)snprintf(
+	    lg->detail, sizeof(lg->detail), "%s", what != NULL ? what : "");
+}
+
+void
 ftpam_log_warning(const struct ftpam_login *lg, const char *what)
 {
 	char usr[FIELD_MAX], det[FTPAM_DETAIL_MAX];

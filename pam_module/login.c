@@ -29,16 +29,9 @@
 #include "secretstore.h"
 #include "state.h"
 #include "wipe.h"
+#include "workcount.h"
 
 #define ERRLEN FTPAM_DETAIL_MAX
-
-static void
-set_detail(struct ftpam_login *lg, enum ftpam_reason r, const char *what)
-{
-	lg->reason = r;
-	(void)snprintf(
-	    lg->detail, sizeof(lg->detail), "%s", what != NULL ? what : "");
-}
 
 /* ---- reading files in the home with the user's privileges ---- */
 
@@ -139,7 +132,7 @@ load_secret(struct ftpam_login *lg)
 	lg->in_home = ft_config_secret_in_home(&lg->cfg);
 	if (rc != FT_OK) {
 		lg->sstate = FTPAM_SECRET_BAD;
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 		return;
 	}
 	ft_secret_policy(lg->pw->pw_uid, &lg->pol);
@@ -152,7 +145,7 @@ load_secret(struct ftpam_login *lg)
 		lg->sstate = FTPAM_SECRET_MISSING;
 	} else {
 		lg->sstate = FTPAM_SECRET_BAD;
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 	}
 }
 
@@ -181,7 +174,7 @@ open_state(struct ftpam_login *lg)
 	rc = ft_state_open(
 	    &lg->cfg, FT_STATE_LAZY, &lg->state, err, sizeof(err));
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	state_warning(lg);
@@ -197,17 +190,18 @@ record_success(struct ftpam_login *lg, uint64_t step, time_t now)
 	int rc;
 
 	err[0] = '\0';
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_record_success(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	if (l.verdict != FT_STATE_ACCEPTED) {
-		set_detail(lg, FTPAM_REPLAY, NULL);
+		ftpam_set_detail(lg, FTPAM_REPLAY, NULL);
 		return false;
 	}
-	set_detail(lg, step == 0 ? FTPAM_BACKUP_USED : FTPAM_OK, NULL);
+	ftpam_set_detail(lg, step == 0 ? FTPAM_BACKUP_USED : FTPAM_OK, NULL);
 	return true;
 }
 
@@ -225,15 +219,17 @@ begin_attempt(struct ftpam_login *lg, time_t now)
 	if (!open_state(lg))
 		return false;
 	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_begin_attempt(
 	    lg->state, lg->user, now, &v, err, sizeof(err));
 	state_warning(lg);
 	if (rc != FT_OK) {
-		set_detail(lg, FTPAM_CACHE_ERROR, err);
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
 	}
 	if (v != FT_STATE_PROCEED) {
-		set_detail(lg, FTPAM_LOCKED, NULL);
+		ftpam_set_detail(lg, FTPAM_LOCKED, NULL);
 		return false;
 	}
 	return true;
@@ -252,11 +248,12 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
 		return 0; /* too long to be a code */
 	ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
+	lg->work.hmac = true;
 	m = ft_totp_match(&p, now, code, &off, step);
 	ft_wipe(code, sizeof(code));
 	if (m < 0) {
 		/* Not the user's fault: the HMAC could not be computed. */
-		set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(m));
+		ftpam_set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(m));
 		return -1;
 	}
 	if (m == 1)
@@ -303,6 +300,8 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	if (!open_state(lg))
 		return -1;
 	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
 	rc = ft_state_attempt(lg->state, &l, err, sizeof(err));
 	state_warning(lg);
 	lg->counted = l.known;
@@ -310,16 +309,18 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	lg->locked_until = l.locked_until;
 	if (rc != FT_OK) {
 		if (!tc.failed)
-			set_detail(lg, FTPAM_CACHE_ERROR, err);
+			ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return -1;
 	}
 	switch (l.verdict) {
-	case FT_STATE_ACCEPTED: set_detail(lg, FTPAM_OK, NULL); return 1;
-	case FT_STATE_REPLAY: set_detail(lg, FTPAM_REPLAY, NULL); return -1;
+	case FT_STATE_ACCEPTED: ftpam_set_detail(lg, FTPAM_OK, NULL); return 1;
+	case FT_STATE_REPLAY:
+		ftpam_set_detail(lg, FTPAM_REPLAY, NULL);
+		return -1;
 	case FT_STATE_PROCEED: return 0;
 	case FT_STATE_LOCKED: break;
 	}
-	set_detail(lg, FTPAM_LOCKED, NULL);
+	ftpam_set_detail(lg, FTPAM_LOCKED, NULL);
 	return -1;
 }
 
@@ -336,10 +337,12 @@ check_backup(struct ftpam_login *lg, const struct ftpam_answer *a)
 		a, a->backup_off, a->backup_len, code, sizeof(code)))
 		return 0;
 	err[0] = '\0';
+	/* As many hashes as the file holds codes (ft_backup_verify). */
+	lg->work.kdfs = lg->secret.nbackup;
 	rc = use_backup_code(lg, code, err, sizeof(err));
 	ft_wipe(code, sizeof(code));
 	if (rc < 0) {
-		set_detail(lg, FTPAM_UNSAFE_FILE, err);
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 		return -1;
 	}
 	return rc == 1 ? 1 : 0;
@@ -354,10 +357,10 @@ secret_usable(struct ftpam_login *lg)
 	switch (lg->sstate) {
 	case FTPAM_SECRET_OK: return true;
 	case FTPAM_SECRET_UNKNOWN_USER:
-		set_detail(lg, FTPAM_NO_SECRET, "unknown user");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "unknown user");
 		return false;
 	case FTPAM_SECRET_MISSING:
-		set_detail(lg, FTPAM_NO_SECRET, "no secret file");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "no secret file");
 		return false;
 	case FTPAM_SECRET_BAD: break;
 	}
@@ -369,7 +372,8 @@ secret_usable(struct ftpam_login *lg)
  * protocol.  true if one was accepted; *used is the length of the code at
  * the end of the answer (the part that is not the password). */
 static bool
-check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
+check_code_once(
+    struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 {
 	time_t now;
 	int m;
@@ -392,8 +396,88 @@ check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 		*used = a->backup_len;
 		return record_success(lg, 0, now);
 	}
-	set_detail(lg, FTPAM_BAD_CODE, NULL);
+	ftpam_set_detail(lg, FTPAM_BAD_CODE, NULL);
 	return false;
+}
+
+/* ---- the same work for every kind of user ---- */
+
+/* A zero key stands in for a missing secret: the HMACs cost the same. */
+static const uint8_t dummy_key[FT_KEY_DEFAULT];
+
+static void
+dummy_hmac(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct ft_totp_params p = {.key = dummy_key,
+	    .keylen = sizeof(dummy_key),
+	    .algo = FT_ALGO_SHA1,
+	    .digits = FT_DIGITS_DEFAULT,
+	    .period = FT_PERIOD_DEFAULT,
+	    .window = lg->cfg.window};
+	char code[FT_CODE_BUFSZ];
+	uint64_t step = 0;
+	int off = 0;
+
+	if (lg->sstate == FTPAM_SECRET_OK)
+		ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
+	if (!ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
+		return; /* too long to be a code: no HMAC for anyone */
+	/* The result is thrown away; an error changes nothing either. */
+	(void)ft_totp_match(&p, now, code, &off, &step);
+	ft_wipe(code, sizeof(code));
+}
+
+static void
+dummy_kdfs(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	char code[FT_BACKUP_SHOWN_BUFSZ];
+	size_t want = lg->cfg.backup_codes;
+
+	if (lg->work.kdfs >= want ||
+	    !ftpam_answer_copy(
+		a, a->backup_off, a->backup_len, code, sizeof(code)))
+		return;
+	(void)ft_backup_dummy_work(
+	    code, want - lg->work.kdfs, FT_BACKUP_ITERATIONS_DEFAULT);
+	ft_wipe(code, sizeof(code));
+}
+
+/* Whatever the check stopped at (unknown user, no secret, locked, a TOTP
+ * answer that was not a backup code), do the rest of the work an enrolled,
+ * unlocked user's wrong answer costs: one state operation (a read, which
+ * creates no record), one TOTP window, and as many backup-code hashes as
+ * totp-enroll issues (backup_codes).  So the time an answer takes does not
+ * tell who is enrolled or locked. */
+static void
+even_out(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct ft_user_state us;
+	char err[ERRLEN];
+
+	memset(&us, 0, sizeof(us));
+	/* A cache that cannot be opened is cache_error for everyone. */
+	if (!lg->work.state && lg->user != NULL && open_state(lg)) {
+		ft_work_note(FT_WORK_STATE);
+		(void)ft_state_get(
+		    lg->state, lg->user, now, &us, err, sizeof(err));
+	}
+	if (a->totp_len > 0 && !lg->work.hmac)
+		dummy_hmac(lg, a, now);
+	if (a->backup_len > 0)
+		dummy_kdfs(lg, a);
+	ft_wipe(&us, sizeof(us));
+}
+
+/* One answer, checked, then evened out (see even_out). */
+static bool
+check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
+{
+	bool ok;
+
+	memset(&lg->work, 0, sizeof(lg->work));
+	ok = check_code_once(lg, a, used);
+	even_out(lg, a, ft_now());
+	return ok;
 }
 
 /* Check the code in the answer, then, whatever the outcome, hand the
@@ -410,6 +494,54 @@ check_code_and_forward(struct ftpam_login *lg, const struct ftpam_answer *a)
 	return ok;
 }
 
+/* try_first_pass: a code at the end of PAM_AUTHTOK is checked without
+ * counting a failure, because a password that merely ends in digits must
+ * not cost the user a guess: only the prompted answer that follows counts
+ * (at most one failure per call).  A locked user is not peeked at, so the
+ * absence of a prompt cannot tell a locked user that a guess was right.
+ * 1 accepted, 0 no match (prompt), -1 denied (reason set). */
+static int
+try_authtok_once(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	struct ft_user_state us;
+	char err[ERRLEN];
+	time_t now = ft_now();
+	uint64_t step = 0;
+	int m = 0;
+
+	if (lg->sstate != FTPAM_SECRET_OK)
+		return 0; /* the prompted answer is denied like any other */
+	if (!open_state(lg))
+		return -1;
+	err[0] = '\0';
+	lg->work.state = true;
+	ft_work_note(FT_WORK_STATE);
+	if (ft_state_get(lg->state, lg->user, now, &us, err, sizeof(err)) !=
+	    FT_OK) {
+		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
+		return -1;
+	}
+	if (us.locked_until != 0)
+		return 0;
+	if (a->totp_len > 0 && (m = check_totp(lg, a, now, &step)) != 0)
+		return m < 0 ? -1 : attempt_totp(lg, a, now) == 1 ? 1 : -1;
+	if (a->backup_len > 0 && (m = check_backup(lg, a)) != 0)
+		return m < 0 ? -1 : record_success(lg, 0, now) ? 1 : -1;
+	return 0;
+}
+
+/* try_authtok_once, then the same work for every kind of user. */
+static int
+try_authtok_code(struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	int r;
+
+	memset(&lg->work, 0, sizeof(lg->work));
+	r = try_authtok_once(lg, a);
+	even_out(lg, a, ft_now());
+	return r;
+}
+
 /* try_first_pass/use_first_pass: the code may already be at the end of
  * PAM_AUTHTOK.  Returns 1 decided (result in *ok), 0 go on and prompt. */
 static int
@@ -423,7 +555,7 @@ first_pass(struct ftpam_login *lg, bool *ok)
 	have = ftpam_answer_from_authtok(lg, &a);
 	if (have < 0) {
 		ftpam_answer_free(&a);
-		set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
 		return 1;
 	}
 	if (have == 0) {
@@ -431,17 +563,46 @@ first_pass(struct ftpam_login *lg, bool *ok)
 		ftpam_answer_free(&a);
 		if (!lg->cfg.use_first_pass)
 			return 0;
-		set_detail(lg, FTPAM_NO_CODE,
+		ftpam_set_detail(lg, FTPAM_NO_CODE,
 		    unset ? "use_first_pass: PAM_AUTHTOK is not set"
 			  : "use_first_pass: no code in PAM_AUTHTOK");
 		return 1;
 	}
 	ftpam_debug(lg, "checking the code at the end of PAM_AUTHTOK");
-	*ok = check_code_and_forward(lg, &a);
-	ftpam_answer_free(&a);
-	if (*ok || lg->cfg.use_first_pass || lg->reason == FTPAM_CACHE_ERROR)
+	if (lg->cfg.use_first_pass) {
+		*ok = check_code_and_forward(lg, &a);
+		ftpam_answer_free(&a);
 		return 1;
-	return 0;
+	}
+	have = try_authtok_code(lg, &a);
+	ftpam_answer_forward(
+	    lg, &a, a.totp_len > 0 ? a.totp_len : a.backup_len);
+	ftpam_answer_free(&a);
+	*ok = have == 1;
+	return have != 0 ? 1 : 0;
+}
+
+/* use_stashed: the code the split instance kept, checked without a
+ * prompt (the password module before us has verified the password). */
+static bool
+check_stashed(struct ftpam_login *lg)
+{
+	struct ftpam_answer a;
+	size_t used = 0;
+	bool ok = false;
+	int got;
+
+	got = ftpam_stash_take(lg, &a);
+	if (got < 0)
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+	else if (got == 0)
+		ftpam_set_detail(lg, FTPAM_NO_CODE,
+		    "use_stashed: no code kept for this user by a split "
+		    "instance");
+	else
+		ok = check_code(lg, &a, &used);
+	ftpam_answer_free(&a);
+	return ok;
 }
 
 static bool
@@ -452,6 +613,8 @@ converse(struct ftpam_login *lg)
 	bool ok = false;
 	int rc;
 
+	if (lg->role == FTPAM_ROLE_STASHED)
+		return check_stashed(lg);
 	if ((lg->cfg.use_first_pass || lg->cfg.try_first_pass) &&
 	    first_pass(lg, &ok) == 1)
 		return ok;
@@ -461,7 +624,7 @@ converse(struct ftpam_login *lg)
 		(void)snprintf(what, sizeof(what),
 		    "no answer (conversation failed: %s)",
 		    pam_strerror(lg->pamh, rc));
-		set_detail(lg, FTPAM_CONV_ERROR, what);
+		ftpam_set_detail(lg, FTPAM_CONV_ERROR, what);
 		return false;
 	}
 	ok = check_code_and_forward(lg, &a);
@@ -484,11 +647,67 @@ get_items(struct ftpam_login *lg)
 		lg->rhost = item;
 }
 
+/* The old single-instance forward_pass checked the code before the
+ * password module ran: refuse it (every login denied, one clear line)
+ * rather than keep a stack that lets a wrong password use up a code. */
+static bool
+role_ok(struct ftpam_login *lg)
+{
+	if (lg->cfg.forward_pass && lg->role == FTPAM_ROLE_ALONE) {
+		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR,
+		    "forward_pass needs the split stack: pam_flowtotp split, "
+		    "then the password module with use_first_pass "
+		    "(stopping the stack on failure), then pam_flowtotp "
+		    "use_stashed; see pam_flowtotp(8)");
+		return false;
+	}
+	return true;
+}
+
+/* Options (without the role words) and the role; false (reason set) if
+ * they are wrong. */
+static bool
+read_options(struct ftpam_login *lg, int argc, const char **argv)
+{
+	const char **rest;
+	char err[ERRLEN];
+	int nrest = 0, rc;
+
+	rest = calloc(argc > 0 ? (size_t)argc : 1U, sizeof(*rest));
+	if (rest == NULL) {
+		ftpam_set_detail(lg, FTPAM_NO_MEMORY, "out of memory");
+		return false;
+	}
+	ftpam_role_from_args(argc, argv, &lg->role, rest, &nrest);
+	err[0] = '\0';
+	rc = ft_config_from_args(&lg->cfg, nrest, rest, err, sizeof(err));
+	free(rest);
+	if (rc != FT_OK) {
+		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR, err);
+		return false;
+	}
+	return role_ok(lg);
+}
+
+static int
+run_login(struct ftpam_login *lg)
+{
+	if (lg->role == FTPAM_ROLE_SPLIT)
+		return ftpam_split(lg);
+	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
+		lg->ignored = true;
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
+		/* A kept code has nothing to be checked against. */
+		ftpam_stash_clear(lg->pamh);
+		return PAM_IGNORE;
+	}
+	return converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
 int
 ftpam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct ftpam_login *lg;
-	char err[ERRLEN];
 	const void *item = NULL;
 	int rc = PAM_AUTH_ERR;
 
@@ -501,31 +720,22 @@ ftpam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	lg->pamh = pamh;
 	lg->reason = FTPAM_BAD_CODE;
 	get_items(lg);
-	err[0] = '\0';
-	if (ft_config_from_args(&lg->cfg, argc, argv, err, sizeof(err)) !=
-	    FT_OK) {
+	if (!read_options(lg, argc, argv)) {
 		if (pam_get_item(pamh, PAM_USER, &item) == PAM_SUCCESS)
 			lg->user = item;
-		set_detail(lg, FTPAM_CONFIG_ERROR, err);
 		goto out;
 	}
 	if (pam_get_user(pamh, &lg->user, NULL) != PAM_SUCCESS ||
 	    lg->user == NULL || lg->user[0] == '\0') {
 		lg->user = NULL;
-		set_detail(lg, FTPAM_NO_SECRET, "no user name");
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "no user name");
 		goto out;
 	}
 	load_secret(lg);
-	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
-		lg->ignored = true;
-		set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
-		rc = PAM_IGNORE;
-		goto out;
-	}
-	if (converse(lg))
-		rc = PAM_SUCCESS;
+	rc = run_login(lg);
 out:
-	ftpam_log_outcome(lg);
+	if (!lg->stashed)
+		ftpam_log_outcome(lg);
 	ft_state_close(lg->state);
 	ft_secret_wipe(&lg->secret);
 	ft_wipe(lg, sizeof(*lg));

@@ -38,6 +38,13 @@ enum ftpam_reason {
 	FTPAM_CONFIG_ERROR,
 };
 
+/* Which part of the work this instance does (stash.c). */
+enum ftpam_role {
+	FTPAM_ROLE_ALONE = 0, /* ask for the code and check it */
+	FTPAM_ROLE_SPLIT,     /* `split`: ask once, keep the code, forward */
+	FTPAM_ROLE_STASHED,   /* `use_stashed`: check the kept code */
+};
+
 /* What we know about the user's secret before any answer is checked. */
 enum ftpam_secret_state {
 	FTPAM_SECRET_OK = 0,
@@ -46,9 +53,19 @@ enum ftpam_secret_state {
 	FTPAM_SECRET_BAD, /* unsafe or unreadable: detail says why */
 };
 
+/* The expensive work one check did, so that the rest can be done on a
+ * dummy: every kind of user costs the same (login.c even_out). */
+struct ftpam_work {
+	bool state;  /* a replay/lockout state operation */
+	bool hmac;   /* a TOTP window computed */
+	size_t kdfs; /* backup-code hashes */
+};
+
 struct ftpam_login {
 	pam_handle_t *pamh;
 	struct ft_config cfg;
+	enum ftpam_role role;
+	bool stashed; /* split: done; only a debug line is logged */
 	const char *service;
 	const char *user;
 	const char *rhost;
@@ -63,6 +80,7 @@ struct ftpam_login {
 	enum ftpam_reason reason;
 	bool ignored; /* nullok and no file: PAM_IGNORE */
 	size_t backup_left;
+	struct ftpam_work work;
 	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */
 	/* The state record after the last attempt, for the log line (when
 	 * the backend reported it). */
@@ -102,8 +120,28 @@ void ftpam_answer_forward(
 bool ftpam_answer_copy(const struct ftpam_answer *a, size_t off, size_t len,
     char *buf, size_t buflen);
 void ftpam_answer_free(struct ftpam_answer *a);
+/* split: how long the code at the end of a split answer is (0: none). */
+size_t ftpam_answer_split_len(const struct ftpam_answer *a);
+/* use_stashed: a->text (ours) is the code alone; find its candidates. */
+void ftpam_answer_set_code(
+    const struct ftpam_login *lg, struct ftpam_answer *a);
+
+/* stash.c */
+/* The split instance: prompt, keep the code, forward the password.
+ * PAM_IGNORE when done, PAM_AUTH_ERR (reason set) otherwise. */
+int ftpam_split(struct ftpam_login *lg);
+/* use_stashed: take the kept code (and drop it from the handle).
+ * 1 taken, 0 none kept for this user, -1 out of memory. */
+int ftpam_stash_take(struct ftpam_login *lg, struct ftpam_answer *a);
+void ftpam_stash_clear(pam_handle_t *pamh);
+/* Take the role words (split, use_stashed) out of argv: *role set, rest
+ * gets the other arguments (room for argc), *nrest their number. */
+void ftpam_role_from_args(int argc, const char **argv, enum ftpam_role *role,
+    const char **rest, int *nrest);
 
 /* log.c */
+void ftpam_set_detail(
+    struct ftpam_login *lg, enum ftpam_reason r, const char *what);
 void ftpam_log_outcome(const struct ftpam_login *lg);
 void ftpam_debug(const struct ftpam_login *lg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -14,8 +14,12 @@ from e2elib import CONTRIB, PROMPT_CODE, TOP_SRCDIR, Env, tap  # noqa: E402
 EXAMPLE = os.path.join(CONTRIB, "flowtotp.conf.example")
 MAN8 = os.path.join(TOP_SRCDIR, "man", "pam_flowtotp.8")
 OPTION_LINE = re.compile(r"^#([a-z_]+) = (.*)$")
-# conf= names the file itself, so it cannot be set inside one.
-NOT_IN_FILE = {"conf"}
+# conf= names the file itself, so it cannot be set inside one; split and
+# use_stashed give one pam.d line its role, which a file shared by every
+# line cannot.
+NOT_IN_FILE = {"conf", "split", "use_stashed"}
+# The single-prompt stack has two instances around the password module.
+FLOWTOTP_LINES = {"sshd-forward-pass": 2}
 
 
 def example_options():
@@ -114,8 +118,9 @@ def main():
             with open(os.path.join(CONTRIB, "pam.d", name)) as f:
                 lines = [ln for ln in f if re.match(
                     r"^\s*auth\s+\S+\s+pam_flowtotp\.so", ln)]
-            tap.is_(len(lines), 1, "contrib/pam.d/%s: one pam_flowtotp.so "
-                    "auth line" % name)
+            want = FLOWTOTP_LINES.get(name, 1)
+            tap.is_(len(lines), want, "contrib/pam.d/%s: %d pam_flowtotp.so "
+                    "auth line(s)" % (name, want))
 
         res = e2elib.run(["bash", "-n", os.path.join(CONTRIB,
                                                      "quickstart.sh")],

@@ -210,6 +210,10 @@ case_stack(
 	MUST(tu_write_file(path, text, strlen(text), 0644));
 }
 
+/* Rounds of the backup hashes the tests write: few, for speed, except where
+ * the time of a login is compared with the module's dummy work. */
+static unsigned backup_iter = BACKUP_ITER;
+
 static void
 secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
     char *out, size_t outlen)
@@ -229,7 +233,7 @@ secret_text(const struct tsecret *s, const char *const *backup, size_t nb,
 	for (size_t i = 0; i < nb; i++) {
 		if (ft_backup_normalize(backup[i], norm, sizeof(norm)) !=
 			FT_OK ||
-		    ft_backup_hash(norm, BACKUP_ITER, hash, sizeof(hash)) !=
+		    ft_backup_hash(norm, backup_iter, hash, sizeof(hash)) !=
 			FT_OK)
 			bail_out("cannot hash backup code");
 		tu_fmt(line, sizeof(line), "backup = %s\n", hash);
@@ -1206,6 +1210,53 @@ t_first_pass_no_memory(const struct tcase *c, const char *pre, const char *post)
 	MUST(unsetenv("PAM_AUTHTOK"));
 }
 
+/* try_first_pass with a password that ends in digits: the digits are
+ * taken for a code, do not match, and must not count; only the prompted
+ * answer that follows counts (one failure per call at most).  deny=3: two
+ * such logins with a wrong code would have counted four failures (locked)
+ * before; now two, so the third login still works. */
+static void
+t_first_pass_digits(const struct tcase *c, const char *pre, const char *post)
+{
+	struct result r;
+	char code[16], both[64];
+
+	put_secret(c, "carol", &S_DEFAULT);
+	case_stack(c, pre, "try_first_pass", post);
+	MUST(setenv("PAM_AUTHTOK", "Summer2024123456", 1));
+	for (int i = 0; i < 2; i++) {
+		login1(c, "carol", T0 + 150, "000000", &r);
+		expect_fail(&r, "bad_code", NULL,
+		    "try_first_pass, password ending in digits, wrong code "
+		    "at the prompt");
+		ok(r.nprompts == 1 &&
+			log_count(r.log, "flowtotp: service=") == 1,
+		    "... prompted once, one outcome line");
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 150, code, sizeof(code));
+	login1(c, "carol", T0 + 150, code, &r);
+	expect_ok(&r, "ok", code,
+	    "the third login with the right code: not locked (the digits of "
+	    "the password were not counted)");
+	result_free(&r);
+
+	/* Locked: the right code in PAM_AUTHTOK is not looked at (no
+	 * missing prompt could tell the locked user it was right). */
+	for (int i = 0; i < 3; i++) {
+		login1(c, "carol", T0 + 180, "000000", &r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 180, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "Summer2024%s", code);
+	MUST(setenv("PAM_AUTHTOK", both, 1));
+	login1(c, "carol", T0 + 180, code, &r);
+	expect_fail(&r, "locked", code, "locked: right code in PAM_AUTHTOK");
+	ok(r.nprompts == 1, "locked: still prompted like anyone else");
+	result_free(&r);
+	MUST(unsetenv("PAM_AUTHTOK"));
+}
+
 static void
 t_first_pass(void)
 {
@@ -1280,38 +1331,259 @@ t_first_pass(void)
 	result_free(&r);
 	MUST(unsetenv("PAM_AUTHTOK"));
 
-	/* forward_pass */
-	case_stack(&c, pre, "forward_pass", post);
-	code_at(&S_DEFAULT, T0 + 150, code, sizeof(code));
-	tu_fmt(both, sizeof(both), "pass word 9%s", code);
-	login1(&c, "alice", T0 + 150, both, &r);
-	expect_ok(&r, "ok", code, "forward_pass: password+code in one answer");
-	is_str(
-	    r.prompt, "Password & verification code: ", "forward_pass prompt");
-	ok(r.has_authtok && strcmp(r.authtok, "pass word 9") == 0,
-	    "forward_pass: PAM_AUTHTOK = the password part (got '%s')",
-	    r.authtok);
-	result_free(&r);
-	tu_fmt(both, sizeof(both), "pw%s", "000000");
-	login1(&c, "alice", T0 + 180, both, &r);
-	ok(r.rc == PAM_AUTH_ERR && r.has_authtok &&
-		strcmp(r.authtok, "pw") == 0,
-	    "forward_pass, wrong code: denied, password still forwarded");
-	result_free(&r);
-	{
-		static const char *const bk[] = {"wxyz-2345-abcd"};
-		char path[PATH_MAX];
+	t_first_pass_digits(&c, pre, post);
+}
 
-		tu_fmt(path, sizeof(path), "%s/bob", c.secrets);
-		put_secret_at(path, &S_DEFAULT, bk, 1);
-		login1(&c, "bob", T0, "s3cretwxyz-2345-abcd", &r);
-		expect_ok(&r, "backup_used", "wxyz",
-		    "forward_pass with a backup "
-		    "code");
-		ok(r.has_authtok && strcmp(r.authtok, "s3cret") == 0,
-		    "... password part forwarded (got '%s')", r.authtok);
+/* ---- the single-prompt stack: split, password module, use_stashed ---- */
+
+/* split, then pam_exec expose_authtok running a script that compares
+ * PAM_AUTHTOK with the password (pam_exec takes PAM_AUTHTOK as it is, as
+ * pam_unix use_first_pass does) on the line that stops the stack on
+ * failure, then use_stashed. */
+static void
+split_stack(const struct tcase *c, const char *checker, const char *ctl)
+{
+	char post[3 * PATH_MAX + 256];
+
+	tu_fmt(post, sizeof(post),
+	    "auth %s pam_exec.so quiet expose_authtok %s\n"
+	    "auth required %s secret=%s/%%u cache=%s window=1 deny=3 "
+	    "unlock_time=600 fail_interval=900 use_stashed\n",
+	    ctl, checker, E.module, c->secrets, c->cache);
+	case_stack(c, NULL, "split", post);
+}
+
+/* A wrong password: nothing logged as an outcome, nothing consumed. */
+static void
+expect_no_outcome(const struct result *r, const char *what)
+{
+	bool good = r->rc != PAM_SUCCESS && r->nprompts == 1 &&
+	    log_count(r->log, "flowtotp: service=") == 0;
+
+	ok(good, "%s: denied by the password line, no flowtotp outcome", what);
+	if (!good) {
+		diag("rc=%d prompts=%d", r->rc, r->nprompts);
+		show_log(r);
+	}
+}
+
+static void
+t_split_password_first(const struct tcase *c)
+{
+	struct result r;
+	char code[16], both[64];
+
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "wrong-pw%s", code);
+	login1(c, "alice", T0, both, &r);
+	expect_no_outcome(&r, "wrong password + right code");
+	result_free(&r);
+	tu_fmt(both, sizeof(both), "pass word 9%s", code);
+	login1(c, "alice", T0, both, &r);
+	expect_ok(&r, "ok", code,
+	    "then the right password with the same code: accepted (it was "
+	    "not used up)");
+	is_str(r.prompt, "Password & verification code: ", "one prompt");
+	ok(r.nprompts == 1, "asked once");
+	result_free(&r);
+
+	/* No password: deny=3, five guesses, then the real login works. */
+	for (int i = 0; i < 5; i++) {
+		login1(c, "alice", T0 + 30, "guess000000", &r);
+		expect_no_outcome(&r, "a guess without the password");
 		result_free(&r);
 	}
+	code_at(&S_DEFAULT, T0 + 30, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "pass word 9%s", code);
+	login1(c, "alice", T0 + 30, both, &r);
+	expect_ok(&r, "ok", code,
+	    "after five guesses without the password: not locked");
+	result_free(&r);
+}
+
+static void
+t_split_code(const struct tcase *c)
+{
+	struct result r;
+	char code[16], both[64];
+
+	login1(c, "alice", T0 + 60, "pass word 9000000", &r);
+	expect_fail(&r, "bad_code", NULL, "right password + wrong code");
+	result_free(&r);
+	login1(c, "alice", T0 + 60, "pass word 9", &r);
+	expect_fail(&r, "bad_code", NULL, "right password, no code");
+	result_free(&r);
+	login1(c, "alice", T0 + 60, "pass word 9wxyz-2345-abcd", &r);
+	expect_ok(&r, "backup_used", "wxyz", "right password + backup code");
+	result_free(&r);
+	for (int i = 0; i < 3; i++) {
+		login1(c, "alice", T0 + 90, "pass word 9000000", &r);
+		result_free(&r);
+	}
+	code_at(&S_DEFAULT, T0 + 90, code, sizeof(code));
+	tu_fmt(both, sizeof(both), "pass word 9%s", code);
+	login1(c, "alice", T0 + 90, both, &r);
+	expect_fail(&r, "locked", code,
+	    "three wrong codes after the right password still lock");
+	result_free(&r);
+}
+
+static void
+t_split(void)
+{
+	static const char *const bk[] = {"wxyz-2345-abcd"};
+	struct tcase c;
+	struct result r;
+	char checker[PATH_MAX], path[PATH_MAX];
+	/* pam_exec writes the token and a NUL on stdin. */
+	const char script[] = "#!/bin/bash\n"
+			      "IFS= read -r -d '' pw\n"
+			      "[ \"$pw\" = 'pass word 9' ]\n";
+
+	case_new(&c, "split");
+	tu_fmt(checker, sizeof(checker), "%s/checkpw", c.dir);
+	MUST(tu_write_file(checker, script, strlen(script), 0700));
+	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
+	put_secret_at(path, &S_DEFAULT, bk, 1);
+	split_stack(&c, checker, "[success=ok default=die]");
+	t_split_password_first(&c);
+	t_split_code(&c);
+
+	case_stack(&c, NULL, "use_stashed", NULL);
+	login1(&c, "alice", T0 + 120, "123456", &r);
+	expect_fail(&r, "no_code", NULL, "use_stashed without split");
+	ok(r.nprompts == 0, "use_stashed never prompts");
+	result_free(&r);
+	case_stack(&c, NULL, "forward_pass", NULL);
+	login1(&c, "alice", T0 + 120, "123456", &r);
+	expect_fail(&r, "config_error", NULL,
+	    "forward_pass alone (checks the code before the password)");
+	ok(r.nprompts == 0, "... refused before any prompt");
+	result_free(&r);
+}
+
+/* ---- the same work for every kind of user ---- */
+
+#define WORK_RUNS 5 /* logins per kind and answer, for the median */
+
+struct work {
+	int kdf, hmac, state;
+	double ms; /* median wall time, for bench/kinds.sh (not asserted) */
+};
+
+static void
+count_work(const char *path, struct work *w)
+{
+	char line[64];
+	FILE *f = fopen(path, "r");
+
+	w->kdf = w->hmac = w->state = 0;
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		w->kdf += strcmp(line, "kdf\n") == 0;
+		w->hmac += strcmp(line, "hmac\n") == 0;
+		w->state += strcmp(line, "state\n") == 0;
+	}
+	(void)fclose(f);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* WORK_RUNS logins with answer; the work of the last, the median time. */
+static void
+work_of(const struct tcase *c, const char *user, const char *answer,
+    const char *wlog, struct work *w)
+{
+	double ms[WORK_RUNS];
+	struct timespec t0, t1;
+	struct result r;
+
+	for (int i = 0; i < WORK_RUNS; i++) {
+		MUST(tu_write_file(wlog, "", 0, 0600));
+		MUST(clock_gettime(CLOCK_MONOTONIC, &t0));
+		login1(c, user, T0 + 600, answer, &r);
+		MUST(clock_gettime(CLOCK_MONOTONIC, &t1));
+		ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (r.rc == PAM_SUCCESS)
+			bail_out("work: %s was accepted", answer);
+		result_free(&r);
+	}
+	count_work(wlog, w);
+	qsort(ms, WORK_RUNS, sizeof(ms[0]), cmp_double);
+	w->ms = ms[WORK_RUNS / 2];
+}
+
+static void
+t_equal_work(void)
+{
+	static const char *const kinds[] = {
+	    "enrolled", "locked", "unenrolled", "unknown"};
+	static const char *const users[] = {"alice", "bob", "carol", "nobody"};
+	static const char *const bk[] = {"wxyz-2345-abcd", "abcd-efgh-jkmn",
+	    "pqrs-tuvw-xyz2", "2345-6789-abcd", "efgh-jkmn-pqrs",
+	    "tuvw-xyz2-3456", "789a-bcde-fghj", "kmnp-qrst-uvwx",
+	    "yz23-4567-89ab", "cdef-ghjk-mnpq"};
+	const char *answers[2] = {NULL, "zzzz-zzzz-zzzz"};
+	char wlog[PATH_MAX], path[PATH_MAX], wrong[16], near[3][16];
+	struct work w[4];
+	struct tcase c;
+	struct result r;
+
+	case_new(&c, "work");
+	case_stack(&c, NULL, "backup_codes=10", NULL);
+	backup_iter = FT_BACKUP_ITERATIONS_DEFAULT; /* as totp-enroll does */
+	tu_fmt(path, sizeof(path), "%s/alice", c.secrets);
+	put_secret_at(path, &S_DEFAULT, bk, 10);
+	tu_fmt(path, sizeof(path), "%s/bob", c.secrets);
+	put_secret_at(path, &S_DEFAULT, bk, 10);
+	backup_iter = BACKUP_ITER;
+	for (int i = 0; i < 3; i++)
+		code_at(&S_DEFAULT, T0 + 600 + 30 * (i - 1), near[i], 16);
+	for (unsigned n = 0;; n++) {
+		tu_fmt(wrong, sizeof(wrong), "%06u", 111111U * (n % 9U + 1U));
+		if (strcmp(wrong, near[0]) != 0 &&
+		    strcmp(wrong, near[1]) != 0 && strcmp(wrong, near[2]) != 0)
+			break;
+	}
+	answers[0] = wrong;
+	for (int i = 0; i < 3; i++) { /* lock bob */
+		login1(&c, "bob", T0 + 600, wrong, &r);
+		result_free(&r);
+	}
+	tu_fmt(wlog, sizeof(wlog), "%s/worklog", c.dir);
+	MUST(setenv("FLOWTOTP_TEST_WORKLOG", wlog, 1));
+	for (int a = 0; a < 2; a++) {
+		for (int k = 0; k < 4; k++) {
+			work_of(&c, users[k], answers[a], wlog, &w[k]);
+			diag("bench: answer=%s kind=%s median_ms=%.1f kdf=%d "
+			     "hmac=%d state=%d",
+			    a == 0 ? "totp" : "backup", kinds[k], w[k].ms,
+			    w[k].kdf, w[k].hmac, w[k].state);
+		}
+		for (int k = 1; k < 4; k++)
+			ok(w[k].kdf == w[0].kdf && w[k].hmac == w[0].hmac &&
+				w[k].state == w[0].state,
+			    "%s-shaped answer: a %s user costs what an "
+			    "enrolled "
+			    "one does (kdf %d/%d, hmac %d/%d, state %d/%d)",
+			    a == 0 ? "TOTP" : "backup", kinds[k], w[k].kdf,
+			    w[0].kdf, w[k].hmac, w[0].hmac, w[k].state,
+			    w[0].state);
+		ok(a == 0 ? (w[0].kdf == 0 && w[0].hmac == 3 && w[0].state == 1)
+			  : (w[0].kdf == 10 && w[0].state == 1),
+		    "%s-shaped answer: %s", a == 0 ? "TOTP" : "backup",
+		    a == 0 ? "no KDF, one window of 3 HMACs, one state op"
+			   : "10 KDFs (backup_codes), one state op");
+	}
+	MUST(unsetenv("FLOWTOTP_TEST_WORKLOG"));
 }
 
 static void
@@ -1921,6 +2193,8 @@ main(int argc, char **argv)
 	RUN(t_cache_attacks);
 	RUN(t_answers);
 	RUN(t_first_pass);
+	RUN(t_split);
+	RUN(t_equal_work);
 	RUN(t_crypto_error);
 	RUN(t_config);
 	RUN(t_debug);
