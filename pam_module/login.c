@@ -104,7 +104,7 @@ lookup_user(struct ftpam_login *lg)
 	}
 	if (lg->pw->pw_name == NULL || lg->pw->pw_name[0] == '\0') {
 		lg->sstate = FTPAM_SECRET_BAD;
-		set_detail(lg, FTPAM_UNSAFE_FILE,
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE,
 		    "the user database returned an empty user name");
 		return false;
 	}
