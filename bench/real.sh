@@ -4,7 +4,7 @@
 # stack, an in-process pam_start -> pam_authenticate -> pam_end loop.
 # Called by `bench/run.sh -R` (which builds); by hand, as root:
 #
-#   bench/real.sh BUILDDIR [REPEATS [TABLEFILE]]
+#   bench/real.sh BUILDDIR [REPEATS [TABLEFILE [PROFILE]]]
 #
 # Adds NUSERS accounts ftb_000000.. (uids UID0.., password "*", shell
 # nologin; bench/realusers.py, under the locks useradd takes), then per run
@@ -14,11 +14,19 @@
 # same user apart from it, so the report can show the ratio without the
 # user lookup.  The accounts, the /etc/pam.d files and the work directories
 # are removed on every exit (trap), also after a failure or ^C.
+# PROFILE=1 (run.sh -R -p) then also shows where flowtotp's time goes with
+# those accounts: bench/phase_bench step by step, flowtotp without the site
+# configuration file, strace -c and perf (if installed).
+# REAL_HOOK=CMD runs CMD (bash -c) with the accounts and services in place
+# instead of the runs, for looking closer; it sees $W (work dir: measured.txt
+# holds the measured users), $DRIVER, $SVC (service prefix: ${SVC}ft, ...)
+# and $FTLINE, and everything is removed after it as usual.
 set -euo pipefail
 
 BUILD=$(cd "$1" && pwd) # libpam loads a module only by absolute path
 REPEATS=${2:-3}
 OUT=${3:-}
+PROFILE=${4:-0}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
@@ -82,7 +90,10 @@ install -m 0644 "$SRC/contrib/flowtotp.conf.example" "$W/flowtotp.conf"
 service permit "$PAMDIR/pam_permit.so"
 service ga "$PAMDIR/pam_google_authenticator.so"
 service oath "$PAMDIR/pam_oath.so usersfile=$U/users.oath window=1"
-service ft "$FTMOD conf=$W/flowtotp.conf secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
+FTLINE="secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
+service ft "$FTMOD conf=$W/flowtotp.conf $FTLINE"
+# The same without a configuration file (the built-in default path, absent).
+service ftnoconf "$FTMOD $FTLINE"
 MODULES="permit ft ga oath"
 
 # The measured users, evenly over the accounts (the first one only warms
@@ -123,6 +134,12 @@ for m in $MODULES; do
 	fi
 done
 
+if [ -n "${REAL_HOOK:-}" ]; then
+	W=$W DRIVER=$DRIVER SVC=ftb-$$- FTLINE=$FTLINE SHM=$SHM \
+	    bash -c "$REAL_HOOK" || true
+	exit 0
+fi
+
 # Lookups of the user database per login (opens of /etc/passwd), counted
 # with strace over a few logins: the report takes that many getpwnam_r
 # times out of each module's time.
@@ -156,4 +173,45 @@ TABLE=$("$PY" "$SRC/bench/report.py" --real "$RES" "$MACHINE" "$REPEATS" \
     "$MEASURED" "$STEPS")
 printf '%s\n' "$TABLE"
 [ -n "$OUT" ] && printf '%s\n' "$TABLE" >"$OUT"
+[ "$PROFILE" = 1 ] || exit 0
+
+# ---- where flowtotp's time goes, with these accounts ----
+PHASE=$BUILD/bench/phase_bench
+for w in "" -w; do
+	what=${w:+failure}
+	echo
+	echo "##### ${what:-success} path"
+	if [ -x "$PHASE" ]; then
+		fresh
+		echo "=== steps through the library (bench/phase_bench):"
+		"$PHASE" -u "$W/measured.txt" -n "$MEASURED" $w \
+		    conf="$W/flowtotp.conf" $FTLINE
+	fi
+	fresh
+	echo "=== pam_authenticate with and without the configuration file (us):"
+	for m in ft ftnoconf ft ftnoconf; do
+		rm -f "$SHM"/ft.gdbm*
+		"$DRIVER" -s "ftb-$$-$m" -u "$W/measured.txt" -W -n 301 \
+		    -l "$m" $w | tr ' ' '\n' | grep -E '^(label|ok|auth_mean_us|auth_med_us)=' | tr '\n' ' '
+		echo
+	done
+	if command -v strace >/dev/null; then
+		fresh
+		echo "=== strace -c, 200 logins through flowtotp:"
+		strace -c -o "$W/strace.c" "$DRIVER" -s "ftb-$$-ft" \
+		    -u "$W/measured.txt" -W -n 201 $w >/dev/null
+		head -n 25 "$W/strace.c"
+	fi
+	if command -v perf >/dev/null; then
+		fresh
+		echo "=== perf (DWARF call graphs, $MEASURED logins):"
+		perf record -q -F 5000 --call-graph dwarf,16384 -o "$W/perf.data" \
+		    -- "$DRIVER" -s "ftb-$$-ft" -u "$W/measured.txt" -W $w \
+		    >/dev/null 2>"$W/perf.err" || cat "$W/perf.err" >&2
+		perf script -i "$W/perf.data" 2>/dev/null |
+		    "$PY" "$SRC/bench/perf_split.py" pam_authenticate \
+		    ftpam_authenticate 30 || true
+		rm -f "$W/perf.data"
+	fi
+done
 exit 0

@@ -96,7 +96,7 @@ FTTEST=$BUILD/pam_module/.libs/pam_flowtotp_test.so
 if [ "$REAL" = 1 ]; then
 	[ "$FT_OK" = 1 ] || { echo "run.sh: pam_flowtotp did not build, see $BUILD/bench-build.log" >&2; exit 1; }
 	rc=0
-	"$SRC/bench/real.sh" "$BUILD" "$REPEATS" "$OUT" || rc=$?
+	"$SRC/bench/real.sh" "$BUILD" "$REPEATS" "$OUT" "$PROFILE" || rc=$?
 	[ -n "${OWN_BUILD:-}" ] && rm -rf "$OWN_BUILD"
 	exit $rc
 fi
