@@ -20,8 +20,8 @@
  * program does.  -S LIST (seq mode), e.g. -S -1,0,1: one pass over the users
  * per listed step offset, each sending the code of the current step plus
  * the offset (the passes go up in time, so replay protection accepts all).
- * -L also times, untimed by the login, one getpwnam_r of the same user right
- * after it (the lookup a module makes), written as a fifth -d column.
+ * -L writes two more -d columns: the time the login spent in passwd lookups
+ * (getpwnam_r and kin, timed by lookuptimer.c) and how many it made.
  * Output: one "key=value ..." line on stdout.
  * Log lines go to a stand-in system logger (syslogsink.c).
  * A benchmark tool, not installed. */
@@ -46,6 +46,7 @@
 #include <openssl/hmac.h>
 #include <security/pam_appl.h>
 
+#include "lookuptimer.h"
 #include "syslogsink.h"
 
 #define NAME_MAX_LEN 64U
@@ -65,7 +66,6 @@
 #define USEC_PER_SEC 1e6
 #define P99 0.99
 #define STEPS_MAX 16U
-#define PWBUF_LEN 4096U
 
 enum mode { MODE_SEQ, MODE_SAME, MODE_DIFF, MODE_PW };
 
@@ -93,7 +93,7 @@ struct opts {
 	unsigned rounds;
 	int steps[STEPS_MAX]; /* -S: step offsets, one pass each */
 	size_t nsteps;
-	bool lookup; /* -L: time a getpwnam_r after each login */
+	bool lookup; /* -L: write the lookups of each login */
 };
 
 /* Shared between the processes of a concurrent run. */
@@ -329,9 +329,9 @@ quantile(double *v, size_t n, double q)
 
 /* Per-login samples of a seq run. */
 struct samples {
-	double *tot, *au, *pw;
+	double *tot, *au, *pw; /* pw: in passwd lookups, inside the login */
 	bool *ok;
-	size_t *logs;
+	size_t *logs, *npw;
 	size_t n;
 };
 
@@ -343,6 +343,7 @@ samples_free(struct samples *s)
 	free(s->pw);
 	free(s->ok);
 	free(s->logs);
+	free(s->npw);
 }
 
 static int
@@ -354,15 +355,16 @@ samples_alloc(struct samples *s, size_t n)
 	s->pw = calloc(n, sizeof(*s->pw));
 	s->ok = calloc(n, sizeof(*s->ok));
 	s->logs = calloc(n, sizeof(*s->logs));
+	s->npw = calloc(n, sizeof(*s->npw));
 	if (s->tot == NULL || s->au == NULL || s->pw == NULL || s->ok == NULL ||
-	    s->logs == NULL) {
+	    s->logs == NULL || s->npw == NULL) {
 		samples_free(s);
 		return -1;
 	}
 	return 0;
 }
 
-/* Append one "TOTAL_US AUTH_US OK LOGS [LOOKUP_US]" line per login to
+/* Append one "TOTAL_US AUTH_US OK LOGS [LOOKUP_US LOOKUPS]" line per login to
  * o->raw, so runs split over several processes can be merged. */
 static int
 write_raw(const struct opts *o, const struct samples *s)
@@ -376,25 +378,10 @@ write_raw(const struct opts *o, const struct samples *s)
 		fprintf(f, "%.1f %.1f %d %zu", s->tot[i], s->au[i],
 		    s->ok[i] ? 1 : 0, s->logs[i]);
 		if (o->lookup)
-			fprintf(f, " %.1f", s->pw[i]);
+			fprintf(f, " %.1f %zu", s->pw[i], s->npw[i]);
 		fputc('\n', f);
 	}
 	return fclose(f) == 0 ? 0 : -1;
-}
-
-/* One getpwnam_r of name, in µs (-1 if the user is unknown): the lookup a
- * module makes, timed apart so it can be taken out of its time. */
-static double
-time_lookup(const char *name)
-{
-	struct passwd pwd, *res = NULL;
-	char buf[PWBUF_LEN];
-	double t0 = now_us(), t;
-	int rc;
-
-	rc = getpwnam_r(name, &pwd, buf, sizeof(buf), &res);
-	t = now_us() - t0;
-	return rc == 0 && res != NULL ? t : -1.0;
 }
 
 /* The time a code is made for in pass `pass' (-S offsets, else now). */
@@ -427,13 +414,14 @@ seq_one(const struct opts *o, const struct user *u, size_t pass,
     struct samples *s, size_t k)
 {
 	char code[CODE_LEN];
+	size_t before;
 
 	make_code(u, pass_time(o, pass), o->wrong, code);
+	(void)lookup_take(&before); /* count this login's lookups only */
 	s->ok[k] =
 	    login(o, u->name, code, &s->tot[k], &s->au[k], NULL) == PAM_SUCCESS;
+	s->pw[k] = lookup_take(&s->npw[k]);
 	s->logs[k] = sink_drain(); /* outside the timed part */
-	if (o->lookup)
-		s->pw[k] = time_lookup(u->name);
 }
 
 static void

@@ -10,9 +10,9 @@
 # nologin; bench/realusers.py, under the locks useradd takes), then per run
 # and module logs MEASURED of them in, spread evenly over the file, once per
 # step offset -1, 0, +1 (2,001 logins), with the right code (success) and
-# with a wrong one (failure).  Every login also times one getpwnam_r of the
-# same user apart from it, so the report can show the ratio without the
-# user lookup.  The accounts, the /etc/pam.d files and the work directories
+# with a wrong one (failure).  The driver also times the passwd lookups each
+# login makes (bench/lookuptimer.c), so the report can show the ratio
+# without them.  The accounts, the /etc/pam.d files and the work directories
 # are removed on every exit (trap), also after a failure or ^C.
 # PROFILE=1 (run.sh -R -p) then also shows where flowtotp's time goes with
 # those accounts: bench/phase_bench step by step, flowtotp without the site
@@ -66,7 +66,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-W=$(mktemp -d /var/tmp/flowtotp-real.XXXXXX)
+# REAL_WORKDIR=/dev/shm puts homes and secret files on tmpfs: then no
+# module pays for a disk (google-authenticator fsyncs its rewritten file at
+# every login, which on a busy disk costs milliseconds).
+W=$(mktemp -d "${REAL_WORKDIR:-/var/tmp}/flowtotp-real.XXXXXX")
 SHM=$(mktemp -d /dev/shm/flowtotp-real.XXXXXX)
 chmod 0711 "$W" # the users reach their homes below it
 RES=$W/results.txt
@@ -140,9 +143,9 @@ if [ -n "${REAL_HOOK:-}" ]; then
 	exit 0
 fi
 
-# Lookups of the user database per login (opens of /etc/passwd), counted
-# with strace over a few logins: the report takes that many getpwnam_r
-# times out of each module's time.
+# Opens of /etc/passwd per login, counted with strace over a few logins: a
+# cross-check of the lookups the driver counts (a lookup through another
+# nss source, or one from inside libc, would show here only).
 if command -v strace >/dev/null; then
 	fresh
 	for m in $MODULES; do
@@ -168,7 +171,7 @@ for ((r = 0; r < REPEATS; r++)); do
 	done
 done
 
-MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), libpam $(dpkg-query -W -f='${Version}' libpam0g 2>/dev/null || echo '?'), $(wc -l </etc/passwd) lines in /etc/passwd, load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), libpam $(dpkg-query -W -f='${Version}' libpam0g 2>/dev/null || echo '?'), $(wc -l </etc/passwd) lines in /etc/passwd, homes on $(df --output=fstype "$W" | tail -n1), load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg)"
 TABLE=$("$PY" "$SRC/bench/report.py" --real "$RES" "$MACHINE" "$REPEATS" \
     "$MEASURED" "$STEPS")
 printf '%s\n' "$TABLE"
