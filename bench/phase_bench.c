@@ -277,15 +277,74 @@ num(const char *s)
 	return (size_t)v;
 }
 
+static void
+print_phases(double *t[PH_COUNT], size_t n, size_t ok, bool wrong)
+{
+	int i;
+
+	printf("%zu logins (%zu accepted), %s code; mean, median and p99 in "
+	       "us:\n",
+	    n, ok, wrong ? "wrong" : "right");
+	for (i = 0; i < PH_COUNT; i++) {
+		double sum = 0.0;
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			sum += t[i][k];
+		printf("  %-38s %8.1f %8.1f %8.1f\n", phase_name[i],
+		    sum / (double)n, quantile(t[i], n, 0.5),
+		    quantile(t[i], n, P99));
+	}
+}
+
+/* Log in users [offset, offset+count) of the file; fills t, *ok.  Returns
+ * how many logged in, or -1 on an error (message printed). */
+struct run {
+	size_t offset, count; /* users [offset, offset+count) */
+	int margc;	      /* the module's arguments */
+	const char **margs;
+	bool wrong;
+};
+
+static long
+run_users(FILE *f, const struct run *ru, double *t[PH_COUNT], size_t *ok)
+{
+	char line[LINE_MAX_LEN], name[NAME_MAX_LEN];
+	double one[PH_COUNT];
+	size_t n = 0, lineno = 0;
+	int i, r;
+
+	for (; n < ru->count && fgets(line, sizeof(line), f) != NULL;
+	     lineno++) {
+		if (lineno < ru->offset)
+			continue;
+		if (sscanf(line, "%63s", name) != 1)
+			break;
+		memset(one, 0, sizeof(one));
+		r = one_login(ru->margc, ru->margs, name, ru->wrong, one);
+		if (r < 0)
+			return -1;
+		*ok += (size_t)r;
+		/* PH_ATTEMPT excludes PH_CHECK: each counted once */
+		for (i = 0; i < PH_TOTAL; i++)
+			one[PH_TOTAL] += one[i];
+		for (i = 0; i < PH_COUNT; i++)
+			t[i][n] = one[i];
+		n++;
+	}
+	return (long)n;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *users = NULL;
-	char line[LINE_MAX_LEN], name[NAME_MAX_LEN];
-	double *t[PH_COUNT] = {NULL}, one[PH_COUNT];
+	struct run ru;
+	double *t[PH_COUNT] = {NULL};
 	const char **margs = NULL;
 	int margc;
-	size_t offset = 0, count = 1000, n = 0, lineno = 0, ok = 0;
+	size_t offset = 0, count = 1000, ok = 0;
+	long n;
 	bool wrong = false;
 	FILE *f;
 	int c, i, rc = 1;
@@ -314,43 +373,16 @@ main(int argc, char **argv)
 		    stderr, "phase_bench: %s: %s\n", users, strerror(errno));
 		goto out;
 	}
-	for (; n < count && fgets(line, sizeof(line), f) != NULL; lineno++) {
-		int r;
-
-		if (lineno < offset)
-			continue;
-		if (sscanf(line, "%63s", name) != 1)
-			break;
-		memset(one, 0, sizeof(one));
-		r = one_login(margc, margs, name, wrong, one);
-		if (r < 0) {
-			(void)fclose(f);
-			goto out;
-		}
-		ok += (size_t)r;
-		for (i = 0; i < PH_TOTAL; i++)
-			one[PH_TOTAL] += one[i];
-		/* PH_ATTEMPT excludes PH_CHECK: each counted once */
-		for (i = 0; i < PH_COUNT; i++)
-			t[i][n] = one[i];
-		n++;
-	}
+	ru.offset = offset;
+	ru.count = count;
+	ru.margc = margc;
+	ru.margs = margs;
+	ru.wrong = wrong;
+	n = run_users(f, &ru, t, &ok);
 	(void)fclose(f);
-	if (n == 0)
+	if (n <= 0)
 		goto out;
-	printf("%zu logins (%zu accepted), %s code; mean, median and p99 in "
-	       "us:\n",
-	    n, ok, wrong ? "wrong" : "right");
-	for (i = 0; i < PH_COUNT; i++) {
-		double sum = 0.0;
-		size_t k;
-
-		for (k = 0; k < n; k++)
-			sum += t[i][k];
-		printf("  %-38s %8.1f %8.1f %8.1f\n", phase_name[i],
-		    sum / (double)n, quantile(t[i], n, 0.5),
-		    quantile(t[i], n, P99));
-	}
+	print_phases(t, (size_t)n, ok, wrong);
 	rc = 0;
 out:
 	for (i = 0; i < PH_COUNT; i++)

@@ -8,7 +8,8 @@
                                     (the bench/real.sh table)
 
 Labels are MEASURE:MODULE:RUN.  Values over repeated runs are reduced to
-their median; ratios are computed within each run, then the median taken."""
+their median; ratios are computed within each run, then the median taken.
+"auth mean" is the median over runs of each run's mean."""
 
 import statistics
 import sys
@@ -64,9 +65,9 @@ def size(n):
 
 def seq_section(out, rows, measure, title, modules):
     out.append(title)
-    hdr = ("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" %
+    hdr = ("  %-26s %9s %9s %9s %9s %9s %9s %8s %9s %5s" %
            ("module", "logins/s", "call med", "call p99", "auth med",
-            "auth p99", "auth/GA", "accepted", "logs"))
+            "auth p99", "auth mean", "auth/GA", "accepted", "logs"))
     out.append(hdr)
     ga_by_run = {r["run"]: float(r["auth_med_us"])
                  for r in pick(rows, measure, "ga")}
@@ -81,13 +82,14 @@ def seq_section(out, rows, measure, title, modules):
         ok = sum(int(r["ok"]) for r in rs)
         n = sum(int(r["n"]) for r in rs)
         logs = sum(int(r.get("log_lines", 0)) for r in rs)
-        out.append("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" % (
+        out.append("  %-26s %9s %9s %9s %9s %9s %9s %8s %9s %5s" % (
             NAMES[m],
             fmt(med([float(r["logins_per_s"]) for r in rs])),
             fmt(med([float(r["total_med_us"]) for r in rs])),
             fmt(med([float(r["total_p99_us"]) for r in rs])),
             fmt(med([float(r["auth_med_us"]) for r in rs])),
             fmt(med([float(r["auth_p99_us"]) for r in rs])),
+            fmt(med([float(r.get("auth_mean_us", "nan")) for r in rs])),
             fmt(ratio, 3), "%d/%d" % (ok, n), fmt(logs / n, 1)))
     return ratios
 
