@@ -3,6 +3,7 @@
 each module reads.
 
   mkusers.py DIR COUNT [--ga] [--ga-every=K] [--oath] [--ft]
+             [--prefix=P --uid0=UID]
 
 writes into DIR:
   users.txt           "NAME HEXSECRET" per line (what pam_bench reads)
@@ -15,6 +16,12 @@ writes into DIR:
                       strided run logs in: nothing reads the others)
   users.oath          pam_oath "HOTP/T30 NAME - HEX" lines      (--oath)
 
+--prefix/--uid0 (bench/real.sh): names P000000.. for accounts that exist in
+/etc/passwd with uid UID+i (bench/realusers.py); homes and google-
+authenticator files then belong to that uid (the module checks the owner
+and reads them as the user), DIR and DIR/home are 0711 so the user can
+reach its home.
+
 Secrets are derived from the user's index, so every module sees the same
 secret for the same user and runs are repeatable."""
 
@@ -26,14 +33,15 @@ import time
 
 PREFIX = "bu"
 SECRET_LEN = 20
+NOGROUP = 65534
 
 
 def secret(i):
     return hashlib.sha1(b"flowtotp-bench-%d" % i).digest()[:SECRET_LEN]
 
 
-def name(i):
-    return "%s%06d" % (PREFIX, i)
+def name(i, prefix=PREFIX):
+    return "%s%06d" % (prefix, i)
 
 
 def write_private(path, text):
@@ -52,15 +60,19 @@ def main(argv):
     if "--ga-every" in opts:
         flags.add("--ga")
     uid, gid = os.getuid(), os.getgid()
+    prefix = opts.get("--prefix", PREFIX)
+    uid0 = int(opts["--uid0"]) if "--uid0" in opts else None
     created = int(time.time())
-    os.makedirs(top, mode=0o700, exist_ok=True)
+    dmode = 0o711 if uid0 is not None else 0o700
+    os.makedirs(top, mode=dmode, exist_ok=True)
+    os.chmod(top, dmode)
     if "--ft" in flags:
         os.makedirs(os.path.join(top, "ft"), mode=0o700, exist_ok=True)
     if "--ga" in flags:
-        os.makedirs(os.path.join(top, "home"), mode=0o700, exist_ok=True)
+        os.makedirs(os.path.join(top, "home"), mode=dmode, exist_ok=True)
     users, passwd, oath = [], [], []
     for i in range(count):
-        n, key = name(i), secret(i)
+        n, key = name(i, prefix), secret(i)
         b32 = base64.b32encode(key).decode().rstrip("=")
         home = os.path.join(top, "home", n)
         users.append("%s %s\n" % (n, key.hex()))
@@ -74,9 +86,12 @@ def main(argv):
                           % (b32, created))
         if "--ga" in flags and i % ga_every == 0:
             os.makedirs(home, mode=0o700, exist_ok=True)
-            write_private(os.path.join(home, ".google_authenticator"),
-                          '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n'
+            ga = os.path.join(home, ".google_authenticator")
+            write_private(ga, '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n'
                           '" DISALLOW_REUSE\n" TOTP_AUTH\n' % b32)
+            if uid0 is not None:
+                os.chown(home, uid0 + i, NOGROUP)
+                os.chown(ga, uid0 + i, NOGROUP)
     with open(os.path.join(top, "users.txt"), "w") as f:
         f.writelines(users)
     with open(os.path.join(top, "passwd"), "w") as f:

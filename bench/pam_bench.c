@@ -16,6 +16,12 @@
  * Users: -n COUNT of them from line -o OFFSET (0-based), every -k STRIDE-th.
  * -w sends a wrong code instead; -W makes the first user's login an untimed
  * warm-up; -d FILE appends each login's times (seq mode) to FILE.
+ * Without -c CONFDIR, pam_start reads the service from /etc/pam.d, as a real
+ * program does.  -S LIST (seq mode), e.g. -S -1,0,1: one pass over the users
+ * per listed step offset, each sending the code of the current step plus
+ * the offset (the passes go up in time, so replay protection accepts all).
+ * -L writes two more -d columns: the time the login spent in passwd lookups
+ * (getpwnam_r and kin, timed by lookuptimer.c) and how many it made.
  * Output: one "key=value ..." line on stdout.
  * Log lines go to a stand-in system logger (syslogsink.c).
  * A benchmark tool, not installed. */
@@ -40,6 +46,7 @@
 #include <openssl/hmac.h>
 #include <security/pam_appl.h>
 
+#include "lookuptimer.h"
 #include "syslogsink.h"
 
 #define NAME_MAX_LEN 64U
@@ -58,6 +65,7 @@
 #define NSEC_PER_USEC 1000.0
 #define USEC_PER_SEC 1e6
 #define P99 0.99
+#define STEPS_MAX 16U
 
 enum mode { MODE_SEQ, MODE_SAME, MODE_DIFF, MODE_PW };
 
@@ -83,6 +91,9 @@ struct opts {
 	time_t now;
 	unsigned procs;
 	unsigned rounds;
+	int steps[STEPS_MAX]; /* -S: step offsets, one pass each */
+	size_t nsteps;
+	bool lookup; /* -L: write the lookups of each login */
 };
 
 /* Shared between the processes of a concurrent run. */
@@ -274,9 +285,13 @@ login(const struct opts *o, const char *user, char *code, double *total,
 	int rc;
 
 	t0 = now_us();
-	rc = pam_start_confdir(o->service, user, &pc, o->confdir, &pamh);
+	if (o->confdir != NULL)
+		rc =
+		    pam_start_confdir(o->service, user, &pc, o->confdir, &pamh);
+	else
+		rc = pam_start(o->service, user, &pc, &pamh);
 	if (rc != PAM_SUCCESS) {
-		fprintf(stderr, "pam_bench: pam_start_confdir: %d\n", rc);
+		fprintf(stderr, "pam_bench: pam_start: %d\n", rc);
 		exit(2);
 	}
 	if (barrier != NULL)
@@ -312,21 +327,72 @@ quantile(double *v, size_t n, double q)
 	return v[i > 0 ? i - 1 : 0];
 }
 
-/* Append one "TOTAL_US AUTH_US OK LOGS" line per login to o->raw, so runs
- * split over several processes can be merged. */
+/* Per-login samples of a seq run. */
+struct samples {
+	double *tot, *au, *pw; /* pw: in passwd lookups, inside the login */
+	bool *ok;
+	size_t *logs, *npw;
+	size_t n;
+};
+
+static void
+samples_free(struct samples *s)
+{
+	free(s->tot);
+	free(s->au);
+	free(s->pw);
+	free(s->ok);
+	free(s->logs);
+	free(s->npw);
+}
+
 static int
-write_raw(const struct opts *o, const double *tot, const double *au,
-    const bool *okv, const size_t *logv, size_t n)
+samples_alloc(struct samples *s, size_t n)
+{
+	s->n = n;
+	s->tot = calloc(n, sizeof(*s->tot));
+	s->au = calloc(n, sizeof(*s->au));
+	s->pw = calloc(n, sizeof(*s->pw));
+	s->ok = calloc(n, sizeof(*s->ok));
+	s->logs = calloc(n, sizeof(*s->logs));
+	s->npw = calloc(n, sizeof(*s->npw));
+	if (s->tot == NULL || s->au == NULL || s->pw == NULL || s->ok == NULL ||
+	    s->logs == NULL || s->npw == NULL) {
+		samples_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append one "TOTAL_US AUTH_US OK LOGS [LOOKUP_US LOOKUPS]" line per login to
+ * o->raw, so runs split over several processes can be merged. */
+static int
+write_raw(const struct opts *o, const struct samples *s)
 {
 	FILE *f;
 	size_t i;
 
 	if ((f = fopen(o->raw, "a")) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		fprintf(f, "%.1f %.1f %d %zu\n", tot[i], au[i], okv[i] ? 1 : 0,
-		    logv[i]);
+	for (i = 0; i < s->n; i++) {
+		fprintf(f, "%.1f %.1f %d %zu", s->tot[i], s->au[i],
+		    s->ok[i] ? 1 : 0, s->logs[i]);
+		if (o->lookup)
+			fprintf(f, " %.1f %zu", s->pw[i], s->npw[i]);
+		fputc('\n', f);
+	}
 	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* The time a code is made for in pass `pass' (-S offsets, else now). */
+static time_t
+pass_time(const struct opts *o, size_t pass)
+{
+	time_t t = code_time(o);
+
+	if (o->nsteps > 0)
+		t += (time_t)o->steps[pass] * (time_t)PERIOD;
+	return t;
 }
 
 /* -W: the first user's login is untimed, so that the timed ones do not pay
@@ -337,60 +403,77 @@ warm_up(const struct opts *o, const struct user *u)
 {
 	char code[CODE_LEN];
 
-	make_code(u, code_time(o), o->wrong, code);
+	make_code(u, pass_time(o, 0), o->wrong, code);
 	(void)login(o, u->name, code, NULL, NULL, NULL);
 	(void)sink_drain();
+}
+
+/* Sample k: user u's login for pass `pass'. */
+static void
+seq_one(const struct opts *o, const struct user *u, size_t pass,
+    struct samples *s, size_t k)
+{
+	char code[CODE_LEN];
+	size_t before;
+
+	make_code(u, pass_time(o, pass), o->wrong, code);
+	(void)lookup_take(&before); /* count this login's lookups only */
+	s->ok[k] =
+	    login(o, u->name, code, &s->tot[k], &s->au[k], NULL) == PAM_SUCCESS;
+	s->pw[k] = lookup_take(&s->npw[k]);
+	s->logs[k] = sink_drain(); /* outside the timed part */
+}
+
+static void
+print_seq(const struct opts *o, struct samples *s)
+{
+	double sum = 0.0, ausum = 0.0;
+	size_t i, ok = 0, logs = 0, n = s->n;
+
+	for (i = 0; i < n; i++) {
+		ok += s->ok[i] ? 1 : 0;
+		logs += s->logs[i];
+		sum += s->tot[i];
+		ausum += s->au[i];
+	}
+	printf("label=%s mode=seq wrong=%d n=%zu ok=%zu fail=%zu "
+	       "logins_per_s=%.0f total_med_us=%.1f total_p99_us=%.1f "
+	       "auth_med_us=%.1f auth_p99_us=%.1f auth_mean_us=%.1f "
+	       "log_lines=%zu\n",
+	    o->label, o->wrong ? 1 : 0, n, ok, n - ok,
+	    (double)n * USEC_PER_SEC / sum, quantile(s->tot, n, 0.5),
+	    quantile(s->tot, n, P99), quantile(s->au, n, 0.5),
+	    quantile(s->au, n, P99), ausum / (double)n, logs);
 }
 
 static int
 run_seq(const struct opts *o, const struct user *u, size_t n)
 {
-	double *tot, *au, sum = 0.0;
-	size_t i, ok = 0, logs = 0, *logv;
-	char code[CODE_LEN];
-	bool *okv;
+	struct samples s;
+	size_t passes = o->nsteps > 0 ? o->nsteps : 1, p, i;
 	int rc = 1;
 
-	tot = calloc(n, sizeof(*tot));
-	au = calloc(n, sizeof(*au));
-	okv = calloc(n, sizeof(*okv));
-	logv = calloc(n, sizeof(*logv));
-	if (tot == NULL || au == NULL || okv == NULL || logv == NULL)
-		goto out;
 	if (o->warm) {
 		if (n < 2)
-			goto out;
+			return 1;
 		warm_up(o, u);
 		u++;
 		n--;
 	}
+	if (samples_alloc(&s, n * passes) != 0)
+		return 1;
 	(void)sink_drain();
-	for (i = 0; i < n; i++) {
-		make_code(&u[i], code_time(o), o->wrong, code);
-		okv[i] = login(o, u[i].name, code, &tot[i], &au[i], NULL) ==
-		    PAM_SUCCESS;
-		ok += okv[i] ? 1 : 0;
-		sum += tot[i];
-		logv[i] = sink_drain(); /* outside the timed part */
-		logs += logv[i];
-	}
-	if (o->raw != NULL && write_raw(o, tot, au, okv, logv, n) != 0) {
+	for (p = 0; p < passes; p++)
+		for (i = 0; i < n; i++)
+			seq_one(o, &u[i], p, &s, p * n + i);
+	if (o->raw != NULL && write_raw(o, &s) != 0) {
 		fprintf(stderr, "pam_bench: %s: %s\n", o->raw, strerror(errno));
 		goto out;
 	}
-	printf("label=%s mode=seq wrong=%d n=%zu ok=%zu fail=%zu "
-	       "logins_per_s=%.0f total_med_us=%.1f total_p99_us=%.1f "
-	       "auth_med_us=%.1f auth_p99_us=%.1f log_lines=%zu\n",
-	    o->label, o->wrong ? 1 : 0, n, ok, n - ok,
-	    (double)n * USEC_PER_SEC / sum, quantile(tot, n, 0.5),
-	    quantile(tot, n, P99), quantile(au, n, 0.5), quantile(au, n, P99),
-	    logs);
+	print_seq(o, &s);
 	rc = 0;
 out:
-	free(tot);
-	free(au);
-	free(okv);
-	free(logv);
+	samples_free(&s);
 	return rc;
 }
 
@@ -495,9 +578,9 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pam_bench -c CONFDIR -s SERVICE -u USERFILE "
+	    "usage: pam_bench [-c CONFDIR] -s SERVICE -u USERFILE "
 	    "[-m seq|same|diff|pw] [-o OFFSET] [-n COUNT] [-k STRIDE] [-w] "
-	    "[-W] [-d RAWFILE] [-t SECONDS] "
+	    "[-W] [-d RAWFILE] [-t SECONDS] [-S STEP,...] [-L] "
 	    "[-P PROCS] [-R ROUNDS] [-l LABEL]\n");
 	exit(2);
 }
@@ -515,6 +598,45 @@ num(const char *s, unsigned long long max)
 	return v;
 }
 
+static enum mode
+parse_mode(const char *s)
+{
+	if (strcmp(s, "seq") == 0)
+		return MODE_SEQ;
+	if (strcmp(s, "same") == 0)
+		return MODE_SAME;
+	if (strcmp(s, "diff") == 0)
+		return MODE_DIFF;
+	if (strcmp(s, "pw") == 0)
+		return MODE_PW;
+	usage();
+	return MODE_SEQ; /* not reached */
+}
+
+/* -S -1,0,1: comma-separated step offsets, in the order of the passes. */
+static void
+parse_steps(const char *s, struct opts *o)
+{
+	const char *p = s;
+	char *end;
+	long v;
+
+	o->nsteps = 0;
+	for (;;) {
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno != 0 || end == p || o->nsteps == STEPS_MAX ||
+		    v < -WRONG_AVOID_STEPS || v > WRONG_AVOID_STEPS)
+			usage();
+		o->steps[o->nsteps++] = (int)v;
+		if (*end == '\0')
+			return;
+		if (*end != ',')
+			usage();
+		p = end + 1;
+	}
+}
+
 static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -525,7 +647,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->procs = PROCS_DEFAULT;
 	o->rounds = ROUNDS_DEFAULT;
 	o->stride = 1;
-	while ((c = getopt(argc, argv, "c:s:u:m:o:n:k:wWd:t:P:R:l:")) != -1) {
+	while (
+	    (c = getopt(argc, argv, "c:s:u:m:o:n:k:wWd:t:P:R:l:S:L")) != -1) {
 		switch (c) {
 		case 'c': o->confdir = optarg; break;
 		case 's': o->service = optarg; break;
@@ -543,23 +666,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->fixed_time = true;
 			o->now = (time_t)num(optarg, INT32_MAX);
 			break;
-		case 'm':
-			if (strcmp(optarg, "seq") == 0)
-				o->mode = MODE_SEQ;
-			else if (strcmp(optarg, "same") == 0)
-				o->mode = MODE_SAME;
-			else if (strcmp(optarg, "diff") == 0)
-				o->mode = MODE_DIFF;
-			else if (strcmp(optarg, "pw") == 0)
-				o->mode = MODE_PW;
-			else
-				usage();
-			break;
+		case 'm': o->mode = parse_mode(optarg); break;
+		case 'S': parse_steps(optarg, o); break;
+		case 'L': o->lookup = true; break;
 		default: usage();
 		}
 	}
-	if (o->confdir == NULL || o->service == NULL || o->users == NULL ||
-	    o->procs == 0 || o->rounds == 0 || o->stride == 0 || optind != argc)
+	if (o->service == NULL || o->users == NULL || o->procs == 0 ||
+	    o->rounds == 0 || o->stride == 0 || optind != argc)
 		usage();
 }
 

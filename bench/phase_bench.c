@@ -6,10 +6,14 @@
  *
  * USERFILE holds "USER HEXSECRET" lines (as for pam_bench); MODULE ARGS are
  * the module's pam.d arguments (secret=... cache=... window=...).  For each
- * user, in the order a login takes them: the options, the user lookup, the
- * secret file, the state open, begin_attempt, the code check, record_success
- * (or nothing after a wrong code, -w) and the close.  Prints the median and
- * p99 of each step in µs.  A benchmark tool, not installed. */
+ * user, the steps of the path pam_module/login.c takes for a TOTP code, in
+ * its order: the options (argv over the conf file), the user lookup, the
+ * secret file, ft_state_open (FT_STATE_LAZY), ft_state_attempt (one locked
+ * session that counts the attempt, runs the code check and records its step;
+ * the check is also shown on its own) and the close.  -w sends a wrong code.
+ * Prints the mean, median and p99 of each step in µs.  What it leaves out:
+ * libpam, the conversation and the log line (pam_bench times those with
+ * the rest).  A benchmark tool, not installed. */
 #include <config.h>
 
 #include <errno.h>
@@ -39,15 +43,15 @@
 #define P99 0.99
 #define WRONG_SHIFT 500009U
 #define CODE_MOD 1000000U
+#define PWBUF_LEN 4096U
 
 enum phase {
 	PH_CONFIG,
 	PH_GETPWNAM,
 	PH_SECRET,
 	PH_STATE_OPEN,
-	PH_BEGIN,
-	PH_MATCH,
-	PH_RECORD,
+	PH_ATTEMPT,
+	PH_CHECK,
 	PH_CLOSE,
 	PH_TOTAL,
 	PH_COUNT
@@ -55,14 +59,30 @@ enum phase {
 
 static const char *const phase_name[PH_COUNT] = {
     "options (ft_config_from_args)",
-    "user lookup (getpwnam)",
+    "user lookup (getpwnam_r)",
     "secret file (path + ft_secret_load)",
-    "state open (ft_state_open)",
-    "ft_state_begin_attempt",
-    "code check (ft_totp_match)",
-    "ft_state_record_success",
+    "state open (ft_state_open, lazy)",
+    "ft_state_attempt, less the check",
+    "  code check in it (ft_totp_match)",
     "ft_state_close",
     "sum of the steps",
+};
+
+/* One login's data, in the order the module fills it. */
+struct login {
+	int argc;
+	const char **argv;
+	const char *user;
+	bool wrong;
+	struct ft_config *cfg;
+	struct ft_secret *sec;
+	struct passwd pw;
+	char pwbuf[PWBUF_LEN];
+	char path[PATH_MAX];
+	char code[FT_CODE_BUFSZ];
+	char err[ERRLEN];
+	time_t now;
+	double *t; /* [PH_COUNT], µs */
 };
 
 static double
@@ -96,106 +116,138 @@ quantile(double *v, size_t n, double q)
 	return v[i > 0 ? i - 1 : 0];
 }
 
+/* Options, user lookup and secret file, as pam_module/login.c does them
+ * (pam_modutil_getpwnam is getpwnam_r plus a copy kept on the handle). */
+static int
+load_user(struct login *lg)
+{
+	struct ft_file_policy pol;
+	struct passwd *res = NULL;
+	double t0;
+
+	t0 = now_us();
+	if (ft_config_from_args(
+		lg->cfg, lg->argc, lg->argv, lg->err, sizeof(lg->err)) != FT_OK)
+		return -1;
+	lg->t[PH_CONFIG] = now_us() - t0;
+
+	t0 = now_us();
+	if (getpwnam_r(lg->user, &lg->pw, lg->pwbuf, sizeof(lg->pwbuf), &res) !=
+		0 ||
+	    res == NULL) {
+		(void)snprintf(lg->err, sizeof(lg->err), "no such user");
+		return -1;
+	}
+	lg->t[PH_GETPWNAM] = now_us() - t0;
+
+	t0 = now_us();
+	if (ft_config_secret_path(lg->cfg, &lg->pw, lg->path, sizeof(lg->path),
+		lg->err, sizeof(lg->err)) != FT_OK)
+		return -1;
+	ft_secret_policy(lg->pw.pw_uid, &pol);
+	if (ft_secret_load(lg->path, &pol, lg->sec, lg->err, sizeof(lg->err)) !=
+	    FT_OK)
+		return -1;
+	lg->t[PH_SECRET] = now_us() - t0;
+	return 0;
+}
+
+/* The code the user types (or, -w, a wrong one). */
+static int
+make_code(struct login *lg)
+{
+	struct ft_totp_params p;
+	uint32_t c;
+
+	lg->now = ft_now();
+	ft_secret_totp_params(lg->sec, lg->cfg->window, &p);
+	if (ft_totp(&p, lg->now, &c) != FT_OK)
+		return -1;
+	if (lg->wrong)
+		c = (c + WRONG_SHIFT) % CODE_MOD;
+	return ft_code_format(c, lg->sec->digits, lg->code, sizeof(lg->code)) ==
+		FT_OK
+	    ? 0
+	    : -1;
+}
+
+/* ft_state_check_fn: the module's code check, timed on its own. */
+static int
+check_cb(void *arg, uint64_t *step)
+{
+	struct login *lg = arg;
+	struct ft_totp_params p;
+	double t0;
+	int off = 0, m;
+
+	ft_secret_totp_params(lg->sec, lg->cfg->window, &p);
+	t0 = now_us();
+	m = ft_totp_match(&p, lg->now, lg->code, &off, step);
+	lg->t[PH_CHECK] = now_us() - t0;
+	return m;
+}
+
+/* The state part of a TOTP login, the calls attempt_totp() in
+ * pam_module/login.c makes: open, one atomic attempt that runs the check
+ * under the lock, close.  The only place that knows the state API, so it
+ * is the one to adapt when that changes.  1 accepted, 0 not, -1 error. */
+static int
+state_phase(struct login *lg)
+{
+	struct ft_state *st = NULL;
+	struct ft_state_login l = {.user = lg->user,
+	    .now = lg->now,
+	    .check = check_cb,
+	    .check_arg = lg};
+	double t0;
+
+	t0 = now_us();
+	if (ft_state_open(
+		lg->cfg, FT_STATE_LAZY, &st, lg->err, sizeof(lg->err)) != FT_OK)
+		return -1;
+	lg->t[PH_STATE_OPEN] = now_us() - t0;
+
+	t0 = now_us();
+	if (ft_state_attempt(st, &l, lg->err, sizeof(lg->err)) != FT_OK) {
+		ft_state_close(st);
+		return -1;
+	}
+	lg->t[PH_ATTEMPT] = now_us() - t0 - lg->t[PH_CHECK];
+
+	t0 = now_us();
+	ft_state_close(st);
+	lg->t[PH_CLOSE] = now_us() - t0;
+	return l.verdict == FT_STATE_ACCEPTED ? 1 : 0;
+}
+
 /* One login's steps; fills t[PH_*] in µs.  Returns 1 accepted, 0 not,
  * -1 on a setup error (message printed). */
 static int
 one_login(int argc, const char **argv, const char *user, bool wrong,
     double t[PH_COUNT])
 {
-	struct ft_config *cfg = NULL;
-	struct ft_secret *sec = NULL;
-	struct ft_file_policy pol;
-	struct ft_state *st = NULL;
-	struct ft_totp_params p;
-	struct passwd *pw;
-	enum ft_state_verdict v;
-	char err[ERRLEN], path[PATH_MAX], code[FT_CODE_BUFSZ];
-	double t0;
-	time_t now;
-	uint32_t c;
-	uint64_t step = 0;
-	int offset, rc = -1, m;
+	struct login *lg;
+	int rc = -1;
 
-	cfg = calloc(1, sizeof(*cfg));
-	sec = calloc(1, sizeof(*sec));
-	if (cfg == NULL || sec == NULL)
-		goto out;
-	t0 = now_us();
-	if (ft_config_from_args(cfg, argc, argv, err, sizeof(err)) != FT_OK)
-		goto fail;
-	t[PH_CONFIG] = now_us() - t0;
-
-	t0 = now_us();
-	pw = getpwnam(user);
-	t[PH_GETPWNAM] = now_us() - t0;
-	if (pw == NULL) {
-		(void)snprintf(err, sizeof(err), "no such user %s", user);
-		goto fail;
-	}
-
-	t0 = now_us();
-	if (ft_config_secret_path(
-		cfg, pw, path, sizeof(path), err, sizeof(err)) != FT_OK)
-		goto fail;
-	ft_secret_policy(pw->pw_uid, &pol);
-	if (ft_secret_load(path, &pol, sec, err, sizeof(err)) != FT_OK)
-		goto fail;
-	t[PH_SECRET] = now_us() - t0;
-
-	now = ft_now();
-	ft_secret_totp_params(sec, cfg->window, &p);
-	if (ft_totp(&p, now, &c) != FT_OK)
-		goto fail;
-	if (wrong)
-		c = (c + WRONG_SHIFT) % CODE_MOD;
-	if (ft_code_format(c, sec->digits, code, sizeof(code)) != FT_OK)
-		goto fail;
-
-	t0 = now_us();
-	if (ft_state_open(cfg, 0U, &st, err, sizeof(err)) != FT_OK)
-		goto fail;
-	t[PH_STATE_OPEN] = now_us() - t0;
-
-	t0 = now_us();
-	if (ft_state_begin_attempt(st, user, now, &v, err, sizeof(err)) !=
-	    FT_OK)
-		goto fail;
-	t[PH_BEGIN] = now_us() - t0;
-
-	ft_secret_totp_params(sec, cfg->window, &p);
-	t0 = now_us();
-	m = ft_totp_match(&p, now, code, &offset, &step);
-	t[PH_MATCH] = now_us() - t0;
-
-	rc = 0;
-	t[PH_RECORD] = 0.0;
-	if (m == 1 && v == FT_STATE_PROCEED) {
-		t0 = now_us();
-		struct ft_state_login l = {
-		    .user = user, .now = now, .step = step};
-
-		if (ft_state_record_success(st, &l, err, sizeof(err)) != FT_OK)
-			goto fail;
-		v = l.verdict;
-		t[PH_RECORD] = now_us() - t0;
-		rc = v == FT_STATE_ACCEPTED ? 1 : 0;
-	}
-
-	t0 = now_us();
-	ft_state_close(st);
-	st = NULL;
-	t[PH_CLOSE] = now_us() - t0;
-	goto out;
-fail:
-	fprintf(stderr, "phase_bench: %s: %s\n", user, err);
-	rc = -1;
-out:
-	if (st != NULL)
-		ft_state_close(st);
-	if (sec != NULL)
-		ft_secret_wipe(sec);
-	free(sec);
-	free(cfg);
+	if ((lg = calloc(1, sizeof(*lg))) == NULL)
+		return -1;
+	lg->argc = argc;
+	lg->argv = argv;
+	lg->user = user;
+	lg->wrong = wrong;
+	lg->t = t;
+	lg->cfg = calloc(1, sizeof(*lg->cfg));
+	lg->sec = calloc(1, sizeof(*lg->sec));
+	if (lg->cfg != NULL && lg->sec != NULL && load_user(lg) == 0 &&
+	    make_code(lg) == 0)
+		rc = state_phase(lg);
+	if (rc < 0)
+		fprintf(stderr, "phase_bench: %s: %s\n", user, lg->err);
+	if (lg->sec != NULL)
+		ft_secret_wipe(lg->sec);
+	free(lg->sec);
+	free(lg->cfg);
+	free(lg);
 	return rc;
 }
 
@@ -221,15 +273,74 @@ num(const char *s)
 	return (size_t)v;
 }
 
+static void
+print_phases(double *t[PH_COUNT], size_t n, size_t ok, bool wrong)
+{
+	int i;
+
+	printf("%zu logins (%zu accepted), %s code; mean, median and p99 in "
+	       "us:\n",
+	    n, ok, wrong ? "wrong" : "right");
+	for (i = 0; i < PH_COUNT; i++) {
+		double sum = 0.0;
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			sum += t[i][k];
+		printf("  %-38s %8.1f %8.1f %8.1f\n", phase_name[i],
+		    sum / (double)n, quantile(t[i], n, 0.5),
+		    quantile(t[i], n, P99));
+	}
+}
+
+/* Log in users [offset, offset+count) of the file; fills t, *ok.  Returns
+ * how many logged in, or -1 on an error (message printed). */
+struct run {
+	size_t offset, count; /* users [offset, offset+count) */
+	int margc;	      /* the module's arguments */
+	const char **margs;
+	bool wrong;
+};
+
+static long
+run_users(FILE *f, const struct run *ru, double *t[PH_COUNT], size_t *ok)
+{
+	char line[LINE_MAX_LEN], name[NAME_MAX_LEN];
+	double one[PH_COUNT];
+	size_t n = 0, lineno = 0;
+	int i, r;
+
+	for (; n < ru->count && fgets(line, sizeof(line), f) != NULL;
+	     lineno++) {
+		if (lineno < ru->offset)
+			continue;
+		if (sscanf(line, "%63s", name) != 1)
+			break;
+		memset(one, 0, sizeof(one));
+		r = one_login(ru->margc, ru->margs, name, ru->wrong, one);
+		if (r < 0)
+			return -1;
+		*ok += (size_t)r;
+		/* PH_ATTEMPT excludes PH_CHECK: each counted once */
+		for (i = 0; i < PH_TOTAL; i++)
+			one[PH_TOTAL] += one[i];
+		for (i = 0; i < PH_COUNT; i++)
+			t[i][n] = one[i];
+		n++;
+	}
+	return (long)n;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *users = NULL;
-	char line[LINE_MAX_LEN], name[NAME_MAX_LEN];
-	double *t[PH_COUNT] = {NULL}, one[PH_COUNT];
+	struct run ru;
+	double *t[PH_COUNT] = {NULL};
 	const char **margs = NULL;
 	int margc;
-	size_t offset = 0, count = 1000, n = 0, lineno = 0, ok = 0;
+	size_t offset = 0, count = 1000, ok = 0;
+	long n;
 	bool wrong = false;
 	FILE *f;
 	int c, i, rc = 1;
@@ -258,37 +369,16 @@ main(int argc, char **argv)
 		    stderr, "phase_bench: %s: %s\n", users, strerror(errno));
 		goto out;
 	}
-	for (; n < count && fgets(line, sizeof(line), f) != NULL; lineno++) {
-		int r;
-
-		if (lineno < offset)
-			continue;
-		if (sscanf(line, "%63s", name) != 1)
-			break;
-		memset(one, 0, sizeof(one));
-		r = one_login(margc, margs, name, wrong, one);
-		if (r < 0) {
-			(void)fclose(f);
-			goto out;
-		}
-		ok += (size_t)r;
-		for (i = 0; i < PH_TOTAL; i++)
-			one[PH_TOTAL] += one[i];
-		for (i = 0; i < PH_COUNT; i++)
-			t[i][n] = one[i];
-		n++;
-	}
+	ru.offset = offset;
+	ru.count = count;
+	ru.margc = margc;
+	ru.margs = margs;
+	ru.wrong = wrong;
+	n = run_users(f, &ru, t, &ok);
 	(void)fclose(f);
-	if (n == 0)
+	if (n <= 0)
 		goto out;
-	printf("%zu logins (%zu accepted), %s code; median and p99 in us:\n", n,
-	    ok, wrong ? "wrong" : "right");
-	for (i = 0; i < PH_COUNT; i++) {
-		double med = quantile(t[i], n, 0.5);
-
-		printf("  %-38s %8.1f %8.1f\n", phase_name[i], med,
-		    quantile(t[i], n, P99));
-	}
+	print_phases(t, (size_t)n, ok, wrong);
 	rc = 0;
 out:
 	for (i = 0; i < PH_COUNT; i++)

@@ -4,9 +4,12 @@
   report.py RESULTS MACHINE LOGINS REPEATS PROCS ROUNDS
   report.py --merge LABEL RAWFILE   (one result line from pam_bench -d
                                      samples of several driver processes)
+  report.py --real RESULTS MACHINE REPEATS MEASURED STEPS
+                                    (the bench/real.sh table)
 
 Labels are MEASURE:MODULE:RUN.  Values over repeated runs are reduced to
-their median; ratios are computed within each run, then the median taken."""
+their median; ratios are computed within each run, then the median taken.
+"auth mean" is the median over runs of each run's mean."""
 
 import statistics
 import sys
@@ -62,9 +65,9 @@ def size(n):
 
 def seq_section(out, rows, measure, title, modules):
     out.append(title)
-    hdr = ("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" %
+    hdr = ("  %-26s %9s %9s %9s %9s %9s %9s %8s %9s %5s" %
            ("module", "logins/s", "call med", "call p99", "auth med",
-            "auth p99", "auth/GA", "accepted", "logs"))
+            "auth p99", "auth mean", "auth/GA", "accepted", "logs"))
     out.append(hdr)
     ga_by_run = {r["run"]: float(r["auth_med_us"])
                  for r in pick(rows, measure, "ga")}
@@ -79,13 +82,14 @@ def seq_section(out, rows, measure, title, modules):
         ok = sum(int(r["ok"]) for r in rs)
         n = sum(int(r["n"]) for r in rs)
         logs = sum(int(r.get("log_lines", 0)) for r in rs)
-        out.append("  %-26s %9s %9s %9s %9s %9s %8s %9s %5s" % (
+        out.append("  %-26s %9s %9s %9s %9s %9s %9s %8s %9s %5s" % (
             NAMES[m],
             fmt(med([float(r["logins_per_s"]) for r in rs])),
             fmt(med([float(r["total_med_us"]) for r in rs])),
             fmt(med([float(r["total_p99_us"]) for r in rs])),
             fmt(med([float(r["auth_med_us"]) for r in rs])),
             fmt(med([float(r["auth_p99_us"]) for r in rs])),
+            fmt(med([float(r.get("auth_mean_us", "nan")) for r in rs])),
             fmt(ratio, 3), "%d/%d" % (ok, n), fmt(logs / n, 1)))
     return ratios
 
@@ -99,26 +103,114 @@ def quantile(v, q):
 
 
 def merge(label, path):
-    tot, au, ok, logs = [], [], 0, 0
+    tot, au, pw, npw, ok, logs = [], [], [], 0, 0, 0
     with open(path) as f:
         for line in f:
-            t, a, o, lg = line.split()
-            tot.append(float(t))
-            au.append(float(a))
-            ok += int(o)
-            logs += int(lg)
+            cols = line.split()
+            tot.append(float(cols[0]))
+            au.append(float(cols[1]))
+            ok += int(cols[2])
+            logs += int(cols[3])
+            if len(cols) > 5:        # pam_bench -L: the login's lookups
+                pw.append(float(cols[4]))
+                npw += int(cols[5])
     n = len(tot)
+    extra = ""
+    if pw:
+        rest = [a - p for a, p in zip(au, pw)]
+        extra = (" pw_med_us=%.1f pw_mean_us=%.1f lookups=%.2f "
+                 "nolk_med_us=%.1f nolk_mean_us=%.1f" % (
+                     quantile(pw, 0.5), statistics.mean(pw), npw / n,
+                     quantile(rest, 0.5), statistics.mean(rest)))
     print("label=%s mode=seq n=%d ok=%d fail=%d logins_per_s=%.0f "
           "total_med_us=%.1f total_p99_us=%.1f auth_med_us=%.1f "
-          "auth_p99_us=%.1f log_lines=%d" % (
+          "auth_p99_us=%.1f auth_mean_us=%.1f log_lines=%d%s" % (
               label, n, ok, n - ok, n * 1e6 / sum(tot),
               quantile(tot, 0.5), quantile(tot, P99), quantile(au, 0.5),
-              quantile(au, P99), logs))
+              quantile(au, P99), statistics.mean(au), logs, extra))
+
+
+def real_ratio(rows, measure, m, stat):
+    """Median over runs of module/google for `stat` (auth_med_us,
+    auth_mean_us, or nolk_*: pam_authenticate less the time the same
+    login spent in passwd lookups)."""
+    ga = {r["run"]: r for r in pick(rows, measure, "ga")}
+    return med([float(r[stat]) / float(ga[r["run"]][stat])
+                for r in pick(rows, measure, m) if r["run"] in ga])
+
+
+def real_section(out, rows, measure, title, modules):
+    out.append(title)
+    out.append("  %-26s %9s %9s %9s %7s %9s %9s %8s %8s %8s %8s %9s" % (
+        "module", "auth mean", "auth med", "auth p99", "lookups",
+        "lk mean", "lk med", "mean/GA", "med/GA", "-lk mean", "-lk med",
+        "accepted"))
+    res = {}
+    for m in modules:
+        rs = pick(rows, measure, m)
+        if not rs:
+            continue
+        col = lambda k, nd=1: fmt(med([float(r[k]) for r in rs]), nd)
+        ratio = {s: real_ratio(rows, measure, m, s)
+                 for s in ("auth_mean_us", "auth_med_us", "nolk_mean_us",
+                           "nolk_med_us")}
+        res[m] = ratio
+        out.append("  %-26s %9s %9s %9s %7s %9s %9s %8s %8s %8s %8s %9s" % (
+            NAMES[m], col("auth_mean_us"), col("auth_med_us"),
+            col("auth_p99_us", 0), col("lookups", 2), col("pw_mean_us"),
+            col("pw_med_us"), fmt(ratio["auth_mean_us"], 3),
+            fmt(ratio["auth_med_us"], 3), fmt(ratio["nolk_mean_us"], 3),
+            fmt(ratio["nolk_med_us"], 3),
+            "%d/%d" % (sum(int(r["ok"]) for r in rs),
+                       sum(int(r["n"]) for r in rs))))
+    return res
+
+
+def real_main(res, machine, repeats, measured, steps):
+    """The real-/etc/passwd table (bench/real.sh)."""
+    rows = parse(res)
+    modules = [m for m in ORDER if pick(rows, "a", m)]
+    out = ["Machine: " + machine, ""]
+    head = ("(%%s) %%s path, real accounts (nss files), /etc/pam.d, "
+            "pam_start: %s users x steps %s per run, medians over %s runs "
+            "of each run's mean and median, times in us" % (
+                measured, steps, repeats))
+    ra = real_section(out, rows, "a", head % ("ra", "success"), modules)
+    out.append("")
+    rb = real_section(out, rows, "b", head % ("rb", "failure (wrong code)"),
+                      modules)
+    out.append("  (lookups: passwd lookups (getpwnam_r and kin) per login "
+               "and lk their time inside pam_authenticate, timed by the "
+               "driver; -lk: the ratio with each login's own lookup time "
+               "taken out)")
+    opens = {r["module"]: r["per_login"] for r in rows
+             if r["measure"] == "lookups"}
+    if opens:
+        out.append("  (opens of /etc/passwd per login, strace: %s)" % ", ".join(
+            "%s %s" % (NAMES[m], opens[m]) for m in modules if m in opens))
+    out.append("")
+    out.append("Targets (issue 13, real system):")
+    for m in [x for x in ("ft",) if x in ra]:
+        for what, rr, target in (("success", ra, TARGET_SUCCESS),
+                                 ("failure", rb, TARGET_FAILURE)):
+            for stat, name in (("auth_mean_us", "mean"),
+                               ("auth_med_us", "median")):
+                nolk = "nolk_" + stat.split("_")[1] + "_us"
+                out.append("  %s %s %s/GA %.3f (%.3f without the lookups)"
+                           " <= %.2f: %s" % (
+                               NAMES[m], what, name, rr[m][stat],
+                               rr[m][nolk], target,
+                               "met" if rr[m][stat] <= target
+                               else "MISSED"))
+    print("\n".join(out))
 
 
 def main(argv):
     if argv[1] == "--merge":
         merge(argv[2], argv[3])
+        return
+    if argv[1] == "--real":
+        real_main(*argv[2:7])
         return
     res, machine, logins, repeats, procs, rounds = argv[1:7]
     global fill_jobs

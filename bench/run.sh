@@ -5,12 +5,17 @@
 #
 #   bench/run.sh [-b BUILDDIR] [-n LOGINS] [-r REPEATS] [-e "1000 10000 100000"]
 #                [-s SAMPLE] [-p] [-o TABLEFILE]
+#   bench/run.sh -R [-b BUILDDIR] [-r REPEATS] [-o TABLEFILE]
 #
 #   -b  build dir (configured if needed; default: a temporary one)
 #   -n  logins per run for (a)/(b) (default 1000), -r runs (default 5)
 #   -e  enrolled-user counts for (e), -s logins measured at each (default 500)
 #   -p  also profile flowtotp (perf, callgrind) and print where time goes
 #   -o  also write the table to this file
+#   -R  instead, the real-system variant (bench/real.sh): 1,182 real accounts
+#       in /etc/passwd, service files in /etc/pam.d, REPEATS runs of 2,001
+#       logins per module and path; means and medians, ratios also without
+#       the user lookup (all of it removed again at the end)
 #
 # Fake users come from nss_wrapper (no real accounts), homes, secret files
 # and the pam_oath users file live in a temporary directory on disk, the
@@ -25,6 +30,7 @@ REPEATS=5
 ESIZES="1000 10000 100000"
 SAMPLE=500
 PROFILE=0
+REAL=0
 OUT=
 CHUNK=100               # timed logins per driver process (see drive())
 FILL_CHUNK=1000         # untimed bulk logins per driver process ...
@@ -36,7 +42,7 @@ ROUNDS=20
 COLD=40                 # (a1) one-login driver processes per module and run
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
 
-while getopts b:n:r:e:s:po: opt; do
+while getopts b:n:r:e:s:po:R opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
 	n) LOGINS=$OPTARG ;;
@@ -45,7 +51,8 @@ while getopts b:n:r:e:s:po: opt; do
 	s) SAMPLE=$OPTARG ;;
 	p) PROFILE=1 ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,17p' "$0" >&2; exit 2 ;;
+	R) REAL=1 ;;
+	*) sed -n '2,22p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -85,6 +92,14 @@ fi
 DRIVER=$BUILD/bench/pam_bench
 FTMOD=$BUILD/.libs/pam_flowtotp.so
 FTTEST=$BUILD/pam_module/.libs/pam_flowtotp_test.so
+
+if [ "$REAL" = 1 ]; then
+	[ "$FT_OK" = 1 ] || { echo "run.sh: pam_flowtotp did not build, see $BUILD/bench-build.log" >&2; exit 1; }
+	rc=0
+	"$SRC/bench/real.sh" "$BUILD" "$REPEATS" "$OUT" "$PROFILE" || rc=$?
+	[ -n "${OWN_BUILD:-}" ] && rm -rf "$OWN_BUILD"
+	exit $rc
+fi
 
 # ---- work dirs (homes on disk as in real life; the cache in /dev/shm) ----
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/flowtotp-bench.XXXXXX")
