@@ -308,8 +308,7 @@ struct exchange {
 /* One command's arguments. */
 struct cmd {
 	int argc;
-	const char **argv;
-	const size_t *lens;
+	const char **argv; /* NUL-terminated strings */
 };
 
 /* The arguments of one script call. */
@@ -355,16 +354,24 @@ read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
 	return rc;
 }
 
+/* Every argument is a NUL-terminated string: the lengths are computed
+ * here, next to their only use. */
 static int
 command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
     redisReply **rep, char *err, size_t errlen)
 {
+	size_t lens[ARGV_MAX];
+	int i;
+
 	*rep = NULL;
 	if (r->broken)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: connection lost earlier", r->where);
-	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, c->lens) !=
-	    REDIS_OK)
+	if (c->argc < 1 || c->argc > ARGV_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
+	for (i = 0; i < c->argc; i++)
+		lens[i] = strlen(c->argv[i]);
+	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, lens) != REDIS_OK)
 		return io_error(r, x->what, err, errlen);
 	return read_replies(r, x, rep, 1, err, errlen);
 }
@@ -383,9 +390,8 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
     char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
-	size_t lens[ARGV_MAX];
 	struct exchange x = {.what = sc->what};
-	struct cmd c = {.argc = 0, .argv = argv, .lens = lens};
+	struct cmd c = {.argc = 0, .argv = argv};
 	char nk[NUM_BUFSZ];
 	int i, rc;
 
@@ -402,16 +408,12 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 		argv[c.argc++] = sc->keys[i];
 	for (i = 0; i < sc->nargs; i++)
 		argv[c.argc++] = sc->args[i];
-	for (i = 0; i < c.argc; i++)
-		lens[i] = strlen(argv[i]);
 	rc = command(r, &x, &c, rep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		lens[0] = strlen(argv[0]);
-		lens[1] = strlen(argv[1]);
 		rc = command(r, &x, &c, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
@@ -593,11 +595,11 @@ del_keys(struct redis_impl *r, const char *user, bool fail_only, char *err,
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
-	size_t lens[1 + KEY_COUNT], i;
+	size_t i;
 	const size_t first = fail_only ? KEY_FAIL : 0;
 	const size_t n = fail_only ? 1 : KEY_COUNT;
 	struct exchange x = {.what = fail_only ? "unlock" : "forget"};
-	struct cmd c = {.argc = (int)(1 + n), .argv = argv, .lens = lens};
+	struct cmd c = {.argc = (int)(1 + n), .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
@@ -605,11 +607,8 @@ del_keys(struct redis_impl *r, const char *user, bool fail_only, char *err,
 	    (rc = start_clock(r, &x, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
-	lens[0] = strlen(argv[0]);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		argv[1 + i] = keys[first + i];
-		lens[1 + i] = strlen(keys[first + i]);
-	}
 	rc = command(r, &x, &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;

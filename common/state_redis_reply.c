@@ -15,7 +15,7 @@
 #define GET_FIELDS 5U
 #define LOCK_FOREVER_WORD "forever"
 
-enum get_field { F_STEP, F_FAILURES, F_FIRST, F_UNTIL, F_OK };
+enum get_field { GF_STEP, GF_FAILURES, GF_FIRST, GF_UNTIL, GF_OK };
 
 int
 ft_redis_reply_error(const char *where, const char *what, const redisReply *rep,
@@ -94,18 +94,18 @@ decode_fail(redisReply *const *f, struct ft_user_state *out)
 {
 	uint64_t v;
 
-	if (is_absent(f[F_FAILURES]) && is_absent(f[F_FIRST]) &&
-	    is_absent(f[F_UNTIL]))
+	if (is_absent(f[GF_FAILURES]) && is_absent(f[GF_FIRST]) &&
+	    is_absent(f[GF_UNTIL]))
 		return true; /* no failure record */
-	if (!parse_num(f[F_FAILURES], FAILURES_MAX, &v))
+	if (!parse_num(f[GF_FAILURES], FAILURES_MAX, &v))
 		return false;
 	out->failures = (uint32_t)v;
-	if (!parse_num(f[F_FIRST], NUM_VALUE_MAX, &v))
+	if (!parse_num(f[GF_FIRST], NUM_VALUE_MAX, &v))
 		return false;
 	out->first_failure = (int64_t)v;
-	if (is_word(f[F_UNTIL], LOCK_FOREVER_WORD))
+	if (is_word(f[GF_UNTIL], LOCK_FOREVER_WORD))
 		out->locked_until = FT_STATE_LOCKED_FOREVER;
-	else if (parse_num(f[F_UNTIL], NUM_VALUE_MAX, &v))
+	else if (parse_num(f[GF_UNTIL], NUM_VALUE_MAX, &v))
 		out->locked_until = (int64_t)v;
 	else
 		return false;
@@ -117,15 +117,15 @@ decode_fields(redisReply *const *f, struct ft_user_state *out)
 {
 	uint64_t v;
 
-	if (!is_absent(f[F_STEP])) {
-		if (!parse_num(f[F_STEP], NUM_VALUE_MAX, &v) || v == 0)
+	if (!is_absent(f[GF_STEP])) {
+		if (!parse_num(f[GF_STEP], NUM_VALUE_MAX, &v) || v == 0)
 			return false;
 		out->last_step = v;
 	}
 	if (!decode_fail(f, out))
 		return false;
-	if (!is_absent(f[F_OK])) {
-		if (!parse_num(f[F_OK], NUM_VALUE_MAX, &v))
+	if (!is_absent(f[GF_OK])) {
+		if (!parse_num(f[GF_OK], NUM_VALUE_MAX, &v))
 			return false;
 		out->last_success = (int64_t)v;
 	}
