@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "cli.h"
+#include "otp.h"
 #include "rc.h"
 
 #define TIMEBUF 64U
@@ -17,7 +18,28 @@ struct user_view {
 	char err[CLI_ERRLEN];
 	bool have; /* us is valid (the state store answered) */
 	struct ft_user_state us;
+	/* The last accepted step lies more than the window ahead of now:
+	 * the clock ran ahead; steps ahead, for the text. */
+	bool ahead;
+	uint64_t ahead_steps;
 };
+
+/* The clock ran ahead: every current code is refused until real time
+ * catches up or totp-enroll unlock moves the step back. */
+static void
+check_ahead(struct user_view *v, unsigned window)
+{
+	const unsigned period =
+	    v->load_rc == FT_OK ? v->s.period : FT_PERIOD_DEFAULT;
+	const time_t now = ft_now();
+	uint64_t step;
+
+	if (!v->have || period == 0 || now <= 0)
+		return;
+	step = (uint64_t)now / period;
+	v->ahead = ft_state_ran_ahead(v->us.last_step, step, window);
+	v->ahead_steps = v->ahead ? v->us.last_step - step : 0;
+}
 
 void
 cli_report_begin(struct cli_report *r, bool json)
@@ -76,11 +98,12 @@ get_state(struct cli_ctx *ctx, struct cli_report *r, const char *name,
 }
 
 static void
-text_state(bool have, const struct ft_user_state *us)
+text_state(const struct user_view *v)
 {
+	const struct ft_user_state *us = &v->us;
 	char when[TIMEBUF];
 
-	if (!have) {
+	if (!v->have) {
 		(void)printf(", lock state unknown");
 		return;
 	}
@@ -98,6 +121,11 @@ text_state(bool have, const struct ft_user_state *us)
 		cli_time_text((time_t)us->last_success, when, sizeof(when));
 		(void)printf(", last login %s", when);
 	}
+	if (v->ahead)
+		(void)printf(", LAST CODE %llu STEPS IN THE FUTURE (clock ran "
+			     "ahead; current codes refused until "
+			     "totp-enroll unlock)",
+		    (unsigned long long)v->ahead_steps);
 }
 
 static void
@@ -117,19 +145,21 @@ print_text(const char *name, const struct user_view *v)
 	} else {
 		(void)printf("ERROR (%s)", v->err);
 	}
-	text_state(v->have, &v->us);
+	text_state(v);
 	(void)printf("\n");
 }
 
 static void
-json_state(bool have, const struct ft_user_state *us)
+json_state(const struct user_view *v)
 {
+	const struct ft_user_state *us = &v->us;
 	int64_t until = us->locked_until;
 
-	if (!have) {
+	if (!v->have) {
 		(void)printf(",\"state_available\":false,\"locked\":null,"
 			     "\"locked_until\":null,\"failures\":null,"
-			     "\"last_success\":null");
+			     "\"last_success\":null,\"clock_ran_ahead\":null,"
+			     "\"steps_ahead\":null");
 		return;
 	}
 	if (until == FT_STATE_LOCKED_FOREVER)
@@ -139,6 +169,8 @@ json_state(bool have, const struct ft_user_state *us)
 	    "\"locked_until\":%lld,\"failures\":%lu,\"last_success\":%lld",
 	    us->locked_until != 0 ? "true" : "false", (long long)until,
 	    (unsigned long)us->failures, (long long)us->last_success);
+	(void)printf(",\"clock_ran_ahead\":%s,\"steps_ahead\":%llu",
+	    v->ahead ? "true" : "false", (unsigned long long)v->ahead_steps);
 }
 
 static void
@@ -167,7 +199,7 @@ print_json(
 		(void)printf(",\"enrolled\":null,\"error\":");
 		cli_json_str(stdout, v->err);
 	}
-	json_state(v->have, &v->us);
+	json_state(v);
 	(void)printf("}");
 }
 
@@ -202,6 +234,7 @@ cli_report_target(
 		worse(r, CLI_EX_NOTENROLLED);
 	}
 	v.have = get_state(ctx, r, t.name, &v.us);
+	check_ahead(&v, ctx->cfg.window);
 	if (r->json)
 		print_json(r, &t, &v);
 	else

@@ -79,17 +79,25 @@ open_primary(
 #endif
 }
 
+/* The local gdbm file of redis_fallback=local, opened on first need: as
+ * the fallback, or to keep this host's copy of what Redis answered. */
+static int
+open_local(struct ft_state *st, char *err, size_t errlen)
+{
+	if (st->fb_ops != NULL)
+		return FT_OK;
+	return open_gdbm(
+	    st->local_cache, st->flags, &st->fb_ops, &st->fb_impl, err, errlen);
+}
+
 static int
 open_fallback(struct ft_state *st, const char *why, char *err, size_t errlen)
 {
 	int n, rc;
 
-	if (st->fb_ops == NULL) {
-		rc = open_gdbm(st->local_cache, st->flags, &st->fb_ops,
-		    &st->fb_impl, err, errlen);
-		if (rc != FT_OK)
-			return rc;
-	}
+	rc = open_local(st, err, errlen);
+	if (rc != FT_OK)
+		return rc;
 	n = snprintf(st->warning, sizeof(st->warning),
 	    "Redis unavailable (%s); used the local cache %s", why,
 	    st->local_cache);
@@ -217,6 +225,56 @@ check_user(const char *user, char *err, size_t errlen)
 	return FT_OK;
 }
 
+/* What a Redis call answered, for the local copy: the step it saw used
+ * (accepted, or refused as a replay) and the failure record it left. */
+static void
+mirror_op(const struct ft_state_op *op, struct ft_state_op *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->pol = op->pol;
+	m->user = op->user;
+	m->now = op->now;
+	m->no_record = op->no_record;
+	m->now_step = op->now_step;
+	if (op->kind == FT_OP_UNLOCK || op->kind == FT_OP_FORGET) {
+		m->kind = op->kind; /* the same change, locally */
+		return;
+	}
+	m->kind = FT_OP_MIRROR;
+	m->state = op->state;
+	m->known = op->known;
+	m->verdict = op->verdict;
+	if (op->verdict == FT_STATE_ACCEPTED || op->verdict == FT_STATE_REPLAY)
+		m->step = op->step;
+}
+
+/* redis_fallback=local: keep this host's history in the local cache, so a
+ * fallback still refuses a code accepted through Redis and counts its
+ * failures.  Redis decided the login; a local copy that cannot be written
+ * is a warning, not a denial (the login's own record is Redis's). */
+static void
+mirror_local(struct ft_state *st, const struct ft_state_op *op)
+{
+	struct ft_state_op m;
+	char why[FT_STATE_WARNING_MAX];
+	int rc;
+
+	if (!st->fallback_local || op->kind == FT_OP_GET ||
+	    op->kind == FT_OP_PROBE)
+		return;
+	why[0] = '\0';
+	mirror_op(op, &m);
+	rc = open_local(st, why, sizeof(why));
+	if (rc == FT_OK)
+		rc = st->fb_ops->run(st->fb_impl, &m, why, sizeof(why));
+	take_warning(st, st->fb_ops, st->fb_impl);
+	if (rc != FT_OK && st->warning[0] == '\0')
+		(void)snprintf(st->warning, sizeof(st->warning),
+		    "Redis answered, but the local cache %.200s kept no "
+		    "copy: %.250s",
+		    st->local_cache, why);
+}
+
 static int
 dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -225,6 +283,7 @@ dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 
 	st->warning[0] = '\0';
 	op->pol = &st->pol;
+	op->no_record = (st->flags & FT_STATE_NO_RECORD) != 0;
 	rc = check_user(op->user, err, errlen);
 	if (rc != FT_OK)
 		return rc;
@@ -234,6 +293,7 @@ dispatch(struct ft_state *st, struct ft_state_op *op, char *err, size_t errlen)
 		take_warning(st, st->ops, st->impl);
 		if (rc == FT_OK) {
 			st->answered = st->ops->name;
+			mirror_local(st, op);
 			return FT_OK;
 		}
 		if (rc != FT_ERR_BACKEND || !st->fallback_local)
@@ -258,6 +318,13 @@ copy_record(const struct ft_state_op *op, int rc, struct ft_state_login *l)
 	l->known = rc == FT_OK && op->known;
 	l->failures = l->known ? op->state.failures : 0;
 	l->locked_until = l->known ? op->state.locked_until : 0;
+	l->last_step = l->known ? op->state.last_step : 0;
+}
+
+bool
+ft_state_ran_ahead(uint64_t last_step, uint64_t now_step, unsigned window)
+{
+	return last_step > now_step + window;
 }
 
 int
@@ -329,13 +396,19 @@ ft_state_get(struct ft_state *st, const char *user, time_t now,
 }
 
 int
-ft_state_unlock(struct ft_state *st, const char *user, char *err, size_t errlen)
+ft_state_unlock(struct ft_state *st, const char *user, uint64_t now_step,
+    bool *rewound, char *err, size_t errlen)
 {
 	/* No time from the caller: the clock names a file set aside. */
-	struct ft_state_op op = {
-	    .kind = FT_OP_UNLOCK, .user = user, .now = ft_now()};
+	struct ft_state_op op = {.kind = FT_OP_UNLOCK,
+	    .user = user,
+	    .now = ft_now(),
+	    .now_step = now_step};
+	int rc;
 
-	return dispatch(st, &op, err, errlen);
+	rc = dispatch(st, &op, err, errlen);
+	*rewound = rc == FT_OK && op.rewound;
+	return rc;
 }
 
 int

@@ -46,6 +46,10 @@ struct ft_user_state {
 	int64_t first_failure; /* time of the first counted failure, 0 = none */
 	int64_t locked_until;  /* 0 = not locked; FT_STATE_LOCKED_FOREVER */
 	int64_t last_success;  /* time of last successful login, 0 = never */
+	/* The highest step accepted while the clock ran ahead, kept refused
+	 * after totp-enroll unlock moved last_step back to now; cleared once
+	 * a later step is accepted.  0 = none. */
+	uint64_t future_step;
 };
 
 struct ft_state; /* opaque; one per PAM call or CLI command */
@@ -61,6 +65,11 @@ struct ft_state; /* opaque; one per PAM call or CLI command */
  * directory the module would refuse; with cache=redis and
  * redis_fallback=local it applies to local_cache. */
 #define FT_STATE_NO_CREATE 0x2U
+/* Apply the rules but never create a record: for a login of a user with
+ * no secret (unknown or not enrolled), so that the same work is done
+ * without random names filling the cache.  An existing record is still
+ * updated. */
+#define FT_STATE_NO_RECORD 0x4U
 
 /* Open the backend the config selects (cache= path or "redis").  For gdbm,
  * ensures the cache directory (root-owned 0700 when run as root) and sets a
@@ -95,7 +104,13 @@ struct ft_state_login {
 	bool known;
 	uint32_t failures;    /* failures counted toward deny */
 	int64_t locked_until; /* 0, a time, or FT_STATE_LOCKED_FOREVER */
+	uint64_t last_step;   /* last accepted step after the call (known) */
 };
+
+/* Did the clock run ahead?  true when last_step lies more than window
+ * steps after now_step: no current code can be accepted until real time
+ * catches up, or totp-enroll unlock moves it back. */
+bool ft_state_ran_ahead(uint64_t last_step, uint64_t now_step, unsigned window);
 
 /* Steps 1 to 3 of a TOTP login in one atomic section: count the attempt,
  * and unless locked call l->check (microseconds: a TOTP window, never a
@@ -118,9 +133,13 @@ int ft_state_record_success(
 int ft_state_get(struct ft_state *st, const char *user, time_t now,
     struct ft_user_state *out, char *err, size_t errlen);
 
-/* Clear failures and lock (totp-enroll unlock). */
-int ft_state_unlock(
-    struct ft_state *st, const char *user, char *err, size_t errlen);
+/* Clear failures and lock (totp-enroll unlock).  now_step is the user's
+ * current TOTP step (0: leave the steps alone).  If the last accepted step
+ * ran ahead of it (ft_state_ran_ahead), it is kept as future_step (still
+ * refused) and last_step moves back to now_step - 1 so current codes work;
+ * *rewound says so. */
+int ft_state_unlock(struct ft_state *st, const char *user, uint64_t now_step,
+    bool *rewound, char *err, size_t errlen);
 
 /* Remove the user's record entirely (totp-enroll reset). */
 int ft_state_forget(

@@ -19,6 +19,7 @@ enum ft_state_op_kind {
 	FT_OP_GET,
 	FT_OP_UNLOCK,
 	FT_OP_FORGET,
+	FT_OP_MIRROR, /* gdbm: take in what Redis answered (state, step) */
 };
 
 /* One operation: what the backend needs in, what it answers out.  Built
@@ -32,8 +33,12 @@ struct ft_state_op {
 	void *check_arg;
 	uint64_t step; /* in for FT_OP_SUCCESS, out for FT_OP_ATTEMPT */
 	enum ft_state_verdict verdict; /* out: BEGIN, ATTEMPT, SUCCESS */
-	struct ft_user_state state;    /* out: GET; ATTEMPT, SUCCESS if known */
-	bool known;		       /* state was set by ATTEMPT, SUCCESS */
+	/* out: GET; ATTEMPT, SUCCESS, BEGIN if known; in: MIRROR */
+	struct ft_user_state state;
+	bool known;	   /* state was set by ATTEMPT, SUCCESS, BEGIN */
+	bool no_record;	   /* FT_STATE_NO_RECORD: never create a record */
+	uint64_t now_step; /* in: UNLOCK (0: steps left alone) */
+	bool rewound;	   /* out: UNLOCK moved a step from the future */
 };
 
 struct ft_state_backend_ops {

@@ -58,12 +58,18 @@ static const struct ft_flock_limits lock_limits = {
  *  16  i64  first_failure
  *  24  i64  locked_until
  *  32  i64  last_success
- * Version 1 is exactly REC_V1_SIZE bytes.  A later version keeps these
- * first REC_V1_SIZE bytes and adds its fields after them; this code refuses
- * such a record for its user (FT_ERR_VERSION) rather than rewrite it
- * without the fields it does not know. */
-#define REC_VERSION 1U
+ * Version 1 is exactly REC_V1_SIZE bytes.  Version 2 (REC_V2_SIZE) adds
+ *  40  u64  future_step (not 0)
+ * and is written only for a record whose future_step is set, so that older
+ * code refuses (FT_ERR_VERSION) only the users whose clock ran ahead.  A
+ * later version keeps these bytes and adds its fields after them; this code
+ * refuses such a record for its user rather than rewrite it without the
+ * fields it does not know. */
+#define REC_VERSION 2U
+#define REC_V1 1U
 #define REC_V1_SIZE 40U
+#define REC_V2_SIZE 48U
+#define REC_OFF_FUTURE_STEP 40U
 #define REC_OFF_FAILURES 4U
 #define REC_OFF_LAST_STEP 8U
 #define REC_OFF_FIRST_FAILURE 16U
@@ -113,11 +119,12 @@ get_le(const uint8_t *p, size_t n)
 	return v;
 }
 
-static void
-rec_encode(const struct ft_user_state *s, uint8_t rec[REC_V1_SIZE])
+/* The record's size: v1 unless a v2 field is set. */
+static size_t
+rec_encode(const struct ft_user_state *s, uint8_t rec[REC_V2_SIZE])
 {
-	memset(rec, 0, REC_V1_SIZE);
-	rec[0] = (uint8_t)REC_VERSION;
+	memset(rec, 0, REC_V2_SIZE);
+	rec[0] = (uint8_t)(s->future_step != 0 ? REC_VERSION : REC_V1);
 	put_le(rec + REC_OFF_FAILURES, s->failures, sizeof(uint32_t));
 	put_le(rec + REC_OFF_LAST_STEP, s->last_step, sizeof(uint64_t));
 	put_le(rec + REC_OFF_FIRST_FAILURE, (uint64_t)s->first_failure,
@@ -126,6 +133,10 @@ rec_encode(const struct ft_user_state *s, uint8_t rec[REC_V1_SIZE])
 	    sizeof(uint64_t));
 	put_le(rec + REC_OFF_LAST_SUCCESS, (uint64_t)s->last_success,
 	    sizeof(uint64_t));
+	if (s->future_step == 0)
+		return REC_V1_SIZE;
+	put_le(rec + REC_OFF_FUTURE_STEP, s->future_step, sizeof(uint64_t));
+	return REC_V2_SIZE;
 }
 
 /* FT_OK, FT_ERR_VERSION for a record of a newer version, FT_ERR_CORRUPT
@@ -141,7 +152,7 @@ rec_decode(const void *data, size_t len, struct ft_user_state *s)
 		return FT_ERR_CORRUPT;
 	if (rec[0] > REC_VERSION)
 		return FT_ERR_VERSION;
-	if (len != REC_V1_SIZE)
+	if (len != (rec[0] == REC_V1 ? REC_V1_SIZE : REC_V2_SIZE))
 		return FT_ERR_CORRUPT;
 	for (i = 1; i <= REC_RESERVED; i++)
 		if (rec[i] != 0)
@@ -155,7 +166,11 @@ rec_decode(const void *data, size_t len, struct ft_user_state *s)
 	    (int64_t)get_le(rec + REC_OFF_LOCKED_UNTIL, sizeof(uint64_t));
 	s->last_success =
 	    (int64_t)get_le(rec + REC_OFF_LAST_SUCCESS, sizeof(uint64_t));
-	if (s->first_failure < 0 || s->locked_until < 0 || s->last_success < 0)
+	s->future_step = rec[0] == REC_V1
+	    ? 0
+	    : get_le(rec + REC_OFF_FUTURE_STEP, sizeof(uint64_t));
+	if (s->first_failure < 0 || s->locked_until < 0 ||
+	    s->last_success < 0 || (rec[0] != REC_V1 && s->future_step == 0))
 		return FT_ERR_CORRUPT;
 	return FT_OK;
 }
@@ -605,12 +620,11 @@ static int
 rec_store(struct session *s, const char *user, const struct ft_user_state *st,
     char *err, size_t errlen)
 {
-	uint8_t rec[REC_V1_SIZE];
+	uint8_t rec[REC_V2_SIZE];
 	datum v;
 
-	rec_encode(st, rec);
+	v.dsize = (int)rec_encode(st, rec);
 	v.dptr = (char *)rec;
-	v.dsize = (int)sizeof(rec);
 	if (gdbm_store(s->db, user_key(user), v, GDBM_REPLACE) != 0)
 		return db_error(s, "store", err, errlen);
 	s->wrote = true;
@@ -619,13 +633,58 @@ rec_store(struct session *s, const char *user, const struct ft_user_state *st,
 
 /* ---- the operations ---- */
 
+/* Room kept allocated after the end of the file (FALLOC_FL_KEEP_SIZE: the
+ * size gdbm checks stays what it wrote) before a new user's record is
+ * added: a new key may split a bucket and double the directory.  The
+ * records already there are rewritten in place (same size), so when a
+ * user fills the tmpfs they keep working; growth beyond the reserve is
+ * the residual risk pam_flowtotp(8) states. */
+#define GDBM_RESERVE_BYTES 65536
+
+/* FT_OK if a new record may be added: the reserve after the end of the
+ * file is allocated (or the file system cannot reserve: then nothing is
+ * promised).  A full file system refuses the new user, not the others. */
+static int
+reserve_room(struct session *s, const char *user, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (fstat(s->fd, &sb) != 0)
+		return ft_seterr(err, errlen, FT_ERR_IO, "cache file %s: %s",
+		    s->impl->path, strerror(errno));
+	if (fallocate(s->fd, FALLOC_FL_KEEP_SIZE, sb.st_size,
+		GDBM_RESERVE_BYTES) == 0)
+		return FT_OK;
+	if (errno != ENOSPC && errno != EDQUOT)
+		return FT_OK; /* EOPNOTSUPP: no reserve on this file system */
+	return ft_seterr(err, errlen, FT_ERR_IO,
+	    "cache full: cannot record a new user (%s): %s has no room left; "
+	    "users already recorded still log in",
+	    user, s->impl->dir);
+}
+
+/* Store the record after an operation: a user not found gets a record only
+ * if the caller may create one and there is room for it. */
+static int
+store_after(struct session *s, struct ft_state_op *op,
+    const struct ft_user_state *st, bool found, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!found && op->no_record)
+		return FT_OK;
+	if (!found && (rc = reserve_room(s, op->user, err, errlen)) != FT_OK)
+		return rc;
+	return rec_store(s, op->user, st, err, errlen);
+}
+
 /* FT_OP_ATTEMPT on the record st (found or zero): the rules of begin, the
  * check, the rules that apply to its answer; one store of the result.  A
  * failure counted by begin stays counted when the code does not match or
  * the check fails; a replay takes it back. */
 static int
 run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
-    char *err, size_t errlen)
+    bool found, char *err, size_t errlen)
 {
 	int m, rc;
 
@@ -636,7 +695,7 @@ run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
 		return FT_OK; /* a lock changes nothing; check not called */
 	m = op->check(op->check_arg, &op->step);
 	ft_state_apply_check(op->pol, m, op->step, op->now, st, &op->verdict);
-	rc = rec_store(s, op->user, st, err, errlen);
+	rc = store_after(s, op, st, found, err, errlen);
 	op->state = *st;
 	op->known = rc == FT_OK;
 	if (m < 0 && rc == FT_OK)
@@ -654,6 +713,35 @@ run_forget(
 	return FT_OK;
 }
 
+/* Apply op to the record st; false if nothing is to be stored. */
+static bool
+apply_op(struct ft_state_op *op, struct ft_user_state *st, bool found)
+{
+	switch (op->kind) {
+	case FT_OP_BEGIN:
+		ft_state_apply_begin(op->pol, op->now, st, &op->verdict);
+		op->state = *st;
+		op->known = true;
+		return op->verdict != FT_STATE_LOCKED; /* a lock changes
+							* nothing */
+	case FT_OP_SUCCESS:
+		/* A replay changes the record too: it takes back the
+		 * failure its attempt counted. */
+		ft_state_apply_success(
+		    op->pol, op->step, op->now, st, &op->verdict);
+		return true;
+	case FT_OP_MIRROR:
+		ft_state_apply_mirror(st, &op->state, op->known, op->step,
+		    op->verdict == FT_STATE_ACCEPTED, op->now);
+		return true;
+	case FT_OP_UNLOCK:
+		op->rewound = found &&
+		    ft_state_apply_unlock(st, op->now_step, op->pol->window);
+		return found;
+	default: op->state = *st; return false; /* FT_OP_GET */
+	}
+}
+
 static int
 run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -665,34 +753,21 @@ run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 		return FT_OK;
 	if (op->kind == FT_OP_FORGET)
 		return run_forget(s, op, err, errlen);
+	if (op->kind > FT_OP_MIRROR)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	rc = rec_fetch(s, op->user, &st, &found, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	switch (op->kind) {
-	case FT_OP_ATTEMPT: return run_attempt(s, op, &st, err, errlen);
-	case FT_OP_BEGIN:
-		ft_state_apply_begin(op->pol, op->now, &st, &op->verdict);
-		if (op->verdict == FT_STATE_LOCKED)
-			return FT_OK; /* a lock changes nothing */
-		break;
-	case FT_OP_SUCCESS:
-		/* A replay changes the record too: it takes back the
-		 * failure its attempt counted. */
-		ft_state_apply_success(
-		    op->pol, op->step, op->now, &st, &op->verdict);
-		rc = rec_store(s, op->user, &st, err, errlen);
+	if (op->kind == FT_OP_ATTEMPT)
+		return run_attempt(s, op, &st, found, err, errlen);
+	if (!apply_op(op, &st, found))
+		return FT_OK;
+	rc = store_after(s, op, &st, found, err, errlen);
+	if (op->kind == FT_OP_SUCCESS || op->kind == FT_OP_BEGIN) {
 		op->state = st;
 		op->known = rc == FT_OK;
-		return rc;
-	case FT_OP_GET: op->state = st; return FT_OK;
-	case FT_OP_UNLOCK:
-		if (!found)
-			return FT_OK;
-		ft_state_apply_unlock(&st);
-		break;
-	default: return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	}
-	return rec_store(s, op->user, &st, err, errlen);
+	return rc;
 }
 
 /* One locked session per operation: open, lock, read, apply, write,

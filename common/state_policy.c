@@ -76,14 +76,18 @@ void
 ft_state_apply_success(const struct ft_state_policy *pol, uint64_t step,
     time_t now, struct ft_user_state *s, enum ft_state_verdict *verdict)
 {
-	/* step 0 is a backup code: it has no time step to replay. */
-	if (step != 0 && step <= s->last_step) {
+	/* step 0 is a backup code: it has no time step to replay.  The
+	 * step accepted while the clock ran ahead stays refused after
+	 * unlock moved last_step back below it. */
+	if (step != 0 && (step <= s->last_step || step == s->future_step)) {
 		undo_advance_failure(pol, now, s);
 		*verdict = FT_STATE_REPLAY;
 		return;
 	}
 	if (step != 0)
 		s->last_step = step;
+	if (s->future_step != 0 && s->last_step >= s->future_step)
+		s->future_step = 0; /* last_step refuses it from now on */
 	clear_failures(s);
 	s->last_success = (int64_t)now;
 	*verdict = FT_STATE_ACCEPTED;
@@ -101,8 +105,34 @@ ft_state_apply_check(const struct ft_state_policy *pol, int m, uint64_t step,
 	*verdict = m == 0 ? FT_STATE_PROCEED : FT_STATE_LOCKED;
 }
 
-void
-ft_state_apply_unlock(struct ft_user_state *s)
+bool
+ft_state_apply_unlock(
+    struct ft_user_state *s, uint64_t now_step, unsigned window)
 {
 	clear_failures(s);
+	if (now_step == 0 || s->last_step <= now_step + window)
+		return false;
+	if (s->last_step > s->future_step)
+		s->future_step = s->last_step;
+	/* The current code (now_step) works again; the earlier steps of
+	 * the window stay refused. */
+	s->last_step = now_step - 1U;
+	return true;
+}
+
+void
+ft_state_apply_mirror(struct ft_user_state *s, const struct ft_user_state *r,
+    bool known, uint64_t step, bool accepted, time_t now)
+{
+	if (step > s->last_step)
+		s->last_step = step;
+	if (s->future_step != 0 && s->last_step >= s->future_step)
+		s->future_step = 0;
+	if (known) {
+		s->failures = r->failures;
+		s->first_failure = r->first_failure;
+		s->locked_until = r->locked_until;
+	}
+	if (accepted)
+		s->last_success = (int64_t)now;
 }

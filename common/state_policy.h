@@ -46,7 +46,19 @@ void ft_state_apply_check(const struct ft_state_policy *pol, int m,
     uint64_t step, time_t now, struct ft_user_state *s,
     enum ft_state_verdict *verdict);
 
-/* totp-enroll unlock: clear failures and lock, keep the replay step. */
-void ft_state_apply_unlock(struct ft_user_state *s);
+/* totp-enroll unlock: clear failures and lock.  If the last accepted step
+ * ran more than window steps ahead of now_step (not 0), keep it refused as
+ * future_step and move last_step back to now_step - 1; true if so. */
+bool ft_state_apply_unlock(
+    struct ft_user_state *s, uint64_t now_step, unsigned window);
+
+/* redis_fallback=local: the local record after a Redis call answered r
+ * (failures, first failure and lock as Redis has them, when known) and
+ * accepted step (0: none; a backup code is accepted with step 0 and
+ * accepted true).  Replay protection only grows: last_step never goes
+ * back. */
+void ft_state_apply_mirror(struct ft_user_state *s,
+    const struct ft_user_state *r, bool known, uint64_t step, bool accepted,
+    time_t now);
 
 #endif

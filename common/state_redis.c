@@ -65,7 +65,7 @@
 #define MS_PER_S 1000L
 #define US_PER_MS 1000L
 #define NS_PER_MS 1000000L
-#define ARGV_MAX 12 /* EVALSHA sha nkeys, 3 keys, up to 6 args */
+#define ARGV_MAX 13 /* EVALSHA sha nkeys, 4 keys, up to 6 args */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
@@ -101,7 +101,9 @@ static const char lua_begin[] = LUA_NUM
     "        ' is not a flowtotp failure record')\n"
     "  end\n"
     "end\n"
-    "if forever or (lock ~= 0 and now < lock) then return 'locked' end\n"
+    "if forever or (lock ~= 0 and now < lock) then\n"
+    "  return {'locked', h[1], h[2], h[3]}\n"
+    "end\n"
     "if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"
     "if n > 0 and now - first > interval then n, first = 0, 0 end\n"
     "if n == 0 then first = now end\n"
@@ -119,77 +121,120 @@ static const char lua_begin[] = LUA_NUM
     "  if ttl < 0 then ttl = 0 end\n"
     "  redis.call('EXPIRE', k, fmt(ttl + margin))\n"
     "end\n"
-    "return 'proceed'\n";
+    "return {'proceed', fmt(n), fmt(first),\n"
+    "    forever and 'forever' or fmt(lock)}\n";
 
-/* success: KEYS step fail ok; ARGV step now step_ttl deny.  The rules of
- * ft_state_apply_success(); step "0" is a backup code.  A replay takes back
- * the failure its attempt counted (and the lock that count set), keeping
- * the hash's TTL; with no failure left the hash goes. */
-static const char lua_success[] =
-    LUA_NUM "local step = tonumber(ARGV[1])\n"
-	    "local function undo(k, now, deny)\n"
-	    "  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
-	    "  if not (h[1] or h[2] or h[3]) then return nil end\n"
-	    "  local n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
-	    "  local forever, lock = h[3] == 'forever', 0\n"
-	    "  if not forever then lock = num(h[3], MAXN) end\n"
-	    "  if n == nil or first == nil or lock == nil then\n"
-	    "    return redis.error_reply('WRONGDATA ' .. k ..\n"
-	    "        ' is not a flowtotp failure record')\n"
-	    "  end\n"
-	    "  if n == 0 then return nil end\n"
-	    "  n = n - 1\n"
-	    "  if n == 0 then redis.call('DEL', k) return nil end\n"
-	    "  local active = forever or (lock ~= 0 and now < lock)\n"
-	    "  if active and (deny == 0 or n < deny) then\n"
-	    "    redis.call('HSET', k, 'until', '0')\n"
-	    "    local ttl = first + tonumber(ARGV[5]) - now\n"
-	    "    if ttl < 0 then ttl = 0 end\n"
-	    "    redis.call('EXPIRE', k, fmt(ttl + tonumber(ARGV[6])))\n"
-	    "  end\n"
-	    "  redis.call('HSET', k, 'n', fmt(n))\n"
-	    "  return nil\n"
-	    "end\n"
-	    "if step ~= 0 then\n"
-	    "  local last = redis.call('GET', KEYS[1])\n"
-	    "  if last then\n"
-	    "    local l = num(last, MAXN)\n"
-	    "    if l == nil then\n"
-	    "      return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
-	    "          ' is not a flowtotp step')\n"
-	    "    end\n"
-	    "    if step <= l then\n"
-	    "      local e = undo(KEYS[2], tonumber(ARGV[2]),\n"
-	    "          tonumber(ARGV[4]))\n"
-	    "      if e then return e end\n"
-	    "      return 'replay'\n"
-	    "    end\n"
-	    "  end\n"
-	    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
-	    "end\n"
-	    "redis.call('DEL', KEYS[2])\n"
-	    "redis.call('SET', KEYS[3], ARGV[2])\n"
-	    "return 'accepted'\n";
+/* success: KEYS step fail ok future; ARGV step now step_ttl deny
+ * fail_interval margin.  The rules of ft_state_apply_success(); step "0" is
+ * a backup code.  A replay takes back the failure its attempt counted (and
+ * the lock that count set), keeping the hash's TTL; with no failure left
+ * the hash goes.  The step kept from a clock that ran ahead (future) is a
+ * replay too, until a later step is accepted.  Answers {verdict, n, first,
+ * until, last step} ("" = absent). */
+static const char lua_success[] = LUA_NUM
+    "local step = tonumber(ARGV[1])\n"
+    "local function bad(k, what)\n"
+    "  return redis.error_reply('WRONGDATA ' .. k ..\n"
+    "      ' is not a flowtotp ' .. what)\n"
+    "end\n"
+    "local function undo(k, now, deny)\n"
+    "  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
+    "  if not (h[1] or h[2] or h[3]) then return nil end\n"
+    "  local n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
+    "  local forever, lock = h[3] == 'forever', 0\n"
+    "  if not forever then lock = num(h[3], MAXN) end\n"
+    "  if n == nil or first == nil or lock == nil then\n"
+    "    return bad(k, 'failure record')\n"
+    "  end\n"
+    "  if n == 0 then return nil end\n"
+    "  n = n - 1\n"
+    "  if n == 0 then redis.call('DEL', k) return nil end\n"
+    "  local active = forever or (lock ~= 0 and now < lock)\n"
+    "  if active and (deny == 0 or n < deny) then\n"
+    "    redis.call('HSET', k, 'until', '0')\n"
+    "    local ttl = first + tonumber(ARGV[5]) - now\n"
+    "    if ttl < 0 then ttl = 0 end\n"
+    "    redis.call('EXPIRE', k, fmt(ttl + tonumber(ARGV[6])))\n"
+    "  end\n"
+    "  redis.call('HSET', k, 'n', fmt(n))\n"
+    "  return nil\n"
+    "end\n"
+    "local last, fut = redis.call('GET', KEYS[1]), redis.call('GET', KEYS[4])\n"
+    "local l, f = 0, 0\n"
+    "if last then l = num(last, MAXN) end\n"
+    "if l == nil then return bad(KEYS[1], 'step') end\n"
+    "if fut then f = num(fut, MAXN) end\n"
+    "if f == nil then return bad(KEYS[4], 'step') end\n"
+    "if step ~= 0 and (step <= l or step == f) then\n"
+    "  local e = undo(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[4]))\n"
+    "  if e then return e end\n"
+    "  local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
+    "  return {'replay', h[1] or '', h[2] or '', h[3] or '', last or ''}\n"
+    "end\n"
+    "if step ~= 0 then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+    "  last = ARGV[1]\n"
+    "  if f ~= 0 and step >= f then redis.call('DEL', KEYS[4]) end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('SET', KEYS[3], ARGV[2])\n"
+    "return {'accepted', '', '', '', last or ''}\n";
 
-/* get: KEYS step fail ok; one consistent snapshot, "" for absent.  The C
- * side validates. */
+/* get: KEYS step fail ok future; one consistent snapshot, "" for absent.
+ * The C side validates. */
 static const char lua_get[] =
     "local s = redis.call('GET', KEYS[1])\n"
     "local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
     "local o = redis.call('GET', KEYS[3])\n"
-    "return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '' }\n";
+    "local f = redis.call('GET', KEYS[4])\n"
+    "return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '',\n"
+    "    f or '' }\n";
 
-enum script_id { SCRIPT_BEGIN, SCRIPT_SUCCESS, SCRIPT_GET, SCRIPT_COUNT };
+/* unlock: KEYS step fail future; ARGV now_step window step_ttl period
+ * margin.  The rules of ft_state_apply_unlock(): the fail hash goes; a
+ * last step more than window steps ahead of now_step ("0": leave the steps
+ * alone) is kept refused in the future key, until real time is past it by
+ * the window (its TTL, at the longest period), and the step key moves back
+ * to now_step - 1.  Answers "rewound" or "unlocked". */
+static const char lua_unlock[] = LUA_NUM
+    "local ns, w = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "local last = redis.call('GET', KEYS[1])\n"
+    "if ns == 0 or not last then return 'unlocked' end\n"
+    "local l = num(last, MAXN)\n"
+    "local fut = redis.call('GET', KEYS[3])\n"
+    "local f = 0\n"
+    "if fut then f = num(fut, MAXN) end\n"
+    "if l == nil or f == nil then\n"
+    "  return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
+    "      ' is not a flowtotp step')\n"
+    "end\n"
+    "if l <= ns + w then return 'unlocked' end\n"
+    "if l > f then f = l end\n"
+    "local ttl = (f + w + 1 - ns) * tonumber(ARGV[4]) + tonumber(ARGV[5])\n"
+    "redis.call('SET', KEYS[3], fmt(f), 'EX', fmt(ttl))\n"
+    "redis.call('SET', KEYS[1], fmt(ns - 1), 'EX', ARGV[3])\n"
+    "return 'rewound'\n";
+
+enum script_id {
+	SCRIPT_BEGIN,
+	SCRIPT_SUCCESS,
+	SCRIPT_GET,
+	SCRIPT_UNLOCK,
+	SCRIPT_COUNT
+};
 
 static const char *const scripts[SCRIPT_COUNT] = {
     lua_begin,
     lua_success,
     lua_get,
+    lua_unlock,
 };
 
-enum key_id { KEY_STEP, KEY_FAIL, KEY_OK, KEY_COUNT };
+enum key_id { KEY_STEP, KEY_FAIL, KEY_OK, KEY_FUTURE, KEY_COUNT };
 
-static const char *const key_suffix[KEY_COUNT] = {"step", "fail", "ok"};
+static const char *const key_suffix[KEY_COUNT] = {
+    "step", "fail", "ok", "future"};
 
 struct redis_impl {
 	redisContext *ctx;
@@ -308,8 +353,7 @@ struct exchange {
 /* One command's arguments. */
 struct cmd {
 	int argc;
-	const char **argv;
-	const size_t *lens;
+	const char **argv; /* NUL-terminated strings */
 };
 
 /* The arguments of one script call. */
@@ -355,16 +399,24 @@ read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
 	return rc;
 }
 
+/* Every argument is a NUL-terminated string: the lengths are computed
+ * here, next to their only use. */
 static int
 command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
     redisReply **rep, char *err, size_t errlen)
 {
+	size_t lens[ARGV_MAX];
+	int i;
+
 	*rep = NULL;
 	if (r->broken)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: connection lost earlier", r->where);
-	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, c->lens) !=
-	    REDIS_OK)
+	if (c->argc < 1 || c->argc > ARGV_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
+	for (i = 0; i < c->argc; i++)
+		lens[i] = strlen(c->argv[i]);
+	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, lens) != REDIS_OK)
 		return io_error(r, x->what, err, errlen);
 	return read_replies(r, x, rep, 1, err, errlen);
 }
@@ -383,9 +435,8 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
     char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
-	size_t lens[ARGV_MAX];
 	struct exchange x = {.what = sc->what};
-	struct cmd c = {.argc = 0, .argv = argv, .lens = lens};
+	struct cmd c = {.argc = 0, .argv = argv};
 	char nk[NUM_BUFSZ];
 	int i, rc;
 
@@ -402,16 +453,12 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 		argv[c.argc++] = sc->keys[i];
 	for (i = 0; i < sc->nargs; i++)
 		argv[c.argc++] = sc->args[i];
-	for (i = 0; i < c.argc; i++)
-		lens[i] = strlen(argv[i]);
 	rc = command(r, &x, &c, rep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		lens[0] = strlen(argv[0]);
-		lens[1] = strlen(argv[1]);
 		rc = command(r, &x, &c, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
@@ -495,8 +542,10 @@ r_begin(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (ft_redis_verdict(rep, FT_REDIS_BEGIN, &op->verdict) != FT_OK)
+	if (ft_redis_verdict(rep, FT_REDIS_BEGIN, &op->verdict, &op->state) !=
+	    FT_OK)
 		rc = reply_error(r, sc.what, rep, err, errlen);
+	op->known = rc == FT_OK;
 	freeReplyObject(rep);
 	return rc;
 }
@@ -537,6 +586,7 @@ r_success(
 	k[0] = keys[KEY_STEP];
 	k[1] = keys[KEY_FAIL];
 	k[2] = keys[KEY_OK];
+	k[3] = keys[KEY_FUTURE];
 	(void)snprintf(a_deny, sizeof(a_deny), "%u", op->pol->deny);
 	(void)snprintf(a_int, sizeof(a_int), "%u", op->pol->fail_interval);
 	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
@@ -549,8 +599,10 @@ r_success(
 	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (ft_redis_verdict(rep, FT_REDIS_SUCCESS, &op->verdict) != FT_OK)
+	if (ft_redis_verdict(rep, FT_REDIS_SUCCESS, &op->verdict, &op->state) !=
+	    FT_OK)
 		rc = reply_error(r, sc.what, rep, err, errlen);
+	op->known = rc == FT_OK;
 	freeReplyObject(rep);
 	return rc;
 }
@@ -573,6 +625,7 @@ r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	k[0] = keys[KEY_STEP];
 	k[1] = keys[KEY_FAIL];
 	k[2] = keys[KEY_OK];
+	k[3] = keys[KEY_FUTURE];
 	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
@@ -586,18 +639,15 @@ r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	return rc;
 }
 
-/* DEL the user's fail hash (fail_only: unlock) or all their keys. */
+/* FT_OP_FORGET: DEL all the user's keys. */
 static int
-del_keys(struct redis_impl *r, const char *user, bool fail_only, char *err,
-    size_t errlen)
+del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
-	size_t lens[1 + KEY_COUNT], i;
-	const size_t first = fail_only ? KEY_FAIL : 0;
-	const size_t n = fail_only ? 1 : KEY_COUNT;
-	struct exchange x = {.what = fail_only ? "unlock" : "forget"};
-	struct cmd c = {.argc = (int)(1 + n), .argv = argv, .lens = lens};
+	size_t i;
+	struct exchange x = {.what = "forget"};
+	struct cmd c = {.argc = (int)(1 + KEY_COUNT), .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
@@ -605,16 +655,55 @@ del_keys(struct redis_impl *r, const char *user, bool fail_only, char *err,
 	    (rc = start_clock(r, &x, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
-	lens[0] = strlen(argv[0]);
-	for (i = 0; i < n; i++) {
-		argv[1 + i] = keys[first + i];
-		lens[1 + i] = strlen(keys[first + i]);
-	}
+	for (i = 0; i < KEY_COUNT; i++)
+		argv[1 + i] = keys[i];
 	rc = command(r, &x, &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
 		rc = reply_error(r, x.what, rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* FT_OP_UNLOCK: the fail hash goes; a step from a clock that ran ahead is
+ * set aside (lua_unlock). */
+static int
+r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char keys[KEY_COUNT][KEY_MAX];
+	char a_ns[NUM_BUFSZ], a_w[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
+	char a_period[NUM_BUFSZ], a_margin[NUM_BUFSZ];
+	const char *k[3], *a[5];
+	struct script_call sc = {.id = SCRIPT_UNLOCK,
+	    .what = "unlock",
+	    .keys = k,
+	    .nkeys = (int)NELEM(k),
+	    .args = a,
+	    .nargs = (int)NELEM(a)};
+	redisReply *rep = NULL;
+	int rc;
+
+	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_ns, op->now_step, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_ttl, step_ttl(op->pol), err, errlen)) != FT_OK)
+		return rc;
+	(void)snprintf(a_w, sizeof(a_w), "%u", op->pol->window);
+	(void)snprintf(a_period, sizeof(a_period), "%u", op->pol->period);
+	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
+	k[0] = keys[KEY_STEP];
+	k[1] = keys[KEY_FAIL];
+	k[2] = keys[KEY_FUTURE];
+	a[0] = a_ns;
+	a[1] = a_w;
+	a[2] = a_ttl;
+	a[3] = a_period;
+	a[4] = a_margin;
+	rc = run_script(r, &sc, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (ft_redis_unlock_reply(rep, &op->rewound) != FT_OK)
+		rc = reply_error(r, sc.what, rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -652,11 +741,9 @@ r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 	case FT_OP_ATTEMPT: return r_attempt(r, op, err, errlen);
 	case FT_OP_SUCCESS: return r_success(r, op, err, errlen);
 	case FT_OP_GET: return r_get(r, op, err, errlen);
-	case FT_OP_UNLOCK:
-		/* Failures, first failure and lock all live in the fail
-		 * hash. */
-		return del_keys(r, op->user, true, err, errlen);
-	case FT_OP_FORGET: return del_keys(r, op->user, false, err, errlen);
+	case FT_OP_UNLOCK: return r_unlock(r, op, err, errlen);
+	case FT_OP_FORGET: return del_keys(r, op->user, err, errlen);
+	case FT_OP_MIRROR: break; /* the local cache's alone */
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
 }

@@ -12,10 +12,17 @@
 #define NUM_VALUE_MAX 999999999999999ULL
 #define FAILURES_MAX 4294967295ULL /* uint32_t, as in ft_user_state */
 #define DECIMAL_BASE 10U
-#define GET_FIELDS 5U
+#define GET_FIELDS 6U
+#define BEGIN_FIELDS 4U
+#define SUCCESS_FIELDS 5U
 #define LOCK_FOREVER_WORD "forever"
 
-enum get_field { F_STEP, F_FAILURES, F_FIRST, F_UNTIL, F_OK };
+/* The get reply's fields; a begin or success reply has its verdict word
+ * at GF_STEP's place, the same failure fields, and (success) the last step
+ * at GF_OK's. */
+enum get_field { GF_STEP, GF_FAILURES, GF_FIRST, GF_UNTIL, GF_OK, GF_FUTURE };
+#define GF_VERDICT GF_STEP
+#define GF_LAST GF_OK
 
 int
 ft_redis_reply_error(const char *where, const char *what, const redisReply *rep,
@@ -44,21 +51,6 @@ is_word(const redisReply *rep, const char *word)
 {
 	return rep->type == REDIS_REPLY_STRING && rep->str != NULL &&
 	    rep->len == strlen(word) && memcmp(rep->str, word, rep->len) == 0;
-}
-
-int
-ft_redis_verdict(
-    const redisReply *rep, enum ft_redis_answer which, enum ft_state_verdict *v)
-{
-	const bool begin = which == FT_REDIS_BEGIN;
-
-	if (is_word(rep, begin ? "proceed" : "accepted"))
-		*v = begin ? FT_STATE_PROCEED : FT_STATE_ACCEPTED;
-	else if (is_word(rep, begin ? "locked" : "replay"))
-		*v = begin ? FT_STATE_LOCKED : FT_STATE_REPLAY;
-	else
-		return FT_ERR_BACKEND;
-	return FT_OK;
 }
 
 /* A stored number: 1..15 decimal digits, at most max. */
@@ -94,21 +86,35 @@ decode_fail(redisReply *const *f, struct ft_user_state *out)
 {
 	uint64_t v;
 
-	if (is_absent(f[F_FAILURES]) && is_absent(f[F_FIRST]) &&
-	    is_absent(f[F_UNTIL]))
+	if (is_absent(f[GF_FAILURES]) && is_absent(f[GF_FIRST]) &&
+	    is_absent(f[GF_UNTIL]))
 		return true; /* no failure record */
-	if (!parse_num(f[F_FAILURES], FAILURES_MAX, &v))
+	if (!parse_num(f[GF_FAILURES], FAILURES_MAX, &v))
 		return false;
 	out->failures = (uint32_t)v;
-	if (!parse_num(f[F_FIRST], NUM_VALUE_MAX, &v))
+	if (!parse_num(f[GF_FIRST], NUM_VALUE_MAX, &v))
 		return false;
 	out->first_failure = (int64_t)v;
-	if (is_word(f[F_UNTIL], LOCK_FOREVER_WORD))
+	if (is_word(f[GF_UNTIL], LOCK_FOREVER_WORD))
 		out->locked_until = FT_STATE_LOCKED_FOREVER;
-	else if (parse_num(f[F_UNTIL], NUM_VALUE_MAX, &v))
+	else if (parse_num(f[GF_UNTIL], NUM_VALUE_MAX, &v))
 		out->locked_until = (int64_t)v;
 	else
 		return false;
+	return true;
+}
+
+/* An optional step: absent (0) or a number > 0. */
+static bool
+decode_step(const redisReply *f, uint64_t *out)
+{
+	uint64_t v;
+
+	if (is_absent(f))
+		return true;
+	if (!parse_num(f, NUM_VALUE_MAX, &v) || v == 0)
+		return false;
+	*out = v;
 	return true;
 }
 
@@ -117,33 +123,79 @@ decode_fields(redisReply *const *f, struct ft_user_state *out)
 {
 	uint64_t v;
 
-	if (!is_absent(f[F_STEP])) {
-		if (!parse_num(f[F_STEP], NUM_VALUE_MAX, &v) || v == 0)
-			return false;
-		out->last_step = v;
-	}
+	if (!decode_step(f[GF_STEP], &out->last_step) ||
+	    !decode_step(f[GF_FUTURE], &out->future_step))
+		return false;
 	if (!decode_fail(f, out))
 		return false;
-	if (!is_absent(f[F_OK])) {
-		if (!parse_num(f[F_OK], NUM_VALUE_MAX, &v))
+	if (!is_absent(f[GF_OK])) {
+		if (!parse_num(f[GF_OK], NUM_VALUE_MAX, &v))
 			return false;
 		out->last_success = (int64_t)v;
 	}
 	return true;
 }
 
-int
-ft_redis_decode_get(const redisReply *rep, struct ft_user_state *out)
+/* An array of n elements, none NULL. */
+static bool
+is_array(const redisReply *rep, size_t n)
 {
 	size_t i;
 
-	memset(out, 0, sizeof(*out));
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != GET_FIELDS ||
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n ||
 	    rep->element == NULL)
-		return FT_ERR_BACKEND;
-	for (i = 0; i < GET_FIELDS; i++)
+		return false;
+	for (i = 0; i < n; i++)
 		if (rep->element[i] == NULL)
-			return FT_ERR_BACKEND;
+			return false;
+	return true;
+}
+
+int
+ft_redis_verdict(const redisReply *rep, enum ft_redis_answer which,
+    enum ft_state_verdict *v, struct ft_user_state *rec)
+{
+	const bool begin = which == FT_REDIS_BEGIN;
+	enum ft_state_verdict got;
+	const redisReply *w;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!is_array(rep, begin ? BEGIN_FIELDS : SUCCESS_FIELDS))
+		return FT_ERR_BACKEND;
+	w = rep->element[GF_VERDICT];
+	if (is_word(w, begin ? "proceed" : "accepted"))
+		got = begin ? FT_STATE_PROCEED : FT_STATE_ACCEPTED;
+	else if (is_word(w, begin ? "locked" : "replay"))
+		got = begin ? FT_STATE_LOCKED : FT_STATE_REPLAY;
+	else
+		return FT_ERR_BACKEND;
+	if (!decode_fail(rep->element, rec) ||
+	    (!begin && !decode_step(rep->element[GF_LAST], &rec->last_step))) {
+		memset(rec, 0, sizeof(*rec));
+		return FT_ERR_BACKEND;
+	}
+	*v = got;
+	return FT_OK;
+}
+
+int
+ft_redis_unlock_reply(const redisReply *rep, bool *rewound)
+{
+	if (is_word(rep, "rewound"))
+		*rewound = true;
+	else if (is_word(rep, "unlocked"))
+		*rewound = false;
+	else
+		return FT_ERR_BACKEND;
+	return FT_OK;
+}
+
+int
+ft_redis_decode_get(const redisReply *rep, struct ft_user_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!is_array(rep, GET_FIELDS))
+		return FT_ERR_BACKEND;
 	if (!decode_fields(rep->element, out)) {
 		memset(out, 0, sizeof(*out));
 		return FT_ERR_BACKEND;

@@ -27,13 +27,18 @@ int ft_redis_reply_error(const char *where, const char *what,
 /* Is rep the server's "script not loaded" error? */
 bool ft_redis_is_noscript(const redisReply *rep);
 
-/* The verdict in a begin or success script's reply; FT_OK or
- * FT_ERR_BACKEND (*v untouched). */
+/* A begin or success script's reply: [verdict, n, first, until] and, for
+ * success, the last step ("" = absent).  Sets *v and rec's failures,
+ * first_failure, locked_until (and last_step); FT_OK or FT_ERR_BACKEND
+ * (*v untouched, *rec zero). */
 int ft_redis_verdict(const redisReply *rep, enum ft_redis_answer which,
-    enum ft_state_verdict *v);
+    enum ft_state_verdict *v, struct ft_user_state *rec);
 
-/* The get script's snapshot [step, n, first, until, ok] ("" = absent);
- * FT_OK or FT_ERR_BACKEND (*out zero). */
+/* The unlock script's reply: "rewound" or "unlocked". */
+int ft_redis_unlock_reply(const redisReply *rep, bool *rewound);
+
+/* The get script's snapshot [step, n, first, until, ok, future] ("" =
+ * absent); FT_OK or FT_ERR_BACKEND (*out zero). */
 int ft_redis_decode_get(const redisReply *rep, struct ft_user_state *out);
 
 #endif

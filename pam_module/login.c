@@ -171,8 +171,12 @@ open_state(struct ftpam_login *lg)
 	if (lg->state != NULL)
 		return true;
 	err[0] = '\0';
-	rc = ft_state_open(
-	    &lg->cfg, FT_STATE_LAZY, &lg->state, err, sizeof(err));
+	/* A user without a secret gets the same work but no record: random
+	 * names must not fill the cache. */
+	rc = ft_state_open(&lg->cfg,
+	    FT_STATE_LAZY |
+		(lg->sstate == FTPAM_SECRET_OK ? 0U : FT_STATE_NO_RECORD),
+	    &lg->state, err, sizeof(err));
 	if (rc != FT_OK) {
 		ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return false;
@@ -283,6 +287,28 @@ totp_check_cb(void *arg, uint64_t *step)
 	return m;
 }
 
+/* A last accepted step beyond the window ahead of now: the clock ran ahead
+ * when it was accepted, and every current code is refused as a replay
+ * until real time catches up; say so and what helps. */
+static void
+warn_ran_ahead(
+    struct ftpam_login *lg, const struct ft_state_login *l, time_t now)
+{
+	char msg[ERRLEN];
+	uint64_t step;
+
+	if (!l->known || lg->secret.period == 0 || now <= 0)
+		return;
+	step = (uint64_t)now / lg->secret.period;
+	if (!ft_state_ran_ahead(l->last_step, step, lg->cfg.window))
+		return;
+	(void)snprintf(msg, sizeof(msg),
+	    "last accepted code is %llu steps ahead of now: the clock ran "
+	    "ahead; current codes are refused until totp-enroll unlock %.64s",
+	    (unsigned long long)(l->last_step - step), lg->user);
+	ftpam_log_warning(lg, msg);
+}
+
 /* Steps 1 to 3 for the TOTP candidate in one atomic state operation.
  * 1 accepted, 0 no match (attempt counted: a backup code may follow),
  * -1 denied (reason set: locked, replay or an error). */
@@ -312,6 +338,7 @@ attempt_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 			ftpam_set_detail(lg, FTPAM_CACHE_ERROR, err);
 		return -1;
 	}
+	warn_ran_ahead(lg, &l, now);
 	switch (l.verdict) {
 	case FT_STATE_ACCEPTED: ftpam_set_detail(lg, FTPAM_OK, NULL); return 1;
 	case FT_STATE_REPLAY:

@@ -29,7 +29,14 @@ static void
 check_verdict(const redisReply *rep, enum ft_redis_answer which)
 {
 	enum ft_state_verdict v = (enum ft_state_verdict) - 1;
-	int rc = ft_redis_verdict(rep, which, &v);
+	struct ft_user_state rec;
+	int rc = ft_redis_verdict(rep, which, &v, &rec);
+	bool rewound = false;
+
+	if (rc == FT_OK && (rec.first_failure < 0 || rec.locked_until < 0))
+		abort();
+	if (ft_redis_unlock_reply(rep, &rewound) != FT_OK && rewound)
+		abort();
 
 	if (rc == FT_OK && v != FT_STATE_PROCEED && v != FT_STATE_LOCKED &&
 	    v != FT_STATE_ACCEPTED && v != FT_STATE_REPLAY)

@@ -233,10 +233,24 @@ test_policy_check(void)
 	ft_state_apply_check(&p, 1, 77, T0, &s, &v);
 	ok(v == FT_STATE_REPLAY && s.failures == 0,
 	    "check: a replayed match is refused but not counted");
-	ft_state_apply_unlock(&s);
+	ok(!ft_state_apply_unlock(&s, 77, 1), "unlock at the step: not ahead");
 	ok(s.failures == 0 && s.first_failure == 0 && s.locked_until == 0 &&
 		s.last_step == 77 && ft_state_lock_active(&s, T0) == false,
 	    "unlock clears failures and lock, keeps the step");
+	ok(!ft_state_apply_unlock(&s, 76, 1) && s.last_step == 77,
+	    "unlock: a step within the window ahead is left alone");
+	ok(ft_state_apply_unlock(&s, 70, 1) && s.last_step == 69 &&
+		s.future_step == 77,
+	    "unlock: a step beyond the window ahead moves back, kept as "
+	    "future_step");
+	ft_state_apply_success(&p, 70, T0, &s, &v);
+	ok(v == FT_STATE_ACCEPTED, "after unlock: the current code works");
+	ft_state_apply_success(&p, 77, T0, &s, &v);
+	ok(v == FT_STATE_REPLAY && s.future_step == 77,
+	    "the code accepted ahead stays refused when its time comes");
+	ft_state_apply_success(&p, 78, T0, &s, &v);
+	ok(v == FT_STATE_ACCEPTED && s.future_step == 0,
+	    "a later step clears future_step");
 }
 
 static void
@@ -359,6 +373,7 @@ test_gdbm_basic(void)
 	struct ft_user_state us;
 	enum ft_state_verdict v;
 	struct stat sb;
+	bool rewound = false;
 	int rc;
 
 	tu_fmt(dir, sizeof(dir), "%s/basic", tmp);
@@ -414,7 +429,7 @@ test_gdbm_basic(void)
 	ok(rc == FT_OK && us.locked_until == 0, "get hides an expired lock");
 	rc = ft_state_begin_attempt(st, "bob", T0 + 2, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_PROCEED, "other users unaffected");
-	rc = ft_state_unlock(st, "alice", err, ERRLEN);
+	rc = ft_state_unlock(st, "alice", 0, &rewound, err, ERRLEN);
 	is_int(rc, FT_OK, "unlock");
 	rc = ft_state_begin_attempt(st, "alice", T0 + 3, &v, err, ERRLEN);
 	ok(rc == FT_OK && v == FT_STATE_PROCEED, "unlocked user proceeds");
@@ -428,7 +443,7 @@ test_gdbm_basic(void)
 	    "forgotten user is all zero");
 	rc = ft_state_forget(st, "nobody-here", err, ERRLEN);
 	is_int(rc, FT_OK, "forget of an unknown user is fine");
-	rc = ft_state_unlock(st, "nobody-here", err, ERRLEN);
+	rc = ft_state_unlock(st, "nobody-here", 0, &rewound, err, ERRLEN);
 	is_int(rc, FT_OK, "unlock of an unknown user is fine");
 	rc = ft_state_get(st, "", T0, &us, err, ERRLEN);
 	is_int(rc, FT_ERR_ARG, "empty user name rejected");
@@ -806,7 +821,8 @@ test_gdbm_versions(void)
 	struct ft_state *st = NULL;
 	struct ft_user_state us;
 	enum ft_state_verdict v;
-	uint8_t rec[48];
+	uint8_t rec[56];
+	bool rewound = false;
 	int rc;
 
 	tu_fmt(dir, sizeof(dir), "%s/versions", tmp);
@@ -817,9 +833,15 @@ test_gdbm_versions(void)
 	v1_record(rec, 2, 5000, T0 - 10, 0, T0 - 100);
 	ok(plant(cache, "olga", rec, 40) == 0, "planted a v1 record");
 	v1_record(rec, 1, 6000, T0 - 5, 0, T0 - 50);
-	rec[0] = 2; /* a newer version: the v1 layout and 8 more bytes */
-	memset(rec + 40, 0xab, 8);
-	ok(plant(cache, "nora", rec, 48) == 0, "planted a v2 record");
+	rec[0] = 3; /* a newer version: the v2 layout and 8 more bytes */
+	memset(rec + 40, 0xab, 16);
+	ok(plant(cache, "nora", rec, 56) == 0, "planted a v3 record");
+	v1_record(rec, 0, 6000, 0, 0, T0 - 50);
+	rec[0] = 2; /* v2: future_step 6100 after the v1 fields */
+	memset(rec + 40, 0, 8);
+	rec[40] = 6100 & 0xff;
+	rec[41] = 6100 >> 8;
+	ok(plant(cache, "pia", rec, 48) == 0, "planted a v2 record");
 	ok(plant(cache, "mona", "short", 5) == 0, "planted a short record");
 	v1_record(rec, 0, 1, 0, 0, 0);
 	rec[2] = 1; /* reserved byte set */
@@ -841,10 +863,24 @@ test_gdbm_versions(void)
 	ok(rc == FT_OK && us.last_step == 5001 && us.failures == 0,
 	    "v1 record after the update");
 
+	rc = ft_state_get(st, "pia", T0, &us, err, ERRLEN);
+	ok(rc == FT_OK && us.last_step == 6000 && us.future_step == 6100,
+	    "v2 record read: future_step (%s)", err);
+	ok(record(st, "pia", 6100, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_REPLAY,
+	    "v2 record: the future step replays though above last_step");
+	ok(record(st, "pia", 6050, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_ACCEPTED,
+	    "v2 record: a step between them is accepted");
+	ok(record(st, "pia", 6101, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_ACCEPTED &&
+		ft_state_get(st, "pia", T0, &us, err, ERRLEN) == FT_OK &&
+		us.future_step == 0 && us.last_step == 6101,
+	    "a later step clears future_step");
 	rc = ft_state_begin_attempt(st, "nora", T0, &v, err, ERRLEN);
 	ok(rc == FT_ERR_VERSION && v == FT_STATE_LOCKED && strstr(err, "nora"),
 	    "newer record: refused for its user, FT_ERR_VERSION (%s)", err);
-	rc = ft_state_unlock(st, "nora", err, ERRLEN);
+	rc = ft_state_unlock(st, "nora", 0, &rewound, err, ERRLEN);
 	is_int(rc, FT_ERR_VERSION, "newer record: not rewritten by unlock");
 	rc = ft_state_begin_attempt(st, "mona", T0, &v, err, ERRLEN);
 	ok(rc == FT_ERR_CORRUPT && v == FT_STATE_LOCKED,
@@ -869,8 +905,8 @@ test_gdbm_versions(void)
 
 		if (db != NULL)
 			d = gdbm_fetch(db, k);
-		ok(d.dptr != NULL && d.dsize == 48 && d.dptr[0] == 2 &&
-			(uint8_t)d.dptr[47] == 0xab,
+		ok(d.dptr != NULL && d.dsize == 56 && d.dptr[0] == 3 &&
+			(uint8_t)d.dptr[55] == 0xab,
 		    "the newer record is kept byte for byte");
 		free(d.dptr);
 		if (db != NULL)
@@ -1037,6 +1073,13 @@ test_gdbm_full(void)
 		rc = record(st, user, 9000, T0, &v, err, ERRLEN);
 	}
 	ok(rc == FT_ERR_IO, "a full tmpfs: FT_ERR_IO, not damage (%s)", err);
+	ok(strstr(err, "cache full: cannot record a new user") != NULL,
+	    "the new user is denied with a clear reason");
+	ok(i > 1 && record(st, "first", 9001, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_ACCEPTED &&
+		record(st, "new00000", 9001, T0, &v, err, ERRLEN) == FT_OK &&
+		v == FT_STATE_ACCEPTED,
+	    "full: users already recorded keep logging in (%s)", err);
 	tu_fmt(user, sizeof(user), "%s", "c");
 	tu_fmt(filler + strlen(dir), sizeof(filler) - strlen(dir), "/c");
 	ok(tu_count_prefix(filler, "state.gdbm.corrupt") == 0 &&
@@ -1046,7 +1089,7 @@ test_gdbm_full(void)
 	st = NULL;
 	rc = open_at(cache, 3, &st, err);
 	ok(rc == FT_OK &&
-		record(st, "first", 9000, T0, &v, err, ERRLEN) == FT_OK &&
+		record(st, "first", 9001, T0, &v, err, ERRLEN) == FT_OK &&
 		v == FT_STATE_REPLAY,
 	    "still full: the file reopens and a used code stays used (%s)",
 	    err);
@@ -1056,11 +1099,56 @@ test_gdbm_full(void)
 	(void)unlink(filler);
 	rc = st != NULL ? ft_state_get(st, "first", T0, &us, err, ERRLEN)
 			: FT_ERR_IO;
-	ok(rc == FT_OK && us.last_step == 9000,
+	ok(rc == FT_OK && us.last_step == 9001,
 	    "room again: the record is intact (%s)", err);
 	ft_state_close(st);
 	if (umount(dir) != 0)
 		diag("umount %s: %s", dir, strerror(errno));
+}
+
+/* FT_STATE_NO_RECORD (a login of a user with no secret): the rules run,
+ * nothing is created, so random names cannot fill the cache; an existing
+ * record is still updated. */
+static void
+test_gdbm_no_record(void)
+{
+	char cache[4096], err[ERRLEN];
+	struct ft_state *st = NULL;
+	struct ft_user_state us;
+	struct ft_config c;
+	enum ft_state_verdict v;
+	int rc, i, created = 0;
+
+	tu_fmt(cache, sizeof(cache), "%s/norec/state.gdbm", tmp);
+	rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK)
+		rc = record(st, "known", 100, T0, &v, err, ERRLEN);
+	ft_state_close(st);
+	st = NULL;
+	config(&c, cache, 3);
+	if (rc == FT_OK)
+		rc = ft_state_open(
+		    &c, FT_STATE_LAZY | FT_STATE_NO_RECORD, &st, err, ERRLEN);
+	for (i = 0; rc == FT_OK && i < 3; i++)
+		rc = ft_state_begin_attempt(
+		    st, "random-name", T0, &v, err, ERRLEN);
+	ok(rc == FT_OK && v == FT_STATE_PROCEED,
+	    "no record: the attempts run the rules (%s)", err);
+	if (rc == FT_OK)
+		rc = ft_state_begin_attempt(st, "known", T0, &v, err, ERRLEN);
+	ft_state_close(st);
+	st = NULL;
+	if (rc == FT_OK)
+		rc = open_at(cache, 3, &st, err);
+	if (rc == FT_OK &&
+	    ft_state_get(st, "random-name", T0, &us, err, ERRLEN) == FT_OK)
+		created = us.failures != 0 || us.last_step != 0;
+	ok(rc == FT_OK && !created, "no record was created (%s)", err);
+	ok(rc == FT_OK &&
+		ft_state_get(st, "known", T0, &us, err, ERRLEN) == FT_OK &&
+		us.failures == 1 && us.last_step == 100,
+	    "an existing record is still counted");
+	ft_state_close(st);
 }
 
 int
@@ -1082,6 +1170,7 @@ main(void)
 	test_gdbm_parallel();
 	test_gdbm_unsafe();
 	test_gdbm_full();
+	test_gdbm_no_record();
 	test_gdbm_corrupt();
 	test_gdbm_versions();
 	test_gdbm_lock_timeout();

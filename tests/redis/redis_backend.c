@@ -261,12 +261,30 @@ get(struct h *h, const char *user, struct ft_user_state *s, char *err)
 	return rc;
 }
 
+/* Unlock at the user's current step now_step (0: steps left alone);
+ * *rewound: a step from the future was set aside. */
 static int
-hunlock(struct h *h, const char *user, char *err)
+hunlock_at(struct h *h, const struct ft_state_policy *p, const char *user,
+    uint64_t now_step, bool *rewound, char *err)
 {
-	struct ft_state_op op = {.kind = FT_OP_UNLOCK, .user = user};
+	struct ft_state_op op = {.kind = FT_OP_UNLOCK,
+	    .pol = p,
+	    .user = user,
+	    .now = T0,
+	    .now_step = now_step};
+	int rc = run(h, &op, err);
 
-	return run(h, &op, err);
+	*rewound = op.rewound;
+	return rc;
+}
+
+static int
+hunlock(
+    struct h *h, const struct ft_state_policy *p, const char *user, char *err)
+{
+	bool rewound;
+
+	return hunlock_at(h, p, user, 0, &rewound, err);
 }
 
 static int
@@ -471,13 +489,13 @@ test_lockout(void)
 	ok(get(&h, "bob", &s, err) == FT_OK &&
 		s.locked_until == FT_STATE_LOCKED_FOREVER,
 	    "get reports FT_STATE_LOCKED_FOREVER");
-	ok(hunlock(&h, "bob", err) == FT_OK &&
+	ok(hunlock(&h, &p, "bob", err) == FT_OK &&
 		admin_int("EXISTS %s", "fttest:bob:fail") == 0,
 	    "unlock removes the fail hash");
 	ok(begin(&h, &p, "bob", T0 + 100000001, &v, err) == FT_OK &&
 		v == FT_STATE_PROCEED,
 	    "unlocked: attempt proceeds");
-	ok(hunlock(&h, "nobody", err) == FT_OK,
+	ok(hunlock(&h, &p, "nobody", err) == FT_OK,
 	    "unlock of an unknown user succeeds");
 
 	/* deny=0: never locked */
@@ -511,7 +529,8 @@ same_state(const struct ft_user_state *a, const struct ft_user_state *b)
 	return a->last_step == b->last_step && a->failures == b->failures &&
 	    a->first_failure == b->first_failure &&
 	    a->locked_until == b->locked_until &&
-	    a->last_success == b->last_success;
+	    a->last_success == b->last_success &&
+	    a->future_step == b->future_step;
 }
 
 static void
@@ -544,6 +563,9 @@ test_differential(void)
 			    1 + rnd(1200));
 		now += rnd(4) == 0 ? (time_t)rnd(1500) : (time_t)rnd(20);
 		step = (uint64_t)now / 30U - 1U + rnd(3);
+		/* Now and then a clock that ran ahead. */
+		if (rnd(20) == 0)
+			step += 10U + rnd(40);
 		if (op < 45) {
 			rr = begin(&r, &p, u, now, &vr, err);
 			rg = begin(&g, &p, u, now, &vg, err2);
@@ -553,8 +575,13 @@ test_differential(void)
 			rr = success(&r, &p, u, step, now, &vr, err);
 			rg = success(&g, &p, u, step, now, &vg, err2);
 		} else if (op < 95) {
-			rr = hunlock(&r, u, err);
-			rg = hunlock(&g, u, err2);
+			uint64_t ns = rnd(4) == 0 ? 0 : (uint64_t)now / 30U;
+			bool wr = false, wg = false;
+
+			rr = hunlock_at(&r, &p, u, ns, &wr, err);
+			rg = hunlock_at(&g, &p, u, ns, &wg, err2);
+			vr = wr ? FT_STATE_ACCEPTED : FT_STATE_PROCEED;
+			vg = wg ? FT_STATE_ACCEPTED : FT_STATE_PROCEED;
 		} else {
 			rr = hforget(&r, u, err);
 			rg = hforget(&g, u, err2);
@@ -1069,7 +1096,7 @@ test_stopped(void)
 	rc1 = success(&h, &p, "ivan", 9, T0, &v, err);
 	diag("%s", err);
 	rc2 = begin(&h, &p, "ivan", T0, &v, err);
-	rc3 = hunlock(&h, "ivan", err);
+	rc3 = hunlock(&h, &p, "ivan", err);
 	ms = ms_since(&t0);
 	ok(rc1 == FT_ERR_BACKEND && rc2 == FT_ERR_BACKEND &&
 		rc3 == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,

@@ -328,6 +328,47 @@ def check_outage(f, now, what, svc_over, fallback_ok=True):
     return took
 
 
+def failures(lines):
+    for ln in reversed(lines):
+        if "failures=" in ln:
+            return int(ln.split("failures=", 1)[1].split()[0])
+    return None
+
+
+def test_mirror(f, srv, now):
+    """redis_fallback=local keeps this host's copy of what Redis answered:
+    after Redis goes away the local cache refuses the code Redis accepted
+    and goes on counting Redis's failures."""
+    now += PERIOD
+    m = f.service("mirror", "a", redis_fallback="local")
+    ok, _, lines = f.login(m, code(now), now)
+    tap.ok(ok and not warned(lines), "mirror: Redis accepts the code")
+    ok, _, lines = f.login(m, wrong(now), now + 1)
+    tap.ok(not ok and failures(lines) == 1,
+           "a failure through Redis logs failures=1 (Redis reports it)")
+    if failures(lines) != 1:
+        tap.diag("\n".join(lines))
+    srv.pause()
+    try:
+        ok, _, lines = f.login(m, code(now), now + 2)
+        tap.ok(not ok and reason(lines) == "replay" and warned(lines),
+               "Redis paused: the local cache refuses the code Redis "
+               "accepted")
+        if ok or reason(lines) != "replay":
+            tap.diag("\n".join(lines))
+        ok, _, lines = f.login(m, wrong(now), now + 3)
+        tap.ok(not ok and failures(lines) == 2,
+               "Redis paused: the failure counted through Redis counts "
+               "locally (failures=2)")
+        if failures(lines) != 2:
+            tap.diag("\n".join(lines))
+    finally:
+        srv.resume()
+    ok, _, _ = f.login(m, code(now + PERIOD), now + PERIOD)
+    tap.ok(ok, "Redis back: the next code is accepted")
+    return now + PERIOD
+
+
 def test_outages(f, srv, now):
     now += PERIOD
     check_outage(f, now, "wrong password",
@@ -372,6 +413,7 @@ def main():
         now = test_cross_host(f, srv)
         now = test_parallel(f, srv, now)
         now = test_lockout(f, srv, now)
+        now = test_mirror(f, srv, now)
         test_outages(f, srv, now)
     finally:
         srv.cleanup()
