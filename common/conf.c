@@ -51,7 +51,15 @@ struct opt {
 	const char *help;
 };
 
+/* The values of each OPT_ENUM option, in enum order; the table row names
+ * its list by index (struct opt's min). */
+enum enum_list { ENUM_FALLBACK = 0, ENUM_ENROLL };
 static const char *const fallback_names[] = {"deny", "local", NULL};
+static const char *const enroll_names[] = {"no", "login", NULL};
+static const char *const *const enum_lists[] = {
+    [ENUM_FALLBACK] = fallback_names, [ENUM_ENROLL] = enroll_names};
+static const char *const enum_expected[] = {
+    [ENUM_FALLBACK] = "deny or local", [ENUM_ENROLL] = "no or login"};
 
 #define F(field)                                                               \
 	offsetof(struct ft_config, field),                                     \
@@ -104,7 +112,10 @@ static const struct opt options[] = {
     {"redis_timeout_ms", OPT_UINT, F(redis_timeout_ms), REDIS_TIMEOUT_MIN,
 	REDIS_TIMEOUT_MAX, FT_REDIS_TIMEOUT_MS_DEFAULT, NULL, false,
 	"Redis connect/command timeout"},
-    {"redis_fallback", OPT_ENUM, F(redis_fallback), 0, 0,
+    {"enroll", OPT_ENUM, F(enroll), ENUM_ENROLL, 0, FT_ENROLL_NO, NULL, false,
+	"enrol a user without a secret: no, or login (in the PAM "
+	"conversation)"},
+    {"redis_fallback", OPT_ENUM, F(redis_fallback), ENUM_FALLBACK, 0,
 	FT_REDIS_FALLBACK_DENY, NULL, false,
 	"when Redis is down: deny, or local (use local_cache)"},
     {"local_cache", OPT_PATH, F(local_cache), 0, PX_NONE, 0, FT_CACHE_DEFAULT,
@@ -209,21 +220,33 @@ set_path(struct ft_config *c, const struct opt *o, const char *value, char *err,
 	return set_string(c, o, value, err, errlen);
 }
 
+/* Store value number i of an OPT_ENUM option, through its own enum type. */
+static void
+store_enum(struct ft_config *c, const struct opt *o, unsigned i)
+{
+	char *field = (char *)c + o->off;
+
+	if (o->min == ENUM_ENROLL)
+		*(enum ft_enroll *)field = (enum ft_enroll)i;
+	else
+		*(enum ft_redis_fallback *)field = (enum ft_redis_fallback)i;
+}
+
 static int
 set_enum(struct ft_config *c, const struct opt *o, const char *value, char *err,
     size_t errlen)
 {
-	size_t i;
+	const char *const *names = enum_lists[o->min];
+	unsigned i;
 
-	for (i = 0; fallback_names[i] != NULL; i++) {
-		if (strcmp(value, fallback_names[i]) == 0) {
-			*(enum ft_redis_fallback *)((char *)c + o->off) =
-			    (enum ft_redis_fallback)i;
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			store_enum(c, o, i);
 			return FT_OK;
 		}
 	}
-	return ft_seterr(
-	    err, errlen, FT_ERR_PARSE, "%s: expected deny or local", o->name);
+	return ft_seterr(err, errlen, FT_ERR_PARSE, "%s: expected %s", o->name,
+	    enum_expected[o->min]);
 }
 
 int
@@ -277,10 +300,7 @@ ft_config_defaults(struct ft_config *c)
 		switch (o->kind) {
 		case OPT_FLAG: *(bool *)field = o->def_num != 0; break;
 		case OPT_UINT: *(unsigned *)field = o->def_num; break;
-		case OPT_ENUM:
-			*(enum ft_redis_fallback *)field =
-			    (enum ft_redis_fallback)o->def_num;
-			break;
+		case OPT_ENUM: store_enum(c, o, o->def_num); break;
 		case OPT_STR:
 		case OPT_PATH: copy_default(field, o->size, o->def_str); break;
 		}

@@ -30,6 +30,9 @@
 #define FT_CONF_STR_MAX 256U
 
 enum ft_redis_fallback { FT_REDIS_FALLBACK_DENY = 0, FT_REDIS_FALLBACK_LOCAL };
+/* enroll=: may a user without a secret enrol?  no (the default), or login:
+ * in the PAM conversation, after the first factor (pam_flowtotp(8)). */
+enum ft_enroll { FT_ENROLL_NO = 0, FT_ENROLL_LOGIN };
 
 struct ft_config {
 	char secret[PATH_MAX];	      /* secret=  path template: %u %h ~ %% */
@@ -48,6 +51,7 @@ struct ft_config {
 	char issuer[FT_CONF_STR_MAX]; /* issuer=  totp-enroll default; "" =
 					 hostname */
 	unsigned backup_codes; /* backup_codes=  how many totp-enroll issues */
+	enum ft_enroll enroll; /* enroll=  no or login */
 	/* Redis backend (cache=redis) */
 	char redis_host[FT_CONF_STR_MAX];
 	unsigned redis_port;

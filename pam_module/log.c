@@ -59,11 +59,19 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_UNSAFE_FILE: return "unsafe_file";
 	case FTPAM_CACHE_ERROR: return "cache_error";
 	case FTPAM_CONFIG_ERROR: return "config_error";
+	case FTPAM_ENROLLED: return "enrolled";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
 	 * would mislead. */
 	return "unknown";
+}
+
+static bool
+succeeded(const struct ftpam_login *lg)
+{
+	return lg->reason == FTPAM_OK || lg->reason == FTPAM_BACKUP_USED ||
+	    lg->reason == FTPAM_ENROLLED;
 }
 
 static int
@@ -73,6 +81,7 @@ priority(const struct ftpam_login *lg)
 		return LOG_INFO;
 	switch (lg->reason) {
 	case FTPAM_OK:
+	case FTPAM_ENROLLED:
 	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
 	case FTPAM_NO_CODE:
@@ -97,8 +106,7 @@ count_fields(const struct ftpam_login *lg, char *extra, size_t len)
 	size_t used = strlen(extra);
 	int n;
 
-	if (!lg->counted || lg->reason == FTPAM_OK ||
-	    lg->reason == FTPAM_BACKUP_USED || used >= len)
+	if (!lg->counted || succeeded(lg) || used >= len)
 		return;
 	if (lg->locked_until == FT_STATE_LOCKED_FOREVER)
 		n = snprintf(extra + used, len - used,
@@ -125,7 +133,7 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 
 	if (lg->ignored)
 		result = "ignore";
-	else if (lg->reason == FTPAM_OK || lg->reason == FTPAM_BACKUP_USED)
+	else if (succeeded(lg))
 		result = "success";
 	else
 		result = "failure";

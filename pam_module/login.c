@@ -674,9 +674,10 @@ get_items(struct ftpam_login *lg)
 		lg->rhost = item;
 }
 
-/* The old single-instance forward_pass checked the code before the
- * password module ran: refuse it (every login denied, one clear line)
- * rather than keep a stack that lets a wrong password use up a code. */
+/* Options that cannot work together deny every login, with one clear
+ * line, rather than run half right.  The old single-instance forward_pass
+ * checked the code before the password module ran: refused rather than
+ * keep a stack that lets a wrong password use up a code. */
 static bool
 role_ok(struct ftpam_login *lg)
 {
@@ -686,6 +687,16 @@ role_ok(struct ftpam_login *lg)
 		    "then the password module with use_first_pass "
 		    "(stopping the stack on failure), then pam_flowtotp "
 		    "use_stashed; see pam_flowtotp(8)");
+		return false;
+	}
+	/* The module writes an enrolment as root: into a directory the user
+	 * owns it could be made to write anywhere (a symlink, a planted
+	 * directory), so enrolment at login is for the root store only. */
+	if (lg->cfg.enroll == FT_ENROLL_LOGIN &&
+	    ft_config_secret_in_home(&lg->cfg)) {
+		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR,
+		    "enroll=login needs the root store: secret= must not use "
+		    "the home directory (~ or %h); see pam_flowtotp(8)");
 		return false;
 	}
 	return true;
@@ -721,6 +732,11 @@ run_login(struct ftpam_login *lg)
 {
 	if (lg->role == FTPAM_ROLE_SPLIT)
 		return ftpam_split(lg);
+	if (ftpam_enroll_offered(lg)) {
+		/* A kept code has nothing to be checked against. */
+		ftpam_stash_clear(lg->pamh);
+		return ftpam_enroll(lg);
+	}
 	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
 		lg->ignored = true;
 		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");

@@ -18,6 +18,9 @@
 
 #define FTPAM_DETAIL_MAX 512U
 #define FTPAM_FORWARD_PROMPT "Password & verification code: "
+/* enroll=login (enroll.c): the last line of each of its two prompts. */
+#define FTPAM_ENROLL_PROMPT "Enter the code from the app to confirm: "
+#define FTPAM_ENROLL_DONE_PROMPT "Press Enter to continue the login: "
 
 /* Why a login ended the way it did: the reason= field of the log line.
  * Each failure that is not a wrong answer has its own reason, so that an
@@ -36,6 +39,7 @@ enum ftpam_reason {
 	FTPAM_UNSAFE_FILE,
 	FTPAM_CACHE_ERROR,
 	FTPAM_CONFIG_ERROR,
+	FTPAM_ENROLLED, /* enroll=login: enrolled and confirmed */
 };
 
 /* Which part of the work this instance does (stash.c). */
@@ -138,6 +142,15 @@ void ftpam_stash_clear(pam_handle_t *pamh);
  * gets the other arguments (room for argc), *nrest their number. */
 void ftpam_role_from_args(int argc, const char **argv, enum ftpam_role *role,
     const char **rest, int *nrest);
+
+/* enroll.c */
+/* enroll=login and this user has no secret (by the strict rule): the
+ * login is an enrolment. */
+bool ftpam_enroll_offered(const struct ftpam_login *lg);
+/* The enrolment dialogue.  PAM_SUCCESS (reason enrolled), PAM_IGNORE
+ * (nullok and the user skipped it) or PAM_AUTH_ERR (reason set; nothing
+ * saved unless the reason is a failure after the save). */
+int ftpam_enroll(struct ftpam_login *lg);
 
 /* log.c */
 void ftpam_set_detail(

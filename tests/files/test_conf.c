@@ -14,6 +14,7 @@
 #include "util.h"
 
 static const char *const all_names[] = {
+    "enroll",
     "secret",
     "window",
     "prompt",
@@ -115,6 +116,8 @@ test_args(void)
 	    "redis_timeout_ms=10",
 	    "redis_timeout_ms=60000",
 	    "redis_fallback=local",
+	    "enroll=login",
+	    "enroll=no",
 	    "local_cache=/run/ft.gdbm",
 	    "secret=/var/lib/ft/%u",
 	    "secret=%h/.ft",
@@ -149,6 +152,7 @@ test_args(void)
 	    {"redis_timeout_ms=9", "redis_timeout_ms: expected"},
 	    {"redis_timeout_ms=60001", "redis_timeout_ms: expected"},
 	    {"redis_fallback=allow", "redis_fallback: expected deny or local"},
+	    {"enroll=yes", "enroll: expected no or login"},
 	    {"redis_host=", "redis_host: empty value"},
 	    {"redis_password_file=pw", "redis_password_file: must be"},
 	    {"prompt=a\tb", "prompt: control character"},

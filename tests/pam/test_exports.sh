@@ -29,6 +29,19 @@ for so in "$top_builddir/.libs/pam_flowtotp.so" \
 		esac
 	fi
 done
+# enroll=login loads libqrencode with dlopen when it enrols someone: an
+# ordinary login must not map it, so it is not a link dependency.
+if command -v readelf >/dev/null 2>&1; then
+	for so in "$top_builddir/.libs/pam_flowtotp.so" \
+	    "$top_builddir/pam_module/.libs/pam_flowtotp_test.so"; do
+		needed=$(readelf -d "$so" 2>/dev/null | awk '/NEEDED/ { print $5 }')
+		case $needed in
+		"") ok 1 "${so#"$top_builddir"/}: readelf -d shows DT_NEEDED" ;;
+		*libqrencode*) ok 1 "${so#"$top_builddir"/}: libqrencode not in DT_NEEDED (got: $needed)" ;;
+		*) ok 0 "${so#"$top_builddir"/}: libqrencode not in DT_NEEDED" ;;
+		esac
+	done
+fi
 "$top_builddir/tests/pam/test_dlopen" "$top_builddir/.libs/pam_flowtotp.so"
 ok $? "dlopen(RTLD_NOW) + dlsym checks on .libs/pam_flowtotp.so"
 done_testing
