@@ -1,7 +1,9 @@
 /* Opening the replay/lockout state from the CLI.  Root opens it as the
  * module does; anyone else never creates the cache directory (it would
  * plant one the module refuses): the state layer then opens only an
- * existing directory of their own, else FT_ERR_PERM (FT_STATE_NO_CREATE). */
+ * existing directory of their own, else FT_ERR_PERM (FT_STATE_NO_CREATE).
+ * The set-uid helper runs with effective uid 0 and opens it as root does:
+ * its codes count in the same state as a login's. */
 #include <config.h>
 
 #include "cli.h"
@@ -15,8 +17,9 @@ cli_state_open(
 	const char *w;
 	int rc;
 
-	rc = ft_state_open(
-	    &ctx->cfg, ctx->root ? 0U : FT_STATE_NO_CREATE, st, err, errlen);
+	rc = ft_state_open(&ctx->cfg,
+	    ctx->root || ctx->helper ? 0U : FT_STATE_NO_CREATE, st, err,
+	    errlen);
 	/* Root took the cache directory back from another user, say. */
 	w = rc == FT_OK ? ft_state_warning(*st) : NULL;
 	if (w != NULL)

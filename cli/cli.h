@@ -79,8 +79,11 @@ struct cli_opts {
 struct cli_ctx {
 	struct ft_config cfg;
 	struct cli_opts o;
-	uid_t uid;		 /* real uid of the caller */
-	bool root;		 /* effective uid 0 */
+	uid_t uid; /* real uid of the caller */
+	bool root; /* real (and effective) uid 0: an admin */
+	/* Running as flowtotp-helper: effective uid 0 for the root store,
+	 * acting for the real uid only, every code counted (helper.c). */
+	bool helper;
 	char name[CLI_NAME_MAX]; /* caller's login name */
 };
 
@@ -106,6 +109,15 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
+/* For a non-root caller whose store only root may change, run the
+ * self-service command through the set-uid helper: execs it (never
+ * returns) when it applies; else returns -1 so the command runs here, or
+ * an exit code (message printed) for options the helper does not take.
+ * configured: --config or --option was given. */
+int cli_helper_handoff(const struct cli_ctx *ctx, const char *cmd, int argc,
+    char **argv, bool configured);
+
 /* ---- unenrol.c ---- */
 /* Remove a user's secret file and login state (reset, disable). */
 int cli_unenrol(
@@ -121,6 +133,9 @@ int cli_exit_for(int rc);
 /* ---- users.c: who may act on whom ---- */
 /* Fill the caller fields of ctx.  CLI_EX_OK or an exit code. */
 int cli_caller_init(struct cli_ctx *ctx);
+/* The same for flowtotp-helper: the real uid is the caller (and the only
+ * user it acts on); the effective uid must be 0. */
+int cli_caller_helper(struct cli_ctx *ctx);
 /* Resolve the user a command acts on: `name`, or the caller when NULL.
  * Non-root callers may only name themselves.  Prints the reason and returns
  * an exit code on failure. */
@@ -163,6 +178,12 @@ int cli_secret_load(
 /* May the caller write the target's store?  Prints the reason ("ask an
  * administrator, or ...") and returns an exit code if not. */
 int cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t);
+/* Before anything is shown: create the missing store directories (in a
+ * home, every missing level below the home, 0700, as the user) and check
+ * that the directory takes a new file.  CLI_EX_OK or an exit code, message
+ * printed, so a QR code is never shown for an enrolment that cannot be
+ * saved. */
+int cli_secret_prepare(const struct cli_ctx *ctx, const struct cli_target *t);
 /* Create missing store directories, then write atomically (0600, owned by
  * the user) with SIGINT/SIGTERM/SIGHUP held off. */
 int cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
@@ -215,9 +236,27 @@ int cli_code_clean(const char *in, unsigned digits, char *out, size_t outlen);
 int cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
     bool echo, int *offset, uint64_t *step);
 
+/* A code checked through the state layer exactly as a login checks it
+ * (ft_state_attempt): the attempt counts toward the lockout, and a match
+ * is recorded as used, so a code used here cannot log in and the
+ * reverse. */
+struct cli_attempt {
+	time_t now;
+	enum ft_state_verdict verdict; /* ACCEPTED, REPLAY, LOCKED, PROCEED */
+	int offset;		       /* of the match (ACCEPTED, REPLAY) */
+	uint64_t step;
+};
+/* FT_OK with a->verdict set, or a negative ft_rc (err set): fail closed. */
+int cli_code_attempt(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, const char *code, struct cli_attempt *a);
+/* The message for a counted code that was not accepted; returns ex. */
+int cli_attempt_refused(
+    const struct cli_target *t, const struct cli_attempt *a, int ex);
+
 /* Self-service proof: a non-root caller must type a current code of the
- * enrolment (window from the config); root passes.  CLI_EX_OK or an exit
- * code (message printed). */
+ * enrolment (window from the config); root passes.  Through the helper the
+ * code is counted (cli_code_attempt) and only one is read.  CLI_EX_OK or
+ * an exit code (message printed). */
 int cli_prove(const struct cli_ctx *ctx, const struct cli_target *t);
 
 /* ---- prompt.c ---- */

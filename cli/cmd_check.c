@@ -1,9 +1,12 @@
 /* totp-enroll check [USER]: "my code is not accepted".  Reads a code and
  * says whether it matches and at which step offset within a wide
- * diagnostic window, with the server's UTC time, so clock drift shows.  It
- * is a read-only look: the code is not consumed and a wrong one does not
- * count as a failure.  Exit 0 only when a login with this code would pass
- * the code check (within the configured window and not already used). */
+ * diagnostic window, with the server's UTC time, so clock drift shows.  For
+ * root it is a read-only look: the code is not consumed and a wrong one does
+ * not count as a failure.  Through the helper (a user checking their own
+ * code against the root store) it counts exactly like a login: an uncounted
+ * check would let anyone with the user's shell guess codes without limit.  Exit
+ * 0 only when a login with this code would pass the code check (within the
+ * configured window and not already used). */
 #include <config.h>
 
 #include <stdio.h>
@@ -23,8 +26,9 @@ struct result {
 	int match; /* 1 matched, 0 not */
 	int offset;
 	uint64_t step;
-	bool within; /* |offset| <= configured window */
-	int used;    /* 1 step already used, 0 no, -1 unknown */
+	bool within;  /* |offset| <= configured window */
+	int used;     /* 1 step already used, 0 no, -1 unknown */
+	bool counted; /* accepted by the helper: now recorded as used */
 };
 
 /* Was this step already used for a login?  Needs the state (root). */
@@ -65,6 +69,39 @@ match(const struct cli_ctx *ctx, const struct ft_secret *s, const char *code,
 	return FT_OK;
 }
 
+/* The helper's check: the code is a login attempt (counted, and recorded
+ * as used when it is accepted).  Only a code the login window refused is
+ * then placed in the wide diagnostic window, and that failure stays
+ * counted.  FT_OK, a negative ft_rc, or a positive exit code (printed). */
+static int
+counted(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, const char *code, struct result *r)
+{
+	struct cli_attempt a;
+	int rc;
+
+	if (cli_code_attempt(ctx, t, s, code, &a) != FT_OK)
+		return cli_err(CLI_EX_FAIL, "code not checked");
+	if (a.verdict == FT_STATE_LOCKED)
+		return cli_attempt_refused(t, &a, CLI_EX_FAIL);
+	if (a.verdict == FT_STATE_PROCEED) {
+		rc = match(ctx, s, code, r);
+		r->within = false; /* the login window refused it */
+		r->used = 0;
+		return rc;
+	}
+	r->now = a.now;
+	if ((rc = ft_totp_step(r->now, s->period, &r->now_step)) != FT_OK)
+		return rc;
+	r->match = 1;
+	r->offset = a.offset;
+	r->step = a.step;
+	r->within = true;
+	r->used = a.verdict == FT_STATE_REPLAY ? 1 : 0;
+	r->counted = true;
+	return FT_OK;
+}
+
 static void
 print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
     const struct result *r)
@@ -101,6 +138,11 @@ print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
 		(void)printf(
 		    "But that code (or a later one) was already used "
 		    "for a login: codes work once.  Wait for the next.\n");
+	else if (r->counted)
+		(void)printf("That is inside the accepted window of +-%u.  "
+			     "This check counted as a login: the code is now "
+			     "used, log in with the next one.\n",
+		    ctx->cfg.window);
 	else
 		(void)printf("That is inside the accepted window of +-%u: a "
 			     "login with it would pass the code check.\n",
@@ -154,12 +196,18 @@ check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 	if (rc != FT_OK)
 		return cli_err(
 		    CLI_EX_FAIL, "not a code: expected %u digits", s->digits);
-	rc = match(ctx, s, code, &r);
+	if (ctx->helper)
+		rc = counted(ctx, t, s, code, &r);
+	else
+		rc = match(ctx, s, code, &r);
 	ft_wipe(code, sizeof(code));
+	if (rc > 0)
+		return rc; /* locked out or unable to count: said why */
 	if (rc != FT_OK)
 		return cli_err(
 		    CLI_EX_FAIL, "cannot check the code: %s", ft_rc_str(rc));
-	r.used = r.match ? step_used(ctx, t->name, r.step) : -1;
+	if (!ctx->helper)
+		r.used = r.match ? step_used(ctx, t->name, r.step) : -1;
 	if (ctx->o.json)
 		print_json(ctx, t, s, &r);
 	else

@@ -206,6 +206,22 @@ print_result_json(const struct enroll *e)
 	(void)printf("]}\n");
 }
 
+/* Through the helper, enrolment into the root store is for users not yet
+ * enrolled, and only where the administrator turned self_enroll on:
+ * whoever has a user's password and a shell could otherwise bind their
+ * own phone before the user does. */
+static int
+self_enroll_allowed(const struct cli_ctx *ctx, const struct cli_target *t)
+{
+	if (!ctx->helper || ctx->cfg.self_enroll)
+		return CLI_EX_OK;
+	return cli_err(CLI_EX_PERM,
+	    "enrolling yourself from a shell is turned off here "
+	    "(self_enroll): ask an administrator to run '" CLI_PROG
+	    " --user %s'",
+	    t->name);
+}
+
 static int
 enroll(struct cli_ctx *ctx, struct enroll *e)
 {
@@ -214,8 +230,10 @@ enroll(struct cli_ctx *ctx, struct enroll *e)
 	int ex, rc;
 
 	if ((ex = cli_target(ctx, o->user, &e->t)) != CLI_EX_OK ||
+	    (ex = self_enroll_allowed(ctx, &e->t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &e->t)) != CLI_EX_OK ||
 	    (ex = cli_check_existing(ctx, &e->t, &e->existed)) != CLI_EX_OK ||
+	    (ex = cli_secret_prepare(ctx, &e->t)) != CLI_EX_OK ||
 	    (ex = make_names(ctx, e)) != CLI_EX_OK ||
 	    (ex = make_secret(ctx, e)) != CLI_EX_OK)
 		return ex;

@@ -224,6 +224,22 @@ print_result_json(const struct import *im)
 	(void)printf("]}\n");
 }
 
+/* Through the helper an import is a self-enrolment (a user could write any
+ * secret into ~/.google_authenticator first), so it needs self_enroll. */
+static int
+self_import_allowed(const struct cli_ctx *ctx, const struct cli_target *t)
+{
+	if (!ctx->helper || ctx->cfg.self_enroll)
+		return CLI_EX_OK;
+	return cli_err(CLI_EX_PERM,
+	    "importing yourself from a shell is turned off here "
+	    "(self_enroll): ask an administrator to run '" CLI_PROG
+	    " import --user %s %s/" CLI_GA_FILE
+	    "' (this keeps the codes your phone shows; a new enrolment "
+	    "would not)",
+	    t->name, t->home);
+}
+
 static int
 import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 {
@@ -232,9 +248,11 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 
 	if ((ex = cli_target(ctx, ctx->o.user, &im->t)) != CLI_EX_OK ||
 	    (ex = source_path(im, argc, argv)) != CLI_EX_OK ||
+	    (ex = self_import_allowed(ctx, &im->t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &im->t)) != CLI_EX_OK ||
 	    (ex = cli_check_existing(ctx, &im->t, &im->existed)) != CLI_EX_OK ||
-	    (ex = read_ga(im)) != CLI_EX_OK)
+	    (ex = read_ga(im)) != CLI_EX_OK ||
+	    (ex = cli_secret_prepare(ctx, &im->t)) != CLI_EX_OK)
 		return ex;
 	make_secret(im);
 	if ((ex = cli_make_backup_codes(ctx->cfg.backup_codes, im->codes,

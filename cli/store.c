@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t)
 	char dir[PATH_MAX];
 	struct stat sb;
 
-	if (ctx->root || t->in_home)
+	if (ctx->root || ctx->helper || t->in_home)
 		return CLI_EX_OK;
 	/* A store directory of the caller's own (e.g. secret=/srv/me/%u)
 	 * is theirs to write. */
@@ -89,15 +90,58 @@ cli_store_writable(const struct cli_ctx *ctx, const struct cli_target *t)
 		return CLI_EX_OK;
 	return cli_err(CLI_EX_PERM,
 	    "secrets are kept in the system store %s, which only root may "
-	    "change: ask an administrator to run '" CLI_PROG " --user %s', "
-	    "or to set secret= to a path in your home directory in %s",
+	    "change: without --config and --option, " CLI_PROG
+	    " does this through flowtotp-helper; else ask an administrator "
+	    "to run '" CLI_PROG " --user %s' (a new enrolment) or '" CLI_PROG
+	    " import --user %s FILE' (to keep a google-authenticator secret)",
 	    dir_of(t->path, dir, sizeof(dir)) == FT_OK ? dir : t->path, t->name,
-	    ctx->cfg.conf[0] != '\0' ? ctx->cfg.conf : FT_CONF_DEFAULT);
+	    t->name);
 }
 
-/* Create the store directory if it is missing: in a home one level (as the
- * user), in the system store the directory (0700) and its parent (0755),
- * both root's. */
+/* In a home, every missing directory between the home and the store
+ * directory, 0700, with the caller's (the user's) ids: a template such as
+ * ~/.config/flowtotp/secret works for a user without ~/.config. */
+static int
+ensure_home_dirs(
+    const struct cli_target *t, const char *dir, char *err, size_t errlen)
+{
+	char part[PATH_MAX];
+	size_t n = strlen(t->home), len = strlen(dir);
+	struct stat sb;
+	int rc;
+
+	while (n > 1 && t->home[n - 1] == '/')
+		n--;
+	if (len >= sizeof(part) || strncmp(dir, t->home, n) != 0 ||
+	    dir[n] != '/')
+		return ft_ensure_dir(
+		    dir, STORE_DIR_MODE, geteuid(), getegid(), err, errlen);
+	for (; n <= len; n++) {
+		if (dir[n] != '/' && dir[n] != '\0')
+			continue;
+		memcpy(part, dir, n);
+		part[n] = '\0';
+		if (lstat(part, &sb) == 0) {
+			if (!S_ISDIR(sb.st_mode))
+				return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+				    "%s is not a directory", part);
+			continue;
+		}
+		if (errno != ENOENT)
+			return ft_seterr(err, errlen,
+			    errno == EACCES ? FT_ERR_PERM : FT_ERR_IO, "%s: %s",
+			    part, strerror(errno));
+		rc = ft_ensure_dir(
+		    part, STORE_DIR_MODE, geteuid(), getegid(), err, errlen);
+		if (rc != FT_OK)
+			return rc;
+	}
+	return FT_OK;
+}
+
+/* Create the store directory if it is missing: in a home every missing
+ * level (as the user), in the system store the directory (0700) and its parent
+ * (0755), both root's. */
 static int
 ensure_store_dir(const struct cli_target *t, char *err, size_t errlen)
 {
@@ -118,7 +162,9 @@ ensure_store_dir(const struct cli_target *t, char *err, size_t errlen)
 		return ft_seterr(err, errlen,
 		    errno == EACCES ? FT_ERR_PERM : FT_ERR_IO, "%s: %s", dir,
 		    strerror(errno));
-	if (t->in_home || geteuid() != 0)
+	if (t->in_home)
+		return ensure_home_dirs(t, dir, err, errlen);
+	if (geteuid() != 0)
 		return ft_ensure_dir(
 		    dir, STORE_DIR_MODE, geteuid(), getegid(), err, errlen);
 	if (lstat(parent, &sb) != 0 && errno == ENOENT &&
@@ -130,12 +176,46 @@ ensure_store_dir(const struct cli_target *t, char *err, size_t errlen)
 }
 
 int
+cli_secret_prepare(const struct cli_ctx *ctx, const struct cli_target *t)
+{
+	char err[CLI_ERRLEN], dir[PATH_MAX];
+	struct cli_priv p;
+	sigset_t old;
+	int rc;
+
+	(void)ctx;
+	err[0] = '\0';
+	if (dir_of(t->path, dir, sizeof(dir)) != FT_OK)
+		return cli_err(CLI_EX_USAGE, "path too long: %s", t->path);
+	if ((rc = cli_priv_enter(t, &p, err, sizeof(err))) != FT_OK)
+		return cli_err(CLI_EX_PERM, "%s", err);
+	hold_signals(&old);
+	rc = ensure_store_dir(t, err, sizeof(err));
+	/* With the ids the write will have: a read-only or foreign
+	 * directory is found now, not after the QR code was scanned. */
+	if (rc == FT_OK &&
+	    faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0)
+		rc = ft_seterr(err, sizeof(err),
+		    errno == EACCES || errno == EPERM ? FT_ERR_PERM : FT_ERR_IO,
+		    "%s: %s", dir, strerror(errno));
+	release_signals(&old);
+	cli_priv_leave(&p);
+	if (rc != FT_OK)
+		return cli_err(
+		    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
+		    "nothing shown, nothing saved: the enrolment could not "
+		    "be saved: %s",
+		    err);
+	return CLI_EX_OK;
+}
+
+int
 cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
     const struct ft_secret *s, char *err, size_t errlen)
 {
 	struct cli_priv p;
 	sigset_t old;
-	bool system_root = ctx->root && !t->in_home;
+	bool system_root = (ctx->root || ctx->helper) && !t->in_home;
 	int rc;
 
 	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)

@@ -370,7 +370,11 @@ run(struct cli_ctx *ctx, int argc, char **argv)
 	if ((ex = cli_caller_init(ctx)) != CLI_EX_OK ||
 	    (ex = load_config(ctx, &pa)) != CLI_EX_OK)
 		goto out;
-	ex = cmd->fn(ctx, argc - optind, argv + optind);
+	/* A user's own commands against the root store: the helper. */
+	ex = cli_helper_handoff(ctx, cmd->name, argc - optind, argv + optind,
+	    pa.config != NULL || pa.nsetopts > 0);
+	if (ex < 0)
+		ex = cmd->fn(ctx, argc - optind, argv + optind);
 	goto out;
 usage:
 	(void)fputs("Try '" CLI_PROG " --help'.\n", stderr);

@@ -39,6 +39,29 @@ cli_caller_init(struct cli_ctx *ctx)
 }
 
 int
+cli_caller_helper(struct cli_ctx *ctx)
+{
+	struct passwd *pw;
+
+	ctx->uid = getuid();
+	ctx->root = false; /* root through the helper is a user too */
+	ctx->helper = true;
+	if (geteuid() != 0)
+		return cli_err(CLI_EX_PERM,
+		    "flowtotp-helper must be installed set-user-ID root "
+		    "('make install' does that)");
+	errno = 0;
+	pw = getpwuid(ctx->uid);
+	if (pw == NULL)
+		return cli_err(CLI_EX_FAIL, "cannot find your user (uid %lu)",
+		    (unsigned long)ctx->uid);
+	if (snprintf(ctx->name, sizeof(ctx->name), "%s", pw->pw_name) >=
+	    (int)sizeof(ctx->name))
+		return cli_err(CLI_EX_FAIL, "your user name is too long");
+	return CLI_EX_OK;
+}
+
+int
 cli_require_root(const struct cli_ctx *ctx, const char *what)
 {
 	if (ctx->root)
@@ -101,6 +124,13 @@ cli_target(const struct cli_ctx *ctx, const char *name, struct cli_target *t)
 	if (name[0] == '\0' || strlen(name) >= sizeof(t->name))
 		return cli_err(CLI_EX_USAGE, "invalid user name");
 	pw = getpwnam(name);
+	/* A user naming anyone else learns nothing, not even whether that
+	 * account exists: one message for both. */
+	if (!ctx->root && (pw == NULL || pw->pw_uid != ctx->uid))
+		return cli_err(CLI_EX_PERM,
+		    "you may act only on yourself (%s); an administrator "
+		    "acts on other users",
+		    ctx->name);
 	if (pw == NULL)
 		return cli_err(CLI_EX_USAGE, "no such user: %s", name);
 	return target_from_pw(ctx, name, pw, t);

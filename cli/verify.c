@@ -66,13 +66,115 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 	return rc;
 }
 
+struct counted {
+	struct ft_totp_params p;
+	const char *code;
+	time_t now;
+	int offset;
+};
+
+/* Called by the state layer inside its atomic section. */
+static int
+counted_match(void *arg, uint64_t *step)
+{
+	struct counted *c = arg;
+
+	return ft_totp_match(&c->p, c->now, c->code, &c->offset, step);
+}
+
+int
+cli_code_attempt(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, const char *code, struct cli_attempt *a)
+{
+	struct counted c;
+	struct ft_state_login l;
+	struct ft_state *st = NULL;
+	char err[CLI_ERRLEN];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&l, 0, sizeof(l));
+	ft_secret_totp_params(s, ctx->cfg.window, &c.p);
+	c.code = code;
+	c.now = ft_now();
+	l.user = t->name;
+	l.now = c.now;
+	l.check = counted_match;
+	l.check_arg = &c;
+	l.verdict = FT_STATE_LOCKED; /* fail closed until the layer says */
+	err[0] = '\0';
+	rc = cli_state_open(ctx, &st, err, sizeof(err));
+	if (rc == FT_OK)
+		rc = ft_state_attempt(st, &l, err, sizeof(err));
+	ft_state_close(st);
+	a->now = c.now;
+	a->verdict = rc == FT_OK ? l.verdict : FT_STATE_LOCKED;
+	a->offset = c.offset;
+	a->step = l.step;
+	if (rc != FT_OK)
+		cli_warn("cannot count the code: %s", err);
+	cli_log(ctx, "self-service code for %s: %s", t->name,
+	    rc != FT_OK				  ? "error"
+		: a->verdict == FT_STATE_ACCEPTED ? "accepted"
+		: a->verdict == FT_STATE_REPLAY	  ? "replayed"
+		: a->verdict == FT_STATE_LOCKED	  ? "locked out"
+						  : "wrong");
+	return rc;
+}
+
+int
+cli_attempt_refused(
+    const struct cli_target *t, const struct cli_attempt *a, int ex)
+{
+	if (a->verdict == FT_STATE_LOCKED)
+		return cli_err(ex,
+		    "%s is locked out after too many wrong codes: wait, or "
+		    "ask an administrator to run '" CLI_PROG " unlock %s'",
+		    t->name, t->name);
+	if (a->verdict == FT_STATE_REPLAY)
+		return cli_err(ex,
+		    "that code (or a later one) was already used: codes work "
+		    "once; wait for the next one");
+	return cli_err(ex,
+	    "code not accepted (it counts toward the lockout); is the "
+	    "phone's clock correct?  Try '" CLI_PROG " check'");
+}
+
+/* The helper's proof: one code, counted like a login. */
+static int
+prove_counted(const struct cli_ctx *ctx, const struct cli_target *t,
+    const struct ft_secret *s, const char *prompt)
+{
+	char line[CLI_LINE_MAX], code[FT_CODE_BUFSZ];
+	struct cli_attempt a;
+	int rc;
+
+	rc = cli_read_line(prompt, false, line, sizeof(line));
+	if (rc == FT_OK)
+		rc = cli_code_clean(line, s->digits, code, sizeof(code));
+	ft_wipe(line, sizeof(line));
+	if (rc == FT_ERR_NOENT)
+		return cli_err(CLI_EX_FAIL, "no code given; nothing changed");
+	if (rc != FT_OK)
+		return cli_err(CLI_EX_FAIL,
+		    "not a code (expected %u digits); nothing changed",
+		    s->digits);
+	rc = cli_code_attempt(ctx, t, s, code, &a);
+	ft_wipe(code, sizeof(code));
+	if (rc != FT_OK)
+		return cli_err(CLI_EX_FAIL, "nothing changed");
+	if (a.verdict != FT_STATE_ACCEPTED)
+		return cli_attempt_refused(t, &a, CLI_EX_FAIL);
+	return CLI_EX_OK;
+}
+
 int
 cli_prove(const struct cli_ctx *ctx, const struct cli_target *t)
 {
 	struct ft_secret s;
 	char err[CLI_ERRLEN], prompt[96];
 	uint64_t step = 0;
-	int off = 0, rc;
+	int off = 0, rc, ex;
 
 	if (ctx->root)
 		return CLI_EX_OK;
@@ -91,6 +193,11 @@ cli_prove(const struct cli_ctx *ctx, const struct cli_target *t)
 	}
 	(void)snprintf(prompt, sizeof(prompt),
 	    "Current %u-digit code from your app: ", s.digits);
+	if (ctx->helper) {
+		ex = prove_counted(ctx, t, &s, prompt);
+		ft_secret_wipe(&s);
+		return ex;
+	}
 	rc = cli_ask_code(&s, ctx->cfg.window, prompt, false, &off, &step);
 	ft_secret_wipe(&s);
 	if (rc == FT_ERR_NOENT)

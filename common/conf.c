@@ -99,6 +99,8 @@ static const struct opt options[] = {
     {"backup_codes", OPT_UINT, F(backup_codes), 1, FT_BACKUP_MAX,
 	FT_BACKUP_COUNT_DEFAULT, NULL, false,
 	"backup codes totp-enroll issues"},
+    {"self_enroll", OPT_FLAG, F(self_enroll), 0, 0, 0, NULL, false,
+	"users may enrol themselves from a shell (flowtotp-helper)"},
     {"redis_host", OPT_STR, F(redis_host), 0, 0, 0, "127.0.0.1", true,
 	"Redis host name, address, or unix socket path"},
     {"redis_port", OPT_UINT, F(redis_port), PORT_MIN, PORT_MAX,

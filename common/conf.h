@@ -52,6 +52,10 @@ struct ft_config {
 					 hostname */
 	unsigned backup_codes; /* backup_codes=  how many totp-enroll issues */
 	enum ft_enroll enroll; /* enroll=  no or login */
+	/* self_enroll=  the set-uid helper lets a user with no enrolment
+	 * enrol (or import) from a shell; off by default because whoever
+	 * has the password and a shell could bind their own phone first */
+	bool self_enroll;
 	/* Redis backend (cache=redis) */
 	char redis_host[FT_CONF_STR_MAX];
 	unsigned redis_port;

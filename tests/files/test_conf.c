@@ -30,6 +30,7 @@ static const char *const all_names[] = {
     "debug",
     "issuer",
     "backup_codes",
+    "self_enroll",
     "redis_host",
     "redis_port",
     "redis_db",
