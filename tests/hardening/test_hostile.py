@@ -1,4 +1,4 @@
-"""Hostile environment (issue 7).  Each case must deny, log one clear line
+"""Hostile environment.  Each case but the planted cache directory must deny, log one clear line
 (reason and a detail naming the problem) and lose nothing (the secret file,
 its backup codes and the cache stay as they were):
   - the secret file's directory is a symlink;
@@ -6,7 +6,8 @@ its backup codes and the cache stay as they were):
     holding an attacker's secret while logins run (replaced between check
     and open): the attacker's code never works;
   - the cache file is a symlink (and the file it points to is untouched);
-  - the cache directory is a symlink;
+  - the cache directory is a symlink (root takes the path back and the
+    login goes on, with one warning; nothing is written through the link);
   - the cache directory cannot be written (non-root: mode 0500; root: a
     read-only tmpfs, skipped if mount fails);
   - the disk is full when a backup code is used (root: a 64k tmpfs filled
@@ -146,6 +147,9 @@ def case_cache_symlink():
 
 
 def case_cache_dir_symlink():
+    """A symlink planted at the cache directory's path.  Root takes the path
+    back (the link is moved aside, never followed) and the login goes on
+    with one warning; anyone else is refused."""
     env = hlib.Env("cachedirlink")
     try:
         info = env.enroll()
@@ -155,10 +159,21 @@ def case_cache_dir_symlink():
         os.symlink(real, link)
         env.cache = os.path.join(link, "state.gdbm")
         env.service()
+        before = env.log_len()
         res, line = env.login(hlib.totp(info["secret"], T0))
-        denied(res, line, "cache_error", ("symlink", "symbolic link",
-                                          "link"),
-               "cache directory is a symlink: denied, logged")
+        if os.geteuid() == 0:
+            tap.is_(res, "PAM_SUCCESS",
+                    "cache directory is a symlink: root takes the path "
+                    "back and the login goes on")
+            warns = [ln for ln in env.log_lines()[before:]
+                     if "symbolic link" in ln and "moved aside" in ln]
+            tap.is_(len(warns), 1, "one warning names the planted link")
+            tap.ok(os.path.isdir(link) and not os.path.islink(link),
+                   "a real directory now stands at the path")
+        else:
+            denied(res, line, "cache_error", ("symlink", "symbolic link",
+                                              "link"),
+                   "cache directory is a symlink: denied, logged")
         tap.is_(os.listdir(real), [], "nothing created through the link")
     finally:
         env.cleanup()
