@@ -38,13 +38,13 @@
 /* Documented exit codes (totp-enroll(1), EXIT STATUS). */
 enum cli_exit {
 	CLI_EX_OK = 0,
-	CLI_EX_FAIL = 1,	 /* error, or a code was not accepted */
-	CLI_EX_USAGE = 2,	 /* bad option, argument or user name */
-	CLI_EX_NOTENROLLED = 3,	 /* the user has no enrolment */
-	CLI_EX_PERM = 4,	 /* the caller may not do this */
-	CLI_EX_EXISTS = 5,	 /* already enrolled (use --force) */
-	CLI_EX_DOCTOR_WARN = 6,	 /* doctor: warnings, no error */
-	CLI_EX_DOCTOR_ERROR = 7, /* doctor: at least one error */
+	CLI_EX_FAIL = 1,	/* error, or a code was not accepted */
+	CLI_EX_USAGE = 2,	/* bad option, argument or user name */
+	CLI_EX_NOTENROLLED = 3, /* the user has no enrolment */
+	CLI_EX_PERM = 4,	/* the caller may not do this */
+	CLI_EX_EXISTS = 5,	/* already enrolled (use --force) */
+	CLI_EX_DOC_WARN = 6,	/* doctor: warnings, no error */
+	CLI_EX_DOC_ERROR = 7,	/* doctor: at least one error */
 };
 
 enum cli_qr_mode { CLI_QR_AUTO = 0, CLI_QR_UTF8, CLI_QR_ANSI, CLI_QR_NONE };

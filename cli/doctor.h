@@ -76,8 +76,8 @@ void doc_add(struct doc_report *r, const struct doc_kind *k,
     const struct doc_where *w, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void doc_print(const struct doc_report *r, FILE *out, bool json);
-/* 0 (nothing worse than information), CLI_EX_DOCTOR_WARN or
- * CLI_EX_DOCTOR_ERROR. */
+/* 0 (nothing worse than information), CLI_EX_DOC_WARN or
+ * CLI_EX_DOC_ERROR. */
 int doc_exit(const struct doc_report *r);
 
 /* ---- doctor_run.c: a program's standard output ---- */

@@ -362,7 +362,7 @@ is_service_name(const char *name)
 static void
 check_service(struct pam_run *r, const char *name, char *used, size_t usedlen)
 {
-	struct doc_stack st;
+	struct doc_stack st = {NULL, 0, 0};
 	size_t i, n;
 
 	if (doc_stack_load(r->root, name, &st, r->rep) == FT_ERR_NOMEM)

@@ -152,8 +152,8 @@ doc_exit(const struct doc_report *r)
 
 	count(r, n);
 	if (n[DOC_ERROR] > 0)
-		return CLI_EX_DOCTOR_ERROR;
+		return CLI_EX_DOC_ERROR;
 	if (n[DOC_WARN] > 0)
-		return CLI_EX_DOCTOR_WARN;
+		return CLI_EX_DOC_WARN;
 	return CLI_EX_OK;
 }

@@ -64,6 +64,8 @@ ordinary_user(const struct doc_root *root, char *out, size_t outlen)
 	if (out[0] != '\0')
 		return;
 	setpwent();
+	/* totp-enroll is single-threaded: getpwent is fine here. */
+	// cppcheck-suppress getpwentCalled
 	while ((pw = getpwent()) != NULL)
 		if (pw->pw_uid >= ORDINARY_UID_MIN &&
 		    pw->pw_uid <= ORDINARY_UID_MAX) {
@@ -171,7 +173,7 @@ void
 doc_check_sshd(const struct doc_root *root, struct doc_report *rep)
 {
 	char user[CLI_NAME_MAX];
-	struct doc_stack st;
+	struct doc_stack st = {NULL, 0, 0};
 	struct doc_where w = {root->pamd, 0};
 	bool key_stack;
 	int rc;

@@ -15,7 +15,7 @@ static const struct doc_kind k_sudo = {"sudo-flowtotp", DOC_INFO,
 void
 doc_check_sudo(const struct doc_root *root, struct doc_report *rep)
 {
-	struct doc_stack st;
+	struct doc_stack st = {NULL, 0, 0};
 	struct doc_where w = {root->pamd, 0};
 	int rc = doc_stack_load(root, SUDO_SERVICE, &st, rep);
 
