@@ -43,6 +43,8 @@ enum cli_exit {
 	CLI_EX_NOTENROLLED = 3, /* the user has no enrolment */
 	CLI_EX_PERM = 4,	/* the caller may not do this */
 	CLI_EX_EXISTS = 5,	/* already enrolled (use --force) */
+	CLI_EX_DOC_WARN = 6,	/* doctor: warnings, no error */
+	CLI_EX_DOC_ERROR = 7,	/* doctor: at least one error */
 };
 
 enum cli_qr_mode { CLI_QR_AUTO = 0, CLI_QR_UTF8, CLI_QR_ANSI, CLI_QR_NONE };
@@ -85,6 +87,7 @@ struct cli_ctx {
 	 * acting for the real uid only, every code counted (helper.c). */
 	bool helper;
 	char name[CLI_NAME_MAX]; /* caller's login name */
+	const char *config_path; /* --config, or the default */
 };
 
 /* The user a command acts on, and where their secret lives. */
@@ -108,6 +111,7 @@ int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

@@ -73,6 +73,7 @@ static const struct command commands[] = {
     {"unlock", cmd_unlock, CLI_O_USER},
     {"check", cmd_check, CLI_O_USER | CLI_O_JSON},
     {"import", cmd_import, CLI_O_USER | CLI_O_FORCE | CLI_O_JSON},
+    {"doctor", cmd_doctor, CLI_O_JSON},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -109,6 +110,7 @@ usage(FILE *out)
 	    "       " CLI_PROG " check [USER] [--json]\n"
 	    "       " CLI_PROG
 	    " import [--user NAME] [--force] [--json] [FILE]\n"
+	    "       " CLI_PROG " doctor [--json]\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
 	    "--version\n"
 	    "\n"
@@ -146,7 +148,8 @@ usage(FILE *out)
 	    "\n"
 	    "Exit status: 0 ok, 1 failure or code not accepted, 2 usage, 3 not "
 	    "enrolled,\n"
-	    "4 permission denied, 5 already enrolled.  See totp-enroll(1).\n");
+	    "4 permission denied, 5 already enrolled; doctor: 6 warnings, 7 "
+	    "errors.\nSee totp-enroll(1).\n");
 }
 
 /* ---- option values ---- */
@@ -367,8 +370,16 @@ run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((ex = check_options(cmd, ctx->o.seen)) != CLI_EX_OK)
 		goto usage;
-	if ((ex = cli_caller_init(ctx)) != CLI_EX_OK ||
-	    (ex = load_config(ctx, &pa)) != CLI_EX_OK)
+	if ((ex = cli_caller_init(ctx)) != CLI_EX_OK)
+		goto out;
+	ctx->config_path = pa.config != NULL ? pa.config : FT_CONF_DEFAULT;
+	/* doctor reads the file itself (a broken one is a finding, not a
+	 * failure) and checks what the module reads, which --option is not. */
+	if (cmd->fn == cmd_doctor && pa.nsetopts > 0) {
+		ex = cli_err(CLI_EX_USAGE, "--option does not apply to doctor");
+		goto usage;
+	}
+	if (cmd->fn != cmd_doctor && (ex = load_config(ctx, &pa)) != CLI_EX_OK)
 		goto out;
 	/* A user's own commands against the root store: the helper. */
 	ex = cli_helper_handoff(ctx, cmd->name, argc - optind, argv + optind,
