@@ -268,6 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    h.prompts != 1)
 		abort();
 
+	fuzz_pam_end_data(&h);
 	if (h.authtok != NULL) {
 		memset(h.authtok, 0, strlen(h.authtok));
 		free(h.authtok);

@@ -63,6 +63,51 @@ pam_set_item(pam_handle_t *pamh, int type, const void *item)
 }
 
 int
+pam_set_data(pam_handle_t *pamh, const char *name, void *data,
+    void (*cleanup)(pam_handle_t *, void *, int))
+{
+	if (pamh->data_name != NULL && strcmp(pamh->data_name, name) != 0)
+		return PAM_BUF_ERR; /* one slot is all the module needs */
+	if (pamh->data_cleanup != NULL)
+		pamh->data_cleanup(pamh, pamh->data, PAM_DATA_REPLACE);
+	if (pamh->data_name == NULL && (pamh->data_name = strdup(name)) == NULL)
+		return PAM_BUF_ERR;
+	pamh->data = data;
+	pamh->data_cleanup = cleanup;
+	return PAM_SUCCESS;
+}
+
+int
+pam_get_data(const pam_handle_t *pamh, const char *name, const void **data)
+{
+	if (pamh->data_name == NULL || strcmp(pamh->data_name, name) != 0 ||
+	    pamh->data == NULL)
+		return PAM_NO_MODULE_DATA;
+	*data = pamh->data;
+	return PAM_SUCCESS;
+}
+
+void
+fuzz_pam_end_data(pam_handle_t *pamh)
+{
+	if (pamh->data_cleanup != NULL)
+		pamh->data_cleanup(pamh, pamh->data, PAM_SUCCESS);
+	free(pamh->data_name);
+	pamh->data_name = NULL;
+	pamh->data = NULL;
+	pamh->data_cleanup = NULL;
+}
+
+/* The fuzzed handle has no PAM environment (no SSH_AUTH_INFO_0). */
+const char *
+pam_getenv(pam_handle_t *pamh, const char *name)
+{
+	(void)pamh;
+	(void)name;
+	return NULL;
+}
+
+int
 pam_get_user(pam_handle_t *pamh, const char **user, const char *prompt)
 {
 	(void)prompt;

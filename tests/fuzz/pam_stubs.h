@@ -23,7 +23,14 @@ struct pam_handle {
 	char last[FUZZ_LOG_MAX];
 	void (*check_line)(struct pam_handle *, const char *);
 	const char *code; /* what must never appear in a log line */
+	/* One pam_set_data slot: the module keeps at most the split code. */
+	char *data_name;
+	void *data;
+	void (*data_cleanup)(struct pam_handle *, void *, int);
 };
+
+/* pam_end's part for the slot: run the cleanup, as libpam does. */
+void fuzz_pam_end_data(struct pam_handle *pamh);
 
 extern time_t fuzz_now;
 
