@@ -6,7 +6,7 @@ and backup-code logins at random moments, 200+ times, and check that:
   - a backup code reported used (PAM_SUCCESS, or gone from the file) is
     never accepted again.
 Delays are drawn from 0..1.3x the median run time (of the runs that
-finished), and two runs in three from around the moment the file changes
+finished, or longer when kills show runs got slower), and two runs in three from around the moment the file changes
 (the largest delay that left it unchanged .. the smallest that let the run
 finish), so kills land inside the atomic rewrite too.  The kill count does
 not depend on the machine's speed: the window follows the run times actually
@@ -96,7 +96,10 @@ class Delay:
             self.forced += 1
             return 0.0
         if self.rng.random() < 1 / 3 or self.hi <= self.lo:
-            return self.rng.uniform(0, statistics.median(self.times) * LATE)
+            # A run lasts at least lo (a kill then had not changed the file
+            # yet): when runs got slower than measured, the window grows.
+            typical = max(statistics.median(self.times), self.lo)
+            return self.rng.uniform(0, typical * LATE)
         return self.rng.uniform(self.lo * 0.95, self.hi * 1.02)
 
     def saw(self, delay, killed, changed, took):
