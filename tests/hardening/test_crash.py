@@ -5,15 +5,16 @@ and backup-code logins at random moments, 200+ times, and check that:
   - a run that finished and reported its result left exactly the new file;
   - a backup code reported used (PAM_SUCCESS, or gone from the file) is
     never accepted again.
-Delays are drawn from 0..1.3x the median run time (of the runs that
-finished, or longer when kills show runs got slower), and two runs in three from around the moment the file changes
-(the largest delay that left it unchanged .. the smallest that let the run
-finish), so kills land inside the atomic rewrite too.  The kill count does
-not depend on the machine's speed: the window follows the run times actually
-seen (not one first measurement, which a sanitizer's start-up or a loaded
-machine skews), runs go on until enough were killed, and once the finished
-runs used up their budget the remaining runs are killed right after they
-start.  No root needed."""
+Delays are drawn from 0..1.3x the median run time of the runs that
+finished (before any did: the first measurement, or longer when kills show
+that runs got slower), and two runs in three from around the moment the
+file changes (the largest delay that left it unchanged .. the smallest that
+let the run finish), so kills land inside the atomic rewrite too.  The kill
+count does not depend on the machine's speed: the window follows the run
+times actually seen (not one first measurement, which a sanitizer's start-up
+or a loaded machine skews), runs go on until enough were killed, and once
+the finished runs used up their budget the remaining runs are killed right
+after they start.  No root needed."""
 import os
 import random
 import signal
@@ -85,9 +86,11 @@ class Delay:
     def __init__(self, rng, dur, budget):
         self.rng, self.budget = rng, budget
         self.lo, self.hi = 0.0, dur * LATE
-        # Run times of finished runs; the first measured one may be slower
-        # than the rest (cold caches, a sanitizer's start-up).
-        self.times = [dur]
+        # The first measurement may be off either way (cold caches, a
+        # sanitizer's start-up, load that comes and goes): it only counts
+        # until a run has finished, then the run times of finished runs do.
+        self.first = dur
+        self.times = []
         self.finished = 0
         self.forced = 0
 
@@ -96,11 +99,17 @@ class Delay:
             self.forced += 1
             return 0.0
         if self.rng.random() < 1 / 3 or self.hi <= self.lo:
-            # A run lasts at least lo (a kill then had not changed the file
-            # yet): when runs got slower than measured, the window grows.
-            typical = max(statistics.median(self.times), self.lo)
-            return self.rng.uniform(0, typical * LATE)
+            return self.rng.uniform(0, self.typical() * LATE)
         return self.rng.uniform(self.lo * 0.95, self.hi * 1.02)
+
+    def typical(self):
+        """The run time the uniform window is scaled to."""
+        if self.times:
+            return statistics.median(self.times)
+        # Nothing finished yet: a run lasts at least lo (a kill then had
+        # not changed the file yet), so when runs got slower than measured
+        # the window grows until some finish.
+        return max(self.first, self.lo)
 
     def saw(self, delay, killed, changed, took):
         if killed and not changed:
