@@ -1,6 +1,6 @@
 #!/bin/bash
 # The README's test command: install the test dependencies, build with
-# --enable-werror and run every suite.  Ends with one line
+# --enable-werror, run every test and every suite in tests/suites.  Ends with one line
 # "N passed, N failed, N skipped" (totals over every TAP test point).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,8 +28,12 @@ status=0
 cd "$build" || exit 1
 make -j"$(nproc)" check || status=1
 
-# Extra suites appended by later issues write their own .trs files under
-# $build so the totals below include them.
+# The suites in tests/suites write their own .trs files under $build so the
+# totals below include them: cppcheck, distcheck (make distcheck with the
+# no-root tests, in its own build dir), format (clang-format --dry-run
+# -Werror over the tracked C sources), fuzz, sanitizers (ASan+UBSan build,
+# Redis tests included) and valgrind (logins and the Redis backend).  They
+# run one after another: several start daemons or build trees of their own.
 for extra in "$top"/tests/suites/*.sh; do
 	[ -e "$extra" ] || continue
 	top_srcdir="$top" top_builddir="$build" bash "$extra" || status=1

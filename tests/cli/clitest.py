@@ -16,20 +16,11 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
-import tap  # noqa: E402
+from ftlib import (CLI, OATHTOOL, PAM_LOGIN, PAM_MODULE,  # noqa: E402,F401
+                   PERIOD, T0, TOP_BUILDDIR, TOP_SRCDIR, tap, totp,
+                   wrong_code)
 
-TOP_BUILDDIR = os.environ["top_builddir"]
-TOP_SRCDIR = os.environ["top_srcdir"]
-CLI = os.path.join(TOP_BUILDDIR, "cli", "totp-enroll-test")
-PAM_LOGIN = os.path.join(TOP_BUILDDIR, "tests", "pam", "ft-pam-login")
-PAM_MODULE = os.path.join(TOP_BUILDDIR, "pam_module", ".libs",
-                          "pam_flowtotp_test.so")
-OATHTOOL = os.environ.get("OATHTOOL") or shutil.which("oathtool")
 ZBARIMG = os.environ.get("ZBARIMG") or shutil.which("zbarimg")
-
-# A fixed moment, 10 s into a 30 s step, so +-1 step is unambiguous.
-T0 = 1700000010
-PERIOD = 30
 
 EX_OK, EX_FAIL, EX_USAGE, EX_NOTENROLLED, EX_PERM, EX_EXISTS = range(6)
 
@@ -40,26 +31,6 @@ def is_root():
 
 def me():
     return pwd.getpwuid(os.getuid()).pw_name
-
-
-def totp(secret, now, digits=6, period=30, algo="SHA1"):
-    """The code oathtool computes for secret (base32, spaces allowed)."""
-    out = subprocess.run(
-        [OATHTOOL, "--totp=" + algo, "-d", str(digits), "-s",
-         "%ds" % period, "-b", secret.replace(" ", ""),
-         "--now", "@%d" % now],
-        check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
-def wrong_code(secret, now, digits=6):
-    """A well-formed code that matches no step within +-10 of now."""
-    used = {totp(secret, now + PERIOD * k, digits) for k in range(-10, 11)}
-    for n in range(10 ** digits):
-        c = "%0*d" % (digits, (n * 7919 + 12345) % 10 ** digits)
-        if c not in used:
-            return c
-    raise AssertionError("no wrong code")
 
 
 class Env:
@@ -161,7 +132,7 @@ def temp_user_name(tag):
 def need_components(pam=False, zbar=False):
     if not os.access(CLI, os.X_OK):
         tap.skip_all("cli/totp-enroll-test not built")
-    if OATHTOOL is None:
+    if not OATHTOOL:
         tap.skip_all("oathtool not found")
     if zbar and ZBARIMG is None:
         tap.skip_all("zbarimg not found")

@@ -30,16 +30,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
-import tap  # noqa: E402
+import ftlib  # noqa: E402
+from ftlib import (ENROLL, MODULE, OATHTOOL, PERIOD,  # noqa: E402,F401
+                   TOP_BUILDDIR, TOP_SRCDIR, free_port, tap)
 
-TOP_SRCDIR = os.environ["top_srcdir"]
-TOP_BUILDDIR = os.environ["top_builddir"]
-OATHTOOL = os.environ.get("OATHTOOL") or shutil.which("oathtool") or ""
-MODULE = os.path.join(TOP_BUILDDIR, ".libs", "pam_flowtotp.so")
-ENROLL = os.path.join(TOP_BUILDDIR, "totp-enroll")
 CONTRIB = os.path.join(TOP_SRCDIR, "contrib")
 
-PERIOD = 30             # the enrolment default the tests use
 FRESH_MARGIN = 5        # seconds a code must have left before we type it
 # flock()ed for the test's duration: a directory that always exists, so the
 # lock leaves nothing behind and serializes every checkout's e2e runs.
@@ -93,13 +89,6 @@ def run(argv, check=True, **kw):
             " ".join(argv), res.returncode, res.stdout or "",
             res.stderr or ""))
     return res
-
-
-def free_port():
-    """A port nothing listens on right now (Sshd.start retries on a race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def skip(desc, reason):
@@ -437,9 +426,7 @@ class Env:
 
     @staticmethod
     def code_at(secret, when):
-        out = run([OATHTOOL, "--totp", "-b", secret, "--now",
-                   "@%d" % int(when)])
-        return out.stdout.strip()
+        return ftlib.totp(secret, when)
 
     def code(self, user):
         """The current code for user, with FRESH_MARGIN seconds left."""
@@ -447,14 +434,8 @@ class Env:
         return self.code_at(user.secret, time.time())
 
     def wrong_code(self, user):
-        """A well-formed code matching no step within +-3 of now."""
-        now = time.time()
-        near = {self.code_at(user.secret, now + PERIOD * k)
-                for k in range(-3, 4)}
-        while True:
-            c = "%06d" % secrets.randbelow(10 ** 6)
-            if c not in near:
-                return c
+        """A well-formed code matching no step near now (ftlib's rule)."""
+        return ftlib.wrong_code(user.secret, time.time())
 
     # ---- logs ----
 

@@ -4,7 +4,7 @@ A private secret store, gdbm cache and PAM service in a temp dir; logins go
 through real libpam (tests/pam/ft-pam-login, pam_start_confdir) into the
 test build of the module (movable clock); enrolment through
 cli/totp-enroll-test.  The user is whoever runs the test (root in CI), so
-no users are created.  oathtool computes the codes."""
+no users are created.  oathtool computes the codes (tests/lib/ftlib.py)."""
 import os
 import pwd
 import shutil
@@ -13,16 +13,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
-import tap  # noqa: E402,F401
+from ftlib import (CLI, OATHTOOL, PAM_LOGIN, PAM_MODULE,  # noqa: E402,F401
+                   T0, TOP_BUILDDIR, tap, totp, wrong_code)
 
-TOP_BUILDDIR = os.environ["top_builddir"]
-CLI = os.path.join(TOP_BUILDDIR, "cli", "totp-enroll-test")
-PAM_LOGIN = os.path.join(TOP_BUILDDIR, "tests", "pam", "ft-pam-login")
-PAM_MODULE = os.path.join(TOP_BUILDDIR, "pam_module", ".libs",
-                          "pam_flowtotp_test.so")
-OATHTOOL = os.environ.get("OATHTOOL") or shutil.which("oathtool")
-
-T0 = 1700000010      # 10 s into a 30 s step
 USER = pwd.getpwuid(os.getuid()).pw_name
 
 
@@ -32,20 +25,6 @@ def need_components():
             tap.skip_all("%s not built" % p)
     if not OATHTOOL:
         tap.skip_all("oathtool not installed")
-
-
-def totp(secret, now):
-    return subprocess.run(
-        [OATHTOOL, "--totp", "-b", secret, "--now", "@%d" % now],
-        check=True, capture_output=True, text=True).stdout.strip()
-
-
-def wrong_code(secret, now):
-    used = {totp(secret, now + 30 * k) for k in range(-3, 4)}
-    for c in ("000000", "123456", "999999", "424242"):
-        if c not in used:
-            return c
-    raise AssertionError("no wrong code")
 
 
 class Env:

@@ -5,13 +5,20 @@ and backup-code logins at random moments, 200+ times, and check that:
   - a run that finished and reported its result left exactly the new file;
   - a backup code reported used (PAM_SUCCESS, or gone from the file) is
     never accepted again.
-Delays are drawn from 0..1.3x the measured run time, and two runs in three
-from around the moment the file changes (the largest delay that left it
-unchanged .. the smallest that let the run finish), so kills land inside the
-atomic rewrite too.  No root needed."""
+Delays are drawn from 0..1.3x the median run time of the runs that
+finished (before any did: the first measurement, or longer when kills show
+that runs got slower), and two runs in three from around the moment the
+file changes (the largest delay that left it unchanged .. the smallest that
+let the run finish), so kills land inside the atomic rewrite too.  The kill
+count does not depend on the machine's speed: the window follows the run
+times actually seen (not one first measurement, which a sanitizer's start-up
+or a loaded machine skews), runs go on until enough were killed, and once
+the finished runs used up their budget the remaining runs are killed right
+after they start.  No root needed."""
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -21,10 +28,15 @@ import hlib  # noqa: E402
 from hlib import tap  # noqa: E402
 
 PARSE = os.path.join(hlib.TOP_BUILDDIR, "tests", "hardening", "ft-parse")
-# Kills wanted per half (200 in all); at most MAX_RUNS_FACTOR times as many
-# runs are tried.
+# Kills wanted per half (200 in all).  Runs that finish are allowed up to
+# FINISH_FACTOR times KILLS; after that each run is killed at once (delay 0:
+# the child has barely exec'd, so the kill always lands first), so a half
+# ends after at most KILLS * (FINISH_FACTOR + 1) runs however slow it runs.
 KILLS = int(os.environ.get("FLOWTOTP_CRASH_KILLS", "100"))
-MAX_RUNS_FACTOR = 3
+FINISH_FACTOR = 2
+# Uniform delays reach this far past the median run time, so some runs
+# finish (and must leave exactly the new file).
+LATE = 1.3
 
 
 def parse(path):
@@ -71,19 +83,40 @@ def kill_after(argv, env, delay, stdin_text=None):
 class Delay:
     """Kill delays that home in on the moment the file is rewritten."""
 
-    def __init__(self, rng, dur):
-        self.rng, self.dur = rng, dur
-        self.lo, self.hi = 0.0, dur * 1.3
+    def __init__(self, rng, dur, budget):
+        self.rng, self.budget = rng, budget
+        self.lo, self.hi = 0.0, dur * LATE
+        # The first measurement may be off either way (cold caches, a
+        # sanitizer's start-up, load that comes and goes): it only counts
+        # until a run has finished, then the run times of finished runs do.
+        self.first = dur
+        self.times = []
+        self.finished = 0
+        self.forced = 0
 
     def pick(self):
+        if self.finished >= self.budget:
+            self.forced += 1
+            return 0.0
         if self.rng.random() < 1 / 3 or self.hi <= self.lo:
-            return self.rng.uniform(0, self.dur * 1.3)
+            return self.rng.uniform(0, self.typical() * LATE)
         return self.rng.uniform(self.lo * 0.95, self.hi * 1.02)
 
-    def saw(self, delay, killed, changed):
+    def typical(self):
+        """The run time the uniform window is scaled to."""
+        if self.times:
+            return statistics.median(self.times)
+        # Nothing finished yet: a run lasts at least lo (a kill then had
+        # not changed the file yet), so when runs got slower than measured
+        # the window grows until some finish.
+        return max(self.first, self.lo)
+
+    def saw(self, delay, killed, changed, took):
         if killed and not changed:
             self.lo = max(self.lo, delay)
         elif not killed:
+            self.finished += 1
+            self.times.append(took)
             self.hi = min(self.hi, delay)
 
 
@@ -120,21 +153,25 @@ def enrol_kills(env, rng):
     tap.diag("enroll/backup-codes take about %.3f s" % dur)
     bad = []
     killed = finished = changed = i = 0
-    delays = [Delay(rng, dur), Delay(rng, dur)]
-    while killed < KILLS and i < KILLS * MAX_RUNS_FACTOR:
+    # The two commands alternate, so each has half of the budget.
+    budget = KILLS * FINISH_FACTOR // 2
+    delays = [Delay(rng, dur, budget), Delay(rng, dur, budget)]
+    while killed < KILLS and i < KILLS * (FINISH_FACTOR + 1):
         i += 1
         argv = argv_enrol if i % 2 == 0 else argv_codes
         before = hlib.read_bytes(env.path)
         delay = delays[i % 2].pick()
         now, code = code_now()
+        t = time.monotonic()
         was_killed, rc, out = kill_after(argv, env.env(now), delay, code)
+        took = time.monotonic() - t
         now = parse(env.path)
         after = hlib.read_bytes(env.path)
         if now is None:
             bad.append("run %d: file does not parse (killed=%s)"
                        % (i, was_killed))
             break
-        delays[i % 2].saw(delay, was_killed, after != before)
+        delays[i % 2].saw(delay, was_killed, after != before, took)
         if was_killed:
             killed += 1
             if after != before:
@@ -161,6 +198,10 @@ def enrol_kills(env, rng):
     for b in bad[:10]:
         tap.diag(b)
     tap.ok(killed >= KILLS, "%d runs were killed" % killed)
+    forced = delays[0].forced + delays[1].forced
+    if forced:
+        tap.diag("%d runs killed at once (finished runs over budget)"
+                 % forced)
     left = temp_files(env)
     if left:
         tap.diag("temp files left by killed writers: %d (%s...)"
@@ -193,11 +234,11 @@ def backup_kills(env, rng):
     dur = timed(lambda: env.login(codes[-1]))
     used.append(codes.pop())
     tap.diag("a backup-code login takes about %.3f s" % dur)
-    delay = Delay(rng, dur)
+    delay = Delay(rng, dur, KILLS * FINISH_FACTOR)
     bad = []
     killed = succeeded = changed = i = 0
     clock = hlib.T0 + 30 * 100000
-    while killed < KILLS and i < KILLS * MAX_RUNS_FACTOR:
+    while killed < KILLS and i < KILLS * (FINISH_FACTOR + 1):
         i += 1
         if len(codes) <= len(pending):
             # Check this set, then new codes (a finished run).
@@ -209,13 +250,15 @@ def backup_kills(env, rng):
         before = parse(env.path)
         code = codes.pop()
         d = delay.pick()
+        t = time.monotonic()
         was_killed, rc, out = kill_after(argv, env.env(), d, code + "\n")
+        took = time.monotonic() - t
         now = parse(env.path)
         if now is None or before is None:
             bad.append("run %d: file does not parse" % i)
             break
         gone = now[1] == before[1] - 1
-        delay.saw(d, was_killed, gone)
+        delay.saw(d, was_killed, gone, took)
         if now[0] != before[0] or now[1] not in (before[1], before[1] - 1):
             bad.append("run %d: %d codes before, %d after"
                        % (i, before[1], now[1]))
@@ -242,6 +285,9 @@ def backup_kills(env, rng):
     for b in bad[:10]:
         tap.diag(b)
     tap.ok(killed >= KILLS, "%d logins were killed" % killed)
+    if delay.forced:
+        tap.diag("%d logins killed at once (finished runs over budget)"
+                 % delay.forced)
     tap.is_(res["used_again"], 0, "none of the %d codes reported used (or "
             "gone from the file) is accepted again" % res["used"])
     tap.is_(res["pending_ok"], res["pending"], "all %d codes whose login was "

@@ -12,8 +12,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
+from ftlib import free_port  # noqa: E402
 
 # make check always sets REDIS_SERVER (empty when configure found none: the
 # tests skip); run by hand without it, look in PATH.
@@ -22,14 +26,6 @@ REDIS_SERVER = (os.environ["REDIS_SERVER"] if "REDIS_SERVER" in os.environ
 DATABASES = 16
 START_TRIES = 5
 READY_WAIT_S = 10.0
-
-
-def free_port():
-    """A port nothing listens on right now (the server may still lose a
-    race for it: start() retries)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RespError(Exception):

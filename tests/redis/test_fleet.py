@@ -27,19 +27,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/lib"))
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests/redis"))
-import tap  # noqa: E402
+import ftlib  # noqa: E402
+from ftlib import (CLI, OATHTOOL, PAM_LOGIN, PAM_MODULE,  # noqa: E402,F401
+                   PERIOD, T0, tap)
 import redislib  # noqa: E402
 
-TOP_BUILDDIR = os.environ["top_builddir"]
-PAM_LOGIN = os.path.join(TOP_BUILDDIR, "tests", "pam", "ft-pam-login")
-PAM_MODULE = os.path.join(TOP_BUILDDIR, "pam_module", ".libs",
-                          "pam_flowtotp_test.so")
-CLI = os.path.join(TOP_BUILDDIR, "cli", "totp-enroll-test")
-OATHTOOL = os.environ.get("OATHTOOL") or shutil.which("oathtool")
-
 KEY = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-T0 = 1700000010             # 10 s into a 30 s step
-PERIOD = 30
 TIMEOUT_MS = 400
 SLACK_S = 2.5               # process start and libpam on a loaded machine
 ROUNDS = 20
@@ -50,19 +43,11 @@ USER = pwd.getpwuid(os.geteuid()).pw_name
 
 
 def code(now):
-    out = subprocess.run([OATHTOOL, "--totp", "-b", KEY, "--now",
-                          "@%d" % now], check=True, capture_output=True,
-                         text=True)
-    return out.stdout.strip()
+    return ftlib.totp(KEY, now)
 
 
 def wrong(now):
-    used = {code(now + PERIOD * k) for k in range(-3, 4)}
-    for n in range(1000000):
-        c = "%06d" % ((n * 7919 + 4242) % 1000000)
-        if c not in used:
-            return c
-    raise AssertionError("no wrong code")
+    return ftlib.wrong_code(KEY, now)
 
 
 class Fleet:

@@ -2,8 +2,11 @@
 # Sanitizer suite (issue 7): a second build with --enable-sanitizers (gcc,
 # -fsanitize=address,undefined -fno-sanitize-recover=all) in
 # $top_builddir/suites/sanitizers/build, running `make check` for the unit,
-# files, pam, cli and hardening tests.  That build's own .trs files are
-# counted by contrib/run-tests.sh like the main ones.
+# files, pam, cli, redis and hardening tests.  That build's own .trs files
+# are counted by contrib/run-tests.sh like the main ones.  The Redis tests
+# run against a real redis-server on a free port (tests/redis/redislib.py):
+# redis_backend drives the backend that parses the server's replies, and
+# test_fleet.py the module through it.
 #
 # Every program the tests run (test binaries, ft-pam-login, totp-enroll-test)
 # is itself built with ASan, so the ASan-built module is always loaded into
@@ -24,7 +27,7 @@ mkdir -p "$bdir"
 blog="$SUITE_DIR/build.log"
 if ( cd "$bdir" &&
 	"$top_srcdir/configure" --enable-werror --enable-sanitizers \
-		--without-redis &&
+		--with-redis &&
 	make -j"$(nproc)" ) >"$blog" 2>&1; then
 	suite_point PASS "sanitizer build (gcc, ASan+UBSan)"
 else
@@ -36,7 +39,8 @@ fi
 tests=
 for t in $(make -s --no-print-directory -C "$bdir" ft-list-tests); do
 	case $t in
-	tests/unit/* | tests/files/* | tests/pam/* | tests/cli/* | tests/hardening/*)
+	tests/unit/* | tests/files/* | tests/pam/* | tests/cli/* | tests/redis/* | \
+		tests/hardening/*)
 		tests="$tests $t" ;;
 	esac
 done
@@ -57,14 +61,25 @@ grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' "$clog" |
 # would pass silently); check programs exist only after make check.
 noasan=
 for f in pam_module/.libs/pam_flowtotp_test.so cli/totp-enroll-test \
-	tests/pam/ft-pam-login tests/pam/test_pam; do
+	tests/pam/ft-pam-login tests/pam/test_pam tests/redis/redis_backend; do
 	ldd "$bdir/$f" 2>/dev/null | grep -q libasan || noasan="$noasan $f"
 done
 if [ -z "$noasan" ]; then
-	suite_point PASS "module, CLI and PAM test programs link libasan"
+	suite_point PASS "module, CLI, PAM and Redis test programs link libasan"
 else
 	suite_point FAIL "not built with ASan:$noasan"
 fi
+
+# A Redis test that skipped (no hiredis, no redis-server) would pass
+# silently: the suite is there to run the reply parser under the sanitizers.
+for t in tests/redis/test_backend tests/redis/test_fleet; do
+	if [ -f "$bdir/$t.log" ] && ! grep -q '^1\.\.0' "$bdir/$t.log" &&
+		grep -q '^ok ' "$bdir/$t.log"; then
+		suite_point PASS "$t.py ran under ASan+UBSan (not skipped)"
+	else
+		suite_point FAIL "$t.py did not run under ASan+UBSan" "$bdir/$t.log"
+	fi
+done
 
 if grep -rqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 	--include='*.log' "$bdir/tests"; then

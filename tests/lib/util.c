@@ -1,4 +1,4 @@
-/* Small helpers shared by the tests in tests/pam. */
+/* The helpers every C test program shares: see util.h. */
 #include <config.h>
 
 #include <dirent.h>
@@ -14,7 +14,15 @@
 
 #include "util.h"
 
+/* File descriptors nftw may keep open: deeper trees are still walked. */
 #define TU_NOPENFD 32
+/* tpath() results stay valid for this many later calls. */
+#define TU_NPATHS 8U
+/* Mode of tdir: others may search it (tests that drop to another uid). */
+#define TU_TDIR_MODE 0755
+
+char tdir[PATH_MAX];
+static pid_t tdir_owner;
 
 char *
 tu_mkdtemp(const char *tag)
@@ -26,15 +34,11 @@ tu_mkdtemp(const char *tag)
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
 	tu_fmt(buf, sizeof(buf), "%s/ft-%s-XXXXXX", base, tag);
-	if (mkdtemp(buf) == NULL) {
-		printf("Bail out! mkdtemp %s: %s\n", buf, strerror(errno));
-		exit(1);
-	}
+	if (mkdtemp(buf) == NULL)
+		bail_out("mkdtemp %s: %s", buf, strerror(errno));
 	p = strdup(buf);
-	if (p == NULL) {
-		printf("Bail out! out of memory\n");
-		exit(1);
-	}
+	if (p == NULL)
+		bail_out("out of memory");
 	return p;
 }
 
@@ -107,10 +111,8 @@ tu_fmt(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		printf("Bail out! string too long\n");
-		exit(1);
-	}
+	if (n < 0 || (size_t)n >= len)
+		bail_out("string too long");
 }
 
 int
@@ -127,4 +129,61 @@ tu_count_prefix(const char *dir, const char *prefix)
 			n++;
 	(void)closedir(d);
 	return n;
+}
+
+static void
+tdir_cleanup(void)
+{
+	/* A forked child exits too: only the maker removes the dir. */
+	if (tdir[0] != '\0' && getpid() == tdir_owner)
+		tu_rmrf(tdir);
+}
+
+void
+tdir_make(void)
+{
+	char *made = tu_mkdtemp("files");
+
+	if (realpath(made, tdir) == NULL)
+		bail_out("realpath %s: %s", made, strerror(errno));
+	free(made);
+	if (chmod(tdir, TU_TDIR_MODE) != 0)
+		bail_out("chmod %s: %s", tdir, strerror(errno));
+	tdir_owner = getpid();
+	if (atexit(tdir_cleanup) != 0)
+		bail_out("atexit");
+}
+
+const char *
+tpath(const char *name)
+{
+	static char bufs[TU_NPATHS][PATH_MAX];
+	static unsigned n;
+	char *b = bufs[n++ % TU_NPATHS];
+
+	tu_fmt(b, PATH_MAX, "%s/%s", tdir, name);
+	return b;
+}
+
+void
+write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	/* Unlinked first so that a link or a file of another owner left
+	 * there by the previous case is replaced, not written through. */
+	if (unlink(path) != 0 && errno != ENOENT)
+		bail_out("unlink %s: %s", path, strerror(errno));
+	if (tu_write_file(path, data, len, mode) != 0)
+		bail_out("write_file %s: %s", path, strerror(errno));
+}
+
+void
+write_str(const char *path, const char *s, mode_t mode)
+{
+	write_file(path, s, strlen(s), mode);
+}
+
+bool
+contains(const char *hay, const char *needle)
+{
+	return hay != NULL && needle != NULL && strstr(hay, needle) != NULL;
 }

@@ -1,7 +1,7 @@
 /* Minimal TAP producer for the C test programs (read by automake's
  * tap-driver.sh).  Header-only; each test program includes it once. */
-#ifndef FLOWTOTP_TAP_H
-#define FLOWTOTP_TAP_H
+#ifndef FLOWTOTP_TESTS_LIB_TAP_H
+#define FLOWTOTP_TESTS_LIB_TAP_H
 
 #include <stdarg.h>
 #include <stdio.h>
