@@ -4,7 +4,7 @@ test build of the module, under
   valgrind --error-exitcode=99 --leak-check=full
            --errors-for-leak-kinds=definite,indirect
 covering success, failure, replay, backup code (and its reuse), lockout,
-forward_pass, try_first_pass, nullok, unknown user, unsafe files, a config
+the split stack, try_first_pass, nullok, unknown user, unsafe files, a config
 error, a cache attack and hostile answers.  The totp-enroll commands used
 for setup run under valgrind too.  A point passes when the PAM result and
 the log reason are as expected and valgrind found no error ("still
@@ -68,6 +68,18 @@ def cli_ok(r, desc):
         tap.diag("exit %d: %s" % (r.returncode, r.stderr[-2000:]))
 
 
+
+def split_stack(env, name):
+    """The single-prompt stack: split, a password line that stops the stack
+    on failure (pam_permit stands in: the memory checks are the module's),
+    then use_stashed."""
+    args = "secret=%s cache=%s" % (os.path.join(env.store, "%u"), env.cache)
+    with open(os.path.join(env.confdir, name), "w") as f:
+        f.write("auth required %s %s split\n" % (hlib.PAM_MODULE, args))
+        f.write("auth [success=ok default=die] pam_permit.so\n")
+        f.write("auth required %s %s use_stashed\n" % (hlib.PAM_MODULE, args))
+
+
 def main():
     hlib.need_components()
     import json
@@ -110,9 +122,9 @@ def main():
         r = env.vcli(["status", "--json"], t2)
         cli_ok(r, "totp-enroll status under valgrind")
         t3 = T0 + 300
-        env.service("ftfwd", extra="forward_pass")
+        split_stack(env, "ftfwd")
         check(env.vlogin("hunter2" + hlib.totp(sec, t3), t3, "ftfwd"),
-              "PAM_SUCCESS", "ok", "forward_pass: password+code")
+              "PAM_SUCCESS", "ok", "split/use_stashed: password+code")
         env.service("fttry", extra="try_first_pass")
         t4 = T0 + 330
         check(env.vlogin(hlib.totp(sec, t4), t4, "fttry"), "PAM_SUCCESS",
