@@ -263,8 +263,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == PAM_SUCCESS && !missing && flen == 0)
 		abort(); /* success with an empty secret file */
 	/* Without a (valid) file there is nothing to prompt for except to
-	 * hide whether the account exists: unknown users are prompted too. */
-	if ((knobs & 0x80) != 0 && (flags & 0x06) == 0 && !h.conv_fails &&
+	 * hide whether the account exists: unknown users are prompted too.
+	 * (forward_pass alone is a configuration error: no prompt.) */
+	if ((knobs & 0x80) != 0 && (flags & 0x07) == 0 && !h.conv_fails &&
 	    h.prompts != 1)
 		abort();
 
