@@ -47,7 +47,13 @@ enum cli_exit {
 	CLI_EX_DOC_ERROR = 7,	/* doctor: at least one error */
 };
 
-enum cli_qr_mode { CLI_QR_AUTO = 0, CLI_QR_UTF8, CLI_QR_ANSI, CLI_QR_NONE };
+enum cli_qr_mode {
+	CLI_QR_AUTO = 0,
+	CLI_QR_UTF8,
+	CLI_QR_ANSI,
+	CLI_QR_NONE,
+	CLI_QR_UTF8_INVERTED /* utf8 for a light terminal background */
+};
 
 /* Options seen on the command line, as bits, so each command can reject the
  * ones that do not apply to it. */

@@ -110,6 +110,10 @@ print_grouped(FILE *out, const char *s)
 	}
 }
 
+/* The secret in text, then the QR code last: the confirmation prompt comes
+ * right under the code, so that on an 80 x 24 terminal the whole code and
+ * the prompt are on screen together (the text above may scroll away; it is
+ * also in the scrollback). */
 static int
 show_secret(const struct cli_ctx *ctx, const struct enroll *e)
 {
@@ -118,22 +122,23 @@ show_secret(const struct cli_ctx *ctx, const struct enroll *e)
 
 	(void)printf(
 	    "Enrolling %s (secret file %s).\n\n", e->t.name, e->t.path);
-	if (qr != CLI_QR_NONE) {
-		(void)printf("Scan this QR code with your authenticator "
-			     "app:\n\n");
-		if ((rc = cli_qr_print(stdout, e->uri, qr)) != FT_OK)
-			return cli_err(CLI_EX_FAIL,
-			    "cannot draw the QR code "
-			    "(%s); try a shorter --label or --qr=none",
-			    ft_rc_str(rc));
-		(void)printf("\n");
-	}
 	(void)printf("Secret for manual entry: ");
 	print_grouped(stdout, e->b32);
 	(void)printf("\nAccount: %s  Issuer: %s  (%s, %u digits, every %u "
 		     "seconds)\nURI: %s\n\n",
 	    e->account, e->issuer, ft_algo_name(e->s.algo), e->s.digits,
 	    e->s.period, e->uri);
+	if (qr != CLI_QR_NONE) {
+		(void)printf("Light terminal background? Use "
+			     "--qr=utf8-inverted (or --qr=ansi, --qr=none).\n"
+			     "Scan this QR code with your authenticator "
+			     "app:\n");
+		if ((rc = cli_qr_print(stdout, e->uri, qr)) != FT_OK)
+			return cli_err(CLI_EX_FAIL,
+			    "cannot draw the QR code "
+			    "(%s); try a shorter --label or --qr=none",
+			    ft_rc_str(rc));
+	}
 	(void)fflush(stdout);
 	return CLI_EX_OK;
 }

@@ -173,6 +173,7 @@ set_opts(struct cli_opts *o, const struct cli_helper_req *req)
 	    [CLI_HQR_UTF8] = CLI_QR_UTF8,
 	    [CLI_HQR_ANSI] = CLI_QR_ANSI,
 	    [CLI_HQR_NONE] = CLI_QR_NONE,
+	    [CLI_HQR_UTF8_INVERTED] = CLI_QR_UTF8_INVERTED,
 	};
 
 	memset(o, 0, sizeof(*o));

@@ -4,7 +4,7 @@
  *   flowtotp-helper VERB [FLAG...]
  *   VERB  status | check | enroll | backup-codes | disable | import
  *   FLAG  --json (status, check, backup-codes, import)
- *         --qr=utf8 | --qr=ansi | --qr=none (enroll)
+ *         --qr=utf8 | --qr=utf8-inverted | --qr=ansi | --qr=none (enroll)
  * Each flag at most once; nothing else (no user, no file, no config). */
 #ifndef FLOWTOTP_CLI_HELPER_H
 #define FLOWTOTP_CLI_HELPER_H
@@ -28,7 +28,8 @@ enum cli_helper_qr {
 	CLI_HQR_AUTO = 0,
 	CLI_HQR_UTF8,
 	CLI_HQR_ANSI,
-	CLI_HQR_NONE
+	CLI_HQR_NONE,
+	CLI_HQR_UTF8_INVERTED
 };
 
 struct cli_helper_req {

@@ -33,6 +33,7 @@ static const struct qrword qrwords[] = {
     {"--qr=utf8", CLI_HQR_UTF8},
     {"--qr=ansi", CLI_HQR_ANSI},
     {"--qr=none", CLI_HQR_NONE},
+    {"--qr=utf8-inverted", CLI_HQR_UTF8_INVERTED},
 };
 #define NQRWORDS (sizeof(qrwords) / sizeof(qrwords[0]))
 

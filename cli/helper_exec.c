@@ -86,9 +86,10 @@ qr_arg(const struct cli_ctx *ctx, const char **word)
 	enum cli_qr_mode m =
 	    ctx->o.qr == CLI_QR_AUTO ? cli_qr_auto() : ctx->o.qr;
 
-	*word = m == CLI_QR_UTF8 ? "--qr=utf8"
-	    : m == CLI_QR_NONE	 ? "--qr=none"
-				 : "--qr=ansi";
+	*word = m == CLI_QR_UTF8	? "--qr=utf8"
+	    : m == CLI_QR_UTF8_INVERTED ? "--qr=utf8-inverted"
+	    : m == CLI_QR_NONE		? "--qr=none"
+					: "--qr=ansi";
 }
 
 static const char *

@@ -185,9 +185,13 @@ parse_qr(const char *s, enum cli_qr_mode *out)
 		*out = CLI_QR_ANSI;
 	else if (strcmp(s, "none") == 0)
 		*out = CLI_QR_NONE;
+	else if (strcmp(s, "utf8-inverted") == 0)
+		*out = CLI_QR_UTF8_INVERTED;
 	else
 		return cli_err(CLI_EX_USAGE,
-		    "--qr: expected utf8, ansi or none, got '%s'", s);
+		    "--qr: expected utf8, utf8-inverted, ansi or none, "
+		    "got '%s'",
+		    s);
 	return CLI_EX_OK;
 }
 

@@ -32,9 +32,12 @@ enum ft_qr_style {
 	/* One module is two spaces on a white or black background (ANSI
 	 * escapes): scans whatever the terminal's colours are. */
 	FT_QR_STYLE_ANSI,
+	/* The utf8 style with the light and dark modules swapped: for a
+	 * terminal with dark text on a light background. */
+	FT_QR_STYLE_UTF8_INVERTED,
 };
 
-/* Draw `text` (8-bit mode, error correction M, a quiet zone of 4 modules)
+/* Draw `text` (8-bit mode, error correction L, a quiet zone of 2 modules)
  * into a malloc'd NUL-terminated string, one line per row, each ending in
  * '\n'.  *out (*outlen bytes, without the NUL) encodes the secret: the
  * caller must ft_wipe_free(*out, *outlen).  FT_OK, FT_ERR_TOOBIG (too long

@@ -13,6 +13,8 @@
 #define PCT_WIDTH 3U	    /* "%XX" per encoded byte */
 #define URI_FIELD_MAX 1024U /* label parts: far more than any QR holds */
 #define URI_B32_MAX (((FT_KEY_MAX + 4U) / 5U) * 8U + 1U)
+/* "&algorithm=SHA512&digits=8&period=300" and its NUL, with room to spare */
+#define URI_PARAMS_MAX 64U
 
 static const char pct_hex[] = "0123456789ABCDEF";
 
@@ -92,13 +94,52 @@ out:
 	return rc;
 }
 
+/* The parameters that differ from the defaults every app assumes (Key Uri
+ * Format: SHA1, 6 digits, 30 s), so that a default enrolment's URI, and so
+ * its QR code, is as short as it can be: on an 80 x 24 terminal every byte
+ * counts. */
+static int
+uri_params(const struct ft_totp_params *p, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int n;
+
+	out[0] = '\0';
+	if (p->algo != FT_ALGO_SHA1) {
+		n = snprintf(
+		    out, outlen, "&algorithm=%s", ft_algo_name(p->algo));
+		if (n < 0 || (size_t)n >= outlen)
+			return FT_ERR_ARG;
+		o = (size_t)n;
+	}
+	if (p->digits != FT_DIGITS_DEFAULT) {
+		n = snprintf(out + o, outlen - o, "&digits=%u", p->digits);
+		if (n < 0 || (size_t)n >= outlen - o)
+			return FT_ERR_ARG;
+		o += (size_t)n;
+	}
+	if (p->period != FT_PERIOD_DEFAULT) {
+		n = snprintf(out + o, outlen - o, "&period=%u", p->period);
+		if (n < 0 || (size_t)n >= outlen - o)
+			return FT_ERR_ARG;
+	}
+	return FT_OK;
+}
+
+static bool
+params_ok(const struct ft_totp_params *p)
+{
+	return ft_algo_name(p->algo) != NULL && p->digits >= FT_DIGITS_MIN &&
+	    p->digits <= FT_DIGITS_MAX && p->period >= FT_PERIOD_MIN &&
+	    p->period <= FT_PERIOD_MAX;
+}
+
 int
 ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
     const struct ft_totp_params *p, char **out)
 {
-	char secret[URI_B32_MAX], *iss = NULL, *acct = NULL, *uri = NULL;
-	const char *algo_name;
-	unsigned digits, period;
+	char secret[URI_B32_MAX], params[URI_PARAMS_MAX];
+	char *iss = NULL, *acct = NULL, *uri = NULL;
 	bool has_issuer = issuer != NULL && issuer[0] != '\0';
 	size_t len = 0;
 	int n, rc;
@@ -106,20 +147,15 @@ ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
 	if (out == NULL)
 		return FT_ERR_ARG;
 	*out = NULL;
-	if (p == NULL)
-		return FT_ERR_ARG;
-	algo_name = ft_algo_name(p->algo);
-	digits = p->digits;
-	period = p->period;
-	if (account == NULL || account[0] == '\0' || secret_b32 == NULL ||
-	    algo_name == NULL || digits < FT_DIGITS_MIN ||
-	    digits > FT_DIGITS_MAX || period < FT_PERIOD_MIN ||
-	    period > FT_PERIOD_MAX)
+	if (p == NULL || account == NULL || account[0] == '\0' ||
+	    secret_b32 == NULL || !params_ok(p))
 		return FT_ERR_ARG;
 	/* Apps split the label at the first ':'; an issuer holding one would
 	 * be misread even when encoded (some decode before splitting). */
 	if (has_issuer && strchr(issuer, ':') != NULL)
 		return FT_ERR_ARG;
+	if ((rc = uri_params(p, params, sizeof(params))) != FT_OK)
+		goto out;
 	if ((rc = canon_secret(secret_b32, secret, sizeof(secret))) != FT_OK)
 		goto out;
 	if ((rc = pct_dup(account, &acct)) != FT_OK)
@@ -128,12 +164,10 @@ ft_otpauth_uri(const char *issuer, const char *account, const char *secret_b32,
 		goto out;
 	/* Two passes: measure, then write. */
 	for (;;) {
-		n = snprintf(uri, len,
-		    "otpauth://totp/%s%s%s?secret=%s%s%s"
-		    "&algorithm=%s&digits=%u&period=%u",
+		n = snprintf(uri, len, "otpauth://totp/%s%s%s?secret=%s%s%s%s",
 		    has_issuer ? iss : "", has_issuer ? ":" : "", acct, secret,
 		    has_issuer ? "&issuer=" : "", has_issuer ? iss : "",
-		    algo_name, digits, period);
+		    params);
 		if (n < 0) {
 			rc = FT_ERR_ARG;
 			goto out;

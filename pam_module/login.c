@@ -495,15 +495,70 @@ even_out(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	ft_wipe(&us, sizeof(us));
 }
 
-/* One answer, checked, then evened out (see even_out). */
+/* ---- where a wrong code would have matched: a diagnostic only ---- */
+
+/* Steps either side searched for the log: past any window a site sets. */
+#define DRIFT_STEPS FT_WINDOW_MAX
+
+/* The offset at which a TOTP-shaped answer matches within DRIFT_STEPS, or
+ * 0.  Done for every TOTP-shaped answer, whoever the user and whatever the
+ * outcome (the dummy key stands in for a missing secret), so that it adds
+ * the same 2 * DRIFT_STEPS + 1 HMACs to every kind of user's work. */
+static int
+drift_probe(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
+{
+	struct ft_totp_params p = {.key = dummy_key,
+	    .keylen = sizeof(dummy_key),
+	    .algo = FT_ALGO_SHA1,
+	    .digits = FT_DIGITS_DEFAULT,
+	    .period = FT_PERIOD_DEFAULT,
+	    .window = DRIFT_STEPS};
+	char code[FT_CODE_BUFSZ];
+	uint64_t step = 0;
+	int off = 0, m;
+
+	if (a->totp_len == 0 ||
+	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
+		return 0; /* not a code: no HMAC for anyone */
+	if (lg->sstate == FTPAM_SECRET_OK)
+		ft_secret_totp_params(&lg->secret, DRIFT_STEPS, &p);
+	m = ft_totp_match(&p, now, code, &off, &step);
+	ft_wipe(code, sizeof(code));
+	return m == 1 ? off : 0;
+}
+
+/* bad_code, but the code is the app's for a step outside the window: say
+ * by how much the app's clock is off, so that the admin fixes the clock
+ * rather than the user.  The code is still refused. */
+static void
+note_drift(struct ftpam_login *lg, int off)
+{
+	unsigned steps = (unsigned)(off < 0 ? -off : off);
+	char what[FTPAM_DETAIL_MAX];
+
+	if (lg->reason != FTPAM_BAD_CODE || steps <= lg->cfg.window)
+		return;
+	(void)snprintf(what, sizeof(what), "matches %+d steps: clock ~%u s %s",
+	    off, steps * lg->secret.period, off > 0 ? "ahead" : "behind");
+	ftpam_set_detail(lg, FTPAM_BAD_CODE, what);
+}
+
+/* One answer, checked, then evened out (see even_out), then the drift
+ * diagnostic (see drift_probe). */
 static bool
 check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 {
+	time_t now;
 	bool ok;
+	int off;
 
 	memset(&lg->work, 0, sizeof(lg->work));
 	ok = check_code_once(lg, a, used);
-	even_out(lg, a, ft_now());
+	now = ft_now();
+	even_out(lg, a, now);
+	off = drift_probe(lg, a, now);
+	if (!ok && off != 0)
+		note_drift(lg, off);
 	return ok;
 }
 

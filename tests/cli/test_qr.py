@@ -20,19 +20,36 @@ UTF8_CELLS = {"\u2588": (LIGHT, LIGHT), "\u2580": (LIGHT, DARK),
 ANSI_TOKEN = re.compile(r"\x1b\[(\d+)m|(  )")
 
 
+ANSI_NOTE = re.compile(r"This QR code needs (\d+) columns; if it wraps, "
+                       r"use a UTF-8 locale or --qr=utf8")
+
+
+def is_qr_line(line):
+    return line != "" and (line.startswith("\x1b[") or
+                           all(ch in UTF8_CELLS for ch in line))
+
+
 def qr_block(out):
-    """The lines of the QR code in the enrol output."""
+    """The lines of the QR code in the enrol output: right under the
+    "Scan this" line (and the ansi width note), up to the first line that
+    is not drawing."""
     lines = out.split("\n")
     try:
         start = lines.index("Scan this QR code with your authenticator "
-                            "app:") + 2
+                            "app:") + 1
     except ValueError:
         return None
-    end = lines.index("", start)
+    if start < len(lines) and ANSI_NOTE.match(lines[start]):
+        start += 1
+    end = start
+    while end < len(lines) and is_qr_line(lines[end]):
+        end += 1
     return lines[start:end]
 
 
-def grid_utf8(lines):
+def grid_utf8(lines, inverted=False):
+    """The modules of utf8 lines; inverted: the foreground is dark (what a
+    light-background terminal shows of --qr=utf8-inverted)."""
     grid = []
     for line in lines:
         top, bottom = [], []
@@ -40,6 +57,8 @@ def grid_utf8(lines):
             if ch not in UTF8_CELLS:
                 raise ValueError("unexpected character %r" % ch)
             t, b = UTF8_CELLS[ch]
+            if inverted:
+                t, b = LIGHT + DARK - t, LIGHT + DARK - b
             top.append(t)
             bottom.append(b)
         grid += [top, bottom]
@@ -87,14 +106,21 @@ def zbar(path):
     return r.returncode, r.stdout.decode("utf-8", "replace").rstrip("\n")
 
 
+QUIET = 2   # modules of light margin, totp-enroll(1)
+
+
+def grid_utf8_inverted(lines):
+    return grid_utf8(lines, inverted=True)
+
+
 def square_ok(grid):
-    """Square, quiet zone of 4 light modules, a valid QR size."""
+    """Square, quiet zone of QUIET light modules, a valid QR size."""
     n = len(grid)
     if any(len(r) != n for r in grid):
         return False
-    if (n - 8 - 21) % 4 != 0:
+    if (n - 2 * QUIET - 21) % 4 != 0:
         return False
-    for i in range(4):
+    for i in range(QUIET):
         for row in (grid[i], grid[n - 1 - i]):
             if any(v != LIGHT for v in row):
                 return False
@@ -120,8 +146,16 @@ def case(env, desc, mode_args, parse, extra=(), lang="C"):
     except ValueError as e:
         tap.ok(False, "%s: QR characters parse (%s)" % (desc, e))
         return
-    tap.ok(square_ok(grid), "%s: square symbol with a 4-module quiet zone"
-           % desc)
+    tap.ok(square_ok(grid), "%s: square symbol with a %d-module quiet zone"
+           % (desc, QUIET))
+    note = ANSI_NOTE.search(r.stdout)
+    if parse is grid_ansi:
+        tap.ok(note is not None and int(note.group(1)) == 2 * len(grid),
+               "%s: says it needs %d columns" % (desc, 2 * len(grid)))
+    else:
+        tap.ok(note is None, "%s: no width note" % desc)
+    tap.ok("--qr=utf8-inverted" in r.stdout,
+           "%s: the light-background hint is printed" % desc)
     img = os.path.join(env.dir, "qr.pgm")
     write_pgm(grid, img)
     rc, got = zbar(img)
@@ -143,6 +177,13 @@ def main():
         for mode, parse in (("utf8", grid_utf8), ("ansi", grid_ansi)):
             case(env, "%s, long label" % mode, ["--qr=" + mode], parse,
                  ["--label", label, "--issuer", issuer])
+        case(env, "utf8-inverted (dark on light)", ["--qr=utf8-inverted"],
+             grid_utf8_inverted)
+        r = env.run(["--no-confirm", "--force", "--qr=utf8-inverted"])
+        block = qr_block(r.stdout)
+        tap.ok(block is not None and bool(block) and
+               (set(block[0]) | set(block[-1])) <= {" "},
+               "utf8-inverted: the quiet zone is drawn as blank cells")
         case(env, "utf8, SHA512/8/60", ["--qr=utf8"], grid_utf8,
              ["--algorithm", "sha512", "--digits", "8", "--period", "60"])
         r = env.run(["--no-confirm", "--force", "--qr=none"])
@@ -160,4 +201,5 @@ def main():
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -491,6 +491,48 @@ expect_ok(const struct result *r, const char *reason, const char *code,
 
 /* ---- the cases ---- */
 
+/* A code of the app's for a step outside the window (window=1) is refused
+ * as bad_code, and the log says by how much the app's clock is off; past
+ * the diagnostic's 10 steps, or within the window, nothing is added. */
+static void
+t_drift_detail(void)
+{
+	static const struct {
+		int steps;
+		const char *detail; /* NULL: no drift detail */
+	} v[] = {
+	    {2, "detail=\"matches +2 steps: clock ~60 s ahead\""},
+	    {-3, "detail=\"matches -3 steps: clock ~90 s behind\""},
+	    {10, "detail=\"matches +10 steps: clock ~300 s ahead\""},
+	    {11, NULL},
+	    {-11, NULL},
+	};
+	struct tcase c;
+	struct result r;
+	char code[16], what[64];
+
+	case_new(&c, "drift");
+	case_stack(&c, NULL, NULL, NULL);
+	put_secret(&c, "alice", &S_DEFAULT);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		/* Each at its own time, far apart: no replay, no lockout. */
+		long now = T0 + 3600L * (long)(i + 1);
+
+		code_at(&S_DEFAULT, now + 30L * v[i].steps, code, sizeof(code));
+		tu_fmt(what, sizeof(what), "code of step %+d", v[i].steps);
+		login1(&c, "alice", now, code, &r);
+		expect_fail(&r, "bad_code", code, what);
+		if (v[i].detail != NULL)
+			ok(log_has(&r, v[i].detail), "%s: log says %s", what,
+			    v[i].detail);
+		else
+			ok(!log_has(&r, "matches"), "%s: no drift detail",
+			    what);
+		ok(!log_has(&r, code), "%s: the code is not logged", what);
+		result_free(&r);
+	}
+}
+
 static void
 t_correct_and_wrong(void)
 {
@@ -1577,10 +1619,14 @@ t_equal_work(void)
 			    a == 0 ? "TOTP" : "backup", kinds[k], w[k].kdf,
 			    w[0].kdf, w[k].hmac, w[0].hmac, w[k].state,
 			    w[0].state);
-		ok(a == 0 ? (w[0].kdf == 0 && w[0].hmac == 3 && w[0].state == 1)
+		/* 3: the window=1 check; 21: the drift diagnostic's
+		 * +-10 steps (login.c drift_probe), for every kind. */
+		ok(a == 0 ? (w[0].kdf == 0 && w[0].hmac == 3 + 21 &&
+				w[0].state == 1)
 			  : (w[0].kdf == 10 && w[0].state == 1),
 		    "%s-shaped answer: %s", a == 0 ? "TOTP" : "backup",
-		    a == 0 ? "no KDF, one window of 3 HMACs, one state op"
+		    a == 0 ? "no KDF, a window of 3 HMACs and the drift "
+			     "probe's 21, one state op"
 			   : "10 KDFs (backup_codes), one state op");
 	}
 	MUST(unsetenv("FLOWTOTP_TEST_WORKLOG"));
@@ -2180,6 +2226,7 @@ main(int argc, char **argv)
 			f();                                                   \
 	} while (0)
 	RUN(t_correct_and_wrong);
+	RUN(t_drift_detail);
 	RUN(t_window);
 	RUN(t_settings);
 	RUN(t_replay);

@@ -143,8 +143,7 @@ test_uri(void)
 	    {"ACME Co", "alice@example.com", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1,
 		6, 30,
 		"otpauth://totp/ACME%20Co:alice%40example.com?"
-		"secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&"
-		"digits=6&period=30"},
+		"secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co"},
 	    {"example", "bob", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA256, 8, 60,
 		"otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
 		"issuer=example&algorithm=SHA256&digits=8&period=60"},
@@ -152,34 +151,34 @@ test_uri(void)
 		"otpauth://totp/example:bob?secret=JBSWY3DPEHPK3PXP&"
 		"issuer=example&algorithm=SHA512&digits=7&period=15"},
 	    {NULL, "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
-		"otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
-		"algorithm=SHA1&digits=6&period=30"},
+		"otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP"},
 	    {"", "carol", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 300,
 		"otpauth://totp/carol?secret=JBSWY3DPEHPK3PXP&"
-		"algorithm=SHA1&digits=6&period=300"},
+		"period=300"},
 	    {"R&D / Lab?", "dave:ops@host", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6,
 		30,
 		"otpauth://totp/R%26D%20%2F%20Lab%3F:dave%3Aops%40host?"
-		"secret=JBSWY3DPEHPK3PXP&issuer=R%26D%20%2F%20Lab%3F&"
-		"algorithm=SHA1&digits=6&period=30"},
+		"secret=JBSWY3DPEHPK3PXP&issuer=R%26D%20%2F%20Lab%3F"},
 	    {"100% Soci\xc3\xa9t\xc3\xa9", "j\xc3\xb6rg m\xc3\xbcller",
 		"JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 6, 30,
 		"otpauth://totp/100%25%20Soci%C3%A9t%C3%A9:"
 		"j%C3%B6rg%20m%C3%BCller?secret=JBSWY3DPEHPK3PXP&"
-		"issuer=100%25%20Soci%C3%A9t%C3%A9&algorithm=SHA1&digits=6&"
-		"period=30"},
+		"issuer=100%25%20Soci%C3%A9t%C3%A9"},
 	    {"\xe6\x97\xa5\xe6\x9c\xac", "a=b&c", "JBSWY3DPEHPK3PXP",
 		FT_ALGO_SHA1, 6, 30,
 		"otpauth://totp/%E6%97%A5%E6%9C%AC:a%3Db%26c?"
-		"secret=JBSWY3DPEHPK3PXP&issuer=%E6%97%A5%E6%9C%AC&"
-		"algorithm=SHA1&digits=6&period=30"},
+		"secret=JBSWY3DPEHPK3PXP&issuer=%E6%97%A5%E6%9C%AC"},
+	    /* only the parameters that differ from the defaults are written */
+	    {"x", "y", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA256, 6, 30,
+		"otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x&"
+		"algorithm=SHA256"},
+	    {"x", "y", "JBSWY3DPEHPK3PXP", FT_ALGO_SHA1, 8, 30,
+		"otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x&digits=8"},
 	    /* secret normalized: case, spaces, padding */
 	    {"x", "y", "jbsw y3dp ehpk 3pxp", FT_ALGO_SHA1, 6, 30,
-		"otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x&"
-		"algorithm=SHA1&digits=6&period=30"},
+		"otpauth://totp/x:y?secret=JBSWY3DPEHPK3PXP&issuer=x"},
 	    {"x", "y", "MZXW6YTBOI======", FT_ALGO_SHA1, 6, 30,
-		"otpauth://totp/x:y?secret=MZXW6YTBOI&issuer=x&"
-		"algorithm=SHA1&digits=6&period=30"},
+		"otpauth://totp/x:y?secret=MZXW6YTBOI&issuer=x"},
 	};
 	char *uri;
 	size_t i;
