@@ -6,6 +6,10 @@
  * its codes count in the same state as a login's. */
 #include <config.h>
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli.h"
 #include "clock.h"
 #include "rc.h"
@@ -25,6 +29,25 @@ cli_state_open(
 	if (w != NULL)
 		cli_warn("%s", w);
 	return rc;
+}
+
+int
+cli_state_open_ro(
+    const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	*st = NULL;
+	/* Redis creates nothing on this machine: opened as usual. */
+	if (strcmp(ctx->cfg.cache, FT_CACHE_REDIS) == 0)
+		return cli_state_open(ctx, st, err, errlen);
+	/* No file yet: nobody has a login state to show.  Opening it would
+	 * create the directory and the file (as root, where the module would
+	 * then find a cache a status command made). */
+	if (lstat(ctx->cfg.cache, &sb) != 0 &&
+	    (errno == ENOENT || errno == ENOTDIR))
+		return FT_OK;
+	return ft_state_open(&ctx->cfg, FT_STATE_NO_CREATE, st, err, errlen);
 }
 
 void
