@@ -191,6 +191,8 @@ resolve_owner(const struct cli_ctx *ctx, struct import *im)
 		return CLI_EX_OK;
 	if ((ex = cli_require_root(ctx, "import --owner")) != CLI_EX_OK)
 		return ex;
+	/* Single-threaded program: the static result is safe. */
+	// cppcheck-suppress getpwnamCalled
 	pw = getpwnam(ctx->o.owner);
 	if (pw == NULL)
 		return cli_err(

@@ -78,6 +78,8 @@ who(const struct cli_ctx *ctx, char *buf, size_t len)
 		    hint != NULL ? "; loginuid unset" : "", extra);
 		return;
 	}
+	/* Single-threaded program: the static result is safe. */
+	// cppcheck-suppress getpwuidCalled
 	pw = getpwuid((uid_t)luid);
 	(void)snprintf(buf, len, "%s (loginuid %lu%s) as %s, uid %lu",
 	    pw != NULL ? pw->pw_name : "?", luid, extra, ctx->name,

@@ -43,7 +43,7 @@ static int
 read_answer(const char *prompt, bool echo, char *line, size_t len)
 {
 	unsigned blanks;
-	int rc = FT_ERR_NOENT;
+	int rc;
 
 	for (blanks = 0; blanks < CLI_BLANK_MAX; blanks++) {
 		rc = cli_read_line(prompt, echo, line, len);
