@@ -6,6 +6,13 @@
  * its codes count in the same state as a login's. */
 #include <config.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "clock.h"
 #include "rc.h"
@@ -25,6 +32,63 @@ cli_state_open(
 	if (w != NULL)
 		cli_warn("%s", w);
 	return rc;
+}
+
+#define CACHE_DIR_OTHER_BITS 077 /* group/other: the module refuses them */
+
+/* What is at the cache's directory: absent, the caller's own private
+ * directory, or something else (planted, or a chmod mistake). */
+enum cache_dir { CACHE_DIR_ABSENT, CACHE_DIR_OURS, CACHE_DIR_OTHER };
+
+static enum cache_dir
+cache_dir_kind(const char *cache)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(cache, '/');
+	struct stat sb;
+	int n;
+
+	n = snprintf(dir, sizeof(dir), "%.*s",
+	    slash != NULL && slash != cache ? (int)(slash - cache) : 1,
+	    slash != NULL ? cache : "/");
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return CACHE_DIR_OTHER; /* let the state layer say why */
+	if (lstat(dir, &sb) != 0)
+		return errno == ENOENT || errno == ENOTDIR ? CACHE_DIR_ABSENT
+							   : CACHE_DIR_OTHER;
+	return S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
+		(sb.st_mode & CACHE_DIR_OTHER_BITS) == 0
+	    ? CACHE_DIR_OURS
+	    : CACHE_DIR_OTHER;
+}
+
+int
+cli_state_open_ro(
+    const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen)
+{
+	struct stat sb;
+	enum cache_dir d;
+
+	*st = NULL;
+	/* Redis creates nothing on this machine: opened as usual. */
+	if (strcmp(ctx->cfg.cache, FT_CACHE_REDIS) == 0)
+		return cli_state_open(ctx, st, err, errlen);
+	/* No directory or no file yet: nobody has a login state to show.
+	 * Opening would create them (as root, a cache made by a status). */
+	d = cache_dir_kind(ctx->cfg.cache);
+	if (d == CACHE_DIR_ABSENT)
+		return FT_OK;
+	/* Something planted at the directory's path: root takes it back (with
+	 * a warning) as on every open, rather than leave it for the module. */
+	if (d == CACHE_DIR_OTHER)
+		return ctx->root || ctx->helper
+		    ? cli_state_open(ctx, st, err, errlen)
+		    : ft_state_open(
+			  &ctx->cfg, FT_STATE_NO_CREATE, st, err, errlen);
+	if (lstat(ctx->cfg.cache, &sb) != 0 &&
+	    (errno == ENOENT || errno == ENOTDIR))
+		return FT_OK;
+	return ft_state_open(&ctx->cfg, FT_STATE_NO_CREATE, st, err, errlen);
 }
 
 void

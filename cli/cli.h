@@ -34,6 +34,9 @@
 #define CLI_CHECK_WINDOW FT_WINDOW_MAX /* diagnostic window of `check` */
 #define CLI_CODE_TRIES 3U	       /* attempts at a prompted code */
 #define CLI_LINE_MAX 128U	       /* longest answer read at a prompt */
+/* Empty answers in a row at a code prompt before it gives up (they do not
+ * use up a try; the bound ends a stream of empty lines). */
+#define CLI_BLANK_MAX 5U
 
 /* Documented exit codes (totp-enroll(1), EXIT STATUS). */
 enum cli_exit {
@@ -69,6 +72,7 @@ enum cli_optbit {
 	CLI_O_DIGITS = 1U << 8,
 	CLI_O_PERIOD = 1U << 9,
 	CLI_O_QR = 1U << 10,
+	CLI_O_OWNER = 1U << 11,
 };
 
 struct cli_opts {
@@ -76,6 +80,7 @@ struct cli_opts {
 	const char *user;   /* --user */
 	const char *issuer; /* --issuer */
 	const char *label;  /* --label */
+	const char *owner;  /* --owner (import) */
 	enum ft_algo algo;
 	unsigned digits;
 	unsigned period;
@@ -227,6 +232,12 @@ int cli_make_backup_codes(unsigned count,
  * (err set) when the caller may not. */
 int cli_state_open(
     const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen);
+/* For the read-only commands (status, list, check): like cli_state_open,
+ * but never creates anything, not even for root: a gdbm cache file that does
+ * not exist yet is FT_OK with *st NULL (no login state recorded), and an
+ * existing one is opened with FT_STATE_NO_CREATE. */
+int cli_state_open_ro(
+    const struct cli_ctx *ctx, struct ft_state **st, char *err, size_t errlen);
 /* After a new secret is saved: the user's old login state goes (failures
  * and a last used step belong to the secret they were counted for; an old
  * step, perhaps of another period, would make new codes look like
@@ -240,9 +251,10 @@ void cli_state_restart(
  * out), else FT_ERR_PARSE. */
 int cli_code_clean(const char *in, unsigned digits, char *out, size_t outlen);
 /* Ask for a TOTP code up to CLI_CODE_TRIES times and check it with the
- * given window.  Returns 1 (offset/step set), 0 not accepted (message
- * printed), FT_ERR_NOENT at end of input, another negative ft_rc on
- * error. */
+ * given window; an empty line asks again without using up a try (at most
+ * CLI_BLANK_MAX in a row, then it is the end of input).  Returns 1 (offset/step
+ * set), 0 not accepted (message printed), FT_ERR_NOENT at end of input, another
+ * negative ft_rc on error. */
 int cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
     bool echo, int *offset, uint64_t *step);
 
@@ -285,6 +297,10 @@ enum cli_qr_mode cli_qr_auto(void);
  * modules).  FT_OK or a negative ft_rc. */
 int cli_qr_print(FILE *out, const char *text, enum cli_qr_mode mode);
 
+/* ---- help.c ---- */
+/* Print cmd's own --help text; false for an unknown command. */
+bool cli_help_command(FILE *out, const char *cmd);
+
 /* ---- json.c ---- */
 /* s as a JSON string literal, quotes included. */
 void cli_json_str(FILE *out, const char *s);
@@ -306,6 +322,7 @@ struct cli_report {
 	int worst;  /* highest exit code seen */
 	struct ft_state *st;
 	bool st_tried;
+	bool st_ok; /* opened, or no cache file yet (st NULL: no state) */
 	char st_err[CLI_ERRLEN];
 };
 void cli_report_begin(struct cli_report *r, bool json);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "clock.h"
 #include "cli.h"
 #include "rc.h"
@@ -41,8 +42,9 @@ step_used(const struct cli_ctx *ctx, const char *user, uint64_t step)
 	int rc;
 
 	err[0] = '\0';
-	rc = cli_state_open(ctx, &st, err, sizeof(err));
-	if (rc == FT_OK)
+	memset(&us, 0, sizeof(us));
+	rc = cli_state_open_ro(ctx, &st, err, sizeof(err));
+	if (rc == FT_OK && st != NULL)
 		rc = ft_state_get(st, user, ft_now(), &us, err, sizeof(err));
 	ft_state_close(st);
 	if (rc != FT_OK)
@@ -102,12 +104,44 @@ counted(const struct cli_ctx *ctx, const struct cli_target *t,
 	return FT_OK;
 }
 
+/* The app's clock minus the server's lies in [*lo, *hi): the code's step
+ * is offset steps away, and the server is `phase` seconds into its own. */
+static void
+offset_range(
+    const struct ft_secret *s, const struct result *r, long *lo, long *hi)
+{
+	const long period = (long)s->period;
+	const long phase = (long)(r->now - (time_t)(r->now_step * s->period));
+
+	*lo = (long)r->offset * period - phase;
+	*hi = *lo + period;
+}
+
+/* "20 to 50 s behind the server's": the range, not one rounded figure
+ * (a 40 s offset is one step, which used to read "about 30 s"). */
+static void
+print_offset(const struct ft_secret *s, const struct result *r)
+{
+	long lo, hi;
+
+	offset_range(s, r, &lo, &hi);
+	if (r->offset < 0)
+		(void)printf("The code matches at step offset %d (steps of %u "
+			     "s): the app's clock is %ld to %ld s behind the "
+			     "server's.\n",
+		    r->offset, s->period, -hi, -lo);
+	else
+		(void)printf("The code matches at step offset %+d (steps of %u "
+			     "s): the app's clock is %ld to %ld s ahead of the "
+			     "server's.\n",
+		    r->offset, s->period, lo, hi);
+}
+
 static void
 print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
     const struct result *r)
 {
 	char when[TIMEBUF];
-	long secs = (long)r->offset * (long)s->period;
 
 	cli_time_text(r->now, when, sizeof(when));
 	(void)printf("Server time: %s (%lld), time step %llu of %u s.\n", when,
@@ -125,10 +159,7 @@ print_text(const struct cli_ctx *ctx, const struct ft_secret *s,
 		(void)printf("The code matches the current step: the clocks "
 			     "agree.\n");
 	else
-		(void)printf("The code matches at step offset %+d: the app's "
-			     "clock is about %ld s %s the server's.\n",
-		    r->offset, labs(secs),
-		    r->offset < 0 ? "behind" : "ahead of");
+		print_offset(s, r);
 	if (!r->within)
 		(void)printf("That is outside the accepted window of +-%u "
 			     "step%s: a login with it fails.  Fix the phone's "
@@ -154,7 +185,10 @@ print_json(const struct cli_ctx *ctx, const struct cli_target *t,
     const struct ft_secret *s, const struct result *r)
 {
 	char when[TIMEBUF];
+	long lo = 0, hi = 0;
 
+	if (r->match)
+		offset_range(s, r, &lo, &hi);
 	cli_time_iso(r->now, when, sizeof(when));
 	(void)printf("{\"user\":");
 	cli_json_str(stdout, t->name);
@@ -165,14 +199,16 @@ print_json(const struct cli_ctx *ctx, const struct cli_target *t,
 	    ctx->cfg.window, CLI_CHECK_WINDOW, r->match ? "true" : "false");
 	if (r->match)
 		(void)printf(",\"offset\":%d,\"offset_seconds\":%ld,"
+			     "\"offset_range_seconds\":[%ld,%ld],"
 			     "\"within_window\":%s,\"already_used\":%s",
-		    r->offset, (long)r->offset * (long)s->period,
+		    r->offset, (long)r->offset * (long)s->period, lo, hi,
 		    r->within ? "true" : "false",
 		    r->used < 0	  ? "null"
 			: r->used ? "true"
 				  : "false");
 	else
 		(void)printf(",\"offset\":null,\"offset_seconds\":null,"
+			     "\"offset_range_seconds\":null,"
 			     "\"within_window\":false,\"already_used\":null");
 	(void)printf("}\n");
 }
@@ -182,6 +218,7 @@ check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 {
 	char line[CLI_LINE_MAX], code[FT_CODE_BUFSZ], prompt[64];
 	struct result r;
+	bool backup;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -190,9 +227,19 @@ check(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 	rc = cli_read_line(prompt, false, line, sizeof(line));
 	if (rc == FT_OK)
 		rc = cli_code_clean(line, s->digits, code, sizeof(code));
+	backup = rc == FT_ERR_PARSE && ft_backup_looks_like(line);
 	ft_wipe(line, sizeof(line));
 	if (rc == FT_ERR_NOENT)
 		return cli_err(CLI_EX_FAIL, "no code given");
+	/* Checking a backup code would use it up (they work once), and its
+	 * slow hash says nothing about clocks: say so instead of "not a
+	 * code". */
+	if (backup)
+		return cli_err(CLI_EX_FAIL,
+		    "that is a backup code: check tests only the %u-digit "
+		    "codes of the app (a backup code works once at a login; "
+		    "'" CLI_PROG " status' shows how many are left)",
+		    s->digits);
 	if (rc != FT_OK)
 		return cli_err(
 		    CLI_EX_FAIL, "not a code: expected %u digits", s->digits);

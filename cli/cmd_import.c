@@ -8,6 +8,7 @@
  * stack. */
 #include <config.h>
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@
 struct import {
 	struct cli_target t;
 	char src[PATH_MAX]; /* the google-authenticator file */
+	/* Who must own it: the user, or --owner (google's user= setups keep
+	 * every file under one dedicated account). */
+	bool owner_given;
+	uid_t owner;
 	struct cli_ga ga;
 	struct ft_secret s;
 	char codes[FT_BACKUP_MAX][FT_BACKUP_SHOWN_BUFSZ];
@@ -91,12 +96,19 @@ read_error(const struct import *im, bool as_user, int rc, const char *err)
 	if (rc == FT_ERR_NOENT)
 		return cli_err(
 		    CLI_EX_NOTENROLLED, "nothing to import: %s", err);
+	if (rc == FT_ERR_UNSAFE && im->owner_given)
+		return cli_err(CLI_EX_FAIL,
+		    "not imported: %s (with --owner the file must be a "
+		    "regular file, not a symlink, owned by uid %lu, with no "
+		    "group or other permissions: chmod 600)",
+		    err, (unsigned long)im->owner);
 	if (rc == FT_ERR_UNSAFE)
 		return cli_err(CLI_EX_FAIL,
 		    "not imported: %s (a "
 		    "google-authenticator file must be a regular file, not a "
 		    "symlink, owned by %s%s, with no group or other "
-		    "permissions: chmod 600)",
+		    "permissions: chmod 600, or --owner NAME for a file of a "
+		    "dedicated user)",
 		    err, im->t.name, im->t.uid != 0 ? " or root" : "");
 	return cli_err(
 	    cli_exit_for(rc) == CLI_EX_PERM ? CLI_EX_PERM : CLI_EX_FAIL,
@@ -106,8 +118,9 @@ read_error(const struct import *im, bool as_user, int rc, const char *err)
 static int
 read_ga(struct import *im)
 {
-	struct ft_file_policy pol = {
-	    im->t.uid, true, GA_FORBIDDEN_MODE, CLI_GA_MAX_SIZE};
+	/* With --owner only that user's file (not root's) is taken. */
+	struct ft_file_policy pol = {im->owner_given ? im->owner : im->t.uid,
+	    !im->owner_given, GA_FORBIDDEN_MODE, CLI_GA_MAX_SIZE};
 	struct cli_target rd;
 	struct cli_priv p;
 	char err[CLI_ERRLEN];
@@ -117,7 +130,9 @@ read_ga(struct import *im)
 	int rc;
 
 	rd = im->t;
-	rd.in_home = in_home(&im->t, im->src);
+	/* A file of another owner is read as root (still walked without
+	 * following symlinks); the user's privileges could not read it. */
+	rd.in_home = !im->owner_given && in_home(&im->t, im->src);
 	as_user = rd.in_home && geteuid() == 0 && rd.uid != 0;
 	err[0] = '\0';
 	if ((rc = cli_priv_enter(&rd, &p, err, sizeof(err))) != FT_OK)
@@ -162,6 +177,53 @@ print_ignored_text(const struct import *im)
 	}
 	(void)printf("\n(site policy in flowtotp.conf: window, rate limits, "
 		     "lockout, replay protection).\n");
+}
+
+/* --owner NAME: root only (anyone else could import a file of any user
+ * that they can read); resolved before the file is read. */
+static int
+resolve_owner(const struct cli_ctx *ctx, struct import *im)
+{
+	const struct passwd *pw;
+	int ex;
+
+	if (ctx->o.owner == NULL)
+		return CLI_EX_OK;
+	if ((ex = cli_require_root(ctx, "import --owner")) != CLI_EX_OK)
+		return ex;
+	/* Single-threaded program: the static result is safe. */
+	// cppcheck-suppress getpwnamCalled
+	pw = getpwnam(ctx->o.owner);
+	if (pw == NULL)
+		return cli_err(
+		    CLI_EX_USAGE, "--owner: no such user '%s'", ctx->o.owner);
+	im->owner = pw->pw_uid;
+	im->owner_given = true;
+	return CLI_EX_OK;
+}
+
+/* The per-user settings google-authenticator kept that flowtotp does not:
+ * said on stderr, since they change how logins behave. */
+static void
+warn_dropped(const struct cli_ctx *ctx, const struct import *im)
+{
+	const long long steps = (im->ga.window_size - 1) / 2;
+
+	if ((im->ga.ignored & CLI_GA_WINDOW_SIZE) != 0 &&
+	    steps != (long long)ctx->cfg.window)
+		cli_warn("WINDOW_SIZE %lld (+-%lld steps) is not taken over: "
+			 "the site's window of +-%u steps applies to every "
+			 "user; if the site wants it, set 'window = %lld' in "
+			 "flowtotp.conf (at most %u)",
+		    im->ga.window_size, steps, ctx->cfg.window, steps,
+		    FT_WINDOW_MAX);
+	if ((im->ga.ignored & CLI_GA_TIME_SKEW) != 0)
+		cli_warn(
+		    "TIME_SKEW %lld (the app's clock was %lld steps off) "
+		    "is dropped: flowtotp keeps no clock correction per "
+		    "user; if codes fail, fix the phone's clock ('" CLI_PROG
+		    " check' shows the offset)",
+		    im->ga.time_skew, im->ga.time_skew);
 }
 
 static void
@@ -247,6 +309,7 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 	int ex, rc;
 
 	if ((ex = cli_target(ctx, ctx->o.user, &im->t)) != CLI_EX_OK ||
+	    (ex = resolve_owner(ctx, im)) != CLI_EX_OK ||
 	    (ex = source_path(im, argc, argv)) != CLI_EX_OK ||
 	    (ex = self_import_allowed(ctx, &im->t)) != CLI_EX_OK ||
 	    (ex = cli_store_writable(ctx, &im->t)) != CLI_EX_OK ||
@@ -267,6 +330,7 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 	cli_log(ctx, "imported %s from google-authenticator file %s%s",
 	    im->t.name, im->src, im->existed ? ", replacing an enrolment" : "");
 	cli_state_restart(ctx, im->t.name, 0);
+	warn_dropped(ctx, im);
 	if (ctx->o.json)
 		print_result_json(im);
 	else

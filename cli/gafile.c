@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base32.h"
@@ -114,7 +115,7 @@ static int
 parse_secret(const struct line *l, struct parse *ps)
 {
 	char copy[SECRET_LINE_MAX];
-	size_t i;
+	size_t i, n = 0;
 	int rc;
 
 	if (l->len == 0 || l->s[0] == '"')
@@ -124,14 +125,21 @@ parse_secret(const struct line *l, struct parse *ps)
 	if (l->len >= sizeof(copy))
 		return ft_seterr(ps->err, ps->errlen, FT_ERR_PARSE,
 		    "line 1: the secret is too long");
-	for (i = 0; i < l->len; i++)
-		if (!is_b32_char(l->s[i]))
+	/* Spaces between groups ("JBSW Y3DP ..."), as a person copying the
+	 * secret writes it and as flowtotp(5) accepts them, are dropped. */
+	for (i = 0; i < l->len; i++) {
+		if (l->s[i] == ' ')
+			continue;
+		if (!is_b32_char(l->s[i])) {
+			ft_wipe(copy, sizeof(copy));
 			return ft_seterr(ps->err, ps->errlen, FT_ERR_PARSE,
 			    "line 1: the secret is not base32 (character "
 			    "%zu)",
 			    i + 1);
-	memcpy(copy, l->s, l->len);
-	copy[l->len] = '\0';
+		}
+		copy[n++] = l->s[i];
+	}
+	copy[n] = '\0';
 	rc = ft_base32_decode(
 	    copy, ps->out->key, sizeof(ps->out->key), &ps->out->keylen);
 	ft_wipe(copy, sizeof(copy));
@@ -204,6 +212,22 @@ parse_step(
 	return FT_OK;
 }
 
+/* The single number of args (checked by count_args already), clamped to
+ * what a long long holds; only used for messages. */
+static long long
+one_number(const char *args, size_t alen)
+{
+	char buf[NUMBER_DIGITS_MAX + 2U]; /* sign, digits, NUL */
+	size_t i = 0, n = 0;
+
+	while (i < alen && args[i] == ' ')
+		i++;
+	while (i < alen && args[i] != ' ' && n + 1 < sizeof(buf))
+		buf[n++] = args[i++];
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10); /* saturates on overflow */
+}
+
 static int
 parse_known(const struct line *l, const char *name, size_t nlen,
     const char *args, size_t alen, struct parse *ps)
@@ -221,6 +245,10 @@ parse_known(const struct line *l, const char *name, size_t nlen,
 			return ft_seterr(ps->err, ps->errlen, FT_ERR_PARSE,
 			    "line %u: malformed %s option", l->no, o->name);
 		ps->out->ignored |= o->bit;
+		if (o->bit == CLI_GA_WINDOW_SIZE)
+			ps->out->window_size = one_number(args, alen);
+		else if (o->bit == CLI_GA_TIME_SKEW)
+			ps->out->time_skew = one_number(args, alen);
 		return FT_OK;
 	}
 	ps->out->ignored |= CLI_GA_OTHER;

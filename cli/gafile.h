@@ -2,7 +2,8 @@
  * `totp-enroll import`.  Pure: the caller reads the file safely and hands
  * over the bytes.
  *
- *   JBSWY3DPEHPK3PXP...     line 1: the base32 secret (any case)
+ *   JBSWY3DPEHPK3PXP...     line 1: the base32 secret (any case; spaces
+ *                           between groups are allowed, as in flowtotp(5))
  *   " TOTP_AUTH              option lines: a double quote, a space, a word
  *   " STEP_SIZE 30
  *   " WINDOW_SIZE 17
@@ -43,6 +44,10 @@ struct cli_ga {
 	unsigned period;   /* STEP_SIZE, else FT_PERIOD_DEFAULT */
 	unsigned ignored;  /* enum cli_ga_ignored */
 	unsigned nscratch; /* scratch code lines seen (not kept) */
+	/* The values of WINDOW_SIZE (codes accepted, e.g. 17 for +-8 steps)
+	 * and TIME_SKEW (steps the app's clock was off), when given, for the
+	 * warnings: neither is taken over. */
+	long long window_size, time_skew;
 };
 
 /* Parse buf[0..len).  FT_OK; FT_ERR_UNSUPPORTED for an HOTP file;

@@ -68,7 +68,9 @@ report_state(struct cli_ctx *ctx, struct cli_report *r)
 	if (r->st_tried)
 		return r->st;
 	r->st_tried = true;
-	rc = cli_state_open(ctx, &r->st, r->st_err, sizeof(r->st_err));
+	/* status and list only read: they never create the cache. */
+	rc = cli_state_open_ro(ctx, &r->st, r->st_err, sizeof(r->st_err));
+	r->st_ok = rc == FT_OK;
 	if (rc != FT_OK) {
 		r->st = NULL;
 		if (rc != FT_ERR_PERM)
@@ -87,7 +89,7 @@ get_state(struct cli_ctx *ctx, struct cli_report *r, const char *name,
 
 	memset(us, 0, sizeof(*us));
 	if (st == NULL)
-		return false;
+		return r->st_ok; /* no cache file yet: no state, all zero */
 	err[0] = '\0';
 	if (ft_state_get(st, name, ft_now(), us, err, sizeof(err)) != FT_OK) {
 		cli_warn("lockout state of %s: %s", name, err);

@@ -30,6 +30,7 @@ enum {
 	OPT_DIGITS,
 	OPT_PERIOD,
 	OPT_QR,
+	OPT_OWNER,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +47,7 @@ static const struct option longopts[] = {
     {"digits", required_argument, NULL, OPT_DIGITS},
     {"period", required_argument, NULL, OPT_PERIOD},
     {"qr", required_argument, NULL, OPT_QR},
+    {"owner", required_argument, NULL, OPT_OWNER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -72,7 +74,7 @@ static const struct command commands[] = {
     {"backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON},
     {"unlock", cmd_unlock, CLI_O_USER},
     {"check", cmd_check, CLI_O_USER | CLI_O_JSON},
-    {"import", cmd_import, CLI_O_USER | CLI_O_FORCE | CLI_O_JSON},
+    {"import", cmd_import, CLI_O_USER | CLI_O_OWNER | CLI_O_FORCE | CLI_O_JSON},
     {"doctor", cmd_doctor, CLI_O_JSON},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -89,6 +91,7 @@ static const char *const optbit_names[] = {
     "--digits",
     "--period",
     "--qr",
+    "--owner",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -109,7 +112,8 @@ usage(FILE *out)
 	    "       " CLI_PROG " unlock USER\n"
 	    "       " CLI_PROG " check [USER] [--json]\n"
 	    "       " CLI_PROG
-	    " import [--user NAME] [--force] [--json] [FILE]\n"
+	    " import [--user NAME] [--owner NAME] [--force] [--json] "
+	    "[FILE]\n"
 	    "       " CLI_PROG " doctor [--json]\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
 	    "--version\n"
@@ -143,7 +147,9 @@ usage(FILE *out)
 	    "      --period S       15 to 300 seconds (default 30)\n"
 	    "      --qr MODE        utf8, ansi or none (default: utf8 in a "
 	    "UTF-8 locale)\n"
-	    "  -h, --help           this text\n"
+	    "      --owner NAME     import a FILE owned by NAME (root only)\n"
+	    "  -h, --help           this text (COMMAND --help: that "
+	    "command's)\n"
 	    "  -V, --version        the version\n"
 	    "\n"
 	    "Exit status: 0 ok, 1 failure or code not accepted, 2 usage, 3 not "
@@ -266,6 +272,10 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		return parse_uint(optarg, FT_PERIOD_MIN, FT_PERIOD_MAX,
 		    "--period", &o->period);
 	case OPT_QR: o->seen |= CLI_O_QR; return parse_qr(optarg, &o->qr);
+	case OPT_OWNER:
+		o->seen |= CLI_O_OWNER;
+		o->owner = optarg;
+		break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
@@ -288,11 +298,10 @@ load_config(struct cli_ctx *ctx, const struct parsed *pa)
 	else
 		rc = ft_config_load_file(
 		    &ctx->cfg, FT_CONF_DEFAULT, true, err, sizeof(err));
+	/* err already names the file (and the line); every configuration
+	 * problem is a usage error, as totp-enroll(1) says. */
 	if (rc != FT_OK)
-		return cli_err(
-		    rc == FT_ERR_NOENT ? CLI_EX_USAGE : cli_exit_for(rc),
-		    "config %s: %s",
-		    pa->config != NULL ? pa->config : FT_CONF_DEFAULT, err);
+		return cli_err(CLI_EX_USAGE, "%s", err);
 	for (i = 0; i < pa->nsetopts; i++) {
 		rc = ft_config_set_arg(
 		    &ctx->cfg, pa->setopts[i], err, sizeof(err));
@@ -336,44 +345,81 @@ opts_defaults(struct cli_opts *o)
 	o->qr = CLI_QR_AUTO;
 }
 
+/* --help and --version are answered once every option has been read, since
+ * GNU getopt permutes and the command may come after them: `list --help`
+ * is list's text, `-V extra` a usage error. */
+enum early { EARLY_NONE, EARLY_HELP, EARLY_VERSION };
+
+/* CLI_EX_OK and *done false to go on; else an exit code. */
+static int
+answer_early(enum early e, int argc, char **argv, bool *done)
+{
+	*done = e != EARLY_NONE;
+	if (e == EARLY_VERSION) {
+		if (optind < argc)
+			return cli_err(CLI_EX_USAGE,
+			    "--version takes no operands (got '%s')",
+			    argv[optind]);
+		(void)printf(
+		    CLI_PROG " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	} else if (e == EARLY_HELP) {
+		if (optind >= argc)
+			usage(stdout);
+		else if (!cli_help_command(stdout, argv[optind]))
+			return cli_err(
+			    CLI_EX_USAGE, "unknown command '%s'", argv[optind]);
+	}
+	return CLI_EX_OK;
+}
+
+/* Read every option; *cmd is the command named (enroll by default). */
+static int
+parse_args(struct cli_ctx *ctx, struct parsed *pa, int argc, char **argv,
+    const struct command **cmd, bool *done)
+{
+	enum early e = EARLY_NONE;
+	int c, ex = CLI_EX_OK;
+
+	/* GNU getopt permutes: options may follow the command and users. */
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1 &&
+	    ex == CLI_EX_OK) {
+		if (c == 'h')
+			e = EARLY_HELP;
+		else if (c == 'V' && e == EARLY_NONE)
+			e = EARLY_VERSION;
+		else if (c != 'V')
+			ex = parse_one(c, &ctx->o, pa);
+	}
+	if (ex != CLI_EX_OK)
+		return ex;
+	if ((ex = answer_early(e, argc, argv, done)) != CLI_EX_OK || *done)
+		return ex;
+	if (optind < argc) {
+		*cmd = find_command(argv[optind]);
+		if (*cmd == NULL)
+			return cli_err(
+			    CLI_EX_USAGE, "unknown command '%s'", argv[optind]);
+		optind++;
+	}
+	return check_options(*cmd, ctx->o.seen);
+}
+
 static int
 run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct command *cmd = &commands[0];
 	struct parsed pa = {NULL, NULL, 0};
-	int c, ex = CLI_EX_OK;
+	bool done = false;
+	int ex;
 
 	pa.setopts = calloc((size_t)argc + 1, sizeof(*pa.setopts));
 	if (pa.setopts == NULL)
 		return cli_err(CLI_EX_FAIL, "out of memory");
 	opts_defaults(&ctx->o);
-	/* GNU getopt permutes: options may follow the command and users. */
-	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1 &&
-	    ex == CLI_EX_OK) {
-		if (c == 'h') {
-			usage(stdout);
-			goto out;
-		}
-		if (c == 'V') {
-			(void)printf(CLI_PROG " (%s) %s\n", PACKAGE_NAME,
-			    PACKAGE_VERSION);
-			goto out;
-		}
-		ex = parse_one(c, &ctx->o, &pa);
-	}
-	if (ex != CLI_EX_OK)
+	if ((ex = parse_args(ctx, &pa, argc, argv, &cmd, &done)) != CLI_EX_OK)
 		goto usage;
-	if (optind < argc) {
-		cmd = find_command(argv[optind]);
-		if (cmd == NULL) {
-			ex = cli_err(
-			    CLI_EX_USAGE, "unknown command '%s'", argv[optind]);
-			goto usage;
-		}
-		optind++;
-	}
-	if ((ex = check_options(cmd, ctx->o.seen)) != CLI_EX_OK)
-		goto usage;
+	if (done)
+		goto out;
 	if ((ex = cli_caller_init(ctx)) != CLI_EX_OK)
 		goto out;
 	ctx->config_path = pa.config != NULL ? pa.config : FT_CONF_DEFAULT;

@@ -30,6 +30,29 @@ bad:
 	return FT_ERR_PARSE;
 }
 
+/* Only spaces and tabs (or nothing): Enter pressed before the code. */
+static bool
+blank(const char *line)
+{
+	return line[strspn(line, " \t")] == '\0';
+}
+
+/* Read one answer, asking again after an empty Enter (that is not a try),
+ * at most CLI_BLANK_MAX times so that a stream of empty lines ends. */
+static int
+read_answer(const char *prompt, bool echo, char *line, size_t len)
+{
+	unsigned blanks;
+	int rc;
+
+	for (blanks = 0; blanks < CLI_BLANK_MAX; blanks++) {
+		rc = cli_read_line(prompt, echo, line, len);
+		if (rc != FT_OK || !blank(line))
+			return rc;
+	}
+	return FT_ERR_NOENT; /* as if input ended: nothing typed */
+}
+
 int
 cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
     bool echo, int *offset, uint64_t *step)
@@ -41,7 +64,7 @@ cli_ask_code(const struct ft_secret *s, unsigned window, const char *prompt,
 
 	ft_secret_totp_params(s, window, &p);
 	for (tries = 0; tries < CLI_CODE_TRIES; tries++) {
-		rc = cli_read_line(prompt, echo, line, sizeof(line));
+		rc = read_answer(prompt, echo, line, sizeof(line));
 		if (rc == FT_ERR_NOENT)
 			break; /* end of input: the caller says so */
 		if (rc == FT_OK)
