@@ -501,9 +501,11 @@ even_out(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 #define DRIFT_STEPS FT_WINDOW_MAX
 
 /* The offset at which a TOTP-shaped answer matches within DRIFT_STEPS, or
- * 0.  Done for every TOTP-shaped answer, whoever the user and whatever the
- * outcome (the dummy key stands in for a missing secret), so that it adds
- * the same 2 * DRIFT_STEPS + 1 HMACs to every kind of user's work. */
+ * 0.  Done for every refused TOTP-shaped answer, whoever the user (the
+ * dummy key stands in for a missing secret), so that it adds the same
+ * 2 * DRIFT_STEPS + 1 HMACs to every kind of user's wrong answer.  An
+ * accepted code, which only an enrolled and unlocked user can give, skips
+ * it: the success path of every login does not pay for a diagnostic. */
 static int
 drift_probe(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 {
@@ -543,8 +545,8 @@ note_drift(struct ftpam_login *lg, int off)
 	ftpam_set_detail(lg, FTPAM_BAD_CODE, what);
 }
 
-/* One answer, checked, then evened out (see even_out), then the drift
- * diagnostic (see drift_probe). */
+/* One answer, checked, then evened out (see even_out), then, if it was
+ * refused, the drift diagnostic (see drift_probe). */
 static bool
 check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 {
@@ -556,8 +558,7 @@ check_code(struct ftpam_login *lg, const struct ftpam_answer *a, size_t *used)
 	ok = check_code_once(lg, a, used);
 	now = ft_now();
 	even_out(lg, a, now);
-	off = drift_probe(lg, a, now);
-	if (!ok && off != 0)
+	if (!ok && (off = drift_probe(lg, a, now)) != 0)
 		note_drift(lg, off);
 	return ok;
 }
