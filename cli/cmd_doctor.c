@@ -38,6 +38,7 @@ cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
 	doc_check_sudo(root, &rep);
 	doc_check_store(cfg, &rep);
 	doc_check_cache(root, cfg, &rep);
+	doc_check_redis(cfg, &rep);
 	doc_check_clock(root, &rep);
 	if (rep.oom) {
 		ex = cli_err(CLI_EX_FAIL, "out of memory");

@@ -131,6 +131,9 @@ bool doc_check_config(
 void doc_check_store(const struct ft_config *cfg, struct doc_report *rep);
 void doc_check_cache(const struct doc_root *root, const struct ft_config *cfg,
     struct doc_report *rep);
+/* cache=redis: the server reached as the module does, its eviction
+ * policy and persistence (doctor_redis.c). */
+void doc_check_redis(const struct ft_config *cfg, struct doc_report *rep);
 void doc_check_clock(const struct doc_root *root, struct doc_report *rep);
 
 #endif

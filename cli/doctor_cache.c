@@ -26,10 +26,6 @@
 #define TMPFILES_MAX (64U * 1024U)
 #define GROUP_OTHER_WRITE 022
 
-static const struct doc_kind k_redis = {"cache-redis", DOC_INFO,
-    "check the Redis server yourself: reachable, authenticated, and "
-    "\"maxmemory-policy noeviction\" (another policy can drop replay "
-    "records)"};
 static const struct doc_kind k_missing = {"cache-missing", DOC_WARN,
     "run \"systemd-tmpfiles --create\" (with the flowtotp tmpfiles.d rule "
     "installed): until the directory exists logins that need the cache are "
@@ -96,12 +92,9 @@ doc_check_cache(const struct doc_root *root, const struct ft_config *cfg,
 	struct stat sb;
 	int fd;
 
-	if (strcmp(cfg->cache, FT_CACHE_REDIS) == 0) {
-		doc_add(rep, &k_redis, &(struct doc_where){NULL, 0},
-		    "cache=redis (%s:%u): not checked", cfg->redis_host,
-		    cfg->redis_port);
+	/* A Redis server is doc_check_redis's (doctor_redis.c). */
+	if (strcmp(cfg->cache, FT_CACHE_REDIS) == 0)
 		return;
-	}
 	slash = strrchr(cfg->cache, '/');
 	(void)snprintf(dir, sizeof(dir), "%.*s",
 	    slash != NULL ? (int)(slash - cfg->cache) : 0, cfg->cache);

@@ -52,6 +52,7 @@
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
+#include "state_redis.h"
 #include "state_redis_reply.h"
 #include "wipe.h"
 
@@ -943,5 +944,68 @@ ft_state_redis_open(const struct ft_config *c,
 out:
 	if (rc != FT_OK)
 		r_close(r);
+	return rc;
+}
+
+/* ---- totp-enroll doctor: one server setting (state_redis.h) ---- */
+
+/* The answer of CONFIG GET: RESP2 [name, value]. */
+static int
+config_value(const struct redis_impl *r, const redisReply *rep, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	static const char noauth[] = "NOAUTH";
+	const redisReply *v;
+
+	if (rep->type == REDIS_REPLY_ERROR) {
+		(void)reply_error(r, "CONFIG GET", rep, err, errlen);
+		if (rep->str != NULL &&
+		    strncmp(rep->str, noauth, sizeof(noauth) - 1) == 0)
+			return FT_ERR_PERM;
+		/* Any other refusal (unknown or renamed command, NOPERM)
+		 * means the setting cannot be known, not that the server is
+		 * down. */
+		return FT_ERR_UNSUPPORTED;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
+		return ft_seterr(err, errlen, FT_ERR_UNSUPPORTED,
+		    "Redis %s: CONFIG GET: no such setting", r->where);
+	v = rep->element[rep->elements - 1];
+	if (rep->elements != 2 || v->type != REDIS_REPLY_STRING)
+		return reply_error(r, "CONFIG GET", v, err, errlen);
+	if (v->len >= outlen)
+		return ft_seterr(err, errlen, FT_ERR_TOOBIG,
+		    "Redis %s: CONFIG GET: value too long", r->where);
+	memcpy(out, v->str, v->len);
+	out[v->len] = '\0';
+	return FT_OK;
+}
+
+int
+ft_state_redis_config_get(const struct ft_config *c, const char *param,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	const char *argv[] = {"CONFIG", "GET", param};
+	struct exchange x = {.what = "CONFIG GET"};
+	struct cmd cmd = {.argc = (int)NELEM(argv), .argv = argv};
+	redisReply *rep = NULL;
+	void *impl = NULL;
+	int rc;
+
+	if (outlen == 0)
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "no room for a value");
+	out[0] = '\0';
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = start_clock(impl, &x, err, errlen);
+	if (rc == FT_OK)
+		rc = command(impl, &x, &cmd, &rep, err, errlen);
+	if (rc == FT_OK)
+		rc = config_value(impl, rep, out, outlen, err, errlen);
+	freeReplyObject(rep);
+	ops->close(impl);
 	return rc;
 }

@@ -19,6 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest  # noqa: E402
 from clitest import tap  # noqa: E402
+sys.path.insert(0, os.path.join(clitest.TOP_SRCDIR, "tests/redis"))
+import redislib  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 EX_OK, EX_USAGE, EX_PERM, EX_WARN, EX_ERROR = 0, 2, 4, 6, 7
@@ -315,6 +317,78 @@ def test_clean():
         t.cleanup()
 
 
+def redis_tree(server, port=None, passfile=None):
+    """A clean tree whose cache is the test's Redis server."""
+    t = Tree()
+    t.write("flowtotp.conf",
+            "secret = %s/%%u\ncache = redis\nredis_host = 127.0.0.1\n"
+            "redis_port = %d\nredis_password_file = %s\n"
+            "redis_timeout_ms = 2000\n"
+            % (t.store, port or server.port, passfile or server.passfile))
+    return t
+
+
+def redis_case(server, desc, fid, sev, **kw):
+    """Run the doctor on a Redis tree: the findings with id fid must all
+    have severity sev (None: there must be none); the password never shows."""
+    t = redis_tree(server, **kw)
+    try:
+        rc, j, out = t.doctor()
+        findings = j["findings"] if j else []
+        got = find(findings, fid)
+        if sev is None:
+            good = j is not None and not got
+        else:
+            good = len(got) > 0 and all(f["severity"] == sev for f in got)
+        tap.ok(good, desc) or show(findings)
+        tap.ok(server.password not in out,
+               "%s: the password is not printed" % desc)
+        return rc, findings
+    finally:
+        t.cleanup()
+
+
+def test_redis():
+    if not redislib.REDIS_SERVER:
+        tap.diag("no redis-server: the Redis checks are not run")
+        tap.ok(True, "# SKIP no redis-server")
+        return
+    with redislib.Server("doctor") as server:
+        server.cmd("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        rc, f = redis_case(server, "noeviction: no redis-eviction warning",
+                           "redis-eviction", None)
+        tap.ok(rc == EX_OK and bad(f) == [] and find(f, "redis-reachable"),
+               "Redis reachable with noeviction: clean, exit 0") or show(f)
+        tap.ok([x["severity"] for x in find(f, "redis-no-persistence")]
+               == ["info"], "save and appendonly off: information only")
+        server.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        rc, f = redis_case(server, "allkeys-lru: warning redis-eviction",
+                           "redis-eviction", "warning")
+        tap.ok(rc == EX_WARN and any("allkeys-lru" in x["message"]
+                                     for x in find(f, "redis-eviction")),
+               "allkeys-lru: the policy is named, exit %d" % EX_WARN)
+        wrong = os.path.join(server.dir, "wrong.pass")
+        fd = os.open(wrong, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("not-the-password\n")
+        rc, f = redis_case(server, "wrong password: error redis-auth",
+                           "redis-auth", "error", passfile=wrong)
+        tap.ok(not any("not-the-password" in x["message"] for x in f),
+               "wrong password: the configured password is not printed")
+        tap.ok(rc == EX_ERROR and not find(f, "redis-eviction"),
+               "wrong password: exit %d, no settings read" % EX_ERROR)
+        server.cmd("ACL", "SETUSER", "default", "-config")
+        rc, f = redis_case(server, "CONFIG denied: redis-config-unknown",
+                           "redis-config-unknown", "info")
+        tap.ok(not find(f, "redis-eviction") and find(f, "redis-reachable"),
+               "CONFIG denied: reachable, policy not guessed") or show(f)
+        # The server killed: its port refuses connections.
+        server.stop()
+        rc, f = redis_case(server, "nothing listening: redis-unreachable",
+                           "redis-unreachable", "error")
+        tap.is_(rc, EX_ERROR, "nothing listening: exit %d" % EX_ERROR)
+
+
 CONTRIB_SHAPES = [
     ("sshd-password", SSHD_CONFIG),
     ("sshd-forward-pass", SSHD_CONFIG),
@@ -370,6 +444,7 @@ def main():
     test_clean()
     test_cases()
     test_contrib()
+    test_redis()
     test_usage()
     tap.done_testing()
 
