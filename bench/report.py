@@ -189,7 +189,7 @@ def real_main(res, machine, repeats, measured, steps):
         out.append("  (opens of /etc/passwd per login, strace: %s)" % ", ".join(
             "%s %s" % (NAMES[m], opens[m]) for m in modules if m in opens))
     out.append("")
-    out.append("Targets (issue 13, real system):")
+    out.append("Targets on a real system (accounts in /etc/passwd):")
     for m in [x for x in ("ft",) if x in ra]:
         for what, rr, target in (("success", ra, TARGET_SUCCESS),
                                  ("failure", rb, TARGET_FAILURE)):
@@ -321,7 +321,7 @@ def main(argv):
                 "%10s" % ("N=%s: %s" % (r["run"], r["ms"])) for r in rs))
         out.append("")
     # targets
-    out.append("Targets (issue 8):")
+    out.append("Targets:")
     for m in [x for x in ["ft", "ftr"] if x in modules]:
         if m in ra:
             out.append("  %s success auth/GA %.3f <= %.2f: %s" % (

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/run.sh: flowtotp against pam_google_authenticator, pam_oath and
-# pam_permit, in one run on one machine (issue 8).  As root, on Debian 12
+# pam_permit, in one run on one machine.  As root, on Debian 12
 # with libpam-google-authenticator, libpam-oath and libnss-wrapper:
 #
 #   bench/run.sh [-b BUILDDIR] [-n LOGINS] [-r REPEATS] [-e "1000 10000 100000"]

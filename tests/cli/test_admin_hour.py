@@ -1,4 +1,4 @@
-"""The admin's first hour (issue: what the admin saw): each subcommand's own
+"""The admin's first hour: each subcommand's own
 --help, `list` with nobody enrolled, `-V extra`, an empty Enter at the
 confirmation, `check` with a backup code and with a 40 s offset, `status`
 creating nothing, the audit log naming the login uid and SUDO_USER, config

@@ -1,4 +1,4 @@
-# Shared by tests/suites/*.sh (issue 7): results as automake .trs files under
+# Shared by tests/suites/*.sh: results as automake .trs files under
 # $top_builddir/suites/NAME so contrib/run-tests.sh counts them, plus TAP on
 # stdout.  Sourced, not run.
 #   suite_begin NAME     set SUITE_DIR (fresh), start the clock

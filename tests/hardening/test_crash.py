@@ -1,4 +1,4 @@
-"""Crash safety (issue 7): SIGKILL totp-enroll (enroll --force, backup-codes)
+"""Crash safety: SIGKILL totp-enroll (enroll --force, backup-codes)
 and backup-code logins at random moments, 200+ times, and check that:
   - the secret file always parses (real parser, tests/hardening/ft-parse)
     as either the old or the new version, never torn or missing;

@@ -1,4 +1,4 @@
-"""Lockout under parallel attack (issue 7): 50 wrong guesses at once against
+"""Lockout under parallel attack: 50 wrong guesses at once against
 one user, through real libpam and the module (one process each), must not
 get more than `deny` guesses checked before the lock holds.
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Static analysis suite (issue 7): cppcheck over the product code (common/,
+# Static analysis suite: cppcheck over the product code (common/,
 # pam_module/, cli/) with warning, style, performance and portability checks.
 # Clean, or suppressed with a reason in tests/hardening/cppcheck.supp; any
 # other finding fails.  Configured both with and without HAVE_REDIS.

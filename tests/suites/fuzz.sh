@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fuzzing suite (issue 7): build the libFuzzer targets with clang in their own
+# Fuzzing suite: build the libFuzzer targets with clang in their own
 # build dir and run each for FLOWTOTP_FUZZ_SECONDS (default 60) seconds, two
 # at a time; any crash, leak, sanitizer report or broken invariant fails.
 # Reports the number of executions per target.  Crash inputs are kept in

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Sanitizer suite (issue 7): a second build with --enable-sanitizers (gcc,
+# Sanitizer suite: a second build with --enable-sanitizers (gcc,
 # -fsanitize=address,undefined -fno-sanitize-recover=all) in
 # $top_builddir/suites/sanitizers/build, running `make check` for the unit,
 # files, pam, cli, redis and hardening tests.  That build's own .trs files

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Valgrind suite (issue 7): PAM logins through real libpam into the module
+# Valgrind suite: PAM logins through real libpam into the module
 # (and the totp-enroll commands they need) under valgrind memcheck with
 # --error-exitcode, --leak-check=full and definite/indirect leaks counted as
 # errors (tests/hardening/valgrind_logins.py lists the cases), and the Redis
