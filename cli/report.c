@@ -1,12 +1,14 @@
 /* One user's status, as a text line or a JSON object (status and list). */
 #include <config.h>
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
 #include "cli.h"
 #include "otp.h"
+#include "policy.h"
 #include "rc.h"
 
 #define TIMEBUF 64U
@@ -22,6 +24,7 @@ struct user_view {
 	 * the clock ran ahead; steps ahead, for the text. */
 	bool ahead;
 	uint64_t ahead_steps;
+	struct ft_policy pol; /* require=/exempt= as a login decides it */
 };
 
 /* The clock ran ahead: every current code is refused until real time
@@ -148,7 +151,7 @@ print_text(const char *name, const struct user_view *v)
 		(void)printf("ERROR (%s)", v->err);
 	}
 	text_state(v);
-	(void)printf("\n");
+	(void)printf(", policy %s\n", v->pol.why);
 }
 
 static void
@@ -202,7 +205,27 @@ print_json(
 		cli_json_str(stdout, v->err);
 	}
 	json_state(v);
+	(void)printf(",\"required\":%s,\"exempt\":%s,\"policy\":",
+	    v->pol.required ? "true" : "false",
+	    v->pol.exempt ? "true" : "false");
+	cli_json_str(stdout, v->pol.why);
 	(void)printf("}");
+}
+
+/* The verdict a login would reach for this user, from the same code. */
+static void
+policy_of(
+    const struct cli_ctx *ctx, const struct cli_target *t, struct ft_policy *p)
+{
+	char name[CLI_NAME_MAX];
+	struct passwd pw;
+
+	memset(&pw, 0, sizeof(pw));
+	memcpy(name, t->name, sizeof(name));
+	pw.pw_name = name;
+	pw.pw_uid = t->uid;
+	pw.pw_gid = t->gid;
+	ft_policy_eval(&ctx->cfg, t->name, &pw, p);
 }
 
 void
@@ -236,6 +259,7 @@ cli_report_target(
 		worse(r, CLI_EX_NOTENROLLED);
 	}
 	v.have = get_state(ctx, r, t.name, &v.us);
+	policy_of(ctx, &t, &v.pol);
 	check_ahead(&v, ctx->cfg.window);
 	if (r->json)
 		print_json(r, &t, &v);

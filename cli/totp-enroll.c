@@ -309,6 +309,8 @@ load_config(struct cli_ctx *ctx, const struct parsed *pa)
 			return cli_err(CLI_EX_USAGE, "--option %s: %s",
 			    pa->setopts[i], err);
 	}
+	if (ft_config_check(&ctx->cfg, err, sizeof(err)) != FT_OK)
+		return cli_err(CLI_EX_USAGE, "%s", err);
 	return CLI_EX_OK;
 }
 

@@ -415,7 +415,8 @@ show_codes(struct ftpam_login *lg, const struct enrol *e)
 /* ---- the whole ---- */
 
 /* From the confirmation code to the saved file.  PAM_SUCCESS, PAM_IGNORE
- * (nullok and an empty answer: enrolment skipped) or PAM_AUTH_ERR. */
+ * (not required, e.g. nullok, and an empty answer: enrolment skipped) or
+ * PAM_AUTH_ERR. */
 static int
 confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 {
@@ -424,11 +425,15 @@ confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 
 	if (!ask_code(lg, e, &code))
 		return PAM_AUTH_ERR;
-	if (code[0] == '\0' && lg->cfg.nullok) {
+	if (code[0] == '\0' && !lg->policy.required) {
 		ft_wipe_free_str(code);
 		lg->ignored = true;
-		ftpam_set_detail(lg, FTPAM_NO_SECRET,
-		    "nullok: enrolment skipped; nothing was saved");
+		ftpam_set_detail(lg,
+		    lg->cfg.nullok ? FTPAM_NO_SECRET : FTPAM_NOT_REQUIRED,
+		    lg->cfg.nullok
+			? "nullok: enrolment skipped; nothing was saved"
+			: "not required: enrolment skipped; nothing "
+			  "was saved");
 		return PAM_IGNORE;
 	}
 	m = check_confirmation(lg, e, code);

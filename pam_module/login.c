@@ -783,23 +783,54 @@ read_options(struct ftpam_login *lg, int argc, const char **argv)
 	return role_ok(lg);
 }
 
+/* The rollout policy, looked up once per login for every user (unknown
+ * ones too, under the typed name), so the group lookup costs the same
+ * whoever asks.  A failed lookup is logged here and counts as required
+ * and not exempt (policy.c). */
+static void
+eval_policy(struct ftpam_login *lg)
+{
+	ft_policy_eval(&lg->cfg, lg->user, lg->pw, &lg->policy);
+	if (lg->policy.lookup_failed)
+		ftpam_log_warning(lg, lg->policy.why);
+	ftpam_debug(lg, "policy: %s", lg->policy.why);
+}
+
+/* Exempt, or not required and not enrolled: PAM_IGNORE without a prompt,
+ * never PAM_SUCCESS, so the rest of the stack decides.  nullok keeps its
+ * old log line (reason=no_secret).  true if decided. */
+static bool
+policy_skips(struct ftpam_login *lg)
+{
+	if (lg->policy.exempt)
+		ftpam_set_detail(lg, FTPAM_EXEMPT, lg->policy.why);
+	else if (lg->sstate != FTPAM_SECRET_MISSING || lg->policy.required)
+		return false;
+	else if (lg->cfg.nullok)
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
+	else
+		ftpam_set_detail(lg, FTPAM_NOT_REQUIRED, lg->policy.why);
+	lg->ignored = true;
+	/* A kept code has nothing to be checked against. */
+	ftpam_stash_clear(lg->pamh);
+	return true;
+}
+
 static int
 run_login(struct ftpam_login *lg)
 {
+	eval_policy(lg);
 	if (lg->role == FTPAM_ROLE_SPLIT)
 		return ftpam_split(lg);
+	if (lg->policy.exempt && policy_skips(lg))
+		return PAM_IGNORE;
 	if (ftpam_enroll_offered(lg)) {
 		/* A kept code has nothing to be checked against. */
 		ftpam_stash_clear(lg->pamh);
 		return ftpam_enroll(lg);
 	}
-	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
-		lg->ignored = true;
-		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
-		/* A kept code has nothing to be checked against. */
-		ftpam_stash_clear(lg->pamh);
+	if (policy_skips(lg))
 		return PAM_IGNORE;
-	}
 	return converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 

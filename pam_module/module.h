@@ -13,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "conf.h"
+#include "policy.h"
 #include "secretfile.h"
 #include "secretstore.h"
 
@@ -39,7 +40,9 @@ enum ftpam_reason {
 	FTPAM_UNSAFE_FILE,
 	FTPAM_CACHE_ERROR,
 	FTPAM_CONFIG_ERROR,
-	FTPAM_ENROLLED, /* enroll=login: enrolled and confirmed */
+	FTPAM_ENROLLED,	    /* enroll=login: enrolled and confirmed */
+	FTPAM_EXEMPT,	    /* exempt=: never asked (PAM_IGNORE) */
+	FTPAM_NOT_REQUIRED, /* require=: not required, not enrolled */
 };
 
 /* Which part of the work this instance does (stash.c). */
@@ -82,7 +85,8 @@ struct ftpam_login {
 	struct ft_state *state;	 /* opened on the first answer */
 	bool warned;		 /* state fallback warning logged */
 	enum ftpam_reason reason;
-	bool ignored; /* nullok and no file: PAM_IGNORE */
+	bool ignored;		 /* nullok and no file: PAM_IGNORE */
+	struct ft_policy policy; /* require=/exempt= for this user */
 	size_t backup_left;
 	struct ftpam_work work;
 	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */

@@ -105,11 +105,12 @@ ftpam_split(struct ftpam_login *lg)
 		    lg, FTPAM_CONV_ERROR, "no answer (conversation failed)");
 		return PAM_AUTH_ERR;
 	}
-	/* nullok or enroll=login, and no secret: the next instance will not
-	 * check a code (it skips, or enrols), so the whole answer is the
-	 * password. */
-	if (!(lg->sstate == FTPAM_SECRET_MISSING &&
-		(lg->cfg.nullok || lg->cfg.enroll == FT_ENROLL_LOGIN)))
+	/* Not required (nullok, require=) or enroll=login, and no secret, or
+	 * exempt: the next instance will not check a code (it skips, or
+	 * enrols), so the whole answer is the password. */
+	if (!lg->policy.exempt &&
+	    !(lg->sstate == FTPAM_SECRET_MISSING &&
+		(!lg->policy.required || lg->cfg.enroll == FT_ENROLL_LOGIN)))
 		len = ftpam_answer_split_len(&a);
 	r = stash_put(lg, &a, len);
 	if (r == FTPAM_OK)
