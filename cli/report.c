@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "cli.h"
 #include "otp.h"
+#include "grace.h"
 #include "policy.h"
 #include "rc.h"
 
@@ -24,7 +25,8 @@ struct user_view {
 	 * the clock ran ahead; steps ahead, for the text. */
 	bool ahead;
 	uint64_t ahead_steps;
-	struct ft_policy pol; /* require=/exempt= as a login decides it */
+	struct ft_policy pol;	/* require=/exempt= as a login decides it */
+	char grace[CLI_ERRLEN]; /* grace_days=: where the user stands, or "" */
 };
 
 /* The clock ran ahead: every current code is refused until real time
@@ -151,7 +153,10 @@ print_text(const char *name, const struct user_view *v)
 		(void)printf("ERROR (%s)", v->err);
 	}
 	text_state(v);
-	(void)printf(", policy %s\n", v->pol.why);
+	(void)printf(", policy %s", v->pol.why);
+	if (v->grace[0] != '\0')
+		(void)printf(", %s", v->grace);
+	(void)printf("\n");
 }
 
 static void
@@ -209,6 +214,11 @@ print_json(
 	    v->pol.required ? "true" : "false",
 	    v->pol.exempt ? "true" : "false");
 	cli_json_str(stdout, v->pol.why);
+	(void)printf(",\"grace\":");
+	if (v->grace[0] != '\0')
+		cli_json_str(stdout, v->grace);
+	else
+		(void)printf("null");
 	(void)printf("}");
 }
 
@@ -226,6 +236,45 @@ policy_of(
 	pw.pw_uid = t->uid;
 	pw.pw_gid = t->gid;
 	ft_policy_eval(&ctx->cfg, t->name, &pw, p);
+}
+
+/* grace_days=: for a required user without enrolment, the record as the
+ * module would read it (a damaged one is grace over there too). */
+static void
+grace_of(
+    const struct cli_ctx *ctx, const struct cli_target *t, struct user_view *v)
+{
+	struct ft_grace g;
+	char err[CLI_ERRLEN], when[TIMEBUF];
+	int64_t end;
+	int rc;
+
+	v->grace[0] = '\0';
+	if (ctx->cfg.grace_days == 0 || v->load_rc != FT_ERR_NOENT ||
+	    !v->pol.required)
+		return;
+	err[0] = '\0';
+	rc = ft_grace_read(ctx->cfg.grace_dir, t->name, &g, err, sizeof(err));
+	if (rc == FT_ERR_NOENT) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "grace not started (%u days from the next login)",
+		    ctx->cfg.grace_days);
+		return;
+	}
+	if (rc != FT_OK) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "GRACE OVER (record unusable: %.160s)", err);
+		return;
+	}
+	if (g.first > (int64_t)ft_now()) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "GRACE OVER (record starts in the future: damaged)");
+		return;
+	}
+	end = ft_grace_end(&g, ctx->cfg.grace_days);
+	cli_time_text((time_t)end, when, sizeof(when));
+	(void)snprintf(v->grace, sizeof(v->grace), "%s %s",
+	    ft_now() < end ? "grace until" : "GRACE OVER since", when);
 }
 
 void
@@ -260,6 +309,7 @@ cli_report_target(
 	}
 	v.have = get_state(ctx, r, t.name, &v.us);
 	policy_of(ctx, &t, &v.pol);
+	grace_of(ctx, &t, &v);
 	check_ahead(&v, ctx->cfg.window);
 	if (r->json)
 		print_json(r, &t, &v);

@@ -11,6 +11,7 @@
 
 #include "backup.h"
 #include "conf.h"
+#include "grace.h"
 #include "otp.h"
 #include "policy.h"
 #include "rc.h"
@@ -129,6 +130,10 @@ static const struct opt options[] = {
 	"who must give a code: all, none, or group:NAME[,group:NAME...]"},
     {"exempt", OPT_GROUPS, F(exempt), 0, 0, 0, "", false,
 	"group:NAME[,...] never asked (PAM_IGNORE)"},
+    {"grace_days", OPT_UINT, F(grace_days), 0, FT_GRACE_DAYS_MAX, 0, NULL,
+	false, "days a required user without enrolment is let in (0: none)"},
+    {"grace_dir", OPT_PATH, F(grace_dir), 0, PX_NONE, 0, FT_GRACE_DIR_DEFAULT,
+	true, "root-owned directory of the grace first-seen records"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

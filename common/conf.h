@@ -75,6 +75,10 @@ struct ft_config {
 	 * configuration error, since they say the same thing twice and could
 	 * disagree.  Not an option of its own. */
 	bool require_given;
+	/* grace_days=  days an unenrolled required user is let in (0: none);
+	 * grace_dir=  where the first-seen records live (grace.h) */
+	unsigned grace_days;
+	char grace_dir[PATH_MAX];
 };
 
 void ft_config_defaults(struct ft_config *c);

@@ -62,6 +62,7 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_ENROLLED: return "enrolled";
 	case FTPAM_EXEMPT: return "exempt";
 	case FTPAM_NOT_REQUIRED: return "not_required";
+	case FTPAM_GRACE: return "grace";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -86,6 +87,7 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_ENROLLED:
 	case FTPAM_EXEMPT:
 	case FTPAM_NOT_REQUIRED:
+	case FTPAM_GRACE:
 	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
 	case FTPAM_NO_CODE:

@@ -816,14 +816,48 @@ policy_skips(struct ftpam_login *lg)
 	return true;
 }
 
+/* grace_days=: in grace, tell the user until when, then offer enrolment
+ * (enroll=login, which an empty answer skips) or let the stack decide
+ * (PAM_IGNORE, reason=grace).  Returns -1 when the grace does not decide
+ * this login. */
+static int
+run_grace(struct ftpam_login *lg)
+{
+	lg->grace = ftpam_grace_check(lg);
+	if (lg->grace == FTPAM_GRACE_DENY)
+		return PAM_AUTH_ERR;
+	if (lg->grace != FTPAM_GRACE_OPEN)
+		return -1;
+	if (ftpam_grace_tell(lg) != PAM_SUCCESS)
+		return PAM_AUTH_ERR;
+	if (ftpam_enroll_offered(lg))
+		return -1;
+	lg->ignored = true;
+	ftpam_set_detail(lg, FTPAM_GRACE, lg->grace_note);
+	ftpam_stash_clear(lg->pamh);
+	return PAM_IGNORE;
+}
+
+/* A required user without enrolment was denied: say how the grace stood. */
+static void
+note_grace(struct ftpam_login *lg)
+{
+	if (lg->reason == FTPAM_NO_SECRET && lg->grace_note[0] != '\0')
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, lg->grace_note);
+}
+
 static int
 run_login(struct ftpam_login *lg)
 {
+	int rc;
+
 	eval_policy(lg);
 	if (lg->role == FTPAM_ROLE_SPLIT)
 		return ftpam_split(lg);
 	if (lg->policy.exempt && policy_skips(lg))
 		return PAM_IGNORE;
+	if ((rc = run_grace(lg)) >= 0)
+		return rc;
 	if (ftpam_enroll_offered(lg)) {
 		/* A kept code has nothing to be checked against. */
 		ftpam_stash_clear(lg->pamh);
@@ -831,7 +865,9 @@ run_login(struct ftpam_login *lg)
 	}
 	if (policy_skips(lg))
 		return PAM_IGNORE;
-	return converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+	rc = converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+	note_grace(lg);
+	return rc;
 }
 
 int

@@ -41,6 +41,8 @@ static const char *const all_names[] = {
     "local_cache",
     "require",
     "exempt",
+    "grace_days",
+    "grace_dir",
 };
 
 /* require= and exempt=: the accepted forms, the refused ones, and nullok
@@ -80,6 +82,24 @@ test_policy_options(void)
 	    "nullok with require= is a configuration error: %s", err);
 	ok(ft_config_from_args(&c, 2, nullok_only, err, sizeof(err)) == FT_OK,
 	    "nullok with exempt= is fine");
+	ok(c.grace_days == 0 &&
+		strcmp(c.grace_dir, "/var/lib/flowtotp/grace") == 0,
+	    "grace defaults: off, /var/lib/flowtotp/grace");
+	ok(ft_config_set_arg(&c, "grace_days=3650", err, sizeof(err)) ==
+		    FT_OK &&
+		c.grace_days == 3650 &&
+		ft_config_set_arg(&c, "grace_dir=/srv/g", err, sizeof(err)) ==
+		    FT_OK &&
+		strcmp(c.grace_dir, "/srv/g") == 0,
+	    "grace_days=3650 and grace_dir=/srv/g accepted");
+	ok(ft_config_set_arg(&c, "grace_days=3651", err, sizeof(err)) ==
+		    FT_ERR_PARSE &&
+		ft_config_set_arg(&c, "grace_dir=rel", err, sizeof(err)) ==
+		    FT_ERR_PARSE &&
+		ft_config_set_arg(&c, "grace_dir=", err, sizeof(err)) ==
+		    FT_ERR_PARSE,
+	    "grace_days past ten years, a relative or empty grace_dir "
+	    "refused");
 }
 
 static void
