@@ -115,6 +115,33 @@ def cells(env, users, secrets):
                ("not enrolled" if who == "new" else "enrolled"))
 
 
+def split_stack(env, users):
+    """The split stack: the first instance prompts for the password and
+    code whatever the policy; for an exempt user or an unenrolled user
+    outside require= the whole answer is the password (pam_exec checks
+    what it got), and use_stashed returns PAM_IGNORE."""
+    req, free, ex = users
+    a = " ".join(["secret=" + env.secret_tpl, "cache=" + env.cache,
+                  "require=group:" + G_REQ, "exempt=group:" + G_EX])
+    check = os.path.join(env.dir, "pwcheck.sh")
+    with open(check, "w") as f:
+        f.write('#!/bin/sh\nread -r pw\n[ "$pw" = "pass123456" ]\n')
+    os.chmod(check, 0o755)
+    with open(os.path.join(env.confdir, "ftsplit"), "w") as f:
+        f.write("auth requisite %s split %s\n" % (clitest.PAM_MODULE, a))
+        f.write("auth [success=ok default=die] pam_exec.so expose_authtok "
+                "quiet %s\n" % check)
+        f.write("auth required %s use_stashed %s\n" %
+                (clitest.PAM_MODULE, a))
+        f.write("account required pam_permit.so\n")
+    for user, reason in ((ex["old"], "exempt"), (free["new"],
+                                                  "not_required")):
+        lg = login(env, "ftsplit", user, ["pass123456"])
+        tap.ok(lg.rc == "PAM_SUCCESS" and lg.outcome() == ("ignore", reason),
+               "split stack, %s: a password ending in digits is handed on "
+               "whole, use_stashed PAM_IGNORE (%s)" % (reason, lg.line))
+
+
 def words(env, users):
     req, free, ex = users
     svc = service(env, "ftall", [])
@@ -216,6 +243,7 @@ def main():
     try:
         users, secrets = setup(env)
         cells(env, users, secrets)
+        split_stack(env, users)
         words(env, users)
         fail_closed(env, users)
         config_errors(env)
