@@ -73,6 +73,8 @@ enum cli_optbit {
 	CLI_O_PERIOD = 1U << 9,
 	CLI_O_QR = 1U << 10,
 	CLI_O_OWNER = 1U << 11,
+	CLI_O_RESET = 1U << 12,	 /* grace --reset */
+	CLI_O_EXTEND = 1U << 13, /* grace --extend DAYS */
 };
 
 struct cli_opts {
@@ -86,6 +88,8 @@ struct cli_opts {
 	unsigned period;
 	enum cli_qr_mode qr;
 	bool force, yes, no_confirm, json;
+	bool reset;	      /* grace --reset */
+	unsigned extend_days; /* grace --extend */
 };
 
 /* The person running the command. */
@@ -115,6 +119,7 @@ struct cli_target {
 /* ---- commands (cmd_*.c); operands are the words after the command ---- */
 int cmd_enroll(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_grace(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_reset(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_disable(struct cli_ctx *ctx, int argc, char **argv);

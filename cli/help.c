@@ -75,6 +75,12 @@ static const struct help helps[] = {
 	"only)\n"
 	"  -f, --force          replace an existing enrolment\n" JSON_OPT
 	    COMMON_OPTS},
+    {"grace",
+	"Usage: " CLI_PROG " grace USER [--reset | --extend DAYS]\n"
+	"Show a user's grace_days record; --reset removes it (the grace "
+	"starts again),\n--extend adds DAYS (root only).\n\n"
+	"      --reset          remove the grace record\n"
+	"      --extend DAYS    add DAYS to the grace\n" USER_OPT COMMON_OPTS},
     {"doctor",
 	"Usage: " CLI_PROG " doctor [--json] [--config FILE]\n"
 	"Check this machine's PAM, sshd, sudo, store, cache and clock setup "

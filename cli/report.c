@@ -1,12 +1,15 @@
 /* One user's status, as a text line or a JSON object (status and list). */
 #include <config.h>
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
 #include "cli.h"
 #include "otp.h"
+#include "grace.h"
+#include "policy.h"
 #include "rc.h"
 
 #define TIMEBUF 64U
@@ -22,6 +25,8 @@ struct user_view {
 	 * the clock ran ahead; steps ahead, for the text. */
 	bool ahead;
 	uint64_t ahead_steps;
+	struct ft_policy pol;	/* require=/exempt= as a login decides it */
+	char grace[CLI_ERRLEN]; /* grace_days=: where the user stands, or "" */
 };
 
 /* The clock ran ahead: every current code is refused until real time
@@ -148,6 +153,9 @@ print_text(const char *name, const struct user_view *v)
 		(void)printf("ERROR (%s)", v->err);
 	}
 	text_state(v);
+	(void)printf(", policy %s", v->pol.why);
+	if (v->grace[0] != '\0')
+		(void)printf(", %s", v->grace);
 	(void)printf("\n");
 }
 
@@ -202,7 +210,71 @@ print_json(
 		cli_json_str(stdout, v->err);
 	}
 	json_state(v);
+	(void)printf(",\"required\":%s,\"exempt\":%s,\"policy\":",
+	    v->pol.required ? "true" : "false",
+	    v->pol.exempt ? "true" : "false");
+	cli_json_str(stdout, v->pol.why);
+	(void)printf(",\"grace\":");
+	if (v->grace[0] != '\0')
+		cli_json_str(stdout, v->grace);
+	else
+		(void)printf("null");
 	(void)printf("}");
+}
+
+/* The verdict a login would reach for this user, from the same code. */
+static void
+policy_of(
+    const struct cli_ctx *ctx, const struct cli_target *t, struct ft_policy *p)
+{
+	char name[CLI_NAME_MAX];
+	struct passwd pw;
+
+	memset(&pw, 0, sizeof(pw));
+	memcpy(name, t->name, sizeof(name));
+	pw.pw_name = name;
+	pw.pw_uid = t->uid;
+	pw.pw_gid = t->gid;
+	ft_policy_eval(&ctx->cfg, t->name, &pw, p);
+}
+
+/* grace_days=: for a required user without enrolment, the record as the
+ * module would read it (a damaged one is grace over there too). */
+static void
+grace_of(
+    const struct cli_ctx *ctx, const struct cli_target *t, struct user_view *v)
+{
+	struct ft_grace g;
+	char err[CLI_ERRLEN], when[TIMEBUF];
+	int64_t end;
+	int rc;
+
+	v->grace[0] = '\0';
+	if (ctx->cfg.grace_days == 0 || v->load_rc != FT_ERR_NOENT ||
+	    !v->pol.required)
+		return;
+	err[0] = '\0';
+	rc = ft_grace_read(ctx->cfg.grace_dir, t->name, &g, err, sizeof(err));
+	if (rc == FT_ERR_NOENT) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "grace not started (%u days from the next login)",
+		    ctx->cfg.grace_days);
+		return;
+	}
+	if (rc != FT_OK) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "GRACE OVER (record unusable: %.160s)", err);
+		return;
+	}
+	if (g.first > (int64_t)ft_now()) {
+		(void)snprintf(v->grace, sizeof(v->grace),
+		    "GRACE OVER (record starts in the future: damaged)");
+		return;
+	}
+	end = ft_grace_end(&g, ctx->cfg.grace_days);
+	cli_time_text((time_t)end, when, sizeof(when));
+	(void)snprintf(v->grace, sizeof(v->grace), "%s %s",
+	    ft_now() < end ? "grace until" : "GRACE OVER since", when);
 }
 
 void
@@ -236,6 +308,8 @@ cli_report_target(
 		worse(r, CLI_EX_NOTENROLLED);
 	}
 	v.have = get_state(ctx, r, t.name, &v.us);
+	policy_of(ctx, &t, &v.pol);
+	grace_of(ctx, &t, &v);
 	check_ahead(&v, ctx->cfg.window);
 	if (r->json)
 		print_json(r, &t, &v);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "grace.h"
 #include "rc.h"
 
 #define STORE_UMASK 022 /* directories get exactly the modes we ask */
@@ -31,6 +32,8 @@ enum {
 	OPT_PERIOD,
 	OPT_QR,
 	OPT_OWNER,
+	OPT_RESET,
+	OPT_EXTEND,
 };
 
 static const struct option longopts[] = {
@@ -48,6 +51,8 @@ static const struct option longopts[] = {
     {"period", required_argument, NULL, OPT_PERIOD},
     {"qr", required_argument, NULL, OPT_QR},
     {"owner", required_argument, NULL, OPT_OWNER},
+    {"reset", no_argument, NULL, OPT_RESET},
+    {"extend", required_argument, NULL, OPT_EXTEND},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -76,6 +81,7 @@ static const struct command commands[] = {
     {"check", cmd_check, CLI_O_USER | CLI_O_JSON},
     {"import", cmd_import, CLI_O_USER | CLI_O_OWNER | CLI_O_FORCE | CLI_O_JSON},
     {"doctor", cmd_doctor, CLI_O_JSON},
+    {"grace", cmd_grace, CLI_O_USER | CLI_O_RESET | CLI_O_EXTEND},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -92,6 +98,8 @@ static const char *const optbit_names[] = {
     "--period",
     "--qr",
     "--owner",
+    "--reset",
+    "--extend",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -115,6 +123,7 @@ usage(FILE *out)
 	    " import [--user NAME] [--owner NAME] [--force] [--json] "
 	    "[FILE]\n"
 	    "       " CLI_PROG " doctor [--json]\n"
+	    "       " CLI_PROG " grace USER [--reset | --extend DAYS]\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
 	    "--version\n"
 	    "\n"
@@ -148,6 +157,7 @@ usage(FILE *out)
 	    "      --qr MODE        utf8, ansi or none (default: utf8 in a "
 	    "UTF-8 locale)\n"
 	    "      --owner NAME     import a FILE owned by NAME (root only)\n"
+
 	    "  -h, --help           this text (COMMAND --help: that "
 	    "command's)\n"
 	    "  -V, --version        the version\n"
@@ -223,6 +233,20 @@ struct parsed {
 	size_t nsetopts;
 };
 
+/* grace --reset, grace --extend DAYS. */
+static int
+parse_grace(int c, struct cli_opts *o)
+{
+	if (c == OPT_RESET) {
+		o->seen |= CLI_O_RESET;
+		o->reset = true;
+		return CLI_EX_OK;
+	}
+	o->seen |= CLI_O_EXTEND;
+	return parse_uint(
+	    optarg, 1, FT_GRACE_DAYS_MAX, "--extend", &o->extend_days);
+}
+
 static int
 parse_one(int c, struct cli_opts *o, struct parsed *pa)
 {
@@ -276,6 +300,8 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		o->seen |= CLI_O_OWNER;
 		o->owner = optarg;
 		break;
+	case OPT_RESET:
+	case OPT_EXTEND: return parse_grace(c, o);
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
@@ -309,6 +335,8 @@ load_config(struct cli_ctx *ctx, const struct parsed *pa)
 			return cli_err(CLI_EX_USAGE, "--option %s: %s",
 			    pa->setopts[i], err);
 	}
+	if (ft_config_check(&ctx->cfg, err, sizeof(err)) != FT_OK)
+		return cli_err(CLI_EX_USAGE, "%s", err);
 	return CLI_EX_OK;
 }
 

@@ -11,7 +11,9 @@
 
 #include "backup.h"
 #include "conf.h"
+#include "grace.h"
 #include "otp.h"
+#include "policy.h"
 #include "rc.h"
 #include "safefile.h"
 #include "wipe.h"
@@ -29,7 +31,9 @@
 #define REDIS_TIMEOUT_MAX 60000U
 #define SHOWN_MAX 64 /* chars of a bad token quoted */
 
-enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_PATH, OPT_ENUM };
+/* OPT_GROUPS: a string checked by ft_policy_check_list; min 1 allows the
+ * words all and none (require=), 0 allows "" (exempt=). */
+enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_PATH, OPT_ENUM, OPT_GROUPS };
 
 /* What a path option accepts besides an absolute path. */
 enum path_extra {
@@ -122,6 +126,14 @@ static const struct opt options[] = {
 	"when Redis is down: deny, or local (use local_cache)"},
     {"local_cache", OPT_PATH, F(local_cache), 0, PX_NONE, 0, FT_CACHE_DEFAULT,
 	true, "gdbm cache for redis_fallback=local"},
+    {"require", OPT_GROUPS, F(require), 1, 0, 0, FT_REQUIRE_DEFAULT, true,
+	"who must give a code: all, none, or group:NAME[,group:NAME...]"},
+    {"exempt", OPT_GROUPS, F(exempt), 0, 0, 0, "", false,
+	"group:NAME[,...] never asked (PAM_IGNORE)"},
+    {"grace_days", OPT_UINT, F(grace_days), 0, FT_GRACE_DAYS_MAX, 0, NULL,
+	false, "days a required user without enrolment is let in (0: none)"},
+    {"grace_dir", OPT_PATH, F(grace_dir), 0, PX_NONE, 0, FT_GRACE_DIR_DEFAULT,
+	true, "root-owned directory of the grace first-seen records"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -222,6 +234,22 @@ set_path(struct ft_config *c, const struct opt *o, const char *value, char *err,
 	return set_string(c, o, value, err, errlen);
 }
 
+static int
+set_groups(struct ft_config *c, const struct opt *o, const char *value,
+    char *err, size_t errlen)
+{
+	char msg[FT_CONF_STR_MAX];
+	int rc;
+
+	rc = ft_policy_check_list(value, o->min != 0, msg, sizeof(msg));
+	if (rc != FT_OK)
+		return ft_seterr(err, errlen, rc, "%s: %s", o->name, msg);
+	rc = set_string(c, o, value, err, errlen);
+	if (rc == FT_OK && o->min != 0)
+		c->require_given = true;
+	return rc;
+}
+
 /* Store value number i of an OPT_ENUM option, through its own enum type. */
 static void
 store_enum(struct ft_config *c, const struct opt *o, unsigned i)
@@ -270,6 +298,7 @@ ft_config_set(struct ft_config *c, const char *key, const char *value,
 	case OPT_STR: return set_string(c, o, value, err, errlen);
 	case OPT_PATH: return set_path(c, o, value, err, errlen);
 	case OPT_ENUM: return set_enum(c, o, value, err, errlen);
+	case OPT_GROUPS: return set_groups(c, o, value, err, errlen);
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "%s: bad table", o->name);
 }
@@ -304,6 +333,7 @@ ft_config_defaults(struct ft_config *c)
 		case OPT_UINT: *(unsigned *)field = o->def_num; break;
 		case OPT_ENUM: store_enum(c, o, o->def_num); break;
 		case OPT_STR:
+		case OPT_GROUPS:
 		case OPT_PATH: copy_default(field, o->size, o->def_str); break;
 		}
 	}
@@ -433,7 +463,13 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 		return FT_OK;
 	if (rc != FT_OK)
 		return rc;
-	if ((rc = conf_parse(c, path, buf, len, err, errlen)) == FT_OK)
+	rc = conf_parse(c, path, buf, len, err, errlen);
+	if (rc == FT_OK && ft_config_check(c, err, errlen) != FT_OK)
+		rc = ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: nullok and require= both given (nullok is "
+		    "require=none; keep one)",
+		    path);
+	if (rc == FT_OK)
 		(void)snprintf(c->conf, sizeof(c->conf), "%s", path);
 	ft_wipe_free(buf, len);
 	return rc;
@@ -462,6 +498,16 @@ ft_config_from_args(
 	for (i = 0; i < argc; i++)
 		if ((rc = ft_config_set_arg(c, argv[i], err, errlen)) != FT_OK)
 			return rc;
+	return ft_config_check(c, err, errlen);
+}
+
+int
+ft_config_check(const struct ft_config *c, char *err, size_t errlen)
+{
+	if (c->nullok && c->require_given)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "nullok and require= both given (nullok is require=none; "
+		    "keep one)");
 	return FT_OK;
 }
 

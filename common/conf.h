@@ -26,6 +26,7 @@
 #define FT_REDIS_PORT_DEFAULT 6379U
 #define FT_REDIS_TIMEOUT_MS_DEFAULT 500U
 #define FT_REDIS_PREFIX_DEFAULT "flowtotp"
+#define FT_REQUIRE_DEFAULT "all"
 #define FT_CONF_MAX_SIZE (64U * 1024U)
 #define FT_CONF_STR_MAX 256U
 
@@ -66,6 +67,18 @@ struct ft_config {
 	enum ft_redis_fallback redis_fallback;
 	char local_cache[PATH_MAX]; /* local_cache=  gdbm file used when
 				     * cache=redis and redis_fallback=local */
+	/* Rollout policy (policy.h): require=  all, none or group:NAME,...;
+	 * exempt=  "" or group:NAME,... */
+	char require[FT_CONF_STR_MAX];
+	char exempt[FT_CONF_STR_MAX];
+	/* require= was given (file or argv): with nullok it is a
+	 * configuration error, since they say the same thing twice and could
+	 * disagree.  Not an option of its own. */
+	bool require_given;
+	/* grace_days=  days an unenrolled required user is let in (0: none);
+	 * grace_dir=  where the first-seen records live (grace.h) */
+	unsigned grace_days;
+	char grace_dir[PATH_MAX];
 };
 
 void ft_config_defaults(struct ft_config *c);
@@ -102,6 +115,10 @@ int ft_config_secret_path(const struct ft_config *c, const struct passwd *pw,
 /* True if the secret= template uses the home directory (the module then
  * reads the file with the user's privileges). */
 bool ft_config_secret_in_home(const struct ft_config *c);
+
+/* Checks across options, made once every source has been applied:
+ * nullok together with require= is FT_ERR_PARSE. */
+int ft_config_check(const struct ft_config *c, char *err, size_t errlen);
 
 /* Iterate the option table (for --help output and the documentation test):
  * returns the name of option i, or NULL past the end. */

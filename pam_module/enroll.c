@@ -106,12 +106,11 @@ ssh_key_verified(const struct ftpam_login *lg)
 	return false;
 }
 
-/* What this module can see of the first factor: a key sshd verified, or a
- * password a module before us read into PAM_AUTHTOK.  That the password
- * was right it cannot see: only the stack can guarantee it, by stopping on
- * a wrong one before this line (pam_flowtotp(8), STACKS). */
-static bool
-first_factor_seen(const struct ftpam_login *lg)
+/* That the password was right this module cannot see: only the stack can
+ * guarantee it, by stopping on a wrong one before this line
+ * (pam_flowtotp(8), STACKS). */
+bool
+ftpam_first_factor_seen(const struct ftpam_login *lg)
 {
 	const void *tok = NULL;
 
@@ -414,8 +413,25 @@ show_codes(struct ftpam_login *lg, const struct enrol *e)
 
 /* ---- the whole ---- */
 
+/* An empty confirmation from a user who need not enrol yet: nothing is
+ * saved and the rest of the stack decides. */
+static void
+skipped(struct ftpam_login *lg)
+{
+	lg->ignored = true;
+	if (lg->grace == FTPAM_GRACE_OPEN)
+		ftpam_set_detail(lg, FTPAM_GRACE, lg->grace_note);
+	else if (lg->cfg.nullok)
+		ftpam_set_detail(lg, FTPAM_NO_SECRET,
+		    "nullok: enrolment skipped; nothing was saved");
+	else
+		ftpam_set_detail(lg, FTPAM_NOT_REQUIRED,
+		    "not required: enrolment skipped; nothing was saved");
+}
+
 /* From the confirmation code to the saved file.  PAM_SUCCESS, PAM_IGNORE
- * (nullok and an empty answer: enrolment skipped) or PAM_AUTH_ERR. */
+ * (not required, e.g. nullok, and an empty answer: enrolment skipped) or
+ * PAM_AUTH_ERR. */
 static int
 confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 {
@@ -424,11 +440,10 @@ confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 
 	if (!ask_code(lg, e, &code))
 		return PAM_AUTH_ERR;
-	if (code[0] == '\0' && lg->cfg.nullok) {
+	if (code[0] == '\0' &&
+	    (!lg->policy.required || lg->grace == FTPAM_GRACE_OPEN)) {
 		ft_wipe_free_str(code);
-		lg->ignored = true;
-		ftpam_set_detail(lg, FTPAM_NO_SECRET,
-		    "nullok: enrolment skipped; nothing was saved");
+		skipped(lg);
 		return PAM_IGNORE;
 	}
 	m = check_confirmation(lg, e, code);
@@ -452,7 +467,7 @@ ftpam_enroll(struct ftpam_login *lg)
 	struct enrol *e;
 	int rc = PAM_AUTH_ERR;
 
-	if (!first_factor_seen(lg)) {
+	if (!ftpam_first_factor_seen(lg)) {
 		ftpam_set_detail(lg, FTPAM_CONFIG_ERROR,
 		    "enroll=login: no first factor in this stack (no password "
 		    "in PAM_AUTHTOK, no publickey in SSH_AUTH_INFO_0); "

@@ -60,6 +60,9 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_CACHE_ERROR: return "cache_error";
 	case FTPAM_CONFIG_ERROR: return "config_error";
 	case FTPAM_ENROLLED: return "enrolled";
+	case FTPAM_EXEMPT: return "exempt";
+	case FTPAM_NOT_REQUIRED: return "not_required";
+	case FTPAM_GRACE: return "grace";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -82,6 +85,9 @@ priority(const struct ftpam_login *lg)
 	switch (lg->reason) {
 	case FTPAM_OK:
 	case FTPAM_ENROLLED:
+	case FTPAM_EXEMPT:
+	case FTPAM_NOT_REQUIRED:
+	case FTPAM_GRACE:
 	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
 	case FTPAM_NO_CODE:

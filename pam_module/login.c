@@ -783,24 +783,91 @@ read_options(struct ftpam_login *lg, int argc, const char **argv)
 	return role_ok(lg);
 }
 
+/* The rollout policy, looked up once per login for every user (unknown
+ * ones too, under the typed name), so the group lookup costs the same
+ * whoever asks.  A failed lookup is logged here and counts as required
+ * and not exempt (policy.c). */
+static void
+eval_policy(struct ftpam_login *lg)
+{
+	ft_policy_eval(&lg->cfg, lg->user, lg->pw, &lg->policy);
+	if (lg->policy.lookup_failed)
+		ftpam_log_warning(lg, lg->policy.why);
+	ftpam_debug(lg, "policy: %s", lg->policy.why);
+}
+
+/* Exempt, or not required and not enrolled: PAM_IGNORE without a prompt,
+ * never PAM_SUCCESS, so the rest of the stack decides.  nullok keeps its
+ * old log line (reason=no_secret).  true if decided. */
+static bool
+policy_skips(struct ftpam_login *lg)
+{
+	if (lg->policy.exempt)
+		ftpam_set_detail(lg, FTPAM_EXEMPT, lg->policy.why);
+	else if (lg->sstate != FTPAM_SECRET_MISSING || lg->policy.required)
+		return false;
+	else if (lg->cfg.nullok)
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
+	else
+		ftpam_set_detail(lg, FTPAM_NOT_REQUIRED, lg->policy.why);
+	lg->ignored = true;
+	/* A kept code has nothing to be checked against. */
+	ftpam_stash_clear(lg->pamh);
+	return true;
+}
+
+/* grace_days=: in grace, tell the user until when, then offer enrolment
+ * (enroll=login, which an empty answer skips) or let the stack decide
+ * (PAM_IGNORE, reason=grace).  Returns -1 when the grace does not decide
+ * this login. */
+static int
+run_grace(struct ftpam_login *lg)
+{
+	lg->grace = ftpam_grace_check(lg);
+	if (lg->grace == FTPAM_GRACE_DENY)
+		return PAM_AUTH_ERR;
+	if (lg->grace != FTPAM_GRACE_OPEN)
+		return -1;
+	if (ftpam_grace_tell(lg) != PAM_SUCCESS)
+		return PAM_AUTH_ERR;
+	if (ftpam_enroll_offered(lg))
+		return -1;
+	lg->ignored = true;
+	ftpam_set_detail(lg, FTPAM_GRACE, lg->grace_note);
+	ftpam_stash_clear(lg->pamh);
+	return PAM_IGNORE;
+}
+
+/* A required user without enrolment was denied: say how the grace stood. */
+static void
+note_grace(struct ftpam_login *lg)
+{
+	if (lg->reason == FTPAM_NO_SECRET && lg->grace_note[0] != '\0')
+		ftpam_set_detail(lg, FTPAM_NO_SECRET, lg->grace_note);
+}
+
 static int
 run_login(struct ftpam_login *lg)
 {
+	int rc;
+
+	eval_policy(lg);
 	if (lg->role == FTPAM_ROLE_SPLIT)
 		return ftpam_split(lg);
+	if (lg->policy.exempt && policy_skips(lg))
+		return PAM_IGNORE;
+	if ((rc = run_grace(lg)) >= 0)
+		return rc;
 	if (ftpam_enroll_offered(lg)) {
 		/* A kept code has nothing to be checked against. */
 		ftpam_stash_clear(lg->pamh);
 		return ftpam_enroll(lg);
 	}
-	if (lg->sstate == FTPAM_SECRET_MISSING && lg->cfg.nullok) {
-		lg->ignored = true;
-		ftpam_set_detail(lg, FTPAM_NO_SECRET, "nullok: no secret file");
-		/* A kept code has nothing to be checked against. */
-		ftpam_stash_clear(lg->pamh);
+	if (policy_skips(lg))
 		return PAM_IGNORE;
-	}
-	return converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+	rc = converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+	note_grace(lg);
+	return rc;
 }
 
 int

@@ -13,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "conf.h"
+#include "policy.h"
 #include "secretfile.h"
 #include "secretstore.h"
 
@@ -39,7 +40,18 @@ enum ftpam_reason {
 	FTPAM_UNSAFE_FILE,
 	FTPAM_CACHE_ERROR,
 	FTPAM_CONFIG_ERROR,
-	FTPAM_ENROLLED, /* enroll=login: enrolled and confirmed */
+	FTPAM_ENROLLED,	    /* enroll=login: enrolled and confirmed */
+	FTPAM_EXEMPT,	    /* exempt=: never asked (PAM_IGNORE) */
+	FTPAM_NOT_REQUIRED, /* require=: not required, not enrolled */
+	FTPAM_GRACE,	    /* grace_days=: not enrolled, let in for now */
+};
+
+/* Where a required, unenrolled user stands with grace_days= (grace.c). */
+enum ftpam_grace {
+	FTPAM_GRACE_NONE = 0, /* grace does not apply */
+	FTPAM_GRACE_OPEN,     /* let in (PAM_IGNORE), told until when */
+	FTPAM_GRACE_OVER,     /* over, damaged record, or no first factor */
+	FTPAM_GRACE_DENY,     /* the record cannot be written (reason set) */
 };
 
 /* Which part of the work this instance does (stash.c). */
@@ -82,7 +94,11 @@ struct ftpam_login {
 	struct ft_state *state;	 /* opened on the first answer */
 	bool warned;		 /* state fallback warning logged */
 	enum ftpam_reason reason;
-	bool ignored; /* nullok and no file: PAM_IGNORE */
+	bool ignored;		 /* nullok and no file: PAM_IGNORE */
+	struct ft_policy policy; /* require=/exempt= for this user */
+	enum ftpam_grace grace;
+	int64_t grace_end;		   /* FTPAM_GRACE_OPEN: until when */
+	char grace_note[FTPAM_DETAIL_MAX]; /* for the log line */
 	size_t backup_left;
 	struct ftpam_work work;
 	char detail[FTPAM_DETAIL_MAX]; /* for the log line; never a code */
@@ -144,6 +160,9 @@ void ftpam_role_from_args(int argc, const char **argv, enum ftpam_role *role,
     const char **rest, int *nrest);
 
 /* enroll.c */
+/* What this module can see of the first factor: a key sshd verified, or a
+ * password a module before us read into PAM_AUTHTOK. */
+bool ftpam_first_factor_seen(const struct ftpam_login *lg);
 /* enroll=login and this user has no secret (by the strict rule): the
  * login is an enrolment. */
 bool ftpam_enroll_offered(const struct ftpam_login *lg);
@@ -151,6 +170,13 @@ bool ftpam_enroll_offered(const struct ftpam_login *lg);
  * (nullok and the user skipped it) or PAM_AUTH_ERR (reason set; nothing
  * saved unless the reason is a failure after the save). */
 int ftpam_enroll(struct ftpam_login *lg);
+
+/* grace.c */
+/* Read (or, past the first factor, write) the user's grace record; sets
+ * lg->grace_end and lg->grace_note. */
+enum ftpam_grace ftpam_grace_check(struct ftpam_login *lg);
+/* The PAM_TEXT_INFO notice; PAM_SUCCESS, or PAM_AUTH_ERR (reason set). */
+int ftpam_grace_tell(struct ftpam_login *lg);
 
 /* log.c */
 void ftpam_set_detail(

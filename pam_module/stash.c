@@ -105,11 +105,14 @@ ftpam_split(struct ftpam_login *lg)
 		    lg, FTPAM_CONV_ERROR, "no answer (conversation failed)");
 		return PAM_AUTH_ERR;
 	}
-	/* nullok or enroll=login, and no secret: the next instance will not
-	 * check a code (it skips, or enrols), so the whole answer is the
-	 * password. */
-	if (!(lg->sstate == FTPAM_SECRET_MISSING &&
-		(lg->cfg.nullok || lg->cfg.enroll == FT_ENROLL_LOGIN)))
+	/* Not required (nullok, require=), enroll=login or grace_days=, and
+	 * no secret, or exempt: the next instance will not check a code (it
+	 * skips, enrols, lets in for the grace or denies), so the whole
+	 * answer is the password. */
+	if (!lg->policy.exempt &&
+	    !(lg->sstate == FTPAM_SECRET_MISSING &&
+		(!lg->policy.required || lg->cfg.enroll == FT_ENROLL_LOGIN ||
+		    lg->cfg.grace_days > 0)))
 		len = ftpam_answer_split_len(&a);
 	r = stash_put(lg, &a, len);
 	if (r == FTPAM_OK)

@@ -39,7 +39,68 @@ static const char *const all_names[] = {
     "redis_timeout_ms",
     "redis_fallback",
     "local_cache",
+    "require",
+    "exempt",
+    "grace_days",
+    "grace_dir",
 };
+
+/* require= and exempt=: the accepted forms, the refused ones, and nullok
+ * with require= refused once all sources are applied (ft_config_check). */
+static void
+test_policy_options(void)
+{
+	static const char *const good[] = {"require=all", "require=none",
+	    "require=group:wheel", "require=group:a,group:b-c.d_e",
+	    "exempt=group:svc", "exempt=group:a,group:b", "exempt="};
+	static const char *const bad[] = {"require=", "require=some",
+	    "require=group:", "require=group:a,", "require=group:a,,group:b",
+	    "require=group:a b", "require=wheel", "exempt=all", "exempt=none",
+	    "exempt=group:a:b"};
+	const char *both[] = {"nullok", "require=none"};
+	const char *nullok_only[] = {"nullok", "exempt=group:svc"};
+	struct ft_config c;
+	char err[512] = "";
+	size_t i;
+
+	ft_config_defaults(&c);
+	ok(strcmp(c.require, "all") == 0 && c.exempt[0] == '\0' &&
+		!c.require_given,
+	    "policy defaults: require=all, no exempt group");
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(ft_config_set_arg(&c, good[i], err, sizeof(err)) == FT_OK,
+		    "%s accepted", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ok(ft_config_set_arg(&c, bad[i], err, sizeof(err)) ==
+			    FT_ERR_PARSE &&
+			contains(err, "expected"),
+		    "%s refused: %s", bad[i], err);
+	}
+	ok(ft_config_from_args(&c, 2, both, err, sizeof(err)) == FT_ERR_PARSE &&
+		contains(err, "nullok and require="),
+	    "nullok with require= is a configuration error: %s", err);
+	ok(ft_config_from_args(&c, 2, nullok_only, err, sizeof(err)) == FT_OK,
+	    "nullok with exempt= is fine");
+	ok(c.grace_days == 0 &&
+		strcmp(c.grace_dir, "/var/lib/flowtotp/grace") == 0,
+	    "grace defaults: off, /var/lib/flowtotp/grace");
+	ok(ft_config_set_arg(&c, "grace_days=3650", err, sizeof(err)) ==
+		    FT_OK &&
+		c.grace_days == 3650 &&
+		ft_config_set_arg(&c, "grace_dir=/srv/g", err, sizeof(err)) ==
+		    FT_OK &&
+		strcmp(c.grace_dir, "/srv/g") == 0,
+	    "grace_days=3650 and grace_dir=/srv/g accepted");
+	ok(ft_config_set_arg(&c, "grace_days=3651", err, sizeof(err)) ==
+		    FT_ERR_PARSE &&
+		ft_config_set_arg(&c, "grace_dir=rel", err, sizeof(err)) ==
+		    FT_ERR_PARSE &&
+		ft_config_set_arg(&c, "grace_dir=", err, sizeof(err)) ==
+		    FT_ERR_PARSE,
+	    "grace_days past ten years, a relative or empty grace_dir "
+	    "refused");
+}
 
 static void
 test_defaults(void)
@@ -383,5 +444,6 @@ main(void)
 	test_args();
 	test_file();
 	test_secret_path();
+	test_policy_options();
 	return done_testing();
 }
