@@ -20,8 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_accepted(int argc, const struct cli_helper_req *req)
 {
+	/* Indexed by enum cli_helper_qr (helper.h). */
 	static const char *const qr[] = {
-	    NULL, "--qr=utf8", "--qr=ansi", "--qr=none"};
+	    NULL, "--qr=utf8", "--qr=ansi", "--qr=none", "--qr=utf8-inverted"};
 	const char *canon[CLI_HELPER_ARGC_MAX + 1];
 	struct cli_helper_req again;
 	const char *why = NULL;
