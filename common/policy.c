@@ -177,6 +177,16 @@ in_list(const char *list, const struct gidset *s, char *hit, size_t hitlen,
 	return first;
 }
 
+/* Does the list name a group at all?  The configuration alone decides
+ * whether anyone's groups are looked up, so the work stays the same for
+ * every user, and a site without group rules does not scan the group
+ * database (every line of /etc/group with nss files) at every login. */
+static bool
+names_groups(const char *list)
+{
+	return strncmp(list, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0;
+}
+
 static void
 decide(const struct ft_config *c, bool ex, const char *exhit, bool req_in,
     const char *reqhit, struct ft_policy *out)
@@ -232,8 +242,11 @@ ft_policy_eval(const struct ft_config *c, const char *name,
 	why[0] = '\0';
 	exhit[0] = '\0';
 	reqhit[0] = '\0';
-	rc = user_groups(pw != NULL ? pw->pw_name : name,
-	    pw != NULL ? pw->pw_gid : NO_GID, &g, &s.n, why, sizeof(why));
+	rc = FT_OK;
+	if (names_groups(c->exempt) || names_groups(req))
+		rc = user_groups(pw != NULL ? pw->pw_name : name,
+		    pw != NULL ? pw->pw_gid : NO_GID, &g, &s.n, why,
+		    sizeof(why));
 	s.g = g;
 	if (rc == FT_OK)
 		rc = in_list(
