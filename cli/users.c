@@ -17,16 +17,13 @@
 
 #define NAMES_INITIAL 64U
 
-int
-cli_caller_init(struct cli_ctx *ctx)
+/* The caller's login name, from the real uid (never from the
+ * environment). */
+static int
+caller_name(struct cli_ctx *ctx)
 {
 	struct passwd *pw;
 
-	ctx->uid = getuid();
-	if (geteuid() != ctx->uid || getegid() != getgid())
-		return cli_err(
-		    CLI_EX_PERM, "refusing to run set-user-ID or set-group-ID");
-	ctx->root = ctx->uid == 0;
 	errno = 0;
 	pw = getpwuid(ctx->uid);
 	if (pw == NULL)
@@ -39,10 +36,19 @@ cli_caller_init(struct cli_ctx *ctx)
 }
 
 int
+cli_caller_init(struct cli_ctx *ctx)
+{
+	ctx->uid = getuid();
+	if (geteuid() != ctx->uid || getegid() != getgid())
+		return cli_err(
+		    CLI_EX_PERM, "refusing to run set-user-ID or set-group-ID");
+	ctx->root = ctx->uid == 0;
+	return caller_name(ctx);
+}
+
+int
 cli_caller_helper(struct cli_ctx *ctx)
 {
-	struct passwd *pw;
-
 	ctx->uid = getuid();
 	ctx->root = false; /* root through the helper is a user too */
 	ctx->helper = true;
@@ -50,15 +56,7 @@ cli_caller_helper(struct cli_ctx *ctx)
 		return cli_err(CLI_EX_PERM,
 		    "flowtotp-helper must be installed set-user-ID root "
 		    "('make install' does that)");
-	errno = 0;
-	pw = getpwuid(ctx->uid);
-	if (pw == NULL)
-		return cli_err(CLI_EX_FAIL, "cannot find your user (uid %lu)",
-		    (unsigned long)ctx->uid);
-	if (snprintf(ctx->name, sizeof(ctx->name), "%s", pw->pw_name) >=
-	    (int)sizeof(ctx->name))
-		return cli_err(CLI_EX_FAIL, "your user name is too long");
-	return CLI_EX_OK;
+	return caller_name(ctx);
 }
 
 int

@@ -432,21 +432,34 @@ check_code_once(
 /* A zero key stands in for a missing secret: the HMACs cost the same. */
 static const uint8_t dummy_key[FT_KEY_DEFAULT];
 
+/* The user's TOTP parameters with the given window, or, without a
+ * secret, the defaults over the zero key. */
+static void
+work_params(
+    const struct ftpam_login *lg, unsigned window, struct ft_totp_params *p)
+{
+	if (lg->sstate == FTPAM_SECRET_OK) {
+		ft_secret_totp_params(&lg->secret, window, p);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	p->key = dummy_key;
+	p->keylen = sizeof(dummy_key);
+	p->algo = FT_ALGO_SHA1;
+	p->digits = FT_DIGITS_DEFAULT;
+	p->period = FT_PERIOD_DEFAULT;
+	p->window = window;
+}
+
 static void
 dummy_hmac(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 {
-	struct ft_totp_params p = {.key = dummy_key,
-	    .keylen = sizeof(dummy_key),
-	    .algo = FT_ALGO_SHA1,
-	    .digits = FT_DIGITS_DEFAULT,
-	    .period = FT_PERIOD_DEFAULT,
-	    .window = lg->cfg.window};
+	struct ft_totp_params p;
 	char code[FT_CODE_BUFSZ];
 	uint64_t step = 0;
 	int off = 0;
 
-	if (lg->sstate == FTPAM_SECRET_OK)
-		ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
+	work_params(lg, lg->cfg.window, &p);
 	if (!ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
 		return; /* too long to be a code: no HMAC for anyone */
 	/* The result is thrown away; an error changes nothing either. */
@@ -509,12 +522,7 @@ even_out(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 static int
 drift_probe(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 {
-	struct ft_totp_params p = {.key = dummy_key,
-	    .keylen = sizeof(dummy_key),
-	    .algo = FT_ALGO_SHA1,
-	    .digits = FT_DIGITS_DEFAULT,
-	    .period = FT_PERIOD_DEFAULT,
-	    .window = DRIFT_STEPS};
+	struct ft_totp_params p;
 	char code[FT_CODE_BUFSZ];
 	uint64_t step = 0;
 	int off = 0, m;
@@ -522,8 +530,7 @@ drift_probe(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now)
 	if (a->totp_len == 0 ||
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
 		return 0; /* not a code: no HMAC for anyone */
-	if (lg->sstate == FTPAM_SECRET_OK)
-		ft_secret_totp_params(&lg->secret, DRIFT_STEPS, &p);
+	work_params(lg, DRIFT_STEPS, &p);
 	m = ft_totp_match(&p, now, code, &off, &step);
 	ft_wipe(code, sizeof(code));
 	return m == 1 ? off : 0;
