@@ -154,11 +154,13 @@ def main():
     if not TMUX or not UNSHARE:
         tap.skip_all("needs tmux and unshare")
     env = clitest.Env("qrfit")
-    sock = os.path.join(env.dir, "tmux.sock")
+    # A tmux server of its own for each case: the last one may still be
+    # shutting down (slowly, under the sanitizers) when the next starts.
     try:
-        case(env, sock, "dark background, --qr=utf8", "utf8", False)
-        case(env, sock, "light background, --qr=utf8-inverted",
-             "utf8-inverted", True)
+        case(env, os.path.join(env.dir, "tmux-dark.sock"),
+             "dark background, --qr=utf8", "utf8", False)
+        case(env, os.path.join(env.dir, "tmux-light.sock"),
+             "light background, --qr=utf8-inverted", "utf8-inverted", True)
     finally:
         env.cleanup()
     tap.done_testing()
