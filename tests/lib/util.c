@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -186,4 +187,29 @@ bool
 contains(const char *hay, const char *needle)
 {
 	return hay != NULL && needle != NULL && strstr(hay, needle) != NULL;
+}
+
+int
+tu_reexec(char *const argv[], const char *root)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		printf("Bail out! re-exec: %s\n", strerror(errno));
+		_exit(1);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		st = 1;
+	tu_rmrf(root);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	printf("Bail out! test process died (signal %d)\n",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 1;
 }

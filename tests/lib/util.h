@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -46,6 +47,18 @@ void tu_rmrf(const char *path);
  * symlink); returns 0 or -1. */
 int tu_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* printf into a buffer the caller provides; bails out if it does not fit. */
+/* A setup call that must succeed (returns 0); otherwise bail out. */
+#define MUST(x)                                                                \
+	do {                                                                   \
+		if ((x) != 0)                                                  \
+			bail_out("%s: %s", #x, strerror(errno));               \
+	} while (0)
+
+/* Run this program again (argv, with the environment set up for it) and
+ * wait: its exit status, after removing the directory root.  For tests
+ * whose libraries (nss_wrapper) must be preloaded from the start. */
+int tu_reexec(char *const argv[], const char *root);
+
 void tu_fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Count directory entries whose name starts with prefix; -1 on error. */

@@ -50,12 +50,6 @@
 #define PASSWORD_INFO "SSH_AUTH_INFO_0=password\n"
 #define HALF_BLOCK "\xe2\x96\x80"
 
-#define MUST(x)                                                                \
-	do {                                                                   \
-		if ((x) != 0)                                                  \
-			bail_out("%s: %s", #x, strerror(errno));               \
-	} while (0)
-
 static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];
@@ -605,8 +599,6 @@ stage1(char **argv)
 {
 	char path[PATH_MAX], nss[PATH_MAX];
 	char *root = tu_mkdtemp("enrol");
-	int st = 1;
-	pid_t pid;
 
 	tu_fmt(E.root, sizeof(E.root), "%s", root);
 	free(root);
@@ -625,23 +617,7 @@ stage1(char **argv)
 	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
 	MUST(setenv("LD_PRELOAD", nss, 1));
 	MUST(setenv("FT_ENROL_ROOT", E.root, 1));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		printf("Bail out! re-exec: %s\n", strerror(errno));
-		_exit(1);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		st = 1;
-	tu_rmrf(E.root);
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	printf("Bail out! test process died (signal %d)\n",
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	return 1;
+	return tu_reexec(argv, E.root);
 }
 
 static void

@@ -51,12 +51,6 @@
 #define BACKUP_CODE "abcd-efgh-jkmn"
 #define WRONG_CODE "000000"
 
-#define MUST(x)                                                                \
-	do {                                                                   \
-		if ((x) != 0)                                                  \
-			bail_out("%s: %s", #x, strerror(errno));               \
-	} while (0)
-
 static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];
@@ -526,8 +520,6 @@ stage1(char **argv, const char *builddir)
 {
 	char path[PATH_MAX], nss[PATH_MAX], pre[PATH_MAX * 3];
 	char *root = tu_mkdtemp("hostile");
-	int st = 1;
-	pid_t pid;
 
 	tu_fmt(E.root, sizeof(E.root), "%s", root);
 	free(root);
@@ -552,23 +544,7 @@ stage1(char **argv, const char *builddir)
 	    builddir, nss);
 	MUST(setenv("LD_PRELOAD", pre, 1));
 	MUST(setenv("FT_HOSTILE_ROOT", E.root, 1));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		printf("Bail out! re-exec: %s\n", strerror(errno));
-		_exit(1);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		st = 1;
-	tu_rmrf(E.root);
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	printf("Bail out! test process died (signal %d)\n",
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	return 1;
+	return tu_reexec(argv, E.root);
 }
 
 static void

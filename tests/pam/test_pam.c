@@ -45,12 +45,6 @@
 #define LOGBUF_MAX (1024 * 1024)
 #define SVC "ft-test"
 
-#define MUST(x)                                                                \
-	do {                                                                   \
-		if ((x) != 0)                                                  \
-			bail_out("%s: %s", #x, strerror(errno));               \
-	} while (0)
-
 static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];

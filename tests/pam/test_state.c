@@ -25,11 +25,6 @@
 #define T0 1700000000
 #define NPROC 20
 #define ERRLEN 512
-#define MUST(x)                                                                \
-	do {                                                                   \
-		if ((x) != 0)                                                  \
-			bail_out("%s failed", #x);                             \
-	} while (0)
 
 static char tmp_buf[4096];
 static const char *tmp;
