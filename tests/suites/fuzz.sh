@@ -10,7 +10,7 @@ suite_begin fuzz
 
 secs=${FLOWTOTP_FUZZ_SECONDS:-60}
 targets="fuzz_secretfile fuzz_conf fuzz_base32_uri fuzz_backup fuzz_pam
-	fuzz_gafile fuzz_helper_args"
+	fuzz_gafile fuzz_helper_args fuzz_oathfile"
 cc=$(command -v clang || command -v clang-14 || true)
 if [ -z "$cc" ]; then
 	for t in $targets; do suite_point SKIP "$t: clang not installed"; done
