@@ -73,8 +73,10 @@ enum cli_optbit {
 	CLI_O_PERIOD = 1U << 9,
 	CLI_O_QR = 1U << 10,
 	CLI_O_OWNER = 1U << 11,
-	CLI_O_RESET = 1U << 12,	 /* grace --reset */
-	CLI_O_EXTEND = 1U << 13, /* grace --extend DAYS */
+	CLI_O_RESET = 1U << 12,	    /* grace --reset */
+	CLI_O_EXTEND = 1U << 13,    /* grace --extend DAYS */
+	CLI_O_FROM = 1U << 14,	    /* import --from SYSTEM */
+	CLI_O_USERSFILE = 1U << 15, /* import --from pam_oath --usersfile */
 };
 
 struct cli_opts {
@@ -88,8 +90,10 @@ struct cli_opts {
 	unsigned period;
 	enum cli_qr_mode qr;
 	bool force, yes, no_confirm, json;
-	bool reset;	      /* grace --reset */
-	unsigned extend_days; /* grace --extend */
+	bool reset;	       /* grace --reset */
+	unsigned extend_days;  /* grace --extend */
+	const char *from;      /* import --from */
+	const char *usersfile; /* import --usersfile */
 };
 
 /* The person running the command. */
@@ -128,6 +132,10 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
+/* import --from pam_oath (import_oath.c, called by cmd_import): the users
+ * named (all when argc is 0) from the usersfile at the absolute path. */
+int cli_import_oath(
+    struct cli_ctx *ctx, const char *usersfile, int argc, char **argv);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

@@ -37,40 +37,58 @@ struct import {
 	bool existed;
 };
 
-/* FILE as given (made absolute: the safe reader walks from "/"), or the
- * target's ~/.google_authenticator. */
+/* The path goes to syslog: no forged lines. */
+static int
+printable_path(const char *path, const char *what)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p != '\0'; p++)
+		if (*p < ' ' || *p == 0x7fU)
+			return cli_err(CLI_EX_USAGE,
+			    "%s: control characters are not allowed", what);
+	return CLI_EX_OK;
+}
+
+/* in made absolute (the safe reader walks from "/") into out[PATH_MAX];
+ * what names the operand in messages. */
+static int
+abs_path(const char *in, char *out, const char *what)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (in[0] == '/')
+		n = snprintf(out, PATH_MAX, "%s", in);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return cli_err(CLI_EX_FAIL,
+		    "cannot find the current "
+		    "directory for %s",
+		    in);
+	else
+		n = snprintf(out, PATH_MAX, "%s/%s", cwd, in);
+	if (n < 0 || n >= PATH_MAX)
+		return cli_err(CLI_EX_USAGE, "%s: path too long", what);
+	return printable_path(out, what);
+}
+
+/* FILE as given, or the target's ~/.google_authenticator. */
 static int
 source_path(struct import *im, int argc, char **argv)
 {
-	char cwd[PATH_MAX];
-	const unsigned char *p;
 	int n;
 
 	if (argc > 1)
 		return cli_err(CLI_EX_USAGE,
 		    "import takes one FILE at most "
 		    "(use --user NAME for the user)");
-	if (argc == 0)
-		n = snprintf(
-		    im->src, sizeof(im->src), "%s/%s", im->t.home, CLI_GA_FILE);
-	else if (argv[0][0] == '/')
-		n = snprintf(im->src, sizeof(im->src), "%s", argv[0]);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return cli_err(CLI_EX_FAIL,
-		    "cannot find the current "
-		    "directory for %s",
-		    argv[0]);
-	else
-		n = snprintf(im->src, sizeof(im->src), "%s/%s", cwd, argv[0]);
+	if (argc == 1)
+		return abs_path(argv[0], im->src, "FILE");
+	n = snprintf(
+	    im->src, sizeof(im->src), "%s/%s", im->t.home, CLI_GA_FILE);
 	if (n < 0 || (size_t)n >= sizeof(im->src))
 		return cli_err(CLI_EX_USAGE, "path too long");
-	/* The path goes to syslog: no forged lines. */
-	for (p = (const unsigned char *)im->src; *p != '\0'; p++)
-		if (*p < ' ' || *p == 0x7fU)
-			return cli_err(CLI_EX_USAGE,
-			    "FILE: control characters "
-			    "are not allowed");
-	return CLI_EX_OK;
+	return printable_path(im->src, "FILE");
 }
 
 /* Is path inside the target's home?  Then it is read with the target's
@@ -338,12 +356,59 @@ import(struct cli_ctx *ctx, struct import *im, int argc, char **argv)
 	return CLI_EX_OK;
 }
 
+/* --from pam_oath: root only (the usersfile is root's and holds everyone's
+ * secrets), users as operands, the usersfile named. */
+static int
+import_oath(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char path[PATH_MAX];
+	int ex;
+
+	if ((ex = cli_require_root(ctx, "import --from pam_oath")) != CLI_EX_OK)
+		return ex;
+	if (ctx->o.usersfile == NULL)
+		return cli_err(CLI_EX_USAGE,
+		    "import --from pam_oath needs --usersfile FILE (the "
+		    "usersfile= of pam_oath's line in /etc/pam.d)");
+	if (ctx->o.user != NULL || ctx->o.owner != NULL)
+		return cli_err(CLI_EX_USAGE,
+		    "with --from pam_oath, name the users as operands "
+		    "(USER...), not with --user or --owner");
+	if ((ex = abs_path(ctx->o.usersfile, path, "--usersfile")) != CLI_EX_OK)
+		return ex;
+	return cli_import_oath(ctx, path, argc, argv);
+}
+
+/* Which system to import from: *oath for pam_oath, else
+ * google-authenticator (the default). */
+static int
+import_from(const struct cli_ctx *ctx, bool *oath)
+{
+	const char *f = ctx->o.from;
+
+	*oath = f != NULL && strcmp(f, "pam_oath") == 0;
+	if (f != NULL && !*oath && strcmp(f, "google-authenticator") != 0)
+		return cli_err(CLI_EX_USAGE,
+		    "--from: expected google-authenticator or pam_oath, "
+		    "got '%s'",
+		    f);
+	if (!*oath && ctx->o.usersfile != NULL)
+		return cli_err(CLI_EX_USAGE,
+		    "--usersfile applies only with --from pam_oath");
+	return CLI_EX_OK;
+}
+
 int
 cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct import *im;
+	bool oath;
 	int ex;
 
+	if ((ex = import_from(ctx, &oath)) != CLI_EX_OK)
+		return ex;
+	if (oath)
+		return import_oath(ctx, argc, argv);
 	im = calloc(1, sizeof(*im));
 	if (im == NULL)
 		return cli_err(CLI_EX_FAIL, "out of memory");

@@ -34,6 +34,8 @@ enum {
 	OPT_OWNER,
 	OPT_RESET,
 	OPT_EXTEND,
+	OPT_FROM,
+	OPT_USERSFILE,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +55,8 @@ static const struct option longopts[] = {
     {"owner", required_argument, NULL, OPT_OWNER},
     {"reset", no_argument, NULL, OPT_RESET},
     {"extend", required_argument, NULL, OPT_EXTEND},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"usersfile", required_argument, NULL, OPT_USERSFILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -79,7 +83,9 @@ static const struct command commands[] = {
     {"backup-codes", cmd_backup, CLI_O_USER | CLI_O_JSON},
     {"unlock", cmd_unlock, CLI_O_USER},
     {"check", cmd_check, CLI_O_USER | CLI_O_JSON},
-    {"import", cmd_import, CLI_O_USER | CLI_O_OWNER | CLI_O_FORCE | CLI_O_JSON},
+    {"import", cmd_import,
+	CLI_O_USER | CLI_O_OWNER | CLI_O_FORCE | CLI_O_JSON | CLI_O_FROM |
+	    CLI_O_USERSFILE},
     {"doctor", cmd_doctor, CLI_O_JSON},
     {"grace", cmd_grace, CLI_O_USER | CLI_O_RESET | CLI_O_EXTEND},
 };
@@ -100,6 +106,8 @@ static const char *const optbit_names[] = {
     "--owner",
     "--reset",
     "--extend",
+    "--from",
+    "--usersfile",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -122,6 +130,9 @@ usage(FILE *out)
 	    "       " CLI_PROG
 	    " import [--user NAME] [--owner NAME] [--force] [--json] "
 	    "[FILE]\n"
+	    "       " CLI_PROG
+	    " import --from pam_oath --usersfile FILE [--force] [--json] "
+	    "[USER...]\n"
 	    "       " CLI_PROG " doctor [--json]\n"
 	    "       " CLI_PROG " grace USER [--reset | --extend DAYS]\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
@@ -157,6 +168,10 @@ usage(FILE *out)
 	    "      --qr MODE        utf8, ansi or none (default: utf8 in a "
 	    "UTF-8 locale)\n"
 	    "      --owner NAME     import a FILE owned by NAME (root only)\n"
+	    "      --from SYSTEM    import from google-authenticator "
+	    "(default) or pam_oath\n"
+	    "      --usersfile FILE pam_oath's usersfile (with --from "
+	    "pam_oath)\n"
 
 	    "  -h, --help           this text (COMMAND --help: that "
 	    "command's)\n"
@@ -233,6 +248,20 @@ struct parsed {
 	size_t nsetopts;
 };
 
+/* import --from SYSTEM, --usersfile FILE: checked by the command. */
+static int
+parse_import(int c, struct cli_opts *o)
+{
+	if (c == OPT_FROM) {
+		o->seen |= CLI_O_FROM;
+		o->from = optarg;
+	} else {
+		o->seen |= CLI_O_USERSFILE;
+		o->usersfile = optarg;
+	}
+	return CLI_EX_OK;
+}
+
 /* grace --reset, grace --extend DAYS. */
 static int
 parse_grace(int c, struct cli_opts *o)
@@ -302,6 +331,8 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		break;
 	case OPT_RESET:
 	case OPT_EXTEND: return parse_grace(c, o);
+	case OPT_FROM:
+	case OPT_USERSFILE: return parse_import(c, o);
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
