@@ -67,12 +67,20 @@ static const struct help helps[] = {
 	"Read a TOTP code and say at which time step offset it matches "
 	"(not backup codes).\n\n" USER_OPT JSON_OPT COMMON_OPTS},
     {"import",
-	"Usage: " CLI_PROG " import [--user NAME] [--owner NAME] [--force] "
-	"[--json] [FILE]\n"
-	"Take a user over from pam_google_authenticator (same secret, new "
-	"backup codes).\n\n" USER_OPT
+	"Usage: " CLI_PROG
+	" import [--from google-authenticator] [--user NAME] "
+	"[--owner NAME]\n"
+	"         [--force] [--json] [FILE]\n"
+	"       " CLI_PROG " import --from pam_oath --usersfile FILE [--force] "
+	"[--json] [USER...]\n"
+	"Take users over from pam_google_authenticator (FILE, default "
+	"~/.google_authenticator)\nor from pam_oath's usersfile (the USERs "
+	"named, or all; root only): same secret,\ndigits and period, new "
+	"backup codes.  The old files are left as they are.\n\n" USER_OPT
 	"      --owner NAME     FILE belongs to NAME, not the user (root "
 	"only)\n"
+	"      --from SYSTEM    google-authenticator (default) or pam_oath\n"
+	"      --usersfile FILE pam_oath's usersfile= (with --from pam_oath)\n"
 	"  -f, --force          replace an existing enrolment\n" JSON_OPT
 	    COMMON_OPTS},
     {"grace",
