@@ -13,7 +13,9 @@ usage() {
 	echo "usage: $0 OUTDIR [TARBALL]" >&2
 	exit 2
 }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	usage
+fi
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$1"
 outdir=$(cd "$1" && pwd)
@@ -31,8 +33,10 @@ if [ -z "$tarball" ]; then
 fi
 tar -xzf "$tarball" -C "$work"
 tree=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'flowtotp-*' | head -n 1)
-[ -n "$tree" ] && [ -d "$tree/contrib/debian" ] ||
-	{ echo "$0: $tarball has no contrib/debian" >&2; exit 1; }
+if [ -z "$tree" ] || [ ! -d "$tree/contrib/debian" ]; then
+	echo "$0: $tarball has no contrib/debian" >&2
+	exit 1
+fi
 cp -R "$tree/contrib/debian" "$tree/debian"
 (cd "$tree" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}" \
 	dpkg-buildpackage -us -uc -b) >&2

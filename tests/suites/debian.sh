@@ -122,7 +122,8 @@ rm -f "$SUITE_DIR/base.tar"
 suite_point PASS "mmdebstrap --variant=minbase bookworm from $url"
 
 clog="$SUITE_DIR/chroot.log"
-top_srcdir="$top_srcdir" unshare -m --propagation private \
+export top_srcdir
+unshare -m --propagation private \
 	python3 "$top_srcdir/tests/suites/debian_chroot.py" "$root" "$debs" \
 	>"$clog" 2>&1
 rc=$?
