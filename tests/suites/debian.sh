@@ -93,7 +93,8 @@ mirror() {
 		  if (uri != "" && ok && deb) { print uri; exit } }' "$f"
 	done
 }
-url=$(mirror | head -n 1)
+# FT_DEBIAN_MIRROR overrides it (a local mirror, or checking the SKIP).
+url=${FT_DEBIAN_MIRROR:-$(mirror | head -n 1)}
 if [ -z "$url" ]; then
 	skip_rest "no bookworm mirror in the host's apt sources"
 fi
