@@ -6,7 +6,7 @@
 # the mirror the host's apt sources name, into this run's suite dir only
 # (suite_begin starts it empty: nothing from an earlier run is used).  An
 # archive that cannot be reached is a SKIP with the reason, never a pass.
-# About 1.5 minutes on 2 cores with a near mirror (build 25 s, lintian 5 s,
+# 100 to 180 s on 2 shared cores with a near mirror (build 25-60 s, lintian 5 s,
 # mmdebstrap 25 s, the chroot story 40 s).
 set -u
 . "$top_srcdir/tests/hardening/suite-lib.sh"
