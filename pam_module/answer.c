@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
@@ -143,6 +144,27 @@ ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a)
 	a->split = lg->role == FTPAM_ROLE_SPLIT;
 	find_candidates(lg, a);
 	return PAM_SUCCESS;
+}
+
+/* Is this prompted answer the password a module before us took
+ * (PAM_AUTHTOK)?  A client that answers every prompt with the password
+ * (sshd's password method under KbdInteractiveAuthentication no, IMAP,
+ * Samba) made no code attempt: counted as failures, its logins would lock
+ * the user out.  Constant time: the other side is the password. */
+bool
+ftpam_answer_is_authtok(
+    const struct ftpam_login *lg, const struct ftpam_answer *a)
+{
+	const void *item = NULL;
+	size_t n;
+
+	if (a->split || a->text == NULL)
+		return false;
+	if (pam_get_item(lg->pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS ||
+	    item == NULL)
+		return false;
+	n = strlen(item);
+	return n > 0 && n == a->len && CRYPTO_memcmp(item, a->text, n) == 0;
 }
 
 size_t

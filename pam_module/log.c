@@ -63,6 +63,7 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_EXEMPT: return "exempt";
 	case FTPAM_NOT_REQUIRED: return "not_required";
 	case FTPAM_GRACE: return "grace";
+	case FTPAM_PASSWORD_AS_CODE: return "password_as_code";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -94,6 +95,7 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_CONV_ERROR:
 	case FTPAM_REPLAY:
 	case FTPAM_LOCKED:
+	case FTPAM_PASSWORD_AS_CODE:
 	case FTPAM_NO_SECRET: return LOG_WARNING;
 	case FTPAM_NO_MEMORY:
 	case FTPAM_CRYPTO_ERROR:

@@ -717,7 +717,13 @@ converse(struct ftpam_login *lg)
 		ftpam_set_detail(lg, FTPAM_CONV_ERROR, what);
 		return false;
 	}
-	ok = check_code_and_forward(lg, &a);
+	/* No attempt: nothing checked, counted or evened out (the caller
+	 * typed the answer, so its time tells them nothing new). */
+	if (ftpam_answer_is_authtok(lg, &a))
+		ftpam_set_detail(lg, FTPAM_PASSWORD_AS_CODE,
+		    "the answer is the password: not checked, not counted");
+	else
+		ok = check_code_and_forward(lg, &a);
 	ftpam_answer_free(&a);
 	return ok;
 }

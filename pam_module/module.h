@@ -40,10 +40,11 @@ enum ftpam_reason {
 	FTPAM_UNSAFE_FILE,
 	FTPAM_CACHE_ERROR,
 	FTPAM_CONFIG_ERROR,
-	FTPAM_ENROLLED,	    /* enroll=login: enrolled and confirmed */
-	FTPAM_EXEMPT,	    /* exempt=: never asked (PAM_IGNORE) */
-	FTPAM_NOT_REQUIRED, /* require=: not required, not enrolled */
-	FTPAM_GRACE,	    /* grace_days=: not enrolled, let in for now */
+	FTPAM_ENROLLED,		/* enroll=login: enrolled and confirmed */
+	FTPAM_EXEMPT,		/* exempt=: never asked (PAM_IGNORE) */
+	FTPAM_NOT_REQUIRED,	/* require=: not required, not enrolled */
+	FTPAM_GRACE,		/* grace_days=: not enrolled, let in for now */
+	FTPAM_PASSWORD_AS_CODE, /* the answer was PAM_AUTHTOK: no attempt */
 };
 
 /* Where a required, unenrolled user stands with grace_days= (grace.c). */
@@ -132,6 +133,10 @@ int ftpam_answer_from_authtok(struct ftpam_login *lg, struct ftpam_answer *a);
 /* Prompt (echo off).  PAM_SUCCESS, or the conversation's PAM error
  * (PAM_CONV_ERR if it returned no response). */
 int ftpam_answer_prompt(struct ftpam_login *lg, struct ftpam_answer *a);
+/* A prompted (not split) answer equal to PAM_AUTHTOK: the password, not
+ * a code attempt. */
+bool ftpam_answer_is_authtok(
+    const struct ftpam_login *lg, const struct ftpam_answer *a);
 /* For split answers, hand the password part on in PAM_AUTHTOK. */
 void ftpam_answer_forward(
     struct ftpam_login *lg, const struct ftpam_answer *a, size_t code_len);

@@ -1370,6 +1370,58 @@ t_first_pass(void)
 	t_first_pass_digits(&c, pre, post);
 }
 
+/* A client that answers every prompt with the password (sshd's password
+ * method under KbdInteractiveAuthentication no) makes no code attempt: an
+ * answer equal to PAM_AUTHTOK is refused as password_as_code and never
+ * counted.  deny=3: after four of them, the count is still 0 (a wrong code
+ * then logs failures=1) and the right code works. */
+static void
+pw_as_code_round(const struct tcase *c, const char *pw, long now)
+{
+	struct result r;
+
+	MUST(setenv("PAM_AUTHTOK", pw, 1));
+	for (int i = 0; i < 4; i++) {
+		login1(c, "alice", now, pw, &r);
+		expect_fail(
+		    &r, "password_as_code", pw, "the password as the answer");
+		ok(r.nprompts == 1 && !log_has(&r, "failures="),
+		    "... prompted once, no failure counted (%s)", pw);
+		result_free(&r);
+	}
+}
+
+static void
+t_password_as_code(void)
+{
+	struct tcase c;
+	struct result r;
+	char code[16], pre[PATH_MAX + 64];
+
+	if (E.setitems[0] == '\0') {
+		ok(1, "# SKIP pam_wrapper's pam_set_items.so not installed");
+		return;
+	}
+	case_new(&c, "pwascode");
+	tu_fmt(pre, sizeof(pre), "auth optional %s\n", E.setitems);
+	put_secret(&c, "alice", &S_DEFAULT);
+	case_stack(&c, pre, NULL, NULL);
+	pw_as_code_round(&c, "hunter2", T0);
+	pw_as_code_round(&c, "424242", T0); /* a password shaped like a code */
+	case_stack(&c, pre, "try_first_pass", NULL);
+	pw_as_code_round(&c, "Summer2024", T0);
+	login1(&c, "alice", T0, "000000", &r);
+	expect_fail(&r, "bad_code", NULL, "then a wrong code");
+	ok(log_has(&r, "reason=bad_code failures=1\n"),
+	    "... counts, as the first failure");
+	result_free(&r);
+	code_at(&S_DEFAULT, T0, code, sizeof(code));
+	login1(&c, "alice", T0, code, &r);
+	expect_ok(&r, "ok", code, "then the right code: not locked");
+	result_free(&r);
+	MUST(unsetenv("PAM_AUTHTOK"));
+}
+
 /* ---- the single-prompt stack: split, password module, use_stashed ---- */
 
 /* split, then pam_exec expose_authtok running a script that compares
@@ -2234,6 +2286,7 @@ main(int argc, char **argv)
 	RUN(t_cache_attacks);
 	RUN(t_answers);
 	RUN(t_first_pass);
+	RUN(t_password_as_code);
 	RUN(t_split);
 	RUN(t_equal_work);
 	RUN(t_crypto_error);
