@@ -49,6 +49,7 @@
 
 #include "conf.h"
 #include "rc.h"
+#include "remember.h"
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
@@ -472,20 +473,31 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 
 /* ---- keys and numbers ---- */
 
+/* One key of the user's: PREFIX:USER:SUFFIX. */
+static int
+make_key(const struct redis_impl *r, const char *user, const char *suffix,
+    char key[KEY_MAX], char *err, size_t errlen)
+{
+	int n;
+
+	n = snprintf(key, KEY_MAX, "%s:%s:%s", r->prefix, user, suffix);
+	if (n < 0 || (size_t)n >= KEY_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "Redis key for this user too long");
+	return FT_OK;
+}
+
 static int
 make_keys(const struct redis_impl *r, const char *user,
     char keys[KEY_COUNT][KEY_MAX], char *err, size_t errlen)
 {
 	size_t i;
-	int n;
+	int rc;
 
-	for (i = 0; i < KEY_COUNT; i++) {
-		n = snprintf(keys[i], KEY_MAX, "%s:%s:%s", r->prefix, user,
-		    key_suffix[i]);
-		if (n < 0 || (size_t)n >= KEY_MAX)
-			return ft_seterr(err, errlen, FT_ERR_ARG,
-			    "Redis key for this user too long");
-	}
+	for (i = 0; i < KEY_COUNT; i++)
+		if ((rc = make_key(r, user, key_suffix[i], keys[i], err,
+			 errlen)) != FT_OK)
+			return rc;
 	return FT_OK;
 }
 
@@ -731,6 +743,138 @@ r_attempt(
 	return r_success(r, op, err, errlen);
 }
 
+/* ---- remember= (pam_flowtotp(8), REDIS KEYS) ----
+ *   PREFIX:USER:remember  hash {hex digest of an origin: time it is
+ *                         remembered until}.  EXPIREAT the latest of
+ *                         them; an entry found ended is removed.  DEL
+ *                         forgets every origin of the user at once. */
+
+#define REMEMBER_SUFFIX "remember"
+#define HEX_DIGEST_LEN (2U * FT_REMEMBER_DIGEST_LEN)
+
+static void
+hex_digest(const uint8_t *d, char out[HEX_DIGEST_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < FT_REMEMBER_DIGEST_LEN; i++) {
+		out[2U * i] = hex[d[i] >> 4];
+		out[2U * i + 1U] = hex[d[i] & 0x0fU];
+	}
+	out[HEX_DIGEST_LEN] = '\0';
+}
+
+/* One command on the user's remember key; the reply must be of type want
+ * (or nil when nil_ok). */
+static int
+remember_cmd(struct redis_impl *r, const char *what, const char **argv,
+    int argc, int want, redisReply **rep, char *err, size_t errlen)
+{
+	struct exchange x = {.what = what};
+	struct cmd c = {.argc = argc, .argv = argv};
+	int rc;
+
+	*rep = NULL;
+	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK ||
+	    (rc = command(r, &x, &c, rep, err, errlen)) != FT_OK)
+		return rc;
+	if ((*rep)->type != want && (*rep)->type != REDIS_REPLY_NIL) {
+		rc = reply_error(r, what, *rep, err, errlen);
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	return rc;
+}
+
+static int
+r_remember_check(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX], field[HEX_DIGEST_LEN + 1];
+	const char *argv[3] = {"HGET", key, field};
+	redisReply *rep = NULL;
+	char *end = NULL;
+	long long until;
+	int rc;
+
+	op->remembered = false;
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+	    FT_OK)
+		return rc;
+	hex_digest(op->digest, field);
+	rc = remember_cmd(r, "remember check", argv, 3, REDIS_REPLY_STRING,
+	    &rep, err, errlen);
+	if (rc != FT_OK || rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return rc;
+	}
+	errno = 0;
+	until = strtoll(rep->str, &end, 10);
+	if (errno != 0 || end == rep->str || *end != '\0' || until <= 0)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: wrong data in %s: not a flowtotp remember "
+		    "record",
+		    r->where, key);
+	freeReplyObject(rep);
+	if (rc == FT_OK && (int64_t)until > (int64_t)op->now) {
+		op->remembered = true;
+	} else if (rc == FT_OK) {
+		argv[0] = "HDEL"; /* ended: it can never match again */
+		rc = remember_cmd(r, "remember expire", argv, 3,
+		    REDIS_REPLY_INTEGER, &rep, err, errlen);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* HSET the origin, then EXPIREAT the key to its end: every entry is set
+ * for the same remember= seconds, so the newest ends last. */
+static int
+r_remember_set(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX], field[HEX_DIGEST_LEN + 1], until[NUM_BUFSZ];
+	const char *argv[4] = {"HSET", key, field, until};
+	redisReply *rep = NULL;
+	int rc;
+
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+		FT_OK ||
+	    (rc = fmt_time(until, (time_t)op->until, err, errlen)) != FT_OK)
+		return rc;
+	hex_digest(op->digest, field);
+	rc = remember_cmd(r, "remember", argv, 4, REDIS_REPLY_INTEGER, &rep,
+	    err, errlen);
+	freeReplyObject(rep);
+	if (rc != FT_OK)
+		return rc;
+	argv[0] = "EXPIREAT";
+	argv[2] = until;
+	rc = remember_cmd(r, "remember expiry", argv, 3, REDIS_REPLY_INTEGER,
+	    &rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int
+r_remember_clear(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX];
+	const char *argv[2] = {"DEL", key};
+	redisReply *rep = NULL;
+	int rc;
+
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+	    FT_OK)
+		return rc;
+	rc = remember_cmd(r, "remember clear", argv, 2, REDIS_REPLY_INTEGER,
+	    &rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
 static int
 r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -744,6 +888,9 @@ r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 	case FT_OP_GET: return r_get(r, op, err, errlen);
 	case FT_OP_UNLOCK: return r_unlock(r, op, err, errlen);
 	case FT_OP_FORGET: return del_keys(r, op->user, err, errlen);
+	case FT_OP_REMEMBER_CHECK: return r_remember_check(r, op, err, errlen);
+	case FT_OP_REMEMBER_SET: return r_remember_set(r, op, err, errlen);
+	case FT_OP_REMEMBER_CLEAR: return r_remember_clear(r, op, err, errlen);
 	case FT_OP_MIRROR: break; /* the local cache's alone */
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
