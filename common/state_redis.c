@@ -745,9 +745,10 @@ r_attempt(
 
 /* ---- remember= (pam_flowtotp(8), REDIS KEYS) ----
  *   PREFIX:USER:remember  hash {hex digest of an origin: time it is
- *                         remembered until}.  EXPIREAT the latest of
- *                         them; an entry found ended is removed.  DEL
- *                         forgets every origin of the user at once. */
+ *                         remembered until}.  Expires with the latest
+ *                         of them (plus margin); an entry found ended is
+ *                         removed.  DEL forgets every origin of the user
+ *                         at once. */
 
 #define REMEMBER_SUFFIX "remember"
 #define HEX_DIGEST_LEN (2U * FT_REMEMBER_DIGEST_LEN)
@@ -766,7 +767,7 @@ hex_digest(const uint8_t *d, char out[HEX_DIGEST_LEN + 1])
 }
 
 /* One command on the user's remember key; the reply must be of type want
- * (or nil when nil_ok). */
+ * or nil. */
 static int
 remember_cmd(struct redis_impl *r, const char *what, const char **argv,
     int argc, int want, redisReply **rep, char *err, size_t errlen)
@@ -828,20 +829,24 @@ r_remember_check(
 	return rc;
 }
 
-/* HSET the origin, then EXPIREAT the key to its end: every entry is set
- * for the same remember= seconds, so the newest ends last. */
+/* HSET the origin, then EXPIRE the key when it ends: every entry is set
+ * for the same remember= seconds, so the newest ends last.  Relative, like
+ * every TTL here: the times are the host's (ft_now()), not the server's. */
 static int
 r_remember_set(
     struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
 	char key[KEY_MAX], field[HEX_DIGEST_LEN + 1], until[NUM_BUFSZ];
+	char ttl[NUM_BUFSZ];
 	const char *argv[4] = {"HSET", key, field, until};
 	redisReply *rep = NULL;
 	int rc;
 
 	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
 		FT_OK ||
-	    (rc = fmt_time(until, (time_t)op->until, err, errlen)) != FT_OK)
+	    (rc = fmt_time(until, (time_t)op->until, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(ttl, (time_t)(op->until - op->now) + TTL_MARGIN_S,
+		 err, errlen)) != FT_OK)
 		return rc;
 	hex_digest(op->digest, field);
 	rc = remember_cmd(r, "remember", argv, 4, REDIS_REPLY_INTEGER, &rep,
@@ -849,8 +854,8 @@ r_remember_set(
 	freeReplyObject(rep);
 	if (rc != FT_OK)
 		return rc;
-	argv[0] = "EXPIREAT";
-	argv[2] = until;
+	argv[0] = "EXPIRE";
+	argv[2] = ttl;
 	rc = remember_cmd(r, "remember expiry", argv, 3, REDIS_REPLY_INTEGER,
 	    &rep, err, errlen);
 	freeReplyObject(rep);

@@ -44,8 +44,14 @@ class Login:
 
 
 class Ctx:
-    def __init__(self, env):
+    def __init__(self, env, cache_args=None):
         self.env = env
+        # The module's and totp-enroll's state options: the gdbm cache of
+        # env, or Redis (tests/redis/test_remember_redis.py).
+        self.cache_args = cache_args or ["cache=" + env.cache]
+        env.opts = ["-o", "secret=" + env.secret_tpl]
+        for a in self.cache_args:
+            env.opts += ["-o", a]
         self.secrets = {}
         self.boot = self.boot_file("boot1")
         self.t = T0
@@ -62,9 +68,10 @@ class Ctx:
         return self.t
 
 
-def service(env, name, remember=SECONDS, first=True, extra=()):
-    a = ["secret=" + env.secret_tpl, "cache=" + env.cache,
-         "remember=%d" % remember] + list(extra)
+def service(c, name, remember=SECONDS, first=True, extra=()):
+    env = c.env
+    a = (["secret=" + env.secret_tpl] + c.cache_args +
+         ["remember=%d" % remember] + list(extra))
     with open(os.path.join(env.confdir, name), "w") as f:
         if first:
             f.write("auth requisite pam_unix.so\n")
@@ -90,6 +97,9 @@ def with_code(c, svc, user, desc, **kw):
     c.tick()
     lg = login(c, svc, user, [PASSWORD, clitest.totp(c.secrets[user], c.t)],
                **kw)
+    warn = [l for l in c.env.log_lines() if "warning=" in l]
+    if warn:
+        tap.diag("log: %s" % warn[-1])
     tap.ok(lg.rc == "PAM_SUCCESS" and len(lg.prompts) == 2 and
            lg.outcome() == ("success", "ok"),
            "%s: asked for the code, passes (%s %s)" %
@@ -130,7 +140,7 @@ def origins(c, svc, svc2, users):
     remembered(c, svc, a, "... and remembered again")
     with_code(c, svc, a, "another boot id (a reboot)",
               boot=c.boot_file("boot2"))
-    nofactor = service(c.env, "ftremnofactor", first=False)
+    nofactor = service(c, "ftremnofactor", first=False)
     c.tick()
     lg = login(c, nofactor, a, [clitest.totp(c.secrets[a], c.t)])
     tap.ok(len(lg.prompts) == 1 and "Password" not in lg.prompts[0] and
@@ -207,25 +217,37 @@ def setup(env):
     return users
 
 
-def main():
+def run(env, cache_args=None, in_store=in_clear):
+    """Every case against one backend; in_store(env) checks what the
+    store holds."""
+    users = setup(env)
+    c = Ctx(env, cache_args)
+    for u in users:
+        c.secrets[u] = enrol(env, u)
+    svc = service(c, "ftrem", extra=["deny=3", "unlock_time=60"])
+    svc2 = service(c, "ftrem2", extra=["deny=3", "unlock_time=60"])
+    origins(c, svc, svc2, users)
+    in_store(env)
+    clears(c, svc, users)
+    lockout(c, svc, users)
+    return c, users
+
+
+def need_root():
     clitest.need_components(pam=True)
     if not clitest.is_root():
         tap.skip_all("needs root (useradd, pam_unix reading shadow)")
+
+
+def main():
+    need_root()
     env = clitest.Env("remember")
     try:
-        users = setup(env)
-        c = Ctx(env)
-        for u in users:
-            c.secrets[u] = enrol(env, u)
-        svc = service(env, "ftrem", extra=["deny=3", "unlock_time=60"])
-        svc2 = service(env, "ftrem2", extra=["deny=3", "unlock_time=60"])
-        origins(c, svc, svc2, users)
-        in_clear(env)
-        clears(c, svc, users)
-        lockout(c, svc, users)
+        run(env)
     finally:
         env.cleanup()
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()
