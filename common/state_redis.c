@@ -1161,3 +1161,106 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 	ops->close(impl);
 	return rc;
 }
+
+/* ---- grace_days= records in Redis (state_redis.h) ---- */
+
+#define GRACE_SUFFIX "grace"
+
+/* Open a connection as the backend does, run one command on the user's
+ * grace key (argv[1] is filled in here) and close. */
+static int
+grace_command(const struct ft_config *c, const char *user, const char **argv,
+    int argc, redisReply **rep, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	char key[KEY_MAX];
+	struct exchange x = {.what = "grace record"};
+	struct cmd cmd = {.argc = argc, .argv = argv};
+	void *impl = NULL;
+	int rc;
+
+	*rep = NULL;
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = make_key(impl, user, GRACE_SUFFIX, key, err, errlen);
+	argv[1] = key;
+	if (rc == FT_OK)
+		rc = start_clock(impl, &x, err, errlen);
+	if (rc == FT_OK)
+		rc = command(impl, &x, &cmd, rep, err, errlen);
+	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(impl, x.what, *rep, err, errlen);
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	ops->close(impl);
+	return rc;
+}
+
+int
+ft_state_redis_grace_get(const struct ft_config *c, const char *user,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *argv[2] = {"GET", NULL};
+	redisReply *rep = NULL;
+	int rc;
+
+	if (outlen == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
+	out[0] = '\0';
+	rc = grace_command(c, user, argv, 2, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type == REDIS_REPLY_NIL)
+		rc = FT_ERR_NOENT;
+	else if (rep->type != REDIS_REPLY_STRING || rep->len >= outlen ||
+	    memchr(rep->str, '\0', rep->len) != NULL)
+		rc = ft_seterr(err, errlen, FT_ERR_CORRUPT,
+		    "Redis grace record of %s is not a flowtotp record", user);
+	else
+		memcpy(out, rep->str, rep->len + 1U);
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+ft_state_redis_grace_set(const struct ft_config *c, const char *user,
+    const char *value, bool only_new, bool *stored, char *err, size_t errlen)
+{
+	const char *argv[4] = {"SET", NULL, value, "NX"};
+	redisReply *rep = NULL;
+	int rc;
+
+	*stored = false;
+	rc = grace_command(c, user, argv, only_new ? 4 : 3, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type == REDIS_REPLY_STATUS)
+		*stored = true;
+	else if (rep->type != REDIS_REPLY_NIL || !only_new)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: SET of the grace record: unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+ft_state_redis_grace_del(
+    const struct ft_config *c, const char *user, char *err, size_t errlen)
+{
+	const char *argv[2] = {"DEL", NULL};
+	redisReply *rep = NULL;
+	int rc;
+
+	rc = grace_command(c, user, argv, 2, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: DEL of the grace record: unexpected reply");
+	else if (rep->integer == 0)
+		rc = FT_ERR_NOENT;
+	freeReplyObject(rep);
+	return rc;
+}
