@@ -68,8 +68,7 @@ extend(const struct cli_ctx *ctx, const char *user, struct ft_grace *g)
 		    user, FT_GRACE_DAYS_MAX);
 	g->extend_days += add;
 	err[0] = '\0';
-	if (ft_grace_save(&ctx->cfg, user, g, err, sizeof(err)) !=
-	    FT_OK)
+	if (ft_grace_save(&ctx->cfg, user, g, err, sizeof(err)) != FT_OK)
 		return cli_err(CLI_EX_FAIL,
 		    "%s: cannot write the grace record: %s", user, err);
 	cli_log(ctx, "grace of %s extended by %u days", user, add);

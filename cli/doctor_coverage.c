@@ -69,8 +69,10 @@ grace_text(const struct ft_config *c, const char *user, char *out, size_t len)
 	err[0] = '\0';
 	rc = ft_grace_load(c, user, &g, err, sizeof(err));
 	if (rc == FT_ERR_NOENT) {
-		(void)snprintf(out, len, "grace not started (%u days from the "
-		    "first login)", c->grace_days);
+		(void)snprintf(out, len,
+		    "grace not started (%u days from the "
+		    "first login)",
+		    c->grace_days);
 		return true;
 	}
 	if (rc != FT_OK || g.first > (int64_t)ft_now()) {
@@ -124,6 +126,8 @@ scan(struct coverage *cv)
 	unsigned n = 0;
 
 	setpwent();
+	/* totp-enroll is single-threaded: getpwent is fine here. */
+	// cppcheck-suppress getpwentCalled
 	while (n++ < SCAN_MAX && (pw = getpwent()) != NULL)
 		if (considered(&cv->ctx->cfg, pw))
 			check_user(cv, pw);

@@ -27,8 +27,8 @@ remove_grace(const struct cli_ctx *ctx, const struct cli_target *t)
 		cli_log(ctx, "grace record of %s removed", t->name);
 	if (rc == FT_OK || rc == FT_ERR_NOENT)
 		return CLI_EX_OK;
-	return cli_err(CLI_EX_FAIL, "grace record of %s not removed: %s",
-	    t->name, err);
+	return cli_err(
+	    CLI_EX_FAIL, "grace record of %s not removed: %s", t->name, err);
 }
 
 /* Remove the secret file and the login state.

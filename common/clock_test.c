@@ -44,5 +44,6 @@ ft_boot_id_file(void)
 {
 	const char *v = getenv("FLOWTOTP_TEST_BOOT_ID_FILE");
 
-	return v != NULL && v[0] != '\0' ? v : "/proc/sys/kernel/random/boot_id";
+	return v != NULL && v[0] != '\0' ? v
+					 : "/proc/sys/kernel/random/boot_id";
 }

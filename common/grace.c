@@ -96,8 +96,8 @@ bad:
 
 /* The record's one line; its length, or a negative ft_rc. */
 static int
-format(const struct ft_grace *g, char *line, size_t len, char *err,
-    size_t errlen)
+format(
+    const struct ft_grace *g, char *line, size_t len, char *err, size_t errlen)
 {
 	int n;
 
@@ -206,18 +206,19 @@ redis_load(const struct ft_config *c, const char *user, struct ft_grace *g,
 	return parse(buf, strlen(buf), g, err, errlen);
 }
 
+/* stored NULL: replace the record; else only a new one (SET NX). */
 static int
 redis_store(const struct ft_config *c, const char *user,
-    const struct ft_grace *g, bool only_new, bool *stored, char *err,
-    size_t errlen)
+    const struct ft_grace *g, bool *stored, char *err, size_t errlen)
 {
 	char line[GRACE_MAX_SIZE];
 	int n;
 
 	if ((n = format(g, line, sizeof(line), err, errlen)) < 0)
 		return n;
-	return ft_state_redis_grace_set(
-	    c, user, line, only_new, stored, err, errlen);
+	if (stored == NULL)
+		return ft_state_redis_grace_put(c, user, line, err, errlen);
+	return ft_state_redis_grace_create(c, user, line, stored, err, errlen);
 }
 #else
 static int
@@ -252,7 +253,7 @@ ft_grace_create(const struct ft_config *c, const char *user,
 	*created = false;
 	if (in_redis(c)) {
 #ifdef HAVE_REDIS
-		return redis_store(c, user, g, true, created, err, errlen);
+		return redis_store(c, user, g, created, err, errlen);
 #else
 		return no_redis(err, errlen);
 #endif
@@ -269,14 +270,11 @@ int
 ft_grace_save(const struct ft_config *c, const char *user,
     const struct ft_grace *g, char *err, size_t errlen)
 {
-	bool stored = false;
-
 	if (!in_redis(c))
 		return ft_grace_write(c->grace_dir, user, g, err, errlen);
 #ifdef HAVE_REDIS
-	return redis_store(c, user, g, false, &stored, err, errlen);
+	return redis_store(c, user, g, NULL, err, errlen);
 #else
-	(void)stored;
 	return no_redis(err, errlen);
 #endif
 }

@@ -50,7 +50,8 @@ ft_remember_boot_id(
 	int fd;
 
 	if (outlen <= BOOT_ID_LEN)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "no room for a boot id");
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "no room for a boot id");
 	/* /proc reports size 0, so ft_safe_read's size check does not fit;
 	 * the content is checked instead. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -78,8 +79,8 @@ field(const char *s)
 /* The digest's input: the fields, each followed by a NUL, so that no two
  * different origins give the same bytes. */
 static int
-message(const struct ft_remember_origin *o, const char *host,
-    const char *boot, char *msg, size_t msglen, size_t *len)
+message(const struct ft_remember_origin *o, const char *host, const char *boot,
+    char *msg, size_t msglen, size_t *len)
 {
 	const char *f[FIELDS];
 	size_t i, n, off = 0;
@@ -118,8 +119,8 @@ ft_remember_digest(const uint8_t *key, size_t keylen,
 	if (rc != FT_OK)
 		return rc;
 	if (gethostname(host, sizeof(host) - 1U) != 0)
-		return ft_seterr(err, errlen, FT_ERR_IO, "host name: %s",
-		    strerror(errno));
+		return ft_seterr(
+		    err, errlen, FT_ERR_IO, "host name: %s", strerror(errno));
 	host[sizeof(host) - 1U] = '\0';
 	if (message(o, host, boot, msg, sizeof(msg), &len) != FT_OK)
 		return ft_seterr(err, errlen, FT_ERR_TOOBIG,

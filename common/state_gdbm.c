@@ -834,8 +834,8 @@ rem_fetch(struct session *s, const datum *k, const char *user,
 }
 
 static int
-rem_store(struct session *s, const datum *k, const struct rem_rec *r,
-    char *err, size_t errlen)
+rem_store(struct session *s, const datum *k, const struct rem_rec *r, char *err,
+    size_t errlen)
 {
 	uint8_t buf[REM_SIZE_MAX];
 	unsigned i;
@@ -870,8 +870,8 @@ rem_prune(struct rem_rec *r, const uint8_t *d, time_t now)
 		    memcmp(r->digest[i], d, FT_REMEMBER_DIGEST_LEN) == 0)
 			continue;
 		if (o != i) {
-			memcpy(r->digest[o], r->digest[i],
-			    FT_REMEMBER_DIGEST_LEN);
+			memcpy(
+			    r->digest[o], r->digest[i], FT_REMEMBER_DIGEST_LEN);
 			r->until[o] = r->until[i];
 		}
 		o++;
@@ -899,7 +899,8 @@ rem_add(struct rem_rec *r, const uint8_t *d, int64_t until)
 }
 
 static int
-run_remember(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
+run_remember(
+    struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
 	char kb[REM_KEY_MAX];
 	struct rem_rec r;

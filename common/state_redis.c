@@ -766,22 +766,29 @@ hex_digest(const uint8_t *d, char out[HEX_DIGEST_LEN + 1])
 	out[HEX_DIGEST_LEN] = '\0';
 }
 
-/* One command on the user's remember key; the reply must be of type want
- * or nil. */
+/* One command on the user's remember key, and the reply type it must
+ * answer with (or nil). */
+struct remember_call {
+	const char *what;
+	const char **argv;
+	int argc;
+	int want;
+};
+
 static int
-remember_cmd(struct redis_impl *r, const char *what, const char **argv,
-    int argc, int want, redisReply **rep, char *err, size_t errlen)
+remember_cmd(struct redis_impl *r, const struct remember_call *k,
+    redisReply **rep, char *err, size_t errlen)
 {
-	struct exchange x = {.what = what};
-	struct cmd c = {.argc = argc, .argv = argv};
+	struct exchange x = {.what = k->what};
+	struct cmd c = {.argc = k->argc, .argv = k->argv};
 	int rc;
 
 	*rep = NULL;
 	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK ||
 	    (rc = command(r, &x, &c, rep, err, errlen)) != FT_OK)
 		return rc;
-	if ((*rep)->type != want && (*rep)->type != REDIS_REPLY_NIL) {
-		rc = reply_error(r, what, *rep, err, errlen);
+	if ((*rep)->type != k->want && (*rep)->type != REDIS_REPLY_NIL) {
+		rc = reply_error(r, k->what, *rep, err, errlen);
 		freeReplyObject(*rep);
 		*rep = NULL;
 	}
@@ -804,7 +811,9 @@ r_remember_check(
 	    FT_OK)
 		return rc;
 	hex_digest(op->digest, field);
-	rc = remember_cmd(r, "remember check", argv, 3, REDIS_REPLY_STRING,
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember check", argv, 3, REDIS_REPLY_STRING},
 	    &rep, err, errlen);
 	if (rc != FT_OK || rep->type == REDIS_REPLY_NIL) {
 		freeReplyObject(rep);
@@ -822,8 +831,10 @@ r_remember_check(
 		op->remembered = true;
 	} else if (rc == FT_OK) {
 		argv[0] = "HDEL"; /* ended: it can never match again */
-		rc = remember_cmd(r, "remember expire", argv, 3,
-		    REDIS_REPLY_INTEGER, &rep, err, errlen);
+		rc = remember_cmd(r,
+		    &(struct remember_call){
+			"remember expire", argv, 3, REDIS_REPLY_INTEGER},
+		    &rep, err, errlen);
 		freeReplyObject(rep);
 	}
 	return rc;
@@ -849,14 +860,17 @@ r_remember_set(
 		 err, errlen)) != FT_OK)
 		return rc;
 	hex_digest(op->digest, field);
-	rc = remember_cmd(r, "remember", argv, 4, REDIS_REPLY_INTEGER, &rep,
-	    err, errlen);
+	rc = remember_cmd(r,
+	    &(struct remember_call){"remember", argv, 4, REDIS_REPLY_INTEGER},
+	    &rep, err, errlen);
 	freeReplyObject(rep);
 	if (rc != FT_OK)
 		return rc;
 	argv[0] = "EXPIRE";
 	argv[2] = ttl;
-	rc = remember_cmd(r, "remember expiry", argv, 3, REDIS_REPLY_INTEGER,
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember expiry", argv, 3, REDIS_REPLY_INTEGER},
 	    &rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
@@ -874,7 +888,9 @@ r_remember_clear(
 	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
 	    FT_OK)
 		return rc;
-	rc = remember_cmd(r, "remember clear", argv, 2, REDIS_REPLY_INTEGER,
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember clear", argv, 2, REDIS_REPLY_INTEGER},
 	    &rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
@@ -1169,13 +1185,12 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 /* Open a connection as the backend does, run one command on the user's
  * grace key (argv[1] is filled in here) and close. */
 static int
-grace_command(const struct ft_config *c, const char *user, const char **argv,
-    int argc, redisReply **rep, char *err, size_t errlen)
+grace_command(const struct ft_config *c, const char *user,
+    const struct cmd *cmd, redisReply **rep, char *err, size_t errlen)
 {
 	const struct ft_state_backend_ops *ops = NULL;
 	char key[KEY_MAX];
 	struct exchange x = {.what = "grace record"};
-	struct cmd cmd = {.argc = argc, .argv = argv};
 	void *impl = NULL;
 	int rc;
 
@@ -1184,11 +1199,11 @@ grace_command(const struct ft_config *c, const char *user, const char **argv,
 	if (rc != FT_OK)
 		return rc;
 	rc = make_key(impl, user, GRACE_SUFFIX, key, err, errlen);
-	argv[1] = key;
+	cmd->argv[1] = key;
 	if (rc == FT_OK)
 		rc = start_clock(impl, &x, err, errlen);
 	if (rc == FT_OK)
-		rc = command(impl, &x, &cmd, rep, err, errlen);
+		rc = command(impl, &x, cmd, rep, err, errlen);
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(impl, x.what, *rep, err, errlen);
 		freeReplyObject(*rep);
@@ -1199,17 +1214,18 @@ grace_command(const struct ft_config *c, const char *user, const char **argv,
 }
 
 int
-ft_state_redis_grace_get(const struct ft_config *c, const char *user,
-    char *out, size_t outlen, char *err, size_t errlen)
+ft_state_redis_grace_get(const struct ft_config *c, const char *user, char *out,
+    size_t outlen, char *err, size_t errlen)
 {
 	const char *argv[2] = {"GET", NULL};
+	const struct cmd cmd = {.argc = 2, .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
 	if (outlen == 0)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
 	out[0] = '\0';
-	rc = grace_command(c, user, argv, 2, &rep, err, errlen);
+	rc = grace_command(c, user, &cmd, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type == REDIS_REPLY_NIL)
@@ -1224,21 +1240,21 @@ ft_state_redis_grace_get(const struct ft_config *c, const char *user,
 	return rc;
 }
 
-int
-ft_state_redis_grace_set(const struct ft_config *c, const char *user,
-    const char *value, bool only_new, bool *stored, char *err, size_t errlen)
+/* SET (argc 3) or SET NX (argc 4); *stored: written. */
+static int
+grace_set(const struct ft_config *c, const char *user, const struct cmd *cmd,
+    bool *stored, char *err, size_t errlen)
 {
-	const char *argv[4] = {"SET", NULL, value, "NX"};
 	redisReply *rep = NULL;
 	int rc;
 
 	*stored = false;
-	rc = grace_command(c, user, argv, only_new ? 4 : 3, &rep, err, errlen);
+	rc = grace_command(c, user, cmd, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type == REDIS_REPLY_STATUS)
 		*stored = true;
-	else if (rep->type != REDIS_REPLY_NIL || !only_new)
+	else if (rep->type != REDIS_REPLY_NIL || cmd->argc != 4)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis: SET of the grace record: unexpected reply");
 	freeReplyObject(rep);
@@ -1246,14 +1262,36 @@ ft_state_redis_grace_set(const struct ft_config *c, const char *user,
 }
 
 int
+ft_state_redis_grace_create(const struct ft_config *c, const char *user,
+    const char *value, bool *stored, char *err, size_t errlen)
+{
+	const char *argv[4] = {"SET", NULL, value, "NX"};
+	const struct cmd cmd = {.argc = 4, .argv = argv};
+
+	return grace_set(c, user, &cmd, stored, err, errlen);
+}
+
+int
+ft_state_redis_grace_put(const struct ft_config *c, const char *user,
+    const char *value, char *err, size_t errlen)
+{
+	const char *argv[3] = {"SET", NULL, value};
+	const struct cmd cmd = {.argc = 3, .argv = argv};
+	bool stored = false;
+
+	return grace_set(c, user, &cmd, &stored, err, errlen);
+}
+
+int
 ft_state_redis_grace_del(
     const struct ft_config *c, const char *user, char *err, size_t errlen)
 {
 	const char *argv[2] = {"DEL", NULL};
+	const struct cmd cmd = {.argc = 2, .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
-	rc = grace_command(c, user, argv, 2, &rep, err, errlen);
+	rc = grace_command(c, user, &cmd, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)

@@ -26,10 +26,12 @@ int ft_state_redis_config_get(const struct ft_config *c, const char *param,
 /* FT_OK with out set, FT_ERR_NOENT if there is none. */
 int ft_state_redis_grace_get(const struct ft_config *c, const char *user,
     char *out, size_t outlen, char *err, size_t errlen);
-/* SET, or with only_new SET NX: *stored says whether it was written (NX:
- * false if a record is there already). */
-int ft_state_redis_grace_set(const struct ft_config *c, const char *user,
-    const char *value, bool only_new, bool *stored, char *err, size_t errlen);
+/* SET NX: *stored false if a record is there already. */
+int ft_state_redis_grace_create(const struct ft_config *c, const char *user,
+    const char *value, bool *stored, char *err, size_t errlen);
+/* SET: replace the record. */
+int ft_state_redis_grace_put(const struct ft_config *c, const char *user,
+    const char *value, char *err, size_t errlen);
 /* DEL: FT_OK, FT_ERR_NOENT if there was none. */
 int ft_state_redis_grace_del(
     const struct ft_config *c, const char *user, char *err, size_t errlen);

@@ -40,9 +40,8 @@ remember_applies(const struct ftpam_login *lg)
 static bool
 origin_digest(struct ftpam_login *lg, uint8_t d[FT_REMEMBER_DIGEST_LEN])
 {
-	struct ft_remember_origin o = {.user = lg->user,
-	    .service = lg->service,
-	    .rhost = lg->rhost};
+	struct ft_remember_origin o = {
+	    .user = lg->user, .service = lg->service, .rhost = lg->rhost};
 	const void *tty = NULL;
 	bool have = lg->sstate == FTPAM_SECRET_OK;
 	char err[FTPAM_DETAIL_MAX];
