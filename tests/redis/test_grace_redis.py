@@ -11,7 +11,8 @@ redis-server:
  - a damaged value: grace over, and the value left as it was;
  - a write Redis refuses denies (reason cache_error);
  - FLUSHALL forgets the record: the grace starts again (documented);
- - totp-enroll reset removes the grace record, in Redis and as a file."""
+ - totp-enroll reset removes the grace record, in Redis and as a file;
+ - Redis unreachable: no grace, denied."""
 import os
 import sys
 
@@ -162,6 +163,9 @@ def main():
             admin(f)
             damaged(f)
             reset_removes(f)
+            srv.stop()
+            tg.denied(f.login("a", T0 + 60 * DAY),
+                      "Redis unreachable: no grace", "Redis")
     finally:
         env.cleanup()
     tap.done_testing()
