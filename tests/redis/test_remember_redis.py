@@ -4,7 +4,8 @@
 private redis-server, and what Redis holds: one hash per user,
 PREFIX:USER:remember, whose fields are digests (neither the rhost nor the
 tty in clear) and whose key expires (EXPIREAT) at the latest entry's end;
-totp-enroll reset deletes it."""
+totp-enroll reset deletes it; a key of the wrong type is never a
+remembered login."""
 import os
 import sys
 
@@ -35,6 +36,25 @@ def store_check(srv):
     return check
 
 
+def damaged(env, srv, c, user):
+    """A remember key of the wrong type: the code is asked (a warning
+    line), never a remembered login; unlock deletes the key."""
+    key = "%s:%s:remember" % (PREFIX, user)
+    srv.cmd("DEL", key)
+    srv.cmd("SET", key, "not-a-hash")
+    before = len(env.log_lines())
+    tr.with_code(c, "ftrem", user, "a damaged remember key")
+    tr.with_code(c, "ftrem", user, "... and again (nothing remembered)")
+    warn = [l for l in env.log_lines()[before:] if "warning=" in l]
+    tap.ok(any("WRONGTYPE" in l or "remember" in l for l in warn),
+           "... with a warning line (%s)" % (warn[:1],))
+    r = env.run(["unlock", user], now=c.t)
+    tap.ok(r.returncode == 0 and srv.cmd("EXISTS", key) == 0,
+           "totp-enroll unlock deletes the damaged key")
+    tr.with_code(c, "ftrem", user, "after unlock")
+    tr.remembered(c, "ftrem", user, "... and remembered again")
+
+
 def main():
     tr.need_root()
     if not redislib.REDIS_SERVER:
@@ -47,6 +67,7 @@ def main():
                     "redis_password_file=" + srv.passfile,
                     "redis_prefix=" + PREFIX]
             c, users = tr.run(env, args, store_check(srv))
+            damaged(env, srv, c, users[0])
             r = env.run(["reset", "--yes", users[1]], now=c.t)
             key = "%s:%s:remember" % (PREFIX, users[1])
             tap.ok(r.returncode == 0 and srv.cmd("EXISTS", key) == 0,
