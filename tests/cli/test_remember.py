@@ -225,6 +225,10 @@ def run(env, cache_args=None, in_store=in_clear):
     svc2 = service(c, "ftrem2", extra=["deny=3", "unlock_time=60"])
     origins(c, svc, svc2, users)
     in_store(env)
+    r = env.run(["status", users[0], "-o", "remember=%d" % SECONDS],
+                now=c.t)
+    tap.ok("remember %d s" % SECONDS in r.stdout,
+           "totp-enroll status shows remember= (%s)" % r.stdout.strip())
     clears(c, svc, users)
     lockout(c, svc, users)
     return c, users
