@@ -26,9 +26,9 @@ show(const struct cli_ctx *ctx, const char *user, const struct ft_grace *g)
 	cli_time_text(
 	    (time_t)ft_grace_end(g, ctx->cfg.grace_days), end, sizeof(end));
 	(void)printf("%s: grace since %s, until %s (grace_days=%u, extended "
-		     "by %u day%s)\n",
+		     "by %u day%s; record in %s)\n",
 	    user, first, end, ctx->cfg.grace_days, g->extend_days,
-	    g->extend_days == 1 ? "" : "s");
+	    g->extend_days == 1 ? "" : "s", ft_grace_source(&ctx->cfg));
 }
 
 static int
@@ -38,7 +38,7 @@ reset(const struct cli_ctx *ctx, const char *user)
 	int rc;
 
 	err[0] = '\0';
-	rc = ft_grace_remove(ctx->cfg.grace_dir, user, err, sizeof(err));
+	rc = ft_grace_delete(&ctx->cfg, user, err, sizeof(err));
 	if (rc == FT_ERR_NOENT) {
 		(void)printf("%s: no grace record.\n", user);
 		return CLI_EX_OK;
@@ -68,8 +68,7 @@ extend(const struct cli_ctx *ctx, const char *user, struct ft_grace *g)
 		    user, FT_GRACE_DAYS_MAX);
 	g->extend_days += add;
 	err[0] = '\0';
-	if (ft_grace_write(ctx->cfg.grace_dir, user, g, err, sizeof(err)) !=
-	    FT_OK)
+	if (ft_grace_save(&ctx->cfg, user, g, err, sizeof(err)) != FT_OK)
 		return cli_err(CLI_EX_FAIL,
 		    "%s: cannot write the grace record: %s", user, err);
 	cli_log(ctx, "grace of %s extended by %u days", user, add);
@@ -99,7 +98,7 @@ cmd_grace(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->o.reset)
 		return reset(ctx, t.name);
 	err[0] = '\0';
-	rc = ft_grace_read(ctx->cfg.grace_dir, t.name, &g, err, sizeof(err));
+	rc = ft_grace_load(&ctx->cfg, t.name, &g, err, sizeof(err));
 	if (rc == FT_ERR_NOENT && (ctx->o.seen & CLI_O_EXTEND) == 0) {
 		(void)printf("%s: no grace record (the grace starts at the "
 			     "first login past the first factor).\n",

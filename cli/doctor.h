@@ -135,5 +135,9 @@ void doc_check_cache(const struct doc_root *root, const struct ft_config *cfg,
  * policy and persistence (doctor_redis.c). */
 void doc_check_redis(const struct ft_config *cfg, struct doc_report *rep);
 void doc_check_clock(const struct doc_root *root, struct doc_report *rep);
+/* With a rollout configured (require=, exempt=, grace_days=): the required
+ * users without enrolment and their grace (doctor_coverage.c). */
+void doc_check_coverage(const struct cli_ctx *ctx, const struct ft_config *cfg,
+    struct doc_report *rep);
 
 #endif

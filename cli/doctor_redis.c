@@ -45,6 +45,14 @@ static const struct doc_kind k_nopersist = {"redis-no-persistence", DOC_INFO,
     "nothing to do for replay records (they live minutes); but a restart of "
     "the server forgets every lockout: enable appendonly or save if "
     "lockouts must survive one"};
+/* grace_days= keeps its first-seen records in Redis (no TTL): a server
+ * that forgets them on a restart (or FLUSHALL) gives every unenrolled
+ * required user a new grace. */
+static const struct doc_kind k_grace_nopersist = {"redis-grace-no-persistence",
+    DOC_WARN,
+    "enable appendonly (or a save schedule) on the server: grace_days= keeps "
+    "its first-seen records there, and a restart without persistence starts "
+    "every unenrolled user's grace again"};
 
 /* A wrong or unusable password: the server's refusal, or a password file
  * the state layer would not read (missing, unsafe, empty). */
@@ -128,10 +136,16 @@ check_settings(const struct ft_config *c, struct doc_report *rep)
 		doc_add(rep, &k_eviction, &w, "maxmemory-policy is %s", policy);
 	if (!get(c, "save", save, rep) || !get(c, "appendonly", aof, rep))
 		return;
-	if (save[0] == '\0' && strcmp(aof, "no") == 0)
-		doc_add(rep, &k_nopersist, &w,
-		    "save is off and appendonly is no: a restart of the server "
-		    "forgets the lockouts");
+	if (save[0] != '\0' || strcmp(aof, "no") != 0)
+		return;
+	doc_add(rep, &k_nopersist, &w,
+	    "save is off and appendonly is no: a restart of the server "
+	    "forgets the lockouts");
+	if (c->grace_days > 0)
+		doc_add(rep, &k_grace_nopersist, &w,
+		    "grace_days=%u keeps the grace records in this server, "
+		    "which neither saves nor appends",
+		    c->grace_days);
 }
 #endif
 

@@ -27,6 +27,8 @@ struct user_view {
 	uint64_t ahead_steps;
 	struct ft_policy pol;	/* require=/exempt= as a login decides it */
 	char grace[CLI_ERRLEN]; /* grace_days=: where the user stands, or "" */
+	const char *grace_source; /* "file" or "redis" (ft_grace_source) */
+	unsigned remember;	  /* remember= seconds, 0: off */
 };
 
 /* The clock ran ahead: every current code is refused until real time
@@ -155,7 +157,9 @@ print_text(const char *name, const struct user_view *v)
 	text_state(v);
 	(void)printf(", policy %s", v->pol.why);
 	if (v->grace[0] != '\0')
-		(void)printf(", %s", v->grace);
+		(void)printf(", %s (record: %s)", v->grace, v->grace_source);
+	if (v->remember > 0)
+		(void)printf(", remember %u s", v->remember);
 	(void)printf("\n");
 }
 
@@ -219,7 +223,8 @@ print_json(
 		cli_json_str(stdout, v->grace);
 	else
 		(void)printf("null");
-	(void)printf("}");
+	(void)printf(",\"grace_source\":\"%s\",\"remember\":%u}",
+	    v->grace_source, v->remember);
 }
 
 /* The verdict a login would reach for this user, from the same code. */
@@ -250,11 +255,13 @@ grace_of(
 	int rc;
 
 	v->grace[0] = '\0';
+	v->grace_source = ft_grace_source(&ctx->cfg);
+	v->remember = ctx->cfg.remember;
 	if (ctx->cfg.grace_days == 0 || v->load_rc != FT_ERR_NOENT ||
 	    !v->pol.required)
 		return;
 	err[0] = '\0';
-	rc = ft_grace_read(ctx->cfg.grace_dir, t->name, &g, err, sizeof(err));
+	rc = ft_grace_load(&ctx->cfg, t->name, &g, err, sizeof(err));
 	if (rc == FT_ERR_NOENT) {
 		(void)snprintf(v->grace, sizeof(v->grace),
 		    "grace not started (%u days from the next login)",

@@ -10,3 +10,9 @@ ft_now(void)
 {
 	return time(NULL);
 }
+
+const char *
+ft_boot_id_file(void)
+{
+	return "/proc/sys/kernel/random/boot_id";
+}

@@ -1,6 +1,7 @@
 /* Test-only clock, linked into pam_flowtotp_test.so and totp-enroll-test,
  * never into an installed binary.  FLOWTOTP_TEST_NOW=SECONDS pins the time;
- * FLOWTOTP_TEST_OFFSET=SECONDS shifts the real time.  Unset: real time. */
+ * FLOWTOTP_TEST_OFFSET=SECONDS shifts the real time.  Unset: real time.
+ * FLOWTOTP_TEST_BOOT_ID_FILE=PATH names the boot id file (a reboot). */
 #include <config.h>
 
 #include <errno.h>
@@ -36,4 +37,13 @@ ft_now(void)
 	if (env_seconds("FLOWTOTP_TEST_OFFSET", &n))
 		return time(NULL) + (time_t)n;
 	return time(NULL);
+}
+
+const char *
+ft_boot_id_file(void)
+{
+	const char *v = getenv("FLOWTOTP_TEST_BOOT_ID_FILE");
+
+	return v != NULL && v[0] != '\0' ? v
+					 : "/proc/sys/kernel/random/boot_id";
 }

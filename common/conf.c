@@ -12,6 +12,7 @@
 #include "backup.h"
 #include "conf.h"
 #include "grace.h"
+#include "remember.h"
 #include "otp.h"
 #include "policy.h"
 #include "rc.h"
@@ -134,6 +135,10 @@ static const struct opt options[] = {
 	false, "days a required user without enrolment is let in (0: none)"},
     {"grace_dir", OPT_PATH, F(grace_dir), 0, PX_NONE, 0, FT_GRACE_DIR_DEFAULT,
 	true, "root-owned directory of the grace first-seen records"},
+    {"remember", OPT_UINT, F(remember), 0, FT_REMEMBER_SECONDS_MAX, 0, NULL,
+	false,
+	"seconds the same service, remote host and tty are not asked again "
+	"after a code (0: off)"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

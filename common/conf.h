@@ -79,6 +79,9 @@ struct ft_config {
 	 * grace_dir=  where the first-seen records live (grace.h) */
 	unsigned grace_days;
 	char grace_dir[PATH_MAX];
+	/* remember=  seconds an origin that gave a code is not asked again
+	 * (0: off; remember.h) */
+	unsigned remember;
 };
 
 void ft_config_defaults(struct ft_config *c);

@@ -15,6 +15,9 @@
 #include "grace.h"
 #include "rc.h"
 #include "safefile.h"
+#ifdef HAVE_REDIS
+#include "state_redis.h"
+#endif
 #include "wipe.h"
 
 #define GRACE_MAGIC "flowtotp-grace 1 "
@@ -91,6 +94,22 @@ bad:
 	    "grace record does not parse (damaged)");
 }
 
+/* The record's one line; its length, or a negative ft_rc. */
+static int
+format(
+    const struct ft_grace *g, char *line, size_t len, char *err, size_t errlen)
+{
+	int n;
+
+	if (g->first <= 0 || g->extend_days > FT_GRACE_DAYS_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "bad grace record");
+	n = snprintf(line, len, GRACE_MAGIC "first=%" PRId64 " extend=%u\n",
+	    g->first, g->extend_days);
+	if (n < 0 || (size_t)n >= len)
+		return ft_seterr(err, errlen, FT_ERR_TOOBIG, "grace record");
+	return n;
+}
+
 int
 ft_grace_read(const char *dir, const char *user, struct ft_grace *g, char *err,
     size_t errlen)
@@ -128,16 +147,11 @@ ft_grace_write(const char *dir, const char *user, const struct ft_grace *g,
 	if ((rc = record_path(dir, user, path, sizeof(path), err, errlen)) !=
 	    FT_OK)
 		return rc;
-	if (g->first <= 0 || g->extend_days > FT_GRACE_DAYS_MAX)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "bad grace record");
 	rc = ft_ensure_dir(dir, GRACE_DIR_MODE, ROOT_ID, ROOT_ID, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	n = snprintf(line, sizeof(line),
-	    GRACE_MAGIC "first=%" PRId64 " extend=%u\n", g->first,
-	    g->extend_days);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return ft_seterr(err, errlen, FT_ERR_TOOBIG, "grace record");
+	if ((n = format(g, line, sizeof(line), err, errlen)) < 0)
+		return n;
 	return ft_atomic_write(path, line, (size_t)n, &own, err, errlen);
 }
 
@@ -162,4 +176,118 @@ ft_grace_end(const struct ft_grace *g, unsigned days)
 	if (g->first > INT64_MAX - span)
 		return INT64_MAX;
 	return g->first + span;
+}
+
+/* ---- the store the configuration selects ---- */
+
+static bool
+in_redis(const struct ft_config *c)
+{
+	return strcmp(c->cache, FT_CACHE_REDIS) == 0;
+}
+
+const char *
+ft_grace_source(const struct ft_config *c)
+{
+	return in_redis(c) ? "redis" : "file";
+}
+
+#ifdef HAVE_REDIS
+static int
+redis_load(const struct ft_config *c, const char *user, struct ft_grace *g,
+    char *err, size_t errlen)
+{
+	char buf[GRACE_MAX_SIZE];
+	int rc;
+
+	rc = ft_state_redis_grace_get(c, user, buf, sizeof(buf), err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	return parse(buf, strlen(buf), g, err, errlen);
+}
+
+/* stored NULL: replace the record; else only a new one (SET NX). */
+static int
+redis_store(const struct ft_config *c, const char *user,
+    const struct ft_grace *g, bool *stored, char *err, size_t errlen)
+{
+	char line[GRACE_MAX_SIZE];
+	int n;
+
+	if ((n = format(g, line, sizeof(line), err, errlen)) < 0)
+		return n;
+	if (stored == NULL)
+		return ft_state_redis_grace_put(c, user, line, err, errlen);
+	return ft_state_redis_grace_create(c, user, line, stored, err, errlen);
+}
+#else
+static int
+no_redis(char *err, size_t errlen)
+{
+	return ft_seterr(
+	    err, errlen, FT_ERR_UNSUPPORTED, "this build has no Redis support");
+}
+#endif
+
+int
+ft_grace_load(const struct ft_config *c, const char *user, struct ft_grace *g,
+    char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	if (!in_redis(c))
+		return ft_grace_read(c->grace_dir, user, g, err, errlen);
+#ifdef HAVE_REDIS
+	return redis_load(c, user, g, err, errlen);
+#else
+	return no_redis(err, errlen);
+#endif
+}
+
+int
+ft_grace_create(const struct ft_config *c, const char *user,
+    const struct ft_grace *g, bool *created, char *err, size_t errlen)
+{
+	struct ft_grace old;
+	int rc;
+
+	*created = false;
+	if (in_redis(c)) {
+#ifdef HAVE_REDIS
+		return redis_store(c, user, g, created, err, errlen);
+#else
+		return no_redis(err, errlen);
+#endif
+	}
+	rc = ft_grace_read(c->grace_dir, user, &old, err, errlen);
+	if (rc != FT_ERR_NOENT)
+		return rc == FT_OK || rc == FT_ERR_CORRUPT ? FT_OK : rc;
+	rc = ft_grace_write(c->grace_dir, user, g, err, errlen);
+	*created = rc == FT_OK;
+	return rc;
+}
+
+int
+ft_grace_save(const struct ft_config *c, const char *user,
+    const struct ft_grace *g, char *err, size_t errlen)
+{
+	if (!in_redis(c))
+		return ft_grace_write(c->grace_dir, user, g, err, errlen);
+#ifdef HAVE_REDIS
+	return redis_store(c, user, g, NULL, err, errlen);
+#else
+	return no_redis(err, errlen);
+#endif
+}
+
+int
+ft_grace_delete(
+    const struct ft_config *c, const char *user, char *err, size_t errlen)
+{
+	if (!in_redis(c))
+		return ft_grace_remove(c->grace_dir, user, err, errlen);
+#ifdef HAVE_REDIS
+	return ft_state_redis_grace_del(c, user, err, errlen);
+#else
+	return no_redis(err, errlen);
+#endif
 }

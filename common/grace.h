@@ -6,8 +6,11 @@
 #ifndef FLOWTOTP_GRACE_H
 #define FLOWTOTP_GRACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "conf.h"
 
 #define FT_GRACE_DIR_DEFAULT "/var/lib/flowtotp/grace"
 #define FT_GRACE_DAYS_MAX 3650U /* ten years: past that, use require= */
@@ -33,6 +36,24 @@ int ft_grace_write(const char *dir, const char *user, const struct ft_grace *g,
  * if there is none. */
 int ft_grace_remove(
     const char *dir, const char *user, char *err, size_t errlen);
+
+/* The store the configuration selects: with cache=redis the record is the
+ * Redis key PREFIX:USER:grace (no TTL, the same text), so that every host
+ * of a fleet sees one deadline; else the file in grace_dir.  The same
+ * results as the file functions above. */
+int ft_grace_load(const struct ft_config *c, const char *user,
+    struct ft_grace *g, char *err, size_t errlen);
+/* Write the record only if there is none (Redis SET NX; a file is
+ * written unless one exists).  *created false: another login wrote one
+ * first (the caller reads it). */
+int ft_grace_create(const struct ft_config *c, const char *user,
+    const struct ft_grace *g, bool *created, char *err, size_t errlen);
+int ft_grace_save(const struct ft_config *c, const char *user,
+    const struct ft_grace *g, char *err, size_t errlen);
+int ft_grace_delete(
+    const struct ft_config *c, const char *user, char *err, size_t errlen);
+/* "redis" or "file": where ft_grace_load looks, for status lines. */
+const char *ft_grace_source(const struct ft_config *c);
 
 /* When the grace ends: first + (days + extend_days) days; saturates. */
 int64_t ft_grace_end(const struct ft_grace *g, unsigned days);

@@ -236,7 +236,8 @@ mirror_op(const struct ft_state_op *op, struct ft_state_op *m)
 	m->now = op->now;
 	m->no_record = op->no_record;
 	m->now_step = op->now_step;
-	if (op->kind == FT_OP_UNLOCK || op->kind == FT_OP_FORGET) {
+	if (op->kind == FT_OP_UNLOCK || op->kind == FT_OP_FORGET ||
+	    op->kind == FT_OP_REMEMBER_CLEAR) {
 		m->kind = op->kind; /* the same change, locally */
 		return;
 	}
@@ -259,8 +260,11 @@ mirror_local(struct ft_state *st, const struct ft_state_op *op)
 	char why[FT_STATE_WARNING_MAX];
 	int rc;
 
+	/* A remembered origin is Redis's alone: the local copy only has to
+	 * forget them with the user's other records. */
 	if (!st->fallback_local || op->kind == FT_OP_GET ||
-	    op->kind == FT_OP_PROBE)
+	    op->kind == FT_OP_PROBE || op->kind == FT_OP_REMEMBER_CHECK ||
+	    op->kind == FT_OP_REMEMBER_SET)
 		return;
 	why[0] = '\0';
 	mirror_op(op, &m);
@@ -327,6 +331,20 @@ ft_state_ran_ahead(uint64_t last_step, uint64_t now_step, unsigned window)
 	return last_step > now_step + window;
 }
 
+/* This call set a lock (it was not locked before: the verdict was not
+ * LOCKED): the user's remembered origins go, so that after the lock an
+ * origin must give a code again.  A record the backend did not report
+ * (Redis never reports less than begin's) is cleared too. */
+static int
+clear_if_locked(
+    struct ft_state *st, const struct ft_state_op *op, char *err, size_t errlen)
+{
+	if (op->verdict == FT_STATE_LOCKED ||
+	    (op->known && op->state.locked_until == 0))
+		return FT_OK;
+	return ft_state_remember_clear(st, op->user, err, errlen);
+}
+
 int
 ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
     enum ft_state_verdict *verdict, char *err, size_t errlen)
@@ -339,6 +357,8 @@ ft_state_begin_attempt(struct ft_state *st, const char *user, time_t now,
 
 	rc = dispatch(st, &op, err, errlen);
 	*verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
+	if (rc == FT_OK)
+		rc = clear_if_locked(st, &op, err, errlen);
 	return rc;
 }
 
@@ -358,6 +378,8 @@ ft_state_attempt(
 	l->verdict = rc == FT_OK ? op.verdict : FT_STATE_LOCKED;
 	l->step = op.step;
 	copy_record(&op, rc, l);
+	if (rc == FT_OK)
+		rc = clear_if_locked(st, &op, err, errlen);
 	return rc;
 }
 
@@ -408,6 +430,8 @@ ft_state_unlock(struct ft_state *st, const char *user, uint64_t now_step,
 
 	rc = dispatch(st, &op, err, errlen);
 	*rewound = rc == FT_OK && op.rewound;
+	if (rc == FT_OK)
+		rc = ft_state_remember_clear(st, user, err, errlen);
 	return rc;
 }
 
@@ -416,6 +440,61 @@ ft_state_forget(struct ft_state *st, const char *user, char *err, size_t errlen)
 {
 	struct ft_state_op op = {
 	    .kind = FT_OP_FORGET, .user = user, .now = ft_now()};
+	int rc;
+
+	rc = dispatch(st, &op, err, errlen);
+	if (rc == FT_OK)
+		rc = ft_state_remember_clear(st, user, err, errlen);
+	return rc;
+}
+
+/* ---- remember= ---- */
+
+int
+ft_state_remember_check(
+    struct ft_state *st, struct ft_state_remember *r, char *err, size_t errlen)
+{
+	struct ft_state_op op = {.kind = FT_OP_REMEMBER_CHECK,
+	    .user = r->user,
+	    .now = r->now,
+	    .digest = r->digest};
+	struct ft_user_state us;
+	int rc;
+
+	r->remembered = false;
+	if (r->digest == NULL)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no origin digest");
+	/* The lock first: a locked user is never let in without a code. */
+	rc = ft_state_get(st, r->user, r->now, &us, err, errlen);
+	if (rc != FT_OK || us.locked_until != 0)
+		return rc;
+	rc = dispatch(st, &op, err, errlen);
+	r->remembered = rc == FT_OK && op.remembered;
+	return rc;
+}
+
+int
+ft_state_remember_set(struct ft_state *st, const struct ft_state_remember *r,
+    char *err, size_t errlen)
+{
+	struct ft_state_op op = {.kind = FT_OP_REMEMBER_SET,
+	    .user = r->user,
+	    .now = r->now,
+	    .digest = r->digest,
+	    .until = r->until};
+
+	if (r->digest == NULL || r->until <= (int64_t)r->now)
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "no origin digest or time");
+	return dispatch(st, &op, err, errlen);
+}
+
+int
+ft_state_remember_clear(
+    struct ft_state *st, const char *user, char *err, size_t errlen)
+{
+	struct ft_state_op op = {
+	    .kind = FT_OP_REMEMBER_CLEAR, .user = user, .now = ft_now()};
 
 	return dispatch(st, &op, err, errlen);
 }

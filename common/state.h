@@ -145,6 +145,35 @@ int ft_state_unlock(struct ft_state *st, const char *user, uint64_t now_step,
 int ft_state_forget(
     struct ft_state *st, const char *user, char *err, size_t errlen);
 
+/* remember= (remember.h): the origins a user logged in from with a code,
+ * each as a digest with the time it is remembered until.  Kept in the same
+ * store as the user's record (flowtotp(5), REMEMBER RECORDS); all of a
+ * user's origins go at once with ft_state_remember_clear, which
+ * ft_state_forget, ft_state_unlock and a lockout (begin or attempt setting
+ * a lock) call as well. */
+struct ft_state_remember {
+	const char *user;
+	time_t now;
+	const uint8_t *digest; /* FT_REMEMBER_DIGEST_LEN bytes */
+	int64_t until;	       /* set: remembered until then */
+	bool remembered;       /* check: out (false on any error) */
+};
+
+/* Is this origin remembered at r->now?  Never for a locked user: the lock
+ * is read first.  A damaged remember record is an error (not remembered;
+ * the caller asks for a code and logs err). */
+int ft_state_remember_check(
+    struct ft_state *st, struct ft_state_remember *r, char *err, size_t errlen);
+
+/* Remember this origin until r->until, dropping the user's expired ones
+ * (and a damaged record). */
+int ft_state_remember_set(struct ft_state *st,
+    const struct ft_state_remember *r, char *err, size_t errlen);
+
+/* Forget every origin of the user. */
+int ft_state_remember_clear(
+    struct ft_state *st, const char *user, char *err, size_t errlen);
+
 /* "gdbm" or "redis": the backend that answered the last call. */
 const char *ft_state_backend_name(const struct ft_state *st);
 

@@ -20,6 +20,10 @@ enum ft_state_op_kind {
 	FT_OP_UNLOCK,
 	FT_OP_FORGET,
 	FT_OP_MIRROR, /* gdbm: take in what Redis answered (state, step) */
+	/* remember=: records of their own, next to the user's */
+	FT_OP_REMEMBER_CHECK,
+	FT_OP_REMEMBER_SET,
+	FT_OP_REMEMBER_CLEAR,
 };
 
 /* One operation: what the backend needs in, what it answers out.  Built
@@ -39,6 +43,11 @@ struct ft_state_op {
 	bool no_record;	   /* FT_STATE_NO_RECORD: never create a record */
 	uint64_t now_step; /* in: UNLOCK (0: steps left alone) */
 	bool rewound;	   /* out: UNLOCK moved a step from the future */
+	/* REMEMBER_CHECK and _SET: the origin's digest
+	 * (FT_REMEMBER_DIGEST_LEN bytes); SET: until when; CHECK: out. */
+	const uint8_t *digest;
+	int64_t until;
+	bool remembered;
 };
 
 struct ft_state_backend_ops {

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
+#include <openssl/crypto.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@
 
 #include "flock_wait.h"
 #include "rc.h"
+#include "remember.h"
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
@@ -742,6 +744,196 @@ apply_op(struct ft_state_op *op, struct ft_user_state *st, bool found)
 	}
 }
 
+/* ---- remember= records ---- */
+
+/* One record per user under the key NUL "remember" NUL USER: a user name
+ * (the key of the user's own record) never holds a NUL, so no user's record
+ * can be read as a remember record or the other way round.  Layout:
+ *   0  u8   version (REM_VERSION)
+ *   1  u8   count of entries (at most REM_ENTRIES)
+ *   2  u8[2] zero
+ *   4  count entries of { u8[16] origin digest, i64 until }
+ * Anything else is damaged: not remembered, rewritten by the next set. */
+#define REM_VERSION 1U
+#define REM_ENTRIES 16U /* origins per user; the soonest to end goes */
+#define REM_HEAD 4U
+#define REM_ENTRY (FT_REMEMBER_DIGEST_LEN + sizeof(uint64_t))
+#define REM_SIZE_MAX (REM_HEAD + REM_ENTRIES * REM_ENTRY)
+#define REM_KEY_MAX 300U
+static const char rem_tag[] = "\0remember"; /* with its final NUL */
+
+struct rem_rec {
+	unsigned n;
+	uint8_t digest[REM_ENTRIES][FT_REMEMBER_DIGEST_LEN];
+	int64_t until[REM_ENTRIES];
+};
+
+static int
+rem_key(const char *user, char buf[REM_KEY_MAX], datum *k)
+{
+	size_t ul = strlen(user);
+
+	if (sizeof(rem_tag) + ul > REM_KEY_MAX)
+		return FT_ERR_ARG;
+	memcpy(buf, rem_tag, sizeof(rem_tag));
+	memcpy(buf + sizeof(rem_tag), user, ul);
+	k->dptr = buf;
+	k->dsize = (int)(sizeof(rem_tag) + ul);
+	return FT_OK;
+}
+
+static bool
+rem_decode(const datum *v, struct rem_rec *r)
+{
+	const uint8_t *p = (const uint8_t *)v->dptr;
+	unsigned i;
+
+	if (v->dsize < (int)REM_HEAD || p[0] != REM_VERSION ||
+	    p[1] > REM_ENTRIES || p[2] != 0 || p[3] != 0 ||
+	    (size_t)v->dsize != REM_HEAD + p[1] * REM_ENTRY)
+		return false;
+	r->n = p[1];
+	for (i = 0; i < r->n; i++) {
+		const uint8_t *e = p + REM_HEAD + i * REM_ENTRY;
+
+		memcpy(r->digest[i], e, FT_REMEMBER_DIGEST_LEN);
+		r->until[i] = (int64_t)get_le(
+		    e + FT_REMEMBER_DIGEST_LEN, sizeof(uint64_t));
+		if (r->until[i] <= 0)
+			return false;
+	}
+	return true;
+}
+
+/* The user's record; none is an empty one.  FT_ERR_CORRUPT (err set) for
+ * a damaged one, with *r empty. */
+static int
+rem_fetch(struct session *s, const datum *k, const char *user,
+    struct rem_rec *r, char *err, size_t errlen)
+{
+	datum v;
+	bool ok;
+
+	memset(r, 0, sizeof(*r));
+	v = gdbm_fetch(s->db, *k);
+	if (v.dptr == NULL) {
+		if (gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+			return db_error(s, "fetch", err, errlen);
+		gdbm_clear_error(s->db);
+		return FT_OK;
+	}
+	ok = rem_decode(&v, r);
+	free(v.dptr);
+	if (ok)
+		return FT_OK;
+	memset(r, 0, sizeof(*r));
+	return ft_seterr(err, errlen, FT_ERR_CORRUPT,
+	    "cache file %s: the remember record of %s is malformed (not "
+	    "remembered; the next code rewrites it)",
+	    s->impl->path, user);
+}
+
+static int
+rem_store(struct session *s, const datum *k, const struct rem_rec *r, char *err,
+    size_t errlen)
+{
+	uint8_t buf[REM_SIZE_MAX];
+	unsigned i;
+	datum v;
+
+	memset(buf, 0, REM_HEAD);
+	buf[0] = (uint8_t)REM_VERSION;
+	buf[1] = (uint8_t)r->n;
+	for (i = 0; i < r->n; i++) {
+		uint8_t *e = buf + REM_HEAD + i * REM_ENTRY;
+
+		memcpy(e, r->digest[i], FT_REMEMBER_DIGEST_LEN);
+		put_le(e + FT_REMEMBER_DIGEST_LEN, (uint64_t)r->until[i],
+		    sizeof(uint64_t));
+	}
+	v.dptr = (char *)buf;
+	v.dsize = (int)(REM_HEAD + r->n * REM_ENTRY);
+	if (gdbm_store(s->db, *k, v, GDBM_REPLACE) != 0)
+		return db_error(s, "store", err, errlen);
+	s->wrote = true;
+	return FT_OK;
+}
+
+/* Keep the entries still running at now, other than the digest d. */
+static void
+rem_prune(struct rem_rec *r, const uint8_t *d, time_t now)
+{
+	unsigned i, o = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->until[i] <= (int64_t)now ||
+		    memcmp(r->digest[i], d, FT_REMEMBER_DIGEST_LEN) == 0)
+			continue;
+		if (o != i) {
+			memcpy(
+			    r->digest[o], r->digest[i], FT_REMEMBER_DIGEST_LEN);
+			r->until[o] = r->until[i];
+		}
+		o++;
+	}
+	r->n = o;
+}
+
+static void
+rem_add(struct rem_rec *r, const uint8_t *d, int64_t until)
+{
+	unsigned i, soonest = 0;
+
+	if (r->n == REM_ENTRIES) {
+		for (i = 1; i < r->n; i++)
+			if (r->until[i] < r->until[soonest])
+				soonest = i;
+		r->n--;
+		memcpy(r->digest[soonest], r->digest[r->n],
+		    FT_REMEMBER_DIGEST_LEN);
+		r->until[soonest] = r->until[r->n];
+	}
+	memcpy(r->digest[r->n], d, FT_REMEMBER_DIGEST_LEN);
+	r->until[r->n] = until;
+	r->n++;
+}
+
+static int
+run_remember(
+    struct session *s, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char kb[REM_KEY_MAX];
+	struct rem_rec r;
+	unsigned i;
+	datum k;
+	int rc;
+
+	if (rem_key(op->user, kb, &k) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "user name too long");
+	if (op->kind == FT_OP_REMEMBER_CLEAR) {
+		if (gdbm_delete(s->db, k) != 0 &&
+		    gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+			return db_error(s, "delete", err, errlen);
+		return FT_OK;
+	}
+	rc = rem_fetch(s, &k, op->user, &r, err, errlen);
+	if (op->kind == FT_OP_REMEMBER_CHECK) {
+		for (i = 0; rc == FT_OK && i < r.n; i++)
+			if (r.until[i] > (int64_t)op->now &&
+			    CRYPTO_memcmp(r.digest[i], op->digest,
+				FT_REMEMBER_DIGEST_LEN) == 0)
+				op->remembered = true;
+		return rc;
+	}
+	if (rc != FT_OK && rc != FT_ERR_CORRUPT)
+		return rc;
+	if (r.n == 0 && (rc = reserve_room(s, op->user, err, errlen)) != FT_OK)
+		return rc;
+	rem_prune(&r, op->digest, op->now);
+	rem_add(&r, op->digest, op->until);
+	return rem_store(s, &k, &r, err, errlen);
+}
+
 static int
 run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -753,6 +945,9 @@ run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 		return FT_OK;
 	if (op->kind == FT_OP_FORGET)
 		return run_forget(s, op, err, errlen);
+	if (op->kind == FT_OP_REMEMBER_CHECK ||
+	    op->kind == FT_OP_REMEMBER_SET || op->kind == FT_OP_REMEMBER_CLEAR)
+		return run_remember(s, op, err, errlen);
 	if (op->kind > FT_OP_MIRROR)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	rc = rec_fetch(s, op->user, &st, &found, err, errlen);

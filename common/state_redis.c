@@ -49,6 +49,7 @@
 
 #include "conf.h"
 #include "rc.h"
+#include "remember.h"
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
@@ -472,20 +473,31 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 
 /* ---- keys and numbers ---- */
 
+/* One key of the user's: PREFIX:USER:SUFFIX. */
+static int
+make_key(const struct redis_impl *r, const char *user, const char *suffix,
+    char key[KEY_MAX], char *err, size_t errlen)
+{
+	int n;
+
+	n = snprintf(key, KEY_MAX, "%s:%s:%s", r->prefix, user, suffix);
+	if (n < 0 || (size_t)n >= KEY_MAX)
+		return ft_seterr(err, errlen, FT_ERR_ARG,
+		    "Redis key for this user too long");
+	return FT_OK;
+}
+
 static int
 make_keys(const struct redis_impl *r, const char *user,
     char keys[KEY_COUNT][KEY_MAX], char *err, size_t errlen)
 {
 	size_t i;
-	int n;
+	int rc;
 
-	for (i = 0; i < KEY_COUNT; i++) {
-		n = snprintf(keys[i], KEY_MAX, "%s:%s:%s", r->prefix, user,
-		    key_suffix[i]);
-		if (n < 0 || (size_t)n >= KEY_MAX)
-			return ft_seterr(err, errlen, FT_ERR_ARG,
-			    "Redis key for this user too long");
-	}
+	for (i = 0; i < KEY_COUNT; i++)
+		if ((rc = make_key(r, user, key_suffix[i], keys[i], err,
+			 errlen)) != FT_OK)
+			return rc;
 	return FT_OK;
 }
 
@@ -731,6 +743,159 @@ r_attempt(
 	return r_success(r, op, err, errlen);
 }
 
+/* ---- remember= (pam_flowtotp(8), REDIS KEYS) ----
+ *   PREFIX:USER:remember  hash {hex digest of an origin: time it is
+ *                         remembered until}.  Expires with the latest
+ *                         of them (plus margin); an entry found ended is
+ *                         removed.  DEL forgets every origin of the user
+ *                         at once. */
+
+#define REMEMBER_SUFFIX "remember"
+#define HEX_DIGEST_LEN (2U * FT_REMEMBER_DIGEST_LEN)
+
+static void
+hex_digest(const uint8_t *d, char out[HEX_DIGEST_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < FT_REMEMBER_DIGEST_LEN; i++) {
+		out[2U * i] = hex[d[i] >> 4];
+		out[2U * i + 1U] = hex[d[i] & 0x0fU];
+	}
+	out[HEX_DIGEST_LEN] = '\0';
+}
+
+/* One command on the user's remember key, and the reply type it must
+ * answer with (or nil). */
+struct remember_call {
+	const char *what;
+	const char **argv;
+	int argc;
+	int want;
+};
+
+static int
+remember_cmd(struct redis_impl *r, const struct remember_call *k,
+    redisReply **rep, char *err, size_t errlen)
+{
+	struct exchange x = {.what = k->what};
+	struct cmd c = {.argc = k->argc, .argv = k->argv};
+	int rc;
+
+	*rep = NULL;
+	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK ||
+	    (rc = command(r, &x, &c, rep, err, errlen)) != FT_OK)
+		return rc;
+	if ((*rep)->type != k->want && (*rep)->type != REDIS_REPLY_NIL) {
+		rc = reply_error(r, k->what, *rep, err, errlen);
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	return rc;
+}
+
+static int
+r_remember_check(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX], field[HEX_DIGEST_LEN + 1];
+	const char *argv[3] = {"HGET", key, field};
+	redisReply *rep = NULL;
+	char *end = NULL;
+	long long until;
+	int rc;
+
+	op->remembered = false;
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+	    FT_OK)
+		return rc;
+	hex_digest(op->digest, field);
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember check", argv, 3, REDIS_REPLY_STRING},
+	    &rep, err, errlen);
+	if (rc != FT_OK || rep->type == REDIS_REPLY_NIL) {
+		freeReplyObject(rep);
+		return rc;
+	}
+	errno = 0;
+	until = strtoll(rep->str, &end, 10);
+	if (errno != 0 || end == rep->str || *end != '\0' || until <= 0)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: wrong data in %s: not a flowtotp remember "
+		    "record",
+		    r->where, key);
+	freeReplyObject(rep);
+	if (rc == FT_OK && (int64_t)until > (int64_t)op->now) {
+		op->remembered = true;
+	} else if (rc == FT_OK) {
+		argv[0] = "HDEL"; /* ended: it can never match again */
+		rc = remember_cmd(r,
+		    &(struct remember_call){
+			"remember expire", argv, 3, REDIS_REPLY_INTEGER},
+		    &rep, err, errlen);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* HSET the origin, then EXPIRE the key when it ends: every entry is set
+ * for the same remember= seconds, so the newest ends last.  Relative, like
+ * every TTL here: the times are the host's (ft_now()), not the server's. */
+static int
+r_remember_set(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX], field[HEX_DIGEST_LEN + 1], until[NUM_BUFSZ];
+	char ttl[NUM_BUFSZ];
+	const char *argv[4] = {"HSET", key, field, until};
+	redisReply *rep = NULL;
+	int rc;
+
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+		FT_OK ||
+	    (rc = fmt_time(until, (time_t)op->until, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(ttl, (time_t)(op->until - op->now) + TTL_MARGIN_S,
+		 err, errlen)) != FT_OK)
+		return rc;
+	hex_digest(op->digest, field);
+	rc = remember_cmd(r,
+	    &(struct remember_call){"remember", argv, 4, REDIS_REPLY_INTEGER},
+	    &rep, err, errlen);
+	freeReplyObject(rep);
+	if (rc != FT_OK)
+		return rc;
+	argv[0] = "EXPIRE";
+	argv[2] = ttl;
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember expiry", argv, 3, REDIS_REPLY_INTEGER},
+	    &rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int
+r_remember_clear(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char key[KEY_MAX];
+	const char *argv[2] = {"DEL", key};
+	redisReply *rep = NULL;
+	int rc;
+
+	if ((rc = make_key(r, op->user, REMEMBER_SUFFIX, key, err, errlen)) !=
+	    FT_OK)
+		return rc;
+	rc = remember_cmd(r,
+	    &(struct remember_call){
+		"remember clear", argv, 2, REDIS_REPLY_INTEGER},
+	    &rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
 static int
 r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -744,6 +909,9 @@ r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 	case FT_OP_GET: return r_get(r, op, err, errlen);
 	case FT_OP_UNLOCK: return r_unlock(r, op, err, errlen);
 	case FT_OP_FORGET: return del_keys(r, op->user, err, errlen);
+	case FT_OP_REMEMBER_CHECK: return r_remember_check(r, op, err, errlen);
+	case FT_OP_REMEMBER_SET: return r_remember_set(r, op, err, errlen);
+	case FT_OP_REMEMBER_CLEAR: return r_remember_clear(r, op, err, errlen);
 	case FT_OP_MIRROR: break; /* the local cache's alone */
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");
@@ -1007,5 +1175,130 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 		rc = config_value(impl, rep, out, outlen, err, errlen);
 	freeReplyObject(rep);
 	ops->close(impl);
+	return rc;
+}
+
+/* ---- grace_days= records in Redis (state_redis.h) ---- */
+
+#define GRACE_SUFFIX "grace"
+
+/* Open a connection as the backend does, run one command on the user's
+ * grace key (argv[1] is filled in here) and close. */
+static int
+grace_command(const struct ft_config *c, const char *user,
+    const struct cmd *cmd, redisReply **rep, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	char key[KEY_MAX];
+	struct exchange x = {.what = "grace record"};
+	void *impl = NULL;
+	int rc;
+
+	*rep = NULL;
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = make_key(impl, user, GRACE_SUFFIX, key, err, errlen);
+	cmd->argv[1] = key;
+	if (rc == FT_OK)
+		rc = start_clock(impl, &x, err, errlen);
+	if (rc == FT_OK)
+		rc = command(impl, &x, cmd, rep, err, errlen);
+	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(impl, x.what, *rep, err, errlen);
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	ops->close(impl);
+	return rc;
+}
+
+int
+ft_state_redis_grace_get(const struct ft_config *c, const char *user, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	const char *argv[2] = {"GET", NULL};
+	const struct cmd cmd = {.argc = 2, .argv = argv};
+	redisReply *rep = NULL;
+	int rc;
+
+	if (outlen == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "no room");
+	out[0] = '\0';
+	rc = grace_command(c, user, &cmd, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type == REDIS_REPLY_NIL)
+		rc = FT_ERR_NOENT;
+	else if (rep->type != REDIS_REPLY_STRING || rep->len >= outlen ||
+	    memchr(rep->str, '\0', rep->len) != NULL)
+		rc = ft_seterr(err, errlen, FT_ERR_CORRUPT,
+		    "Redis grace record of %s is not a flowtotp record", user);
+	else
+		memcpy(out, rep->str, rep->len + 1U);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* SET (argc 3) or SET NX (argc 4); *stored: written. */
+static int
+grace_set(const struct ft_config *c, const char *user, const struct cmd *cmd,
+    bool *stored, char *err, size_t errlen)
+{
+	redisReply *rep = NULL;
+	int rc;
+
+	*stored = false;
+	rc = grace_command(c, user, cmd, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type == REDIS_REPLY_STATUS)
+		*stored = true;
+	else if (rep->type != REDIS_REPLY_NIL || cmd->argc != 4)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: SET of the grace record: unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+ft_state_redis_grace_create(const struct ft_config *c, const char *user,
+    const char *value, bool *stored, char *err, size_t errlen)
+{
+	const char *argv[4] = {"SET", NULL, value, "NX"};
+	const struct cmd cmd = {.argc = 4, .argv = argv};
+
+	return grace_set(c, user, &cmd, stored, err, errlen);
+}
+
+int
+ft_state_redis_grace_put(const struct ft_config *c, const char *user,
+    const char *value, char *err, size_t errlen)
+{
+	const char *argv[3] = {"SET", NULL, value};
+	const struct cmd cmd = {.argc = 3, .argv = argv};
+	bool stored = false;
+
+	return grace_set(c, user, &cmd, &stored, err, errlen);
+}
+
+int
+ft_state_redis_grace_del(
+    const struct ft_config *c, const char *user, char *err, size_t errlen)
+{
+	const char *argv[2] = {"DEL", NULL};
+	const struct cmd cmd = {.argc = 2, .argv = argv};
+	redisReply *rep = NULL;
+	int rc;
+
+	rc = grace_command(c, user, &cmd, &rep, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (rep->type != REDIS_REPLY_INTEGER)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: DEL of the grace record: unexpected reply");
+	else if (rep->integer == 0)
+		rc = FT_ERR_NOENT;
+	freeReplyObject(rep);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef FLOWTOTP_STATE_REDIS_H
 #define FLOWTOTP_STATE_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -16,5 +17,23 @@
  * the backend returns.  err never holds the password. */
 int ft_state_redis_config_get(const struct ft_config *c, const char *param,
     char *out, size_t outlen, char *err, size_t errlen);
+
+/* grace_days= with cache=redis: the user's first-seen record, the string
+ * key PREFIX:USER:grace with no TTL (so every host sees one deadline), its
+ * text as grace.c writes it.  Each call makes its own connection, like the
+ * one above: only the logins of required users without enrolment (and
+ * totp-enroll) use it. */
+/* FT_OK with out set, FT_ERR_NOENT if there is none. */
+int ft_state_redis_grace_get(const struct ft_config *c, const char *user,
+    char *out, size_t outlen, char *err, size_t errlen);
+/* SET NX: *stored false if a record is there already. */
+int ft_state_redis_grace_create(const struct ft_config *c, const char *user,
+    const char *value, bool *stored, char *err, size_t errlen);
+/* SET: replace the record. */
+int ft_state_redis_grace_put(const struct ft_config *c, const char *user,
+    const char *value, char *err, size_t errlen);
+/* DEL: FT_OK, FT_ERR_NOENT if there was none. */
+int ft_state_redis_grace_del(
+    const struct ft_config *c, const char *user, char *err, size_t errlen);
 
 #endif

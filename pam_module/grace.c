@@ -38,9 +38,32 @@ note(struct ftpam_login *lg, const char *what, const char *err)
 	    what, err != NULL ? ": " : "", err != NULL ? err : "");
 }
 
+/* No record: write one from now, unless another login (another host of
+ * the fleet, with cache=redis) wrote one first; then read that one. */
+static int
+create(struct ftpam_login *lg, time_t now, struct ft_grace *g, char *err,
+    size_t errlen)
+{
+	bool created = false;
+	int rc;
+
+	g->first = (int64_t)now;
+	g->extend_days = 0;
+	rc = ft_grace_create(&lg->cfg, lg->user, g, &created, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (created) {
+		ftpam_debug(lg, "grace: first seen now, record written (%s)",
+		    ft_grace_source(&lg->cfg));
+		return FT_OK;
+	}
+	rc = ft_grace_load(&lg->cfg, lg->user, g, err, errlen);
+	return rc == FT_ERR_NOENT ? FT_ERR_CORRUPT : rc;
+}
+
 /* The record, written now if there is none.  FTPAM_GRACE_OVER for a
- * damaged, unsafe or future record; FTPAM_GRACE_DENY if it cannot be
- * written. */
+ * damaged, unsafe, unreadable or future record; FTPAM_GRACE_DENY if it
+ * cannot be written. */
 static enum ftpam_grace
 record(struct ftpam_login *lg, time_t now, struct ft_grace *g)
 {
@@ -48,20 +71,19 @@ record(struct ftpam_login *lg, time_t now, struct ft_grace *g)
 	int rc;
 
 	err[0] = '\0';
-	rc = ft_grace_read(lg->cfg.grace_dir, lg->user, g, err, sizeof(err));
+	rc = ft_grace_load(&lg->cfg, lg->user, g, err, sizeof(err));
 	if (rc == FT_ERR_NOENT) {
-		g->first = (int64_t)now;
-		g->extend_days = 0;
-		rc = ft_grace_write(
-		    lg->cfg.grace_dir, lg->user, g, err, sizeof(err));
-		if (rc != FT_OK) {
+		err[0] = '\0';
+		rc = create(lg, now, g, err, sizeof(err));
+		if (rc != FT_OK && rc != FT_ERR_CORRUPT) {
 			note(
 			    lg, "the first-seen record cannot be written", err);
-			ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, lg->grace_note);
+			ftpam_set_detail(lg,
+			    rc == FT_ERR_BACKEND ? FTPAM_CACHE_ERROR
+						 : FTPAM_UNSAFE_FILE,
+			    lg->grace_note);
 			return FTPAM_GRACE_DENY;
 		}
-		ftpam_debug(lg, "grace: first seen now, record written");
-		return FTPAM_GRACE_OPEN;
 	}
 	if (rc != FT_OK) {
 		note(lg, "record unusable, grace over", err);

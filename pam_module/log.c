@@ -64,6 +64,7 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_NOT_REQUIRED: return "not_required";
 	case FTPAM_GRACE: return "grace";
 	case FTPAM_PASSWORD_AS_CODE: return "password_as_code";
+	case FTPAM_REMEMBERED: return "remembered";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -75,7 +76,7 @@ static bool
 succeeded(const struct ftpam_login *lg)
 {
 	return lg->reason == FTPAM_OK || lg->reason == FTPAM_BACKUP_USED ||
-	    lg->reason == FTPAM_ENROLLED;
+	    lg->reason == FTPAM_ENROLLED || lg->reason == FTPAM_REMEMBERED;
 }
 
 static int
@@ -89,6 +90,7 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_EXEMPT:
 	case FTPAM_NOT_REQUIRED:
 	case FTPAM_GRACE:
+	case FTPAM_REMEMBERED:
 	case FTPAM_BACKUP_USED: return LOG_NOTICE;
 	case FTPAM_BAD_CODE:
 	case FTPAM_NO_CODE:

@@ -878,7 +878,11 @@ run_login(struct ftpam_login *lg)
 	}
 	if (policy_skips(lg))
 		return PAM_IGNORE;
+	if (ftpam_remembered(lg))
+		return PAM_SUCCESS;
 	rc = converse(lg) ? PAM_SUCCESS : PAM_AUTH_ERR;
+	if (rc == PAM_SUCCESS)
+		ftpam_remember(lg);
 	note_grace(lg);
 	return rc;
 }

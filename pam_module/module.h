@@ -45,6 +45,7 @@ enum ftpam_reason {
 	FTPAM_NOT_REQUIRED,	/* require=: not required, not enrolled */
 	FTPAM_GRACE,		/* grace_days=: not enrolled, let in for now */
 	FTPAM_PASSWORD_AS_CODE, /* the answer was PAM_AUTHTOK: no attempt */
+	FTPAM_REMEMBERED,	/* remember=: this origin gave a code lately */
 };
 
 /* Where a required, unenrolled user stands with grace_days= (grace.c). */
@@ -182,6 +183,14 @@ int ftpam_enroll(struct ftpam_login *lg);
 enum ftpam_grace ftpam_grace_check(struct ftpam_login *lg);
 /* The PAM_TEXT_INFO notice; PAM_SUCCESS, or PAM_AUTH_ERR (reason set). */
 int ftpam_grace_tell(struct ftpam_login *lg);
+
+/* remember.c */
+/* remember=: this origin of an enrolled, unlocked user is remembered
+ * (reason set; the caller returns PAM_SUCCESS without a prompt). */
+bool ftpam_remembered(struct ftpam_login *lg);
+/* After a code was accepted: remember this origin (a failure is logged,
+ * never denies). */
+void ftpam_remember(struct ftpam_login *lg);
 
 /* log.c */
 void ftpam_set_detail(

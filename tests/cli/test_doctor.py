@@ -449,4 +449,5 @@ def main():
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -210,4 +210,5 @@ def main():
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()

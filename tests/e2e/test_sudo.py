@@ -136,4 +136,5 @@ def main():
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()

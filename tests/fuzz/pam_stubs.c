@@ -27,6 +27,12 @@ ft_now(void)
 	return fuzz_now;
 }
 
+const char *
+ft_boot_id_file(void)
+{
+	return "/proc/sys/kernel/random/boot_id";
+}
+
 time_t fuzz_now;
 
 static char *

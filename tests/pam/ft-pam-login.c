@@ -7,7 +7,8 @@
  * result name (e.g. "PAM_SUCCESS") on stdout.  Exit status: 0 success,
  * 1 authentication failure, 2 anything else.  The module's syslog lines
  * go to $FT_TEST_SYSLOG if set, else to stderr as "syslog: ..." (see
- * syslogcap.c). */
+ * syslogcap.c).  FT_PAM_RHOST and FT_PAM_TTY, if set, become PAM_RHOST
+ * and PAM_TTY (a remote host and a terminal, as sshd and sudo set them). */
 #include <config.h>
 
 #include <stdio.h>
@@ -128,6 +129,17 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return PAM_SUCCESS;
 }
 
+/* PAM item it from the environment variable name, if set. */
+static int
+item_from_env(pam_handle_t *pamh, int it, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL)
+		return PAM_SUCCESS;
+	return pam_set_item(pamh, it, v);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -144,7 +156,11 @@ main(int argc, char **argv)
 		printf("%s\n", rc_name(rc));
 		return 2;
 	}
-	rc = pam_authenticate(pamh, 0);
+	rc = item_from_env(pamh, PAM_RHOST, "FT_PAM_RHOST");
+	if (rc == PAM_SUCCESS)
+		rc = item_from_env(pamh, PAM_TTY, "FT_PAM_TTY");
+	if (rc == PAM_SUCCESS)
+		rc = pam_authenticate(pamh, 0);
 	printf("%s\n", rc_name(rc));
 	(void)pam_end(pamh, rc);
 	if (rc == PAM_SUCCESS)
