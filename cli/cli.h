@@ -75,6 +75,8 @@ enum cli_optbit {
 	CLI_O_OWNER = 1U << 11,
 	CLI_O_RESET = 1U << 12,	 /* grace --reset */
 	CLI_O_EXTEND = 1U << 13, /* grace --extend DAYS */
+	CLI_O_SEALED = 1U << 14, /* key init --sealed */
+	CLI_O_PLAIN = 1U << 15,	 /* key init --plain */
 };
 
 struct cli_opts {
@@ -90,6 +92,8 @@ struct cli_opts {
 	bool force, yes, no_confirm, json;
 	bool reset;	      /* grace --reset */
 	unsigned extend_days; /* grace --extend */
+	/* key init: where the new store key goes (cmd_key.c) */
+	enum { CLI_KEY_AUTO = 0, CLI_KEY_SEALED, CLI_KEY_PLAIN } key_mode;
 };
 
 /* The person running the command. */
@@ -114,6 +118,7 @@ struct cli_target {
 	char path[PATH_MAX]; /* expanded secret= template */
 	bool in_home;	     /* I/O with the user's privileges */
 	struct ft_file_policy pol;
+	const struct ft_config *cfg; /* the command's (store key, encrypt=) */
 };
 
 /* ---- commands (cmd_*.c); operands are the words after the command ---- */
@@ -128,6 +133,18 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+
+/* ---- seal.c: version-2 secrets of the root store (secretseal.h) ---- */
+/* After a load: open a sealed secret with the store key (t->cfg), bound to
+ * t->name.  A plain one is left alone; a sealed one in a home is refused. */
+int cli_unseal(const struct cli_target *t, struct ft_secret *s, char *err,
+    size_t errlen);
+/* Before a save: seal s if t's file is in the root store and encrypt=
+ * asks for it (auto: a store key exists).  s is sealed in place. */
+int cli_seal_for_save(const struct cli_target *t, struct ft_secret *s,
+    char *err, size_t errlen);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

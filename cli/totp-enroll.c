@@ -34,6 +34,8 @@ enum {
 	OPT_OWNER,
 	OPT_RESET,
 	OPT_EXTEND,
+	OPT_SEALED,
+	OPT_PLAIN,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +55,8 @@ static const struct option longopts[] = {
     {"owner", required_argument, NULL, OPT_OWNER},
     {"reset", no_argument, NULL, OPT_RESET},
     {"extend", required_argument, NULL, OPT_EXTEND},
+    {"sealed", no_argument, NULL, OPT_SEALED},
+    {"plain", no_argument, NULL, OPT_PLAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -82,6 +86,8 @@ static const struct command commands[] = {
     {"import", cmd_import, CLI_O_USER | CLI_O_OWNER | CLI_O_FORCE | CLI_O_JSON},
     {"doctor", cmd_doctor, CLI_O_JSON},
     {"grace", cmd_grace, CLI_O_USER | CLI_O_RESET | CLI_O_EXTEND},
+    {"key", cmd_key, CLI_O_SEALED | CLI_O_PLAIN},
+    {"rename", cmd_rename, 0},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -100,6 +106,8 @@ static const char *const optbit_names[] = {
     "--owner",
     "--reset",
     "--extend",
+    "--sealed",
+    "--plain",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -124,6 +132,10 @@ usage(FILE *out)
 	    "[FILE]\n"
 	    "       " CLI_PROG " doctor [--json]\n"
 	    "       " CLI_PROG " grace USER [--reset | --extend DAYS]\n"
+	    "       " CLI_PROG
+	    " key init [--sealed|--plain] | key status | key rotate | "
+	    "key encrypt-store\n"
+	    "       " CLI_PROG " rename OLD NEW\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
 	    "--version\n"
 	    "\n"
@@ -302,6 +314,11 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		break;
 	case OPT_RESET:
 	case OPT_EXTEND: return parse_grace(c, o);
+	case OPT_SEALED:
+	case OPT_PLAIN:
+		o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
+		o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
+		break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
