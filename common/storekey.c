@@ -200,6 +200,7 @@ ft_keyring_add_random(struct ft_keyring *kr)
 
 	if (kr->n >= FT_STOREKEY_MAX)
 		return FT_ERR_TOOBIG;
+	memset(id, 0, sizeof(id));
 	for (tries = 0; tries < ID_TRIES; tries++) {
 		if ((rc = ft_random_bytes(r, sizeof(r))) != FT_OK)
 			return rc;
