@@ -288,4 +288,5 @@ def main():
     tap.done_testing()
 
 
-main()
+if __name__ == "__main__":
+    main()
