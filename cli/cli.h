@@ -139,12 +139,12 @@ int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
 /* ---- seal.c: version-2 secrets of the root store (secretseal.h) ---- */
 /* After a load: open a sealed secret with the store key (t->cfg), bound to
  * t->name.  A plain one is left alone; a sealed one in a home is refused. */
-int cli_unseal(const struct cli_target *t, struct ft_secret *s, char *err,
-    size_t errlen);
+int cli_unseal(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
 /* Before a save: seal s if t's file is in the root store and encrypt=
  * asks for it (auto: a store key exists).  s is sealed in place. */
-int cli_seal_for_save(const struct cli_target *t, struct ft_secret *s,
-    char *err, size_t errlen);
+int cli_seal_for_save(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

@@ -41,7 +41,8 @@ key_init(struct cli_ctx *ctx)
 		    "'" CLI_PROG " key init --plain' keeps it in %s instead",
 		    c->store_key_fallback);
 	if (!sealed && c->store_key_fallback[0] == '\0')
-		return cli_err(CLI_EX_USAGE, "--plain needs store_key_fallback");
+		return cli_err(
+		    CLI_EX_USAGE, "--plain needs store_key_fallback");
 	key_run_init(&r);
 	err[0] = '\0';
 	(void)snprintf(r.kr.path, sizeof(r.kr.path), "%s",
@@ -51,8 +52,8 @@ key_init(struct cli_ctx *ctx)
 		rc = cli_keyring_save(c, &r.kr, sealed, err, sizeof(err));
 	if (rc != FT_OK) {
 		ft_keyring_wipe(&r.kr);
-		return cli_err(cli_exit_for(rc), "cannot create the store key: %s",
-		    err);
+		return cli_err(
+		    cli_exit_for(rc), "cannot create the store key: %s", err);
 	}
 	cli_log(ctx, "store key %s created (%s)", r.kr.k[0].id,
 	    sealed ? "sealed" : "plain");
@@ -98,8 +99,8 @@ key_status(struct cli_ctx *ctx)
 
 	key_run_init(&r);
 	err[0] = '\0';
-	(void)printf("unsealed key %s: %s\n", c->store_key,
-	    presence(c->store_key));
+	(void)printf(
+	    "unsealed key %s: %s\n", c->store_key, presence(c->store_key));
 	(void)printf("plain key %s: %s\n",
 	    c->store_key_fallback[0] != '\0' ? c->store_key_fallback : "-",
 	    presence(c->store_key_fallback));
@@ -112,7 +113,7 @@ key_status(struct cli_ctx *ctx)
 		(void)printf("in use: none (%s)\n", err);
 	rc = key_census(ctx, rc == FT_OK ? &r.kr : NULL, &cs);
 	if (rc == 0)
-		print_census(rc == 0 && r.kr.n > 0 ? &r.kr : NULL, &cs);
+		print_census(r.kr.n > 0 ? &r.kr : NULL, &cs);
 	ft_keyring_wipe(&r.kr);
 	return rc;
 }
@@ -134,7 +135,8 @@ key_change(struct cli_ctx *ctx, const char *what)
 	err[0] = '\0';
 	rc = cli_keyring_load(&ctx->cfg, &r.kr, &r.sealed, err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(cli_exit_for(rc), "no usable store key: %s%s", err,
+		return cli_err(cli_exit_for(rc), "no usable store key: %s%s",
+		    err,
 		    rc == FT_ERR_NOENT ? " (run '" CLI_PROG " key init')" : "");
 	if (strcmp(what, "rotate") == 0)
 		ex = key_rotate(ctx, &r);
@@ -156,7 +158,8 @@ cmd_key(struct cli_ctx *ctx, int argc, char **argv)
 		    "key needs one of: init, status, rotate, encrypt-store");
 	if (strcmp(argv[0], "init") != 0 &&
 	    (ctx->o.seen & (CLI_O_SEALED | CLI_O_PLAIN)) != 0)
-		return cli_err(CLI_EX_USAGE, "--sealed/--plain go with key init");
+		return cli_err(
+		    CLI_EX_USAGE, "--sealed/--plain go with key init");
 	if ((ctx->o.seen & CLI_O_SEALED) && (ctx->o.seen & CLI_O_PLAIN))
 		return cli_err(CLI_EX_USAGE, "--sealed or --plain, not both");
 	if (strcmp(argv[0], "init") == 0)

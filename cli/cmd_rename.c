@@ -75,7 +75,8 @@ old_target(struct cli_ctx *ctx, const char *old, const struct cli_target *to,
 	rc = ft_config_secret_path(
 	    &ctx->cfg, &pw, from->path, sizeof(from->path), err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_USAGE, "secret path for %s: %s", old, err);
+		return cli_err(
+		    CLI_EX_USAGE, "secret path for %s: %s", old, err);
 	return CLI_EX_OK;
 }
 
@@ -90,6 +91,7 @@ check_rename(struct cli_ctx *ctx, const char *old, const struct cli_target *to,
 		    "secret=%s is in the home directory: the file stays where "
 		    "it is, nothing to rename",
 		    ctx->cfg.secret);
+	// cppcheck-suppress getpwnamCalled
 	if (getpwnam(old) != NULL)
 		return cli_err(CLI_EX_USAGE,
 		    "%s is still in the user database: rename the account "

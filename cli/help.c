@@ -91,7 +91,8 @@ static const struct help helps[] = {
 	"encrypts the plain files.\n\n"
 	"      --sealed         key init: seal with systemd-creds (the "
 	"default)\n"
-	"      --plain          key init: a plain root-only key file\n" COMMON_OPTS},
+	"      --plain          key init: a plain root-only key "
+	"file\n" COMMON_OPTS},
     {"rename",
 	"Usage: " CLI_PROG " rename OLD NEW\n"
 	"After usermod -l, move OLD's secret to NEW, re-encrypted for the "

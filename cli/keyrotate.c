@@ -74,9 +74,11 @@ int
 key_census(
     struct cli_ctx *ctx, const struct ft_keyring *kr, struct key_census *c)
 {
-	struct census_job j = {c, kr};
+	struct census_job j;
 
 	memset(c, 0, sizeof(*c));
+	j.c = c;
+	j.kr = kr;
 	return cli_foreach_enrolled(ctx, census_one, &j);
 }
 
@@ -148,10 +150,10 @@ drop_unused(struct cli_ctx *ctx, struct key_run *r, size_t *left)
 	if (r->kr.n == n)
 		return CLI_EX_OK;
 	err[0] = '\0';
-	if ((rc = cli_keyring_save(&ctx->cfg, &r->kr, r->sealed, err,
-		 sizeof(err))) != FT_OK)
-		return cli_err(cli_exit_for(rc), "cannot write the key file: %s",
-		    err);
+	if ((rc = cli_keyring_save(
+		 &ctx->cfg, &r->kr, r->sealed, err, sizeof(err))) != FT_OK)
+		return cli_err(
+		    cli_exit_for(rc), "cannot write the key file: %s", err);
 	key_run_wrote(r);
 	return CLI_EX_OK;
 }

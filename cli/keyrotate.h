@@ -31,8 +31,8 @@ void key_run_init(struct key_run *r);
 /* After each write: the test build's kill point. */
 void key_run_wrote(struct key_run *r);
 
-int key_census(struct cli_ctx *ctx, const struct ft_keyring *kr,
-    struct key_census *c);
+int key_census(
+    struct cli_ctx *ctx, const struct ft_keyring *kr, struct key_census *c);
 int key_rotate(struct cli_ctx *ctx, struct key_run *r);
 int key_encrypt_store(struct cli_ctx *ctx, struct key_run *r);
 

@@ -44,9 +44,8 @@ struct creds_io {
 static void
 creds_child(const char *const *argv, int in, int out)
 {
-	static const char *const envp[] = {
-	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-	    "SYSTEMD_LOG_LEVEL=err", NULL};
+	static const char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	    "LC_ALL=C", "SYSTEMD_LOG_LEVEL=err", NULL};
 
 	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1)
 		_exit(CHILD_EXEC_FAILED);
@@ -122,8 +121,8 @@ run_creds(const char *const *argv, struct creds_io *io)
 }
 
 int
-cli_creds_seal(const char *cred, const struct ft_keyring *kr, char *err,
-    size_t errlen)
+cli_creds_seal(
+    const char *cred, const struct ft_keyring *kr, char *err, size_t errlen)
 {
 	static const char *const argv[] = {"systemd-creds", "encrypt",
 	    "--name=" FT_STOREKEY_CRED_NAME, "-", "-", NULL};
@@ -137,7 +136,8 @@ cli_creds_seal(const char *cred, const struct ft_keyring *kr, char *err,
 	io.in = text;
 	rc = run_creds(argv, &io);
 	if (rc == FT_OK)
-		rc = ft_atomic_write(cred, io.out, io.outlen, &own, err, errlen);
+		rc =
+		    ft_atomic_write(cred, io.out, io.outlen, &own, err, errlen);
 	else
 		(void)ft_seterr(err, errlen, rc,
 		    "systemd-creds encrypt failed (%s)", ft_rc_str(rc));
@@ -159,7 +159,8 @@ cli_creds_unseal(
 	if (rc == FT_OK)
 		rc = ft_keyring_parse(io.out, io.outlen, kr, msg, sizeof(msg));
 	else
-		(void)snprintf(msg, sizeof(msg), "systemd-creds decrypt failed");
+		(void)snprintf(
+		    msg, sizeof(msg), "systemd-creds decrypt failed");
 	ft_wipe_free(io.out, CREDS_OUT_MAX);
 	if (rc != FT_OK)
 		return ft_seterr(err, errlen, rc, "%s: %s", cred, msg);
@@ -192,8 +193,8 @@ ensure_parent(const char *path, mode_t mode, char *err, size_t errlen)
 }
 
 int
-cli_keyring_load(const struct ft_config *c, struct ft_keyring *kr,
-    bool *sealed, char *err, size_t errlen)
+cli_keyring_load(const struct ft_config *c, struct ft_keyring *kr, bool *sealed,
+    char *err, size_t errlen)
 {
 	int rc = ft_keyring_load(
 	    c->store_key, c->store_key_fallback, kr, err, errlen);
@@ -213,13 +214,13 @@ cli_keyring_save(const struct ft_config *c, const struct ft_keyring *kr,
 	/* The sealed copy first: what the next boot unseals is never older
 	 * than what logins already read. */
 	if (sealed &&
-	    ((rc = ensure_parent(c->store_key_cred, ETC_DIR_MODE, err,
-		  errlen)) != FT_OK ||
+	    ((rc = ensure_parent(
+		  c->store_key_cred, ETC_DIR_MODE, err, errlen)) != FT_OK ||
 		(rc = cli_creds_seal(c->store_key_cred, kr, err, errlen)) !=
 		    FT_OK))
 		return rc;
-	if ((rc = ensure_parent(file, sealed ? RUN_DIR_MODE : ETC_DIR_MODE,
-		 err, errlen)) != FT_OK)
+	if ((rc = ensure_parent(file, sealed ? RUN_DIR_MODE : ETC_DIR_MODE, err,
+		 errlen)) != FT_OK)
 		return rc;
 	return ft_keyring_write(file, kr, err, errlen);
 }

@@ -11,8 +11,8 @@
 /* systemd-creds is installed. */
 bool cli_creds_available(void);
 /* Seal kr's text into cred (atomic, root 0600). */
-int cli_creds_seal(const char *cred, const struct ft_keyring *kr, char *err,
-    size_t errlen);
+int cli_creds_seal(
+    const char *cred, const struct ft_keyring *kr, char *err, size_t errlen);
 /* Unseal cred into kr. */
 int cli_creds_unseal(
     const char *cred, struct ft_keyring *kr, char *err, size_t errlen);

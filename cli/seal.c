@@ -12,8 +12,8 @@
 #include "storekey.h"
 
 int
-cli_unseal(const struct cli_target *t, struct ft_secret *s, char *err,
-    size_t errlen)
+cli_unseal(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen)
 {
 	struct ft_keyring kr;
 	int rc;
@@ -27,8 +27,8 @@ cli_unseal(const struct cli_target *t, struct ft_secret *s, char *err,
 		    "the root store may",
 		    t->path);
 	}
-	rc = ft_secret_keyring(t->cfg->store_key, t->cfg->store_key_fallback,
-	    &kr, err, errlen);
+	rc = ft_secret_keyring(
+	    t->cfg->store_key, t->cfg->store_key_fallback, &kr, err, errlen);
 	if (rc == FT_OK)
 		rc = ft_secret_unseal(s, t->name, &kr, err, errlen);
 	ft_keyring_wipe(&kr);
@@ -38,8 +38,8 @@ cli_unseal(const struct cli_target *t, struct ft_secret *s, char *err,
 }
 
 int
-cli_seal_for_save(const struct cli_target *t, struct ft_secret *s,
-    char *err, size_t errlen)
+cli_seal_for_save(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen)
 {
 	struct ft_keyring kr;
 	const struct ft_config *c = t->cfg;

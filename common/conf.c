@@ -63,10 +63,12 @@ static const char *const fallback_names[] = {"deny", "local", NULL};
 static const char *const enroll_names[] = {"no", "login", NULL};
 static const char *const encrypt_names[] = {"auto", "yes", "no", NULL};
 static const char *const *const enum_lists[] = {
-    [ENUM_FALLBACK] = fallback_names, [ENUM_ENROLL] = enroll_names,
+    [ENUM_FALLBACK] = fallback_names,
+    [ENUM_ENROLL] = enroll_names,
     [ENUM_ENCRYPT] = encrypt_names};
 static const char *const enum_expected[] = {[ENUM_FALLBACK] = "deny or local",
-    [ENUM_ENROLL] = "no or login", [ENUM_ENCRYPT] = "auto, yes or no"};
+    [ENUM_ENROLL] = "no or login",
+    [ENUM_ENCRYPT] = "auto, yes or no"};
 
 #define F(field)                                                               \
 	offsetof(struct ft_config, field),                                     \
@@ -146,8 +148,9 @@ static const struct opt options[] = {
 	FT_STOREKEY_CRED_DEFAULT, true,
 	"the systemd-creds sealed store key (totp-enroll key)"},
     {"encrypt", OPT_ENUM, F(encrypt), ENUM_ENCRYPT, 0, FT_ENCRYPT_AUTO, NULL,
-	false, "seal new secrets of the root store: auto (when a store key "
-	       "exists), yes, or no"},
+	false,
+	"seal new secrets of the root store: auto (when a store key "
+	"exists), yes, or no"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -56,7 +56,8 @@ ft_hex_decode(const char *s, uint8_t *out, size_t outcap, size_t *outlen)
 			ft_wipe(out, outcap);
 			return FT_ERR_PARSE;
 		}
-		out[i] = (uint8_t)(((unsigned)hi << NIBBLE_BITS) | (unsigned)lo);
+		out[i] =
+		    (uint8_t)(((unsigned)hi << NIBBLE_BITS) | (unsigned)lo);
 	}
 	*outlen = n / 2U;
 	return FT_OK;

@@ -16,8 +16,7 @@
 /* "flowtotp-secret" NUL version NUL key_id NUL user: the NULs keep the
  * fields apart (none of them may hold one). */
 #define AAD_LABEL "flowtotp-secret"
-#define AAD_MAX                                                                \
-	(sizeof(AAD_LABEL) + 16U + FT_KEY_ID_BUFSZ + 256U + 1U)
+#define AAD_MAX (sizeof(AAD_LABEL) + 16U + FT_KEY_ID_BUFSZ + 256U + 1U)
 
 bool
 ft_key_id_valid(const char *id)
@@ -68,8 +67,8 @@ gcm_start(const uint8_t *key, const uint8_t *nonce, const struct ft_sc_aad *aad,
 		return NULL;
 	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) !=
 		1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)FT_SC_NONCELEN,
-		NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+		c, EVP_CTRL_GCM_SET_IVLEN, (int)FT_SC_NONCELEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1 ||
 	    EVP_CipherUpdate(c, NULL, &outl, ad, (int)adlen) != 1) {
 		EVP_CIPHER_CTX_free(c);
@@ -80,9 +79,9 @@ gcm_start(const uint8_t *key, const uint8_t *nonce, const struct ft_sc_aad *aad,
 }
 
 int
-ft_sc_seal(const uint8_t key[FT_SC_KEYLEN],
-    const uint8_t nonce[FT_SC_NONCELEN], const struct ft_sc_aad *aad,
-    const struct ft_sc_buf *pt, struct ft_sc_buf *out)
+ft_sc_seal(const uint8_t key[FT_SC_KEYLEN], const uint8_t nonce[FT_SC_NONCELEN],
+    const struct ft_sc_aad *aad, const struct ft_sc_buf *pt,
+    struct ft_sc_buf *out)
 {
 	EVP_CIPHER_CTX *c;
 	uint8_t *ct;
@@ -126,8 +125,8 @@ ft_sc_open(const uint8_t key[FT_SC_KEYLEN], const struct ft_sc_aad *aad,
 	if ((c = gcm_start(key, in->p, aad, 0)) == NULL)
 		return FT_ERR_CRYPTO;
 	memcpy(tag, in->p + FT_SC_NONCELEN + ctlen, sizeof(tag));
-	if (EVP_DecryptUpdate(c, pt->p, &l1, in->p + FT_SC_NONCELEN,
-		(int)ctlen) == 1 &&
+	if (EVP_DecryptUpdate(
+		c, pt->p, &l1, in->p + FT_SC_NONCELEN, (int)ctlen) == 1 &&
 	    EVP_CIPHER_CTX_ctrl(
 		c, EVP_CTRL_GCM_SET_TAG, (int)sizeof(tag), tag) == 1 &&
 	    EVP_DecryptFinal_ex(c, pt->p + l1, &l2) == 1 &&

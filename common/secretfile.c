@@ -140,7 +140,8 @@ set_secret_enc(struct parse_ctx *pc, const char *val)
 	if (rc != FT_OK)
 		return perr(pc, "secret_enc is not hex");
 	if (s->enclen < FT_SC_OVERHEAD + FT_KEY_MIN)
-		return perr(pc, "truncated: secret_enc too short to hold a key");
+		return perr(
+		    pc, "truncated: secret_enc too short to hold a key");
 	s->sealed = true;
 	return FT_OK;
 }
@@ -210,7 +211,8 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 		    created < FT_SECRETFILE_VERSION ||
 		    created > FT_SECRETFILE_VERSION_2)
 			return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-			    "line %u: unsupported version (%u and %u are known)",
+			    "line %u: unsupported version (%u and %u are "
+			    "known)",
 			    pc->lineno, FT_SECRETFILE_VERSION,
 			    FT_SECRETFILE_VERSION_2);
 		pc->version = (unsigned)created;
@@ -422,14 +424,15 @@ key_lines(const struct ft_secret *s, char *buf, size_t cap, unsigned *version)
 
 	*version = s->sealed ? FT_SECRETFILE_VERSION_2 : FT_SECRETFILE_VERSION;
 	if (!s->sealed)
-		rc = ft_base32_encode(s->key, s->keylen, false, hex, sizeof(hex));
+		rc = ft_base32_encode(
+		    s->key, s->keylen, false, hex, sizeof(hex));
 	else
 		rc = ft_hex_encode(s->enc, s->enclen, hex, sizeof(hex));
 	if (rc != FT_OK)
 		return rc;
 	if (s->sealed)
-		n = snprintf(buf, cap, "key_id = %s\nsecret_enc = %s\n",
-		    s->key_id, hex);
+		n = snprintf(
+		    buf, cap, "key_id = %s\nsecret_enc = %s\n", s->key_id, hex);
 	else
 		n = snprintf(buf, cap, "secret = %s\n", hex);
 	ft_wipe(hex, sizeof(hex));
@@ -441,10 +444,10 @@ secret_valid(const struct ft_secret *s)
 {
 	size_t i;
 
-	if (!key_valid(s) || ft_algo_name(s->algo) == NULL || s->digits < FT_DIGITS_MIN ||
-	    s->digits > FT_DIGITS_MAX || s->period < FT_PERIOD_MIN ||
-	    s->period > FT_PERIOD_MAX || s->created < 0 ||
-	    s->nbackup > FT_BACKUP_MAX)
+	if (!key_valid(s) || ft_algo_name(s->algo) == NULL ||
+	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
+	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
+	    s->created < 0 || s->nbackup > FT_BACKUP_MAX)
 		return false;
 	for (i = 0; i < s->nbackup; i++)
 		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||

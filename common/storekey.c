@@ -63,8 +63,8 @@ parse_key_line(struct ft_keyring *kr, char *line, unsigned lineno, char *err,
 }
 
 int
-ft_keyring_parse(const char *buf, size_t len, struct ft_keyring *kr,
-    char *err, size_t errlen)
+ft_keyring_parse(const char *buf, size_t len, struct ft_keyring *kr, char *err,
+    size_t errlen)
 {
 	char line[LINE_MAX_LEN + 1U];
 	size_t pos = 0, n;
@@ -89,7 +89,8 @@ ft_keyring_parse(const char *buf, size_t len, struct ft_keyring *kr,
 		rc = parse_key_line(kr, line, lineno, err, errlen);
 	}
 	if (rc == FT_OK && kr->n == 0)
-		rc = ft_seterr(err, errlen, FT_ERR_PARSE, "key file holds no key");
+		rc = ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "key file holds no key");
 	ft_wipe(line, sizeof(line));
 	if (rc != FT_OK)
 		ft_keyring_wipe(kr);
@@ -113,8 +114,10 @@ ft_keyring_serialize(const struct ft_keyring *kr, char **out, size_t *outlen)
 		return FT_ERR_NOMEM;
 	used = (size_t)snprintf(buf, cap, "%s", KEYFILE_HEADER);
 	for (i = 0; rc == FT_OK && i < kr->n; i++) {
-		rc = ft_hex_encode(kr->k[i].key, FT_SC_KEYLEN, hex, sizeof(hex));
-		n = snprintf(buf + used, cap - used, "%s %s\n", kr->k[i].id, hex);
+		rc =
+		    ft_hex_encode(kr->k[i].key, FT_SC_KEYLEN, hex, sizeof(hex));
+		n = snprintf(
+		    buf + used, cap - used, "%s %s\n", kr->k[i].id, hex);
 		if (rc == FT_OK && (n < 0 || (size_t)n >= cap - used))
 			rc = FT_ERR_ARG;
 		if (rc == FT_OK)
@@ -205,8 +208,8 @@ ft_keyring_add_random(struct ft_keyring *kr)
 		if ((rc = ft_random_bytes(r, sizeof(r))) != FT_OK)
 			return rc;
 		id[0] = 'k';
-		if ((rc = ft_hex_encode(r, sizeof(r), id + 1, sizeof(id) - 1U)) !=
-		    FT_OK)
+		if ((rc = ft_hex_encode(
+			 r, sizeof(r), id + 1, sizeof(id) - 1U)) != FT_OK)
 			return rc;
 		if (ft_keyring_find(kr, id) == NULL)
 			break;

@@ -41,11 +41,12 @@ int ft_keyring_parse(const char *buf, size_t len, struct ft_keyring *kr,
     char *err, size_t errlen);
 
 /* The file's text: a malloc'd string; ft_wipe_free(*out, *outlen). */
-int ft_keyring_serialize(const struct ft_keyring *kr, char **out, size_t *outlen);
+int ft_keyring_serialize(
+    const struct ft_keyring *kr, char **out, size_t *outlen);
 
 /* Read and parse one key file.  FT_ERR_NOENT if it does not exist. */
-int ft_keyring_read(const char *path, struct ft_keyring *kr, char *err,
-    size_t errlen);
+int ft_keyring_read(
+    const char *path, struct ft_keyring *kr, char *err, size_t errlen);
 
 /* The store key as the module finds it: `primary` (the unsealed file),
  * else, only when primary does not exist, `fallback` (the plain root-only
@@ -66,8 +67,8 @@ int ft_keyring_add_random(struct ft_keyring *kr);
 int ft_keyring_remove(struct ft_keyring *kr, const char *id);
 
 /* Atomically write kr to path: root's, mode 0600. */
-int ft_keyring_write(const char *path, const struct ft_keyring *kr, char *err,
-    size_t errlen);
+int ft_keyring_write(
+    const char *path, const struct ft_keyring *kr, char *err, size_t errlen);
 
 void ft_keyring_wipe(struct ft_keyring *kr);
 

@@ -32,7 +32,8 @@
 	"version = 2\nkey_id = k1\nsecret_enc = " KAT_BLOB "\n"                \
 	"algorithm = SHA1\ndigits = 6\nperiod = 30\ncreated = 1700000000\n"
 #define TAIL "algorithm = SHA1\ndigits = 6\nperiod = 30\ncreated = 1\n"
-#define KEYHEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define KEYHEX                                                                 \
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 static void
 kat_key(uint8_t key[FT_SC_KEYLEN])
@@ -107,7 +108,8 @@ test_file(void)
 	size_t len = 0;
 
 	kat_ring(&kr);
-	is_int(ft_secret_parse(KAT_FILE, strlen(KAT_FILE), &s, err, sizeof(err)),
+	is_int(
+	    ft_secret_parse(KAT_FILE, strlen(KAT_FILE), &s, err, sizeof(err)),
 	    FT_OK, "version 2 file parses (%s)", err);
 	ok(s.sealed && s.keylen == 0 && strcmp(s.key_id, "k1") == 0,
 	    "sealed, key not yet open");
@@ -115,7 +117,8 @@ test_file(void)
 		strcmp(text, KAT_FILE) == 0,
 	    "written back byte for byte without opening it");
 	ft_wipe_free(text, len);
-	ok(ft_secret_unseal(&s, "bob", &kr, err, sizeof(err)) == FT_ERR_UNSAFE &&
+	ok(ft_secret_unseal(&s, "bob", &kr, err, sizeof(err)) ==
+		    FT_ERR_UNSAFE &&
 		contains(err, "decrypt_failed") && s.keylen == 0,
 	    "another user's name: decrypt_failed");
 	is_int(ft_secret_unseal(&s, "alice", &kr, err, sizeof(err)), FT_OK,
@@ -203,8 +206,8 @@ test_keyfile(void)
 
 	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		err[0] = '\0';
-		ok(ft_keyring_parse(bads[i].text, strlen(bads[i].text), &kr, err,
-		       sizeof(err)) == FT_ERR_PARSE &&
+		ok(ft_keyring_parse(bads[i].text, strlen(bads[i].text), &kr,
+		       err, sizeof(err)) == FT_ERR_PARSE &&
 			contains(err, bads[i].frag) && !contains(err, KEYHEX),
 		    "key file refused: %s (%s)", bads[i].frag, err);
 	}
