@@ -4,8 +4,6 @@
  * could write a sealed file to probe with it. */
 #include <config.h>
 
-#include <string.h>
-
 #include "cli.h"
 #include "rc.h"
 #include "secretseal.h"
@@ -41,27 +39,8 @@ int
 cli_seal_for_save(
     const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen)
 {
-	struct ft_keyring kr;
-	const struct ft_config *c = t->cfg;
-	int rc;
-
 	s->sealed = false;
-	if (c == NULL || t->in_home || c->encrypt == FT_ENCRYPT_NO)
+	if (t->cfg == NULL || t->in_home)
 		return FT_OK;
-	memset(&kr, 0, sizeof(kr));
-	rc = ft_keyring_load(
-	    c->store_key, c->store_key_fallback, &kr, err, errlen);
-	if (rc == FT_ERR_NOENT && c->encrypt == FT_ENCRYPT_AUTO) {
-		rc = FT_OK; /* no store key: plain, as before version 2 */
-	} else if (rc == FT_ERR_NOENT) {
-		rc = ft_seterr(err, errlen, FT_ERR_NOENT,
-		    "encrypt=yes but there is no store key (%s): run '" CLI_PROG
-		    " key init' first",
-		    c->store_key);
-	} else if (rc == FT_OK) {
-		rc = ft_secret_seal(
-		    s, t->name, ft_keyring_current(&kr), err, errlen);
-	}
-	ft_keyring_wipe(&kr);
-	return rc;
+	return ft_secret_seal_new(s, t->name, t->cfg, err, errlen);
 }

@@ -89,6 +89,33 @@ ft_secret_keyring(const char *primary, const char *fallback,
 	    rc == FT_ERR_NOENT ? "store_key_missing" : "store_key_unsafe", msg);
 }
 
+int
+ft_secret_seal_new(struct ft_secret *s, const char *user,
+    const struct ft_config *c, char *err, size_t errlen)
+{
+	struct ft_keyring kr;
+	int rc;
+
+	s->sealed = false;
+	if (ft_config_secret_in_home(c) || c->encrypt == FT_ENCRYPT_NO)
+		return FT_OK;
+	memset(&kr, 0, sizeof(kr));
+	rc = ft_keyring_load(
+	    c->store_key, c->store_key_fallback, &kr, err, errlen);
+	if (rc == FT_ERR_NOENT && c->encrypt == FT_ENCRYPT_AUTO)
+		rc = FT_OK; /* no store key: plain, as before version 2 */
+	else if (rc == FT_ERR_NOENT)
+		rc = ft_seterr(err, errlen, FT_ERR_NOENT,
+		    "encrypt=yes but there is no store key (%s): run "
+		    "'totp-enroll key init' first",
+		    c->store_key);
+	else if (rc == FT_OK)
+		rc = ft_secret_seal(
+		    s, user, ft_keyring_current(&kr), err, errlen);
+	ft_keyring_wipe(&kr);
+	return rc;
+}
+
 void
 ft_secret_unseal_dummy(void)
 {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "secretfile.h"
 #include "storekey.h"
 
@@ -25,6 +26,12 @@ int ft_secret_seal(struct ft_secret *s, const char *user,
  * prefixed for the log: store_key_missing or store_key_unsafe. */
 int ft_secret_keyring(const char *primary, const char *fallback,
     struct ft_keyring *kr, char *err, size_t errlen);
+
+/* Before a new secret is saved: seal s for user if c's template is the
+ * root store and c->encrypt asks for it (auto: a store key exists; yes: it
+ * must; no: never), with the current key.  Otherwise s stays plain. */
+int ft_secret_seal_new(struct ft_secret *s, const char *user,
+    const struct ft_config *c, char *err, size_t errlen);
 
 /* One AES-GCM open of a fixed dummy (which fails, as it must): the work an
  * encrypted secret costs, for a login that has none (the equal-work rule,
