@@ -12,6 +12,7 @@
 #include "rc.h"
 #include "secretcrypt.h"
 #include "wipe.h"
+#include "workcount.h"
 
 /* "flowtotp-secret" NUL version NUL key_id NUL user: the NULs keep the
  * fields apart (none of them may hold one). */
@@ -117,6 +118,7 @@ ft_sc_open(const uint8_t key[FT_SC_KEYLEN], const struct ft_sc_aad *aad,
 	size_t ctlen;
 	int l1 = 0, l2 = 0, rc = FT_ERR_CRYPTO;
 
+	ft_work_note(FT_WORK_AEAD);
 	if (in == NULL || pt == NULL || in->len <= FT_SC_OVERHEAD)
 		return FT_ERR_PARSE;
 	ctlen = in->len - FT_SC_OVERHEAD;

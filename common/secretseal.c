@@ -10,6 +10,7 @@
 #include "secretcrypt.h"
 #include "secretseal.h"
 #include "wipe.h"
+#include "workcount.h"
 
 #define MSG_MAX 400U
 #define DUMMY_USER "-"
@@ -82,6 +83,7 @@ ft_secret_keyring(const char *primary, const char *fallback,
 	int rc;
 
 	msg[0] = '\0';
+	ft_work_note(FT_WORK_KEYFILE);
 	rc = ft_keyring_load(primary, fallback, kr, msg, sizeof(msg));
 	if (rc == FT_OK)
 		return FT_OK;

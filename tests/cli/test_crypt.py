@@ -9,6 +9,9 @@ oathtool as the code oracle:
     store key missing, wrong key, unknown key id, a flipped bit, a
     truncated file, a file copied to another user's name, a sealed file in
     a home;
+  - equal work: a sealed, a plain, an unenrolled and an unknown user's
+    wrong answer each read the key file once and do one AES-GCM open
+    (counted by the test module's work log, not timed);
   - rename OLD NEW after usermod -l: the new name logs in, the old fails;
   - key init --sealed with systemd-creds (the host key; a TPM cannot be
     tested here), unsealed again the way flowtotp-key.service does it.
@@ -68,6 +71,31 @@ class CryptEnv(clitest.Env):
                     % secret)
         os.chmod(p, 0o600)
         return p
+
+
+def work_of(env, user):
+    """The key-file reads and AES-GCM opens of one wrong answer."""
+    wlog = os.path.join(env.dir, "worklog")
+    if os.path.exists(wlog):
+        os.unlink(wlog)
+    t = env.next_time()
+    e = env.env(t, FLOWTOTP_TEST_WORKLOG=wlog)
+    subprocess.run([clitest.PAM_LOGIN, "ftcrypt", user, env.confdir],
+                   input=clitest.wrong_code(SECRET, t) + "\n",
+                   capture_output=True, text=True, env=e, timeout=60)
+    lines = read(wlog).split() if os.path.exists(wlog) else []
+    return lines.count("keyfile"), lines.count("aead")
+
+
+def equal_work(env, sealed, plain, unenrolled):
+    """Who has a sealed secret does not show in the work a login does."""
+    want = work_of(env, sealed)
+    tap.ok(want == (1, 1), "a sealed secret: one key file read, one "
+           "AES-GCM open (%s)" % (want,))
+    for kind, user in (("plain", plain), ("unenrolled", unenrolled),
+                       ("unknown", "ftcrnosuchuser")):
+        got = work_of(env, user)
+        tap.ok(got == want, "%s user: the same work (%s)" % (kind, got))
 
 
 def read(path):
@@ -276,6 +304,7 @@ def main():
         enrol_sealed(env, c)
         broken_cases(env, a, b)
         encrypt_yes_without_key(env, c)
+        equal_work(env, a, c, b)
         sealed_in_home(env, __import__("pwd").getpwnam(a))
         rename(env, a)
     finally:
