@@ -134,6 +134,13 @@ key_change(struct cli_ctx *ctx, const char *what)
 	key_run_init(&r);
 	err[0] = '\0';
 	rc = cli_keyring_load(&ctx->cfg, &r.kr, &r.sealed, err, sizeof(err));
+	if (rc == FT_ERR_NOENT &&
+	    cli_keyring_unseal(&ctx->cfg, &r.kr, err, sizeof(err)) == FT_OK) {
+		r.sealed = true;
+		(void)printf("Unsealed %s to %s.\n", ctx->cfg.store_key_cred,
+		    ctx->cfg.store_key);
+		rc = FT_OK;
+	}
 	if (rc != FT_OK)
 		return cli_err(cli_exit_for(rc), "no usable store key: %s%s",
 		    err,

@@ -231,3 +231,24 @@ cli_key_exists(const struct ft_config *c)
 	return exists(c->store_key) || exists(c->store_key_fallback) ||
 	    exists(c->store_key_cred);
 }
+
+int
+cli_keyring_unseal(
+    const struct ft_config *c, struct ft_keyring *kr, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!exists(c->store_key_cred))
+		return ft_seterr(err, errlen, FT_ERR_NOENT, "%s does not exist",
+		    c->store_key_cred);
+	if ((rc = cli_creds_unseal(c->store_key_cred, kr, err, errlen)) !=
+		FT_OK ||
+	    (rc = ensure_parent(c->store_key, RUN_DIR_MODE, err, errlen)) !=
+		FT_OK ||
+	    (rc = ft_keyring_write(c->store_key, kr, err, errlen)) != FT_OK) {
+		ft_keyring_wipe(kr);
+		return rc;
+	}
+	(void)snprintf(kr->path, sizeof(kr->path), "%s", c->store_key);
+	return FT_OK;
+}

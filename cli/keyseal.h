@@ -27,6 +27,10 @@ int cli_keyring_load(const struct ft_config *c, struct ft_keyring *kr,
  * root's (/etc/flowtotp 0755, /run/flowtotp 0700). */
 int cli_keyring_save(const struct ft_config *c, const struct ft_keyring *kr,
     bool sealed, char *err, size_t errlen);
+/* What flowtotp-key.service does, for a host where it did not run:
+ * unseal store_key_cred onto store_key (root, 0600). */
+int cli_keyring_unseal(
+    const struct ft_config *c, struct ft_keyring *kr, char *err, size_t errlen);
 /* A store key of some form (unsealed, plain or sealed) is there. */
 bool cli_key_exists(const struct ft_config *c);
 

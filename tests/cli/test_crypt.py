@@ -287,6 +287,12 @@ def sealed_mode(a):
         unit_decrypt(env)
         tap.ok(env.code_login(pw.pw_name),
                "the resealed credential holds the new key")
+        os.unlink(env.key)
+        r = env.run(["key", "rotate"])
+        tap.ok(r.returncode == 0 and "Unsealed" in r.stdout and
+               (os.stat(env.key).st_mode & 0o777) == 0o600 and
+               env.code_login(pw.pw_name),
+               "without the unit: key rotate unseals the credential itself")
     finally:
         env.cleanup()
 
