@@ -142,6 +142,16 @@ def plain_then_encrypted(env, a):
     tap.ok("(current): 1 file(s)" in r.stdout and "plain: 0" in r.stdout,
            "key status counts it under the current key")
     tap.ok(env.code_login(a), "the sealed secret logs in (oathtool code)")
+    r = env.run(["backup-codes", "--user", a])
+    codes = clitest.CODE_RE.findall(r.stdout)
+    text = read(env.path(a))
+    tap.ok(r.returncode == 0 and codes and "secret_enc = " in text and
+           text.count("backup = ") == len(codes),
+           "new backup codes keep the secret sealed")
+    t = env.next_time()
+    tap.ok(env.login(a, codes[0], t, "ftcrypt") and
+           "secret_enc = " in read(env.path(a)) and env.code_login(a),
+           "a backup code logs in and its strike-out keeps the file sealed")
 
 
 def enrol_sealed(env, c):
