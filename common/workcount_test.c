@@ -1,7 +1,7 @@
 /* Test-only work counter, linked into pam_flowtotp_test.so, never into an
  * installed binary: with FLOWTOTP_TEST_WORKLOG=PATH set, each operation
- * appends one line ("kdf", "hmac", "state", "keyfile" or "aead") to PATH.  The file keeps the
- * count, so the module keeps no state of its own. */
+ * appends one line ("kdf", "hmac", "state", "keyfile" or "aead") to PATH.  The
+ * file keeps the count, so the module keeps no state of its own. */
 #include <config.h>
 
 #include <fcntl.h>
