@@ -323,6 +323,11 @@ def main():
         equal_work(env, a, c, b)
         sealed_in_home(env, __import__("pwd").getpwnam(a))
         rename(env, a)
+        r = env.run(["rename", c, b])
+        tap.ok(r.returncode == clitest.EX_USAGE and
+               "still in the user database" in r.stderr and
+               not os.path.exists(env.path(b)),
+               "rename between two existing accounts refused")
     finally:
         env.cleanup()
     why = creds_work()
