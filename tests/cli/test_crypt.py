@@ -205,7 +205,30 @@ def broken_cases(env, a, b):
     denied_with(env, a, "store_key_unsafe", "a readable key file: "
                 "store_key_unsafe")
     os.chmod(env.plain_key, 0o600)
+    hostile_key_files(env, a, keytext)
     tap.ok(env.code_login(a), "restored: logs in")
+
+
+def hostile_key_files(env, a, keytext):
+    """A symlink, a second hard link, another owner, an oversized file."""
+    real = os.path.join(env.dir, "real.key")
+    os.rename(env.plain_key, real)
+    os.symlink(real, env.plain_key)
+    denied_with(env, a, "store_key_unsafe", "a symlinked key file: "
+                "store_key_unsafe")
+    os.unlink(env.plain_key)
+    os.link(real, env.plain_key)
+    denied_with(env, a, "store_key_unsafe", "a key file with a second hard "
+                "link: store_key_unsafe")
+    os.unlink(real)
+    os.chown(env.plain_key, 1, 1)
+    denied_with(env, a, "store_key_unsafe", "a key file not root's: "
+                "store_key_unsafe")
+    os.chown(env.plain_key, 0, 0)
+    replace_file(env.plain_key, keytext + "#" * 5000 + "\n")
+    denied_with(env, a, "store_key_unsafe", "an oversized key file: "
+                "store_key_unsafe")
+    replace_file(env.plain_key, keytext)
 
 
 def encrypt_yes_without_key(env, c):
