@@ -179,6 +179,10 @@ key_rotate(struct cli_ctx *ctx, struct key_run *r)
 		key_run_wrote(r);
 		(void)printf("New key %s added to %s.\n",
 		    ft_keyring_current(&r->kr)->id, r->kr.path);
+		if (!r->sealed && strcmp(r->kr.path, ctx->cfg.store_key) == 0)
+			cli_warn("%s has no sealed copy (%s): the new key "
+				 "lives only there until you save it",
+			    r->kr.path, ctx->cfg.store_key_cred);
 	}
 	if ((ex = cli_foreach_enrolled(ctx, reseal_one, r)) != 0)
 		return ex;
