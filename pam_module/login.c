@@ -181,6 +181,9 @@ open_sealed(struct ftpam_login *lg)
 	} else if (rc == FT_OK) {
 		rc = ft_secret_unseal(
 		    &lg->secret, lg->user, &kr, err, sizeof(err));
+		if (rc == FT_OK)
+			ftpam_debug(lg, "sealed secret opened with key %s",
+			    lg->secret.key_id);
 	}
 	if (sealed && rc != FT_OK) {
 		ft_secret_wipe(&lg->secret);
