@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +88,8 @@ creds_parent(pid_t pid, int in, int out, struct creds_io *io)
 	(void)close(out);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	if (rc == FT_OK && io->outlen >= CREDS_OUT_MAX)
+		rc = FT_ERR_TOOBIG;
 	if (rc == FT_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		rc = FT_ERR_CRYPTO;
 	return rc;
@@ -120,6 +123,24 @@ run_creds(const char *const *argv, struct creds_io *io)
 	return creds_parent(pid, pin[1], pout[0], io);
 }
 
+/* run_creds with SIGPIPE ignored: a child that dies before reading its
+ * input makes the write fail (EPIPE) instead of killing totp-enroll. */
+static int
+run_creds_nopipe(const char *const *argv, struct creds_io *io)
+{
+	struct sigaction ign, old;
+	int rc;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	(void)sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, &old) != 0)
+		return FT_ERR_IO;
+	rc = run_creds(argv, io);
+	(void)sigaction(SIGPIPE, &old, NULL);
+	return rc;
+}
+
 int
 cli_creds_seal(
     const char *cred, const struct ft_keyring *kr, char *err, size_t errlen)
@@ -134,7 +155,7 @@ cli_creds_seal(
 	if ((rc = ft_keyring_serialize(kr, &text, &io.inlen)) != FT_OK)
 		return ft_seterr(err, errlen, rc, "cannot serialize the key");
 	io.in = text;
-	rc = run_creds(argv, &io);
+	rc = run_creds_nopipe(argv, &io);
 	if (rc == FT_OK)
 		rc =
 		    ft_atomic_write(cred, io.out, io.outlen, &own, err, errlen);
@@ -154,7 +175,7 @@ cli_creds_unseal(
 	    "--name=" FT_STOREKEY_CRED_NAME, cred, "-", NULL};
 	struct creds_io io = {"", 0, NULL, 0};
 	char msg[CLI_ERRLEN];
-	int rc = run_creds(argv, &io);
+	int rc = run_creds_nopipe(argv, &io);
 
 	if (rc == FT_OK)
 		rc = ft_keyring_parse(io.out, io.outlen, kr, msg, sizeof(msg));
