@@ -54,12 +54,13 @@ mkdir "$W/conf"
 "$PY" "$SRC/bench/mkusers.py" "$U" $((LOGINS + 1)) --ft --fte
 ARGS="window=1 deny=3 unlock_time=600 fail_interval=900"
 NOKEY="store_key=$W/none store_key_fallback="
-echo "auth required $FTTEST secret=$U/ft/%u cache=$SHM/ft.gdbm $NOKEY $ARGS" \
-    >"$W/conf/ft"
-echo "auth required $FTTEST secret=$U/ft/%u cache=$SHM/ftk.gdbm store_key=$U/store.key store_key_fallback= $ARGS" \
-    >"$W/conf/ftk"
-echo "auth required $FTTEST secret=$U/fte/%u cache=$SHM/fte.gdbm store_key=$U/store.key store_key_fallback= $ARGS" \
-    >"$W/conf/fte"
+KEY="store_key=$U/store.key store_key_fallback="
+line() { # SECRETDIR CACHE KEYARGS
+	echo "auth required $FTTEST secret=$U/$1/%u cache=$SHM/$2.gdbm $3 $ARGS"
+}
+line ft ft "$NOKEY" >"$W/conf/ft"
+line ft ftk "$KEY" >"$W/conf/ftk"
+line fte fte "$KEY" >"$W/conf/fte"
 RES=$W/results.txt
 : >"$RES"
 
