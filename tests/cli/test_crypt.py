@@ -261,6 +261,7 @@ def rename(env, old):
     tap.ok(r.returncode != 0 and read(env.path(old)) == before,
            "rename refused before usermod -l (no user NEW)")
     subprocess.run(["usermod", "-l", new, old], check=True)
+    subprocess.run(["groupmod", "-n", new, old], check=True)  # for cleanup
     env.users[env.users.index(old)] = new
     r = env.run(["rename", old, new])
     tap.ok(r.returncode == 0 and not os.path.exists(env.path(old)) and
