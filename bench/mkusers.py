@@ -15,6 +15,9 @@ writes into DIR:
                       --ga-every=K: only for every K-th user, the ones a
                       strided run logs in: nothing reads the others)
   users.oath          pam_oath "HOTP/T30 NAME - HEX" lines      (--oath)
+  fte/NAME, store.key flowtotp(5) version 2 files (AES-256-GCM, the same
+                      secrets) and their store key, both 0600     (--fte;
+                      needs python3-cryptography)
 
 --prefix/--uid0 (bench/real.sh): names P000000.. for accounts that exist in
 /etc/passwd with uid UID+i (bench/realusers.py); homes and google-
@@ -50,6 +53,31 @@ def write_private(path, text):
         f.write(text)
 
 
+class Sealer:
+    """Version 2 files as flowtotp(5) defines them, written independently
+    of the C code (so the bench also checks that the module reads them)."""
+    KEY_ID = "kbench01"
+
+    def __init__(self, top):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        self.top = top
+        self.key = os.urandom(32)
+        self.aes = AESGCM(self.key)
+        os.makedirs(os.path.join(top, "fte"), mode=0o700, exist_ok=True)
+        write_private(os.path.join(top, "store.key"),
+                      "%s %s\n" % (self.KEY_ID, self.key.hex()))
+
+    def write(self, user, secret_key, created):
+        nonce = os.urandom(12)
+        aad = b"flowtotp-secret\x002\x00%s\x00%s" % (
+            self.KEY_ID.encode(), user.encode())
+        enc = nonce + self.aes.encrypt(nonce, secret_key, aad)
+        write_private(os.path.join(self.top, "fte", user),
+                      "version = 2\nkey_id = %s\nsecret_enc = %s\n"
+                      "algorithm = SHA1\ndigits = 6\nperiod = 30\n"
+                      "created = %d\n" % (self.KEY_ID, enc.hex(), created))
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
@@ -70,6 +98,7 @@ def main(argv):
         os.makedirs(os.path.join(top, "ft"), mode=0o700, exist_ok=True)
     if "--ga" in flags:
         os.makedirs(os.path.join(top, "home"), mode=dmode, exist_ok=True)
+    sealer = Sealer(top) if "--fte" in flags else None
     users, passwd, oath = [], [], []
     for i in range(count):
         n, key = name(i, prefix), secret(i)
@@ -84,6 +113,8 @@ def main(argv):
                           "version = 1\nsecret = %s\nalgorithm = SHA1\n"
                           "digits = 6\nperiod = 30\ncreated = %d\n"
                           % (b32, created))
+        if sealer:
+            sealer.write(n, key, created)
         if "--ga" in flags and i % ga_every == 0:
             os.makedirs(home, mode=0o700, exist_ok=True)
             ga = os.path.join(home, ".google_authenticator")

@@ -77,6 +77,8 @@ enum cli_optbit {
 	CLI_O_EXTEND = 1U << 13,    /* grace --extend DAYS */
 	CLI_O_FROM = 1U << 14,	    /* import --from SYSTEM */
 	CLI_O_USERSFILE = 1U << 15, /* import --from pam_oath --usersfile */
+	CLI_O_SEALED = 1U << 16,    /* key init --sealed */
+	CLI_O_PLAIN = 1U << 17,	    /* key init --plain */
 };
 
 struct cli_opts {
@@ -94,6 +96,8 @@ struct cli_opts {
 	unsigned extend_days;  /* grace --extend */
 	const char *from;      /* import --from */
 	const char *usersfile; /* import --usersfile */
+	/* key init: where the new store key goes (cmd_key.c) */
+	enum { CLI_KEY_AUTO = 0, CLI_KEY_SEALED, CLI_KEY_PLAIN } key_mode;
 };
 
 /* The person running the command. */
@@ -118,6 +122,7 @@ struct cli_target {
 	char path[PATH_MAX]; /* expanded secret= template */
 	bool in_home;	     /* I/O with the user's privileges */
 	struct ft_file_policy pol;
+	const struct ft_config *cfg; /* the command's (store key, encrypt=) */
 };
 
 /* ---- commands (cmd_*.c); operands are the words after the command ---- */
@@ -136,6 +141,18 @@ int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
  * named (all when argc is 0) from the usersfile at the absolute path. */
 int cli_import_oath(
     struct cli_ctx *ctx, const char *usersfile, int argc, char **argv);
+int cmd_key(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+
+/* ---- seal.c: version-2 secrets of the root store (secretseal.h) ---- */
+/* After a load: open a sealed secret with the store key (t->cfg), bound to
+ * t->name.  A plain one is left alone; a sealed one in a home is refused. */
+int cli_unseal(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
+/* Before a save: seal s if t's file is in the root store and encrypt=
+ * asks for it (auto: a store key exists).  s is sealed in place. */
+int cli_seal_for_save(
+    const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

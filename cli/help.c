@@ -89,6 +89,22 @@ static const struct help helps[] = {
 	"starts again),\n--extend adds DAYS (root only).\n\n"
 	"      --reset          remove the grace record\n"
 	"      --extend DAYS    add DAYS to the grace\n" USER_OPT COMMON_OPTS},
+    {"key",
+	"Usage: " CLI_PROG " key init [--sealed|--plain] | key status | key "
+	"rotate |\n       key encrypt-store\n"
+	"Manage the store key that encrypts the secrets of the root store "
+	"(root only):\ninit makes one (sealed with systemd-creds, or "
+	"--plain), status counts the\nfiles per key, rotate moves every "
+	"file to a new key (run it again to resume),\nencrypt-store "
+	"encrypts the plain files.\n\n"
+	"      --sealed         key init: seal with systemd-creds (the "
+	"default)\n"
+	"      --plain          key init: a plain root-only key "
+	"file\n" COMMON_OPTS},
+    {"rename",
+	"Usage: " CLI_PROG " rename OLD NEW\n"
+	"After usermod -l, move OLD's secret to NEW, re-encrypted for the "
+	"new name (root\nonly).\n\n" COMMON_OPTS},
     {"doctor",
 	"Usage: " CLI_PROG " doctor [--json] [--config FILE]\n"
 	"Check this machine's PAM, sshd, sudo, store, cache and clock setup "

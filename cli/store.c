@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -71,6 +72,8 @@ cli_secret_load(
 		return rc;
 	rc = ft_secret_load(t->path, &t->pol, s, err, errlen);
 	cli_priv_leave(&p);
+	if (rc == FT_OK)
+		rc = cli_unseal(t, s, err, errlen);
 	return rc;
 }
 
@@ -214,20 +217,29 @@ cli_secret_save(const struct cli_ctx *ctx, const struct cli_target *t,
     const struct ft_secret *s, char *err, size_t errlen)
 {
 	struct cli_priv p;
+	struct ft_secret *w;
 	sigset_t old;
 	bool system_root = (ctx->root || ctx->helper) && !t->in_home;
 	int rc;
 
-	if ((rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
-		return rc;
+	/* A copy to seal (encrypt=), so the caller's stays as it was. */
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	memcpy(w, s, sizeof(*w));
+	if ((rc = cli_seal_for_save(t, w, err, errlen)) != FT_OK ||
+	    (rc = cli_priv_enter(t, &p, err, errlen)) != FT_OK)
+		goto out;
 	hold_signals(&old);
 	rc = ensure_store_dir(t, err, errlen);
 	if (rc == FT_OK)
-		rc = ft_secret_store(t->path, s,
+		rc = ft_secret_store(t->path, w,
 		    system_root ? ROOT_UID : KEEP_UID,
 		    system_root ? ROOT_GID : KEEP_GID, err, errlen);
 	release_signals(&old);
 	cli_priv_leave(&p);
+out:
+	ft_secret_wipe(w);
+	free(w);
 	return rc;
 }
 

@@ -36,6 +36,8 @@ enum {
 	OPT_EXTEND,
 	OPT_FROM,
 	OPT_USERSFILE,
+	OPT_SEALED,
+	OPT_PLAIN,
 };
 
 static const struct option longopts[] = {
@@ -57,6 +59,8 @@ static const struct option longopts[] = {
     {"extend", required_argument, NULL, OPT_EXTEND},
     {"from", required_argument, NULL, OPT_FROM},
     {"usersfile", required_argument, NULL, OPT_USERSFILE},
+    {"sealed", no_argument, NULL, OPT_SEALED},
+    {"plain", no_argument, NULL, OPT_PLAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -88,6 +92,8 @@ static const struct command commands[] = {
 	    CLI_O_USERSFILE},
     {"doctor", cmd_doctor, CLI_O_JSON},
     {"grace", cmd_grace, CLI_O_USER | CLI_O_RESET | CLI_O_EXTEND},
+    {"key", cmd_key, CLI_O_SEALED | CLI_O_PLAIN},
+    {"rename", cmd_rename, 0},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -108,6 +114,8 @@ static const char *const optbit_names[] = {
     "--extend",
     "--from",
     "--usersfile",
+    "--sealed",
+    "--plain",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -134,9 +142,10 @@ usage(FILE *out)
 	    "[USER...]\n"
 	    "       " CLI_PROG " doctor [--json]\n"
 	    "       " CLI_PROG " grace USER [--reset | --extend DAYS]\n"
+	    "       " CLI_PROG " key init [--sealed|--plain]|status|rotate|"
+	    "encrypt-store\n       " CLI_PROG " rename OLD NEW\n"
 	    "Common options: --config FILE, --option KEY=VALUE, --help, "
-	    "--version\n"
-	    "\n"
+	    "--version\n\n"
 	    "Enrol a TOTP authenticator app for pam_flowtotp logins, and "
 	    "manage\n"
 	    "enrolments.  Non-root callers act only on themselves.  'import' "
@@ -324,6 +333,11 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 	case OPT_EXTEND: return parse_grace(c, o);
 	case OPT_FROM:
 	case OPT_USERSFILE: return parse_import(c, o);
+	case OPT_SEALED:
+	case OPT_PLAIN:
+		o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
+		o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
+		break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;

@@ -102,6 +102,7 @@ target_from_pw(const struct cli_ctx *ctx, const char *name,
 	rc = ft_config_secret_path(
 	    &ctx->cfg, pw, t->path, sizeof(t->path), err, sizeof(err));
 	t->in_home = ft_config_secret_in_home(&ctx->cfg);
+	t->cfg = &ctx->cfg;
 	if (rc != FT_OK)
 		return cli_err(cli_exit_for(rc) == CLI_EX_FAIL
 			? CLI_EX_USAGE

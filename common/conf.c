@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "rc.h"
 #include "safefile.h"
+#include "storekey.h"
 #include "wipe.h"
 
 #define ROOT_UID 0
@@ -58,13 +59,17 @@ struct opt {
 
 /* The values of each OPT_ENUM option, in enum order; the table row names
  * its list by index (struct opt's min). */
-enum enum_list { ENUM_FALLBACK = 0, ENUM_ENROLL };
+enum enum_list { ENUM_FALLBACK = 0, ENUM_ENROLL, ENUM_ENCRYPT };
 static const char *const fallback_names[] = {"deny", "local", NULL};
 static const char *const enroll_names[] = {"no", "login", NULL};
+static const char *const encrypt_names[] = {"auto", "yes", "no", NULL};
 static const char *const *const enum_lists[] = {
-    [ENUM_FALLBACK] = fallback_names, [ENUM_ENROLL] = enroll_names};
-static const char *const enum_expected[] = {
-    [ENUM_FALLBACK] = "deny or local", [ENUM_ENROLL] = "no or login"};
+    [ENUM_FALLBACK] = fallback_names,
+    [ENUM_ENROLL] = enroll_names,
+    [ENUM_ENCRYPT] = encrypt_names};
+static const char *const enum_expected[] = {[ENUM_FALLBACK] = "deny or local",
+    [ENUM_ENROLL] = "no or login",
+    [ENUM_ENCRYPT] = "auto, yes or no"};
 
 #define F(field)                                                               \
 	offsetof(struct ft_config, field),                                     \
@@ -139,6 +144,18 @@ static const struct opt options[] = {
 	false,
 	"seconds the same service, remote host and tty are not asked again "
 	"after a code (0: off)"},
+    {"store_key", OPT_PATH, F(store_key), 0, PX_NONE, 0, FT_STOREKEY_DEFAULT,
+	true, "the unsealed store key file (version 2 secrets)"},
+    {"store_key_fallback", OPT_PATH, F(store_key_fallback), 0, PX_EMPTY, 0,
+	FT_STOREKEY_FALLBACK_DEFAULT, false,
+	"plain store key file, read when store_key does not exist"},
+    {"store_key_cred", OPT_PATH, F(store_key_cred), 0, PX_NONE, 0,
+	FT_STOREKEY_CRED_DEFAULT, true,
+	"the systemd-creds sealed store key (totp-enroll key)"},
+    {"encrypt", OPT_ENUM, F(encrypt), ENUM_ENCRYPT, 0, FT_ENCRYPT_AUTO, NULL,
+	false,
+	"seal new secrets of the root store: auto (when a store key "
+	"exists), yes, or no"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -263,6 +280,8 @@ store_enum(struct ft_config *c, const struct opt *o, unsigned i)
 
 	if (o->min == ENUM_ENROLL)
 		*(enum ft_enroll *)field = (enum ft_enroll)i;
+	else if (o->min == ENUM_ENCRYPT)
+		*(enum ft_encrypt *)field = (enum ft_encrypt)i;
 	else
 		*(enum ft_redis_fallback *)field = (enum ft_redis_fallback)i;
 }

@@ -34,6 +34,9 @@ enum ft_redis_fallback { FT_REDIS_FALLBACK_DENY = 0, FT_REDIS_FALLBACK_LOCAL };
 /* enroll=: may a user without a secret enrol?  no (the default), or login:
  * in the PAM conversation, after the first factor (pam_flowtotp(8)). */
 enum ft_enroll { FT_ENROLL_NO = 0, FT_ENROLL_LOGIN };
+/* encrypt=: does totp-enroll seal new secrets of the root store with the
+ * store key (flowtotp(5) version 2)?  auto: when a store key exists. */
+enum ft_encrypt { FT_ENCRYPT_AUTO = 0, FT_ENCRYPT_YES, FT_ENCRYPT_NO };
 
 struct ft_config {
 	char secret[PATH_MAX];	      /* secret=  path template: %u %h ~ %% */
@@ -82,6 +85,14 @@ struct ft_config {
 	/* remember=  seconds an origin that gave a code is not asked again
 	 * (0: off; remember.h) */
 	unsigned remember;
+	/* Secrets at rest (storekey.h): store_key=  the unsealed key file;
+	 * store_key_fallback=  the plain root-only key file read only when
+	 * store_key does not exist ("" none); store_key_cred=  the
+	 * systemd-creds sealed copy totp-enroll keeps; encrypt= */
+	char store_key[PATH_MAX];
+	char store_key_fallback[PATH_MAX];
+	char store_key_cred[PATH_MAX];
+	enum ft_encrypt encrypt;
 };
 
 void ft_config_defaults(struct ft_config *c);

@@ -13,6 +13,7 @@
 
 #include "backup.h"
 #include "base32.h"
+#include "hex.h"
 #include "otp.h"
 #include "rc.h"
 #include "secretfile.h"
@@ -37,6 +38,8 @@ enum skey {
 	K_PERIOD,
 	K_CREATED,
 	K_BACKUP,
+	K_KEY_ID,
+	K_SECRET_ENC,
 	K_COUNT
 };
 
@@ -48,12 +51,15 @@ static const char *const key_names[K_COUNT] = {
     "period",
     "created",
     "backup",
+    "key_id",
+    "secret_enc",
 };
 
 struct parse_ctx {
 	struct ft_secret *out;
 	unsigned lineno;
 	bool seen[K_COUNT];
+	unsigned version;
 	char *err;
 	size_t errlen;
 };
@@ -115,6 +121,28 @@ set_secret(struct parse_ctx *pc, const char *val)
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
 		    "line %u: secret shorter than %u bytes", pc->lineno,
 		    FT_KEY_MIN);
+	return FT_OK;
+}
+
+/* secret_enc: hex of nonce || ciphertext || tag.  Too short to hold a
+ * key is "truncated", the word the module's log line names. */
+static int
+set_secret_enc(struct parse_ctx *pc, const char *val)
+{
+	struct ft_secret *s = pc->out;
+	int rc;
+
+	rc = ft_hex_decode(val, s->enc, sizeof(s->enc), &s->enclen);
+	if (rc == FT_ERR_TOOBIG)
+		return perr(pc, "secret_enc too long");
+	if (rc != FT_OK && strspn(val, "0123456789abcdefABCDEF") == strlen(val))
+		return perr(pc, "truncated: secret_enc has an odd length");
+	if (rc != FT_OK)
+		return perr(pc, "secret_enc is not hex");
+	if (s->enclen < FT_SC_OVERHEAD + FT_KEY_MIN)
+		return perr(
+		    pc, "truncated: secret_enc too short to hold a key");
+	s->sealed = true;
 	return FT_OK;
 }
 
@@ -180,10 +208,14 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 	switch (k) {
 	case K_VERSION:
 		if (!parse_u64(val, UINT32_MAX, &created) ||
-		    created != FT_SECRETFILE_VERSION)
+		    created < FT_SECRETFILE_VERSION ||
+		    created > FT_SECRETFILE_VERSION_2)
 			return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-			    "line %u: unsupported version (only %u is known)",
-			    pc->lineno, FT_SECRETFILE_VERSION);
+			    "line %u: unsupported version (%u and %u are "
+			    "known)",
+			    pc->lineno, FT_SECRETFILE_VERSION,
+			    FT_SECRETFILE_VERSION_2);
+		pc->version = (unsigned)created;
 		return FT_OK;
 	case K_SECRET: return set_secret(pc, val);
 	case K_ALGORITHM:
@@ -210,6 +242,12 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 		s->created = (int64_t)created;
 		return FT_OK;
 	case K_BACKUP: return set_backup(pc, val);
+	case K_KEY_ID:
+		if (!ft_key_id_valid(val))
+			return perr(pc, "malformed key_id");
+		memcpy(s->key_id, val, strlen(val) + 1U);
+		return FT_OK;
+	case K_SECRET_ENC: return set_secret_enc(pc, val);
 	case K_COUNT: break;
 	}
 	return perr(pc, "internal error");
@@ -292,6 +330,35 @@ parse_line(struct parse_ctx *pc, char *line, size_t n)
 	return set_value(pc, (enum skey)k, val);
 }
 
+/* Which keys must be there: all of version 1's, with exactly one of secret
+ * and secret_enc; key_id comes with secret_enc, both only in version 2. */
+static int
+check_required(const struct parse_ctx *pc)
+{
+	bool sealed = pc->seen[K_SECRET_ENC];
+	int k;
+
+	for (k = 0; k < K_COUNT; k++) {
+		if (k == K_BACKUP || k == K_KEY_ID || k == K_SECRET ||
+		    k == K_SECRET_ENC || pc->seen[k])
+			continue;
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "missing required key %s", key_names[k]);
+	}
+	if (pc->seen[K_SECRET] == sealed)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    sealed ? "both secret and secret_enc"
+			   : "missing required key secret");
+	if (pc->seen[K_KEY_ID] != sealed)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    sealed ? "secret_enc without key_id"
+			   : "key_id without secret_enc");
+	if (sealed && pc->version < FT_SECRETFILE_VERSION_2)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "secret_enc needs version = %u", FT_SECRETFILE_VERSION_2);
+	return FT_OK;
+}
+
 int
 ft_secret_parse(const char *buf, size_t len, struct ft_secret *out, char *err,
     size_t errlen)
@@ -300,7 +367,7 @@ ft_secret_parse(const char *buf, size_t len, struct ft_secret *out, char *err,
 	char line[FT_SECRETFILE_MAX_LINE + 2U];
 	size_t pos = 0, n;
 	const char *nl;
-	int rc = FT_OK, k;
+	int rc = FT_OK;
 
 	memset(&pc, 0, sizeof(pc));
 	ft_secret_wipe(out);
@@ -328,13 +395,7 @@ ft_secret_parse(const char *buf, size_t len, struct ft_secret *out, char *err,
 			goto out;
 		pos += n + (nl != NULL ? 1U : 0U);
 	}
-	for (k = 0; k < K_COUNT; k++) {
-		if (k != K_BACKUP && !pc.seen[k]) {
-			rc = ft_seterr(err, errlen, FT_ERR_PARSE,
-			    "missing required key %s", key_names[k]);
-			goto out;
-		}
-	}
+	rc = check_required(&pc);
 out:
 	ft_wipe(line, sizeof(line));
 	if (rc != FT_OK)
@@ -342,16 +403,51 @@ out:
 	return rc;
 }
 
+/* A sealed secret is written as it was read (or sealed): its plain key
+ * need not be there. */
+static bool
+key_valid(const struct ft_secret *s)
+{
+	if (s->sealed)
+		return s->enclen >= FT_SC_OVERHEAD + FT_KEY_MIN &&
+		    s->enclen <= sizeof(s->enc) && ft_key_id_valid(s->key_id);
+	return s->keylen >= FT_KEY_MIN && s->keylen <= FT_KEY_MAX;
+}
+
+/* The line that carries the key: "secret = BASE32" (version 1) or, sealed,
+ * "key_id = ID" and "secret_enc = HEX" (version 2), into buf. */
+static int
+key_lines(const struct ft_secret *s, char *buf, size_t cap, unsigned *version)
+{
+	char hex[2U * FT_SECRET_ENC_MAX + 1U];
+	int n, rc;
+
+	*version = s->sealed ? FT_SECRETFILE_VERSION_2 : FT_SECRETFILE_VERSION;
+	if (!s->sealed)
+		rc = ft_base32_encode(
+		    s->key, s->keylen, false, hex, sizeof(hex));
+	else
+		rc = ft_hex_encode(s->enc, s->enclen, hex, sizeof(hex));
+	if (rc != FT_OK)
+		return rc;
+	if (s->sealed)
+		n = snprintf(
+		    buf, cap, "key_id = %s\nsecret_enc = %s\n", s->key_id, hex);
+	else
+		n = snprintf(buf, cap, "secret = %s\n", hex);
+	ft_wipe(hex, sizeof(hex));
+	return n < 0 || (size_t)n >= cap ? FT_ERR_ARG : FT_OK;
+}
+
 static bool
 secret_valid(const struct ft_secret *s)
 {
 	size_t i;
 
-	if (s->keylen < FT_KEY_MIN || s->keylen > FT_KEY_MAX ||
-	    ft_algo_name(s->algo) == NULL || s->digits < FT_DIGITS_MIN ||
-	    s->digits > FT_DIGITS_MAX || s->period < FT_PERIOD_MIN ||
-	    s->period > FT_PERIOD_MAX || s->created < 0 ||
-	    s->nbackup > FT_BACKUP_MAX)
+	if (!key_valid(s) || ft_algo_name(s->algo) == NULL ||
+	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
+	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
+	    s->created < 0 || s->nbackup > FT_BACKUP_MAX)
 		return false;
 	for (i = 0; i < s->nbackup; i++)
 		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||
@@ -363,9 +459,10 @@ secret_valid(const struct ft_secret *s)
 int
 ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 {
-	char b32[((FT_KEY_MAX + 4U) / 5U) * 8U + 1U];
+	char keyl[2U * FT_SECRET_ENC_MAX + FT_KEY_ID_BUFSZ + 64U];
 	char *buf = NULL;
 	size_t cap = 0, used;
+	unsigned version = 0;
 	int n, rc;
 	size_t i;
 
@@ -373,10 +470,9 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 	*outlen = 0;
 	if (!secret_valid(s))
 		return FT_ERR_ARG;
-	if ((rc = ft_base32_encode(
-		 s->key, s->keylen, false, b32, sizeof(b32))) != FT_OK)
+	if ((rc = key_lines(s, keyl, sizeof(keyl), &version)) != FT_OK)
 		goto out;
-	cap = sizeof(SECRET_HEADER) + sizeof(b32) +
+	cap = sizeof(SECRET_HEADER) + sizeof(keyl) +
 	    (size_t)K_COUNT * (NUM_BUFSZ + 16U) +
 	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U);
 	if ((buf = malloc(cap)) == NULL) {
@@ -384,10 +480,10 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 		goto out;
 	}
 	n = snprintf(buf, cap,
-	    "%sversion = %u\nsecret = %s\n"
+	    "%sversion = %u\n%s"
 	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64 "\n",
-	    SECRET_HEADER, FT_SECRETFILE_VERSION, b32, ft_algo_name(s->algo),
-	    s->digits, s->period, s->created);
+	    SECRET_HEADER, version, keyl, ft_algo_name(s->algo), s->digits,
+	    s->period, s->created);
 	if (n < 0 || (size_t)n >= cap) {
 		rc = FT_ERR_ARG;
 		goto out;
@@ -407,7 +503,7 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 	buf = NULL;
 	rc = FT_OK;
 out:
-	ft_wipe(b32, sizeof(b32));
+	ft_wipe(keyl, sizeof(keyl));
 	if (buf != NULL)
 		ft_wipe_free(buf, cap);
 	return rc;

@@ -11,17 +11,27 @@
  *                                    that may repeat)
  *
  * Required: version, secret, algorithm, digits, period, created.  The file
- * holds no per-login state, so it can be read-only. */
+ * holds no per-login state, so it can be read-only.
+ *
+ * Version 2 (root store only) may replace `secret` by
+ *   key_id = ID                     (the store key, storekey.h)
+ *   secret_enc = HEX                (nonce || ciphertext || tag, secretcrypt.h)
+ * The parser keeps the sealed value; secretseal.h opens it. */
 #ifndef FLOWTOTP_SECRETFILE_H
 #define FLOWTOTP_SECRETFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "backup.h"
 #include "otp.h"
+#include "secretcrypt.h"
 
 #define FT_SECRETFILE_VERSION 1
+/* The version a file with a version-2 key (key_id, secret_enc) has. */
+#define FT_SECRETFILE_VERSION_2 2
+#define FT_SECRET_ENC_MAX (FT_KEY_MAX + FT_SC_OVERHEAD)
 #define FT_SECRETFILE_MAX_SIZE (64U * 1024U)
 #define FT_SECRETFILE_MAX_LINE 1024U
 /* The most PBKDF2 rounds a backup entry may ask for.  The file sets the
@@ -39,6 +49,13 @@ struct ft_secret {
 	int64_t created;
 	size_t nbackup;
 	char backup[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ];
+	/* Version 2: the key sealed under store key key_id (enc: nonce ||
+	 * ciphertext || tag).  keylen stays 0 until it is opened; written
+	 * back, a sealed secret keeps enc and never writes key. */
+	bool sealed;
+	char key_id[FT_KEY_ID_BUFSZ];
+	uint8_t enc[FT_SECRET_ENC_MAX];
+	size_t enclen;
 };
 
 /* Parse buf[0..len) (need not be NUL-terminated).  On error *out is wiped

@@ -14,6 +14,8 @@ enum ft_work_kind {
 	FT_WORK_KDF = 0, /* one PBKDF2 of a backup-code answer */
 	FT_WORK_HMAC,	 /* one HMAC of a TOTP candidate */
 	FT_WORK_STATE,	 /* one operation on the replay/lockout state */
+	FT_WORK_KEYFILE, /* one read of the store key (secretseal.c) */
+	FT_WORK_AEAD,	 /* one AES-GCM open (secretcrypt.c) */
 };
 
 void ft_work_note(enum ft_work_kind kind);

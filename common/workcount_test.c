@@ -1,7 +1,7 @@
 /* Test-only work counter, linked into pam_flowtotp_test.so, never into an
  * installed binary: with FLOWTOTP_TEST_WORKLOG=PATH set, each operation
- * appends one line ("kdf", "hmac" or "state") to PATH.  The file keeps the
- * count, so the module keeps no state of its own. */
+ * appends one line ("kdf", "hmac", "state", "keyfile" or "aead") to PATH.  The
+ * file keeps the count, so the module keeps no state of its own. */
 #include <config.h>
 
 #include <fcntl.h>
@@ -18,6 +18,8 @@ kind_line(enum ft_work_kind kind)
 	case FT_WORK_KDF: return "kdf\n";
 	case FT_WORK_HMAC: return "hmac\n";
 	case FT_WORK_STATE: return "state\n";
+	case FT_WORK_KEYFILE: return "keyfile\n";
+	case FT_WORK_AEAD: return "aead\n";
 	}
 	return "unknown\n";
 }

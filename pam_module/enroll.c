@@ -40,6 +40,7 @@
 #include "qr.h"
 #include "random.h"
 #include "rc.h"
+#include "secretseal.h"
 #include "secretstore.h"
 #include "state.h"
 #include "uri.h"
@@ -371,10 +372,17 @@ save(struct ftpam_login *lg, const struct enrol *e)
 		    "nothing was saved");
 		return false;
 	}
+	/* What is written: sealed with the store key when encrypt= says so
+	 * (pam_flowtotp(8), SECRETS AT REST). */
+	memcpy(&now, &e->s, sizeof(now));
 	if (rc == FT_ERR_NOENT)
-		rc = ft_secret_store(lg->path, &e->s,
+		rc = ft_secret_seal_new(
+		    &now, lg->user, &lg->cfg, err, sizeof(err));
+	if (rc == FT_OK)
+		rc = ft_secret_store(lg->path, &now,
 		    root ? (uid_t)ROOT_ID : (uid_t)-1,
 		    root ? (gid_t)ROOT_ID : (gid_t)-1, err, sizeof(err));
+	ft_secret_wipe(&now);
 	if (rc != FT_OK) {
 		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 		return false;

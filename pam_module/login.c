@@ -26,7 +26,9 @@
 #include "module.h"
 #include "otp.h"
 #include "rc.h"
+#include "secretseal.h"
 #include "secretstore.h"
+#include "storekey.h"
 #include "state.h"
 #include "wipe.h"
 #include "workcount.h"
@@ -116,7 +118,7 @@ lookup_user(struct ftpam_login *lg)
 
 /* Find and read the user's secret; sets lg->sstate. */
 static void
-load_secret(struct ftpam_login *lg)
+find_secret(struct ftpam_login *lg)
 {
 	char err[ERRLEN], anchor[PATH_MAX];
 	int rc;
@@ -147,6 +149,55 @@ load_secret(struct ftpam_login *lg)
 		lg->sstate = FTPAM_SECRET_BAD;
 		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
 	}
+}
+
+/* A version-2 secret is opened with the store key.  The equal-work rule
+ * (even_out): every login whose secret template names the root store reads
+ * the key file, sealed secret or not (a failed read matters only to a
+ * sealed one), and every login that opens no sealed secret does one dummy
+ * AES-GCM open instead, so neither the key file's read nor the decrypt
+ * tells who has an encrypted secret, a plain one, or none.  A sealed file
+ * in a home is refused: the store key is for the root store, and its
+ * owner could write it. */
+static void
+open_sealed(struct ftpam_login *lg)
+{
+	struct ft_keyring kr;
+	char err[ERRLEN];
+	int rc = FT_ERR_NOENT;
+	bool sealed = lg->sstate == FTPAM_SECRET_OK && lg->secret.sealed;
+
+	err[0] = '\0';
+	if (!ft_config_secret_in_home(&lg->cfg))
+		rc = ft_secret_keyring(lg->cfg.store_key,
+		    lg->cfg.store_key_fallback, &kr, err, sizeof(err));
+	if (!sealed) {
+		ft_secret_unseal_dummy();
+	} else if (lg->in_home) {
+		rc = ft_seterr(err, sizeof(err), FT_ERR_UNSAFE,
+		    "sealed_in_home: %s holds an encrypted secret, which only "
+		    "the root store may",
+		    lg->path);
+	} else if (rc == FT_OK) {
+		rc = ft_secret_unseal(
+		    &lg->secret, lg->user, &kr, err, sizeof(err));
+		if (rc == FT_OK)
+			ftpam_debug(lg, "sealed secret opened with key %s",
+			    lg->secret.key_id);
+	}
+	if (sealed && rc != FT_OK) {
+		ft_secret_wipe(&lg->secret);
+		lg->sstate = FTPAM_SECRET_BAD;
+		ftpam_set_detail(lg, FTPAM_UNSAFE_FILE, err);
+	}
+	ft_keyring_wipe(&kr);
+}
+
+static void
+load_secret(struct ftpam_login *lg)
+{
+	find_secret(lg);
+	open_sealed(lg);
 }
 
 /* ---- state ---- */

@@ -43,6 +43,10 @@ static const char *const all_names[] = {
     "exempt",
     "grace_days",
     "grace_dir",
+    "store_key",
+    "store_key_fallback",
+    "store_key_cred",
+    "encrypt",
 };
 
 /* require= and exempt=: the accepted forms, the refused ones, and nullok

@@ -52,7 +52,7 @@ static const struct bad bads[] = {
 	"line 7: duplicate key version"},
     {"duplicate secret", VALID "secret = " KEY20 "\n", FT_ERR_PARSE,
 	"duplicate key secret"},
-    {"version 2", "version = 2\n", FT_ERR_PARSE, "unsupported version"},
+    {"version 3", "version = 3\n", FT_ERR_PARSE, "unsupported version"},
     {"version 1.0", "version = 1.0\n", FT_ERR_PARSE, "unsupported version"},
     {"version 0", "version = 0\n", FT_ERR_PARSE, "unsupported version"},
     {"bad base32", "secret = GEZDGNBV!Y3TQOJQ\n", FT_ERR_PARSE,

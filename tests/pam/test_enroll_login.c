@@ -413,6 +413,61 @@ t_enrols(void)
 	qr_not_mapped("after an enrolment and ordinary logins");
 }
 
+/* With a store key, the secret enrolled at login is sealed (version 2) and
+ * the next code from the app opens it.  Root only: the key file must be
+ * root's. */
+static void
+t_enrols_sealed(void)
+{
+	static const char key[] = "kenrol1 "
+				  "000102030405060708090a0b0c0d0e0f"
+				  "101112131415161718191a1b1c1d1e1f\n";
+	struct tcase c;
+	struct script sc, s2;
+	struct result r;
+	char path[PATH_MAX], kpath[PATH_MAX], extra[PATH_MAX * 2];
+	char b32[B32_MAX], text[8192];
+
+	if (geteuid() != 0) {
+		ok(true,
+		    "# SKIP sealed enrolment: the key file must be root's");
+		return;
+	}
+	tu_fmt(kpath, sizeof(kpath), "%s/sealed.key", E.root);
+	MUST(tu_write_file(kpath, key, strlen(key), 0600));
+	tu_fmt(extra, sizeof(extra),
+	    "enroll=login store_key=%s store_key_fallback=", kpath);
+	case_new(&c, "sealed", NULL, "pam_permit.so", extra);
+	user_file(&c, "alice", path, sizeof(path));
+	script_new(&sc, T0, "password", ANSWER_CODE, "");
+	login(&c, SVC, "alice", NULL, &sc, &r);
+	expect(&r, PAM_SUCCESS, "reason=enrolled", "enrols with a store key");
+	read_file(path, text, sizeof(text));
+	if (!shown_secret(sc.transcript, b32, sizeof(b32)))
+		b32[0] = '\0';
+	ok(strstr(text, "version = 2\nkey_id = kenrol1\nsecret_enc = ") !=
+		    NULL &&
+		b32[0] != '\0' && strstr(text, b32) == NULL &&
+		strstr(text, "\nsecret = ") == NULL,
+	    "the enrolled secret is sealed with the store key");
+	/* An ordinary login with the key: one instance, no enrolment. */
+	tu_fmt(extra, sizeof(extra),
+	    "enroll=no store_key=%s store_key_fallback=", kpath);
+	args(&c, extra, path, sizeof(path));
+	tu_fmt(text, sizeof(text), "auth required %s\n", path);
+	write_service(&c, "sealedplain", text);
+	code_for(b32, T0 + PERIOD, sc.code, sizeof(sc.code));
+	script_new(&s2, T0 + PERIOD, sc.code, NULL, NULL);
+	login(&c, "sealedplain", "alice", NULL, &s2, &r);
+	expect(&r, PAM_SUCCESS, "result=success reason=ok",
+	    "the next code from the app opens it");
+	code_for(b32, T0 + 2 * PERIOD, sc.code, sizeof(sc.code));
+	script_new(&s2, T0 + 2 * PERIOD, sc.code, NULL, NULL);
+	login(&c, "plain", "alice", NULL, &s2, &r);
+	expect(&r, PAM_AUTH_ERR, "detail=\"store_key_missing",
+	    "without the key: denied, store_key_missing");
+}
+
 static void
 t_wrong_confirmation(void)
 {
@@ -654,6 +709,7 @@ main(int argc, char **argv)
 	t_never_offered();
 	qr_not_mapped("after an enrolled user's login");
 	t_enrols();
+	t_enrols_sealed();
 	t_wrong_confirmation();
 	t_wrong_password();
 	t_first_factor();
