@@ -276,6 +276,14 @@ parse_grace(int c, struct cli_opts *o)
 	    optarg, 1, FT_GRACE_DAYS_MAX, "--extend", &o->extend_days);
 }
 
+/* key init --sealed | --plain: where the new store key goes. */
+static void
+parse_key(int c, struct cli_opts *o)
+{
+	o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
+	o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
+}
+
 static int
 parse_one(int c, struct cli_opts *o, struct parsed *pa)
 {
@@ -334,10 +342,7 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 	case OPT_FROM:
 	case OPT_USERSFILE: return parse_import(c, o);
 	case OPT_SEALED:
-	case OPT_PLAIN:
-		o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
-		o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
-		break;
+	case OPT_PLAIN: parse_key(c, o); break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;

@@ -43,6 +43,7 @@ static const char *const all_names[] = {
     "exempt",
     "grace_days",
     "grace_dir",
+    "remember",
     "store_key",
     "store_key_fallback",
     "store_key_cred",
