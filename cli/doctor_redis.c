@@ -28,7 +28,8 @@ static const struct doc_kind k_reachable = {"redis-reachable", DOC_INFO, ""};
 static const struct doc_kind k_unreachable = {"redis-unreachable", DOC_ERROR,
     "start the Redis server, or correct redis_host/redis_port/redis_socket/"
     "redis_tls_ca/redis_tls_server_name/redis_timeout_ms (the message says "
-    "which check failed): until the module reaches it every login that needs the cache is denied "
+    "which check failed): until the module reaches it every login that needs "
+    "the cache is denied "
     "(or, with redis_fallback=local, decided by this host alone)"};
 static const struct doc_kind k_auth = {"redis-auth", DOC_ERROR,
     "make redis_password_file hold the server's password (one line, owned by "
@@ -94,11 +95,14 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 
 	err[0] = '\0';
 	rc = ft_state_open(c, 0, &st, err, sizeof(err));
+	ft_state_close(st);
+	/* Opening checks the settings; the first call connects. */
+	if (rc == FT_OK)
+		rc = ft_state_redis_ping(c, err, sizeof(err));
 	if (rc != FT_OK) {
 		report_failure(rc, err, rep);
 		return false;
 	}
-	ft_state_close(st);
 	if (c->redis_socket[0] != '\0')
 		doc_add(rep, &k_reachable, &w,
 		    "Redis %s (database %u): connected, socket owner checked",

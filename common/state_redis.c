@@ -286,7 +286,9 @@ static const char *const key_suffix[KEY_COUNT] = {
     "step", "fail", "ok", "future"};
 
 struct redis_impl {
-	struct ft_redis_conn *conn;
+	struct ft_config cfg;	    /* what the connection is made from */
+	struct ft_redis_conn *conn; /* NULL until the first call */
+	bool connect_failed;	    /* once: no second attempt */
 	bool greeted; /* AUTH and SELECT went out with an exchange */
 	unsigned db;
 	char db_arg[NUM_BUFSZ];
@@ -301,6 +303,24 @@ reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
 {
 	return ft_redis_reply_error(
 	    ft_redis_conn_where(r->conn), what, rep, err, errlen);
+}
+
+/* Connect on first need, once: a login whose first call found the server
+ * unreachable (or an impostor) does not try again, and costs one timeout. */
+static int
+ensure_conn(struct redis_impl *r, char *err, size_t errlen)
+{
+	int rc;
+
+	if (r->conn != NULL)
+		return FT_OK;
+	if (r->connect_failed)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: the connection failed earlier");
+	rc = ft_redis_conn_open(&r->cfg, NULL, &r->conn, err, errlen);
+	if (rc != FT_OK)
+		r->connect_failed = true;
+	return rc;
 }
 
 /* ---- the handshake, sent ahead of the first command ---- */
@@ -409,6 +429,8 @@ call(struct redis_impl *r, const char *what, int argc, const char **argv,
 	int rc = FT_OK;
 
 	*rep = NULL;
+	if ((rc = ensure_conn(r, err, errlen)) != FT_OK)
+		return rc;
 	if (!r->greeted)
 		rc = queue_greeting(r, names, &n, err, errlen);
 	if (rc == FT_OK)
@@ -841,8 +863,9 @@ script_shas(struct redis_impl *r, char *err, size_t errlen)
 	return FT_OK;
 }
 
-/* Connect (the transport checks who answers); nothing is sent until the
- * first operation, which carries AUTH and SELECT with it. */
+/* Check the settings; the connection (the transport checks who answers)
+ * is made by the first operation, which carries AUTH and SELECT with it:
+ * the first failure is that operation's, and the login's only one. */
 int
 ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **implp, char *err,
@@ -854,6 +877,8 @@ ft_state_redis_open(const struct ft_config *c,
 	if (c->redis_prefix[0] == '\0')
 		return ft_seterr(
 		    err, errlen, FT_ERR_ARG, "redis_prefix must not be empty");
+	if ((rc = ft_config_check(c, err, errlen)) != FT_OK)
+		return rc;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
@@ -862,9 +887,8 @@ ft_state_redis_open(const struct ft_config *c,
 	(void)snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix);
 	(void)snprintf(r->password_file, sizeof(r->password_file), "%s",
 	    c->redis_password_file);
-	if ((rc = script_shas(r, err, errlen)) == FT_OK)
-		rc = ft_redis_conn_open(c, NULL, &r->conn, err, errlen);
-	if (rc != FT_OK) {
+	r->cfg = *c;
+	if ((rc = script_shas(r, err, errlen)) != FT_OK) {
 		r_close(r);
 		return rc;
 	}
@@ -907,6 +931,21 @@ config_value(const struct redis_impl *r, const redisReply *rep, char *out,
 	memcpy(out, v->str, v->len);
 	out[v->len] = '\0';
 	return FT_OK;
+}
+
+int
+ft_state_redis_ping(const struct ft_config *c, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	void *impl = NULL;
+	int rc;
+
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = r_probe(impl, err, errlen);
+	ops->close(impl);
+	return rc;
 }
 
 int
