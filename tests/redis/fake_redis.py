@@ -87,7 +87,7 @@ def listener(argv):
     else:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(argv[1])
-        os.chmod(argv[1], 0o777)
+        os.chmod(argv[1], 0o700)
     if "--drop-after-bind" in argv:
         pw = pwd.getpwnam(argv[argv.index("--drop-after-bind") + 1])
         os.setgroups([])

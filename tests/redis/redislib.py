@@ -97,12 +97,22 @@ class Client:
         return self._reply()
 
 
+def as_user(user):
+    """The command prefix that runs a program as user (None: as we are)."""
+    if user is None:
+        return []
+    return ["setpriv", "--reuid", user, "--regid",
+            str(pwd.getpwnam(user).pw_gid), "--clear-groups"]
+
+
 class Server:
     """tls: a Pki; the server then listens with TLS only (--port 0), its
     certificate pki.server, and with auth_clients wants a client
-    certificate from the CA."""
+    certificate from the CA.  user: run as that account (its directory
+    and socket then belong to it)."""
 
-    def __init__(self, tag="redis", tls=None, auth_clients=False):
+    def __init__(self, tag="redis", tls=None, auth_clients=False,
+                 user=None):
         if not REDIS_SERVER or not os.access(REDIS_SERVER, os.X_OK):
             raise RuntimeError("redis-server not found")
         self.dir = tempfile.mkdtemp(prefix="ft-%s-" % tag)
@@ -118,6 +128,9 @@ class Server:
         self.paused = False
         self.tls = tls
         self.auth_clients = auth_clients
+        self.user = user
+        if user is not None:
+            os.chown(self.dir, pwd.getpwnam(user).pw_uid, -1)
 
     def __enter__(self):
         self.start()
@@ -154,6 +167,8 @@ class Server:
                     (self.password, self.dir, DATABASES, self.socket,
                      os.path.join(self.dir, "redis.log")))
         os.chmod(path, 0o600)
+        if self.user is not None:
+            os.chown(path, pwd.getpwnam(self.user).pw_uid, -1)
         return path
 
     def start(self):
@@ -161,7 +176,8 @@ class Server:
         for _ in range(START_TRIES):
             port = free_port()
             conf = self._conf(port)
-            self.proc = subprocess.Popen([REDIS_SERVER, conf],
+            self.proc = subprocess.Popen(as_user(self.user) +
+                                         [REDIS_SERVER, conf],
                                          stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
             self.port = port
@@ -343,10 +359,7 @@ class Fake:
         shutil.copy(os.path.join(os.environ["top_srcdir"], "tests", "redis",
                                  "fake_redis.py"), script)
         os.chmod(script, 0o644)
-        cmd = [sys.executable, script] + list(args)
-        if user is not None:
-            cmd = ["setpriv", "--reuid", user, "--regid",
-                   str(pwd.getpwnam(user).pw_gid), "--clear-groups"] + cmd
+        cmd = as_user(user) + [sys.executable, script] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.lines = []
