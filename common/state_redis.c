@@ -373,7 +373,7 @@ queue_greeting(struct redis_impl *r, const char **what, size_t *n, char *err,
 	size_t lens[2];
 	char *pw = NULL;
 	size_t pwlen = 0;
-	int rc = FT_OK;
+	int rc;
 
 	*n = 0;
 	if (r->password_file[0] != '\0') {
@@ -416,11 +416,18 @@ check_greeting(const struct redis_impl *r, redisReply *const *reps,
 
 /* ---- one command, the greeting in front of it the first time ---- */
 
-/* The command path every operation takes (and any new one should): argv
- * goes out in the same write as the greeting if that is still owed, and
- * *rep is its reply (possibly an error reply; the caller frees). */
+/* One command's arguments (NUL-terminated strings). */
+struct cmd {
+	int argc;
+	const char **argv;
+};
+
+/* The command path every operation takes (and any new one should): the
+ * command goes out in the same write as the greeting if that is still
+ * owed, and *rep is its reply (possibly an error reply; the caller
+ * frees). */
 static int
-call(struct redis_impl *r, const char *what, int argc, const char **argv,
+call(struct redis_impl *r, const char *what, const struct cmd *c,
     redisReply **rep, char *err, size_t errlen)
 {
 	redisReply *reps[HANDSHAKE_MAX + 1U] = {NULL, NULL, NULL};
@@ -435,7 +442,7 @@ call(struct redis_impl *r, const char *what, int argc, const char **argv,
 		rc = queue_greeting(r, names, &n, err, errlen);
 	if (rc == FT_OK)
 		rc = ft_redis_conn_append(
-		    r->conn, argc, argv, NULL, err, errlen);
+		    r->conn, c->argc, c->argv, NULL, err, errlen);
 	if (rc == FT_OK)
 		rc = ft_redis_conn_exchange(
 		    r->conn, what, reps, n + 1U, err, errlen);
@@ -469,6 +476,7 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
     char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
+	struct cmd c = {.argc = 0, .argv = argv};
 	char nk[NUM_BUFSZ];
 	int argc = 0, i, rc;
 
@@ -484,13 +492,14 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	for (i = 0; i < sc->nargs; i++)
 		argv[argc++] = sc->args[i];
 	argv[argc++] = r->db_arg;
-	rc = call(r, sc->what, argc, argv, rep, err, errlen);
+	c.argc = argc;
+	rc = call(r, sc->what, &c, rep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = call(r, sc->what, argc, argv, rep, err, errlen);
+		rc = call(r, sc->what, &c, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, sc->what, *rep, err, errlen);
@@ -732,6 +741,7 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
+	struct cmd c = {.argc = (int)NELEM(argv)};
 	redisReply *rep = NULL;
 	size_t i;
 	int rc;
@@ -741,7 +751,8 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
-	rc = call(r, "forget", (int)NELEM(argv), argv, &rep, err, errlen);
+	c.argv = argv;
+	rc = call(r, "forget", &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -758,10 +769,8 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	struct op_args a;
 	char a_ns[NUM_BUFSZ], a_w[NUM_BUFSZ], a_period[NUM_BUFSZ];
 	char a_wmax[NUM_BUFSZ];
-	const char *k[3] = {
-	    a.keys[KEY_STEP], a.keys[KEY_FAIL], a.keys[KEY_FUTURE]};
-	const char *args[7] = {
-	    a_ns, a_w, a.ttl, a_period, a.margin, a.now, a_wmax};
+	const char *k[3];
+	const char *args[7] = {a_ns, a_w, NULL, a_period, NULL, NULL, a_wmax};
 	struct script_call sc = {.id = SCRIPT_UNLOCK,
 	    .what = "unlock",
 	    .keys = k,
@@ -774,6 +783,12 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
 	    (rc = fmt_num(a_ns, op->now_step, err, errlen)) != FT_OK)
 		return rc;
+	k[0] = a.keys[KEY_STEP];
+	k[1] = a.keys[KEY_FAIL];
+	k[2] = a.keys[KEY_FUTURE];
+	args[2] = a.ttl;
+	args[4] = a.margin;
+	args[5] = a.now;
 	(void)snprintf(a_w, sizeof(a_w), "%u", op->pol->window);
 	(void)snprintf(a_period, sizeof(a_period), "%u", op->pol->period);
 	(void)snprintf(a_wmax, sizeof(a_wmax), "%u", FT_WINDOW_MAX);
@@ -792,10 +807,11 @@ static int
 r_probe(struct redis_impl *r, char *err, size_t errlen)
 {
 	const char *argv[1] = {"PING"};
+	const struct cmd c = {.argc = 1, .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
-	rc = call(r, "PING", 1, argv, &rep, err, errlen);
+	rc = call(r, "PING", &c, &rep, err, errlen);
 	if (rc == FT_OK && rep->type != REDIS_REPLY_STATUS)
 		rc = reply_error(r, "PING", rep, err, errlen);
 	freeReplyObject(rep);
@@ -954,6 +970,7 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 {
 	const struct ft_state_backend_ops *ops = NULL;
 	const char *argv[] = {"CONFIG", "GET", param};
+	const struct cmd get = {.argc = (int)NELEM(argv), .argv = argv};
 	redisReply *rep = NULL;
 	void *impl = NULL;
 	int rc;
@@ -965,8 +982,7 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	rc =
-	    call(impl, "CONFIG GET", (int)NELEM(argv), argv, &rep, err, errlen);
+	rc = call(impl, "CONFIG GET", &get, &rep, err, errlen);
 	if (rc == FT_OK)
 		rc = config_value(impl, rep, out, outlen, err, errlen);
 	freeReplyObject(rep);
