@@ -26,8 +26,12 @@ static const struct doc_kind k_unsupported = {"redis-unsupported", DOC_INFO,
 #else
 static const struct doc_kind k_reachable = {"redis-reachable", DOC_INFO, ""};
 static const struct doc_kind k_unreachable = {"redis-unreachable", DOC_ERROR,
-    "start the Redis server, or correct redis_host/redis_port/redis_timeout_ms:"
-    " until the module reaches it every login that needs the cache is denied "
+    "start the Redis server, or correct redis_host/redis_port/redis_socket/"
+    "redis_tls_ca/redis_tls_server_name/redis_timeout_ms (the message says "
+    "which check failed; a reset right after a TLS handshake is often a "
+    "server that wants a client certificate: redis_tls_cert and "
+    "redis_tls_key): until the module reaches it every login that needs "
+    "the cache is denied "
     "(or, with redis_fallback=local, decided by this host alone)"};
 static const struct doc_kind k_auth = {"redis-auth", DOC_ERROR,
     "make redis_password_file hold the server's password (one line, owned by "
@@ -38,6 +42,11 @@ static const struct doc_kind k_eviction = {"redis-eviction", DOC_WARN,
     "SET): volatile-* and allkeys-* policies may drop replay and lockout "
     "records under memory pressure, so a used code would work again and a "
     "locked user be unlocked"};
+static const struct doc_kind k_plaintext = {"redis-plaintext", DOC_WARN,
+    "set redis_tls=yes (the default) with redis_tls_ca and the server's "
+    "tls-port, or use redis_socket: over plain TCP the password goes out "
+    "in clear text to whoever answers on the port, and whoever answers "
+    "decides logins (a wrong or replayed code can be made to pass)"};
 static const struct doc_kind k_unknown = {"redis-config-unknown", DOC_INFO,
     "CONFIG is renamed or denied to this user: check by hand that "
     "maxmemory-policy is noeviction"};
@@ -96,15 +105,37 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 
 	err[0] = '\0';
 	rc = ft_state_open(c, 0, &st, err, sizeof(err));
+	ft_state_close(st);
+	/* Opening checks the settings; the first call connects. */
+	if (rc == FT_OK)
+		rc = ft_state_redis_ping(c, err, sizeof(err));
 	if (rc != FT_OK) {
 		report_failure(rc, err, rep);
 		return false;
 	}
-	ft_state_close(st);
-	doc_add(rep, &k_reachable, &w, "Redis %s:%u (database %u): connected%s",
-	    c->redis_host, c->redis_port, c->redis_db,
-	    c->redis_password_file[0] != '\0' ? ", authenticated" : "");
+	if (c->redis_socket[0] != '\0')
+		doc_add(rep, &k_reachable, &w,
+		    "Redis %s (database %u): connected, socket owner checked",
+		    c->redis_socket, c->redis_db);
+	else
+		doc_add(rep, &k_reachable, &w,
+		    "Redis %s:%u (database %u): connected%s", c->redis_host,
+		    c->redis_port, c->redis_db,
+		    c->redis_tls ? " over TLS, certificate verified" : "");
 	return true;
+}
+
+/* redis_tls=no over TCP: allowed because the admin asked, never quiet. */
+static void
+check_plaintext(const struct ft_config *c, struct doc_report *rep)
+{
+	const struct doc_where w = {NULL, 0};
+
+	if (c->redis_socket[0] == '\0' && !c->redis_tls)
+		doc_add(rep, &k_plaintext, &w,
+		    "redis_tls=no: Redis %s:%u is reached in plain text, the "
+		    "server unauthenticated",
+		    c->redis_host, c->redis_port);
 }
 
 /* One setting; false (reported) when it cannot be read. */
@@ -170,6 +201,7 @@ doc_check_redis(const struct ft_config *cfg, struct doc_report *rep)
 	}
 	*c = *cfg;
 	c->redis_fallback = FT_REDIS_FALLBACK_DENY;
+	check_plaintext(c, rep);
 	if (check_reach(c, rep))
 		check_settings(c, rep);
 	free(c);

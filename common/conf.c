@@ -156,6 +156,22 @@ static const struct opt options[] = {
 	false,
 	"seal new secrets of the root store: auto (when a store key "
 	"exists), yes, or no"},
+    {"redis_socket", OPT_PATH, F(redis_socket), 0, PX_EMPTY, 0, "", false,
+	"Redis unix socket (instead of redis_host; owner checked)"},
+    {"redis_socket_owner", OPT_STR, F(redis_socket_owner), 0, 0, 0,
+	FT_REDIS_SOCKET_OWNER_DEFAULT, true,
+	"account (besides root) the Redis socket and server may run as"},
+    {"redis_tls", OPT_FLAG, F(redis_tls), 0, 0, 1, NULL, false,
+	"TLS to Redis over TCP (no: plain text, the server unauthenticated)"},
+    {"redis_tls_ca", OPT_PATH, F(redis_tls_ca), 0, PX_EMPTY, 0, "", false,
+	"CA certificates (PEM file) the Redis server's certificate must chain "
+	"to (\"\": the system's)"},
+    {"redis_tls_server_name", OPT_STR, F(redis_tls_server_name), 0, 0, 0, "",
+	false, "name the Redis certificate must carry (\"\": redis_host)"},
+    {"redis_tls_cert", OPT_PATH, F(redis_tls_cert), 0, PX_EMPTY, 0, "", false,
+	"client certificate (PEM) for Redis mutual TLS"},
+    {"redis_tls_key", OPT_PATH, F(redis_tls_key), 0, PX_EMPTY, 0, "", false,
+	"private key (PEM) of redis_tls_cert"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -488,7 +504,8 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 	if (rc != FT_OK)
 		return rc;
 	rc = conf_parse(c, path, buf, len, err, errlen);
-	if (rc == FT_OK && ft_config_check(c, err, errlen) != FT_OK)
+	/* Only the check a later pam.d argument cannot settle. */
+	if (rc == FT_OK && c->nullok && c->require_given)
 		rc = ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "%s: nullok and require= both given (nullok is "
 		    "require=none; keep one)",
@@ -525,6 +542,25 @@ ft_config_from_args(
 	return ft_config_check(c, err, errlen);
 }
 
+/* The Redis transport options that only work together. */
+static int
+check_redis(const struct ft_config *c, char *err, size_t errlen)
+{
+	if ((c->redis_tls_cert[0] == '\0') != (c->redis_tls_key[0] == '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_tls_cert and redis_tls_key go together (mutual TLS "
+		    "needs both)");
+	if (c->redis_host[0] == '/')
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_host: a unix socket goes in redis_socket=");
+	if (c->redis_socket[0] != '\0' &&
+	    (c->redis_tls_ca[0] != '\0' || c->redis_tls_cert[0] != '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_socket with redis_tls_ca or redis_tls_cert: Redis "
+		    "speaks TLS on TCP only (the socket is checked by owner)");
+	return FT_OK;
+}
+
 int
 ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 {
@@ -532,7 +568,7 @@ ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "nullok and require= both given (nullok is require=none; "
 		    "keep one)");
-	return FT_OK;
+	return check_redis(c, err, errlen);
 }
 
 /* Append n bytes to out; false on overflow. */

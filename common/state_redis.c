@@ -1,10 +1,15 @@
-/* The fleet state backend: Redis through hiredis.
+/* The fleet state backend: Redis, over the transport of redis_conn.c.
  *
  * Keys per user (documented in pam_flowtotp(8), REDIS KEYS):
- *   PREFIX:USER:step  string, the last accepted TOTP step.  Expires
- *                     (2*window+2)*period + margin seconds after it was set:
- *                     by then every step at or before it is outside the
- *                     window, so the key can no longer reject anything.
+ *   PREFIX:USER:step  string, the last accepted TOTP step.  Expires when no
+ *                     host of the fleet can accept it or an earlier step
+ *                     any more, whatever its window (up to FT_WINDOW_MAX)
+ *                     and the code's period (up to FT_PERIOD_MAX): the
+ *                     accepting host's window, the widest one and one step,
+ *                     at the longest period, plus margin, after the time
+ *                     the accepting host's clock gave, counted on the
+ *                     server's clock if that one is behind (see LUA_LIB's
+ *                     ttl()).
  *   PREFIX:USER:fail  hash {n, first, until}: failures counted, time of the
  *                     first one, lock end ("0" none, "forever" admin only).
  *                     Expires when it stops mattering: at the lock's end
@@ -17,30 +22,30 @@
  * never from the server, so every host applies its own clock exactly like
  * the gdbm cache; the TTLs only bound memory and agree with the rules.
  *
- * Check-and-record is one Lua script per operation (EVALSHA, EVAL when the
- * server does not have it yet), so it is atomic on the server: across hosts
- * only one of K parallel logins with one code records its step.  The
- * scripts validate what they read; anything malformed (wrong type, garbage,
- * out of range) is an error reply, which we report as FT_ERR_BACKEND: the
- * login is denied (or, with redis_fallback=local, decided by the local
- * cache).  Bad data is never read as "no record".
+ * Check-and-record is one Lua script per operation (EVALSHA with the SHA-1
+ * computed here, EVAL when the server does not have it yet), so it is
+ * atomic on the server: across hosts only one of K parallel logins with
+ * one code records its step.  The scripts validate what they read;
+ * anything malformed (wrong type, garbage, out of range) is an error
+ * reply, which we report as FT_ERR_BACKEND: the login is denied (or, with
+ * redis_fallback=local, decided by the local cache).  Bad data is never
+ * read as "no record".
  *
- * Every exchange is bounded by redis_timeout_ms.  After the first I/O error
- * or timeout the connection is marked broken and every later call fails at
- * once, so a dead or paused server costs a login one timeout, not several. */
+ * Round trips: opening connects (and for TLS, handshakes) and sends
+ * nothing.  The first operation sends AUTH, SELECT (unless database 0) and
+ * its script in one write and reads the replies together.  A TOTP login
+ * (FT_OP_ATTEMPT) checks the code locally first and then needs that one
+ * exchange: the attempt script counts the attempt and, unless locked,
+ * records the matched step, atomically.  A NOSCRIPT answer (first use on
+ * a server, or after SCRIPT FLUSH) costs one more, with EVAL. */
 #include <config.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +53,9 @@
 #include <openssl/evp.h>
 
 #include "conf.h"
+#include "otp.h"
 #include "rc.h"
+#include "redis_conn.h"
 #include "remember.h"
 #include "safefile.h"
 #include "state.h"
@@ -57,24 +64,32 @@
 #include "state_redis_reply.h"
 #include "wipe.h"
 
-#define KEY_MAX 1024U  /* prefix + user + suffix, bounded */
-#define WHERE_MAX 320U /* "host:port" for messages */
-#define NUM_BUFSZ 24U  /* a decimal int64 and NUL */
+#define KEY_MAX 1024U /* prefix + user + suffix, bounded */
+#define NUM_BUFSZ 24U /* a decimal int64 and NUL */
 #define NUM_VALUE_MAX 999999999999999ULL
 #define TTL_MARGIN_S 60U /* clock skew between hosts */
 #define PASSWORD_MAX_SIZE 1024U
 #define SHA1_HEX_LEN 40U
-#define MS_PER_S 1000L
-#define US_PER_MS 1000L
-#define NS_PER_MS 1000000L
-#define ARGV_MAX 13 /* EVALSHA sha nkeys, 4 keys, up to 6 args */
+#define ARGV_MAX 16	 /* EVALSHA sha nkeys, 4 keys, up to 9 args */
+#define ARGS_MAX 9	 /* a script's ARGV, the database included */
+#define HANDSHAKE_MAX 2U /* AUTH, SELECT */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
 
-/* Shared prologue: num(v, max) is the number in the decimal string v, or
- * nil if v is not 1..15 digits or exceeds max. */
-#define LUA_NUM                                                                \
+/* Shared prologue of every script.  The last ARGV is the database: a
+ * script selects it itself, so that a SELECT refused in the pipeline
+ * ahead of it (no such database) makes the script fail before it writes,
+ * instead of running in database 0.  num(v, max) is the number in the
+ * decimal string v, or nil if v is not 1..15 digits or exceeds max.
+ * ttl(now, base): a step key lives base seconds after the caller's clock
+ * said now, counted on the server's clock when the caller's runs ahead of
+ * it: a host whose clock ran ahead accepts steps of the future, and their
+ * key must live until real time is past them. */
+#define LUA_LIB                                                                \
+	"if ARGV[#ARGV] ~= '0' then\n"                                         \
+	"  redis.call('SELECT', tonumber(ARGV[#ARGV]))\n"                      \
+	"end\n"                                                                \
 	"local function num(v, max)\n"                                         \
 	"  if type(v) ~= 'string' or #v < 1 or #v > 15 or\n"                   \
 	"      not string.match(v, '^%d+$') then return nil end\n"             \
@@ -83,122 +98,154 @@
 	"  return n\n"                                                         \
 	"end\n"                                                                \
 	"local function fmt(n) return string.format('%d', n) end\n"            \
-	"local MAXN = 999999999999999\n"
+	"local MAXN = 999999999999999\n"                                       \
+	"local function bad(k, what)\n"                                        \
+	"  return redis.error_reply('WRONGDATA ' .. k ..\n"                    \
+	"      ' is not a flowtotp ' .. what)\n"                               \
+	"end\n"                                                                \
+	"local function ttl(now, base)\n"                                      \
+	"  local ahead = now - tonumber(redis.call('TIME')[1])\n"              \
+	"  if ahead < 0 then ahead = 0 end\n"                                  \
+	"  return base + ahead\n"                                              \
+	"end\n"
+
+/* begin(k, now, deny, unlock, interval, margin): the rules of
+ * ft_state_apply_begin() on the fail hash k. */
+#define LUA_BEGIN_FN                                                           \
+	"local function begin(k, now, deny, unlock, interval, margin)\n"       \
+	"  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"          \
+	"  local n, first, lock, forever = 0, 0, 0, false\n"                   \
+	"  if h[1] or h[2] or h[3] then\n"                                     \
+	"    n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"              \
+	"    if h[3] == 'forever' then forever = true\n"                       \
+	"    else lock = num(h[3], MAXN) end\n"                                \
+	"    if n == nil or first == nil or lock == nil then\n"                \
+	"      return bad(k, 'failure record')\n"                              \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"  if forever or (lock ~= 0 and now < lock) then\n"                    \
+	"    return {'locked', h[1], h[2], h[3]}\n"                            \
+	"  end\n"                                                              \
+	"  if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"                   \
+	"  if n > 0 and now - first > interval then n, first = 0, 0 end\n"     \
+	"  if n == 0 then first = now end\n"                                   \
+	"  if n < 4294967295 then n = n + 1 end\n"                             \
+	"  if deny > 0 and n >= deny then\n"                                   \
+	"    if unlock == 0 then forever = true else lock = now + unlock "     \
+	"end\n"                                                                \
+	"  end\n"                                                              \
+	"  redis.call('HSET', k, 'n', fmt(n), 'first', fmt(first),\n"          \
+	"      'until', forever and 'forever' or fmt(lock))\n"                 \
+	"  if forever then\n"                                                  \
+	"    redis.call('PERSIST', k)\n"                                       \
+	"  else\n"                                                             \
+	"    local t = first + interval - now\n"                               \
+	"    if lock ~= 0 then t = lock - now end\n"                           \
+	"    if t < 0 then t = 0 end\n"                                        \
+	"    redis.call('EXPIRE', k, fmt(t + margin))\n"                       \
+	"  end\n"                                                              \
+	"  return {'proceed', fmt(n), fmt(first),\n"                           \
+	"      forever and 'forever' or fmt(lock)}\n"                          \
+	"end\n"
+
+/* success(K, step, now, base, deny, interval, margin) on K = {step, fail,
+ * ok, future}: the rules of ft_state_apply_success(); step 0 is a backup
+ * code.  A replay takes back the failure its attempt counted (and the lock
+ * that count set), keeping the hash's TTL; with no failure left the hash
+ * goes.  The step kept from a clock that ran ahead (future) is a replay
+ * too, until a later step is accepted.  Answers {verdict, n, first, until,
+ * last step} ("" = absent). */
+#define LUA_SUCCESS_FN                                                         \
+	"local function undo(k, now, deny, interval, margin)\n"                \
+	"  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"          \
+	"  if not (h[1] or h[2] or h[3]) then return nil end\n"                \
+	"  local n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"          \
+	"  local forever, lock = h[3] == 'forever', 0\n"                       \
+	"  if not forever then lock = num(h[3], MAXN) end\n"                   \
+	"  if n == nil or first == nil or lock == nil then\n"                  \
+	"    return bad(k, 'failure record')\n"                                \
+	"  end\n"                                                              \
+	"  if n == 0 then return nil end\n"                                    \
+	"  n = n - 1\n"                                                        \
+	"  if n == 0 then redis.call('DEL', k) return nil end\n"               \
+	"  local active = forever or (lock ~= 0 and now < lock)\n"             \
+	"  if active and (deny == 0 or n < deny) then\n"                       \
+	"    redis.call('HSET', k, 'until', '0')\n"                            \
+	"    local t = first + interval - now\n"                               \
+	"    if t < 0 then t = 0 end\n"                                        \
+	"    redis.call('EXPIRE', k, fmt(t + margin))\n"                       \
+	"  end\n"                                                              \
+	"  redis.call('HSET', k, 'n', fmt(n))\n"                               \
+	"  return nil\n"                                                       \
+	"end\n"                                                                \
+	"local function success(K, step, now, base, deny, interval, margin)\n" \
+	"  local last, fut = redis.call('GET', K[1]), redis.call('GET', "      \
+	"K[4])\n"                                                              \
+	"  local l, f = 0, 0\n"                                                \
+	"  if last then l = num(last, MAXN) end\n"                             \
+	"  if l == nil then return bad(K[1], 'step') end\n"                    \
+	"  if fut then f = num(fut, MAXN) end\n"                               \
+	"  if f == nil then return bad(K[4], 'step') end\n"                    \
+	"  if step ~= 0 and (step <= l or step == f) then\n"                   \
+	"    local e = undo(K[2], now, deny, interval, margin)\n"              \
+	"    if e then return e end\n"                                         \
+	"    local h = redis.call('HMGET', K[2], 'n', 'first', 'until')\n"     \
+	"    return {'replay', h[1] or '', h[2] or '', h[3] or '', last or "   \
+	"''}\n"                                                                \
+	"  end\n"                                                              \
+	"  if step ~= 0 then\n"                                                \
+	"    last = fmt(step)\n"                                               \
+	"    redis.call('SET', K[1], last, 'EX', fmt(ttl(now, base)))\n"       \
+	"    if f ~= 0 and step >= f then redis.call('DEL', K[4]) end\n"       \
+	"  end\n"                                                              \
+	"  redis.call('DEL', K[2])\n"                                          \
+	"  redis.call('SET', K[3], fmt(now))\n"                                \
+	"  return {'accepted', '', '', '', last or ''}\n"                      \
+	"end\n"
 
 /* begin: KEYS[1] fail hash; ARGV now deny unlock_time fail_interval
- * margin.  The rules of ft_state_apply_begin(). */
-static const char lua_begin[] = LUA_NUM
-    "local k = KEYS[1]\n"
-    "local now, deny = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local unlock, interval = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local margin = tonumber(ARGV[5])\n"
-    "local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
-    "local n, first, lock, forever = 0, 0, 0, false\n"
-    "if h[1] or h[2] or h[3] then\n"
-    "  n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
-    "  if h[3] == 'forever' then forever = true\n"
-    "  else lock = num(h[3], MAXN) end\n"
-    "  if n == nil or first == nil or lock == nil then\n"
-    "    return redis.error_reply('WRONGDATA ' .. k ..\n"
-    "        ' is not a flowtotp failure record')\n"
-    "  end\n"
-    "end\n"
-    "if forever or (lock ~= 0 and now < lock) then\n"
-    "  return {'locked', h[1], h[2], h[3]}\n"
-    "end\n"
-    "if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"
-    "if n > 0 and now - first > interval then n, first = 0, 0 end\n"
-    "if n == 0 then first = now end\n"
-    "if n < 4294967295 then n = n + 1 end\n"
-    "if deny > 0 and n >= deny then\n"
-    "  if unlock == 0 then forever = true else lock = now + unlock end\n"
-    "end\n"
-    "redis.call('HSET', k, 'n', fmt(n), 'first', fmt(first),\n"
-    "    'until', forever and 'forever' or fmt(lock))\n"
-    "if forever then\n"
-    "  redis.call('PERSIST', k)\n"
-    "else\n"
-    "  local ttl = first + interval - now\n"
-    "  if lock ~= 0 then ttl = lock - now end\n"
-    "  if ttl < 0 then ttl = 0 end\n"
-    "  redis.call('EXPIRE', k, fmt(ttl + margin))\n"
-    "end\n"
-    "return {'proceed', fmt(n), fmt(first),\n"
-    "    forever and 'forever' or fmt(lock)}\n";
+ * margin db. */
+static const char lua_begin[] = LUA_LIB LUA_BEGIN_FN
+    "local a = {}\n"
+    "for i = 1, 5 do a[i] = tonumber(ARGV[i]) end\n"
+    "return begin(KEYS[1], a[1], a[2], a[3], a[4], a[5])\n";
 
-/* success: KEYS step fail ok future; ARGV step now step_ttl deny
- * fail_interval margin.  The rules of ft_state_apply_success(); step "0" is
- * a backup code.  A replay takes back the failure its attempt counted (and
- * the lock that count set), keeping the hash's TTL; with no failure left
- * the hash goes.  The step kept from a clock that ran ahead (future) is a
- * replay too, until a later step is accepted.  Answers {verdict, n, first,
- * until, last step} ("" = absent). */
-static const char lua_success[] = LUA_NUM
-    "local step = tonumber(ARGV[1])\n"
-    "local function bad(k, what)\n"
-    "  return redis.error_reply('WRONGDATA ' .. k ..\n"
-    "      ' is not a flowtotp ' .. what)\n"
-    "end\n"
-    "local function undo(k, now, deny)\n"
-    "  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"
-    "  if not (h[1] or h[2] or h[3]) then return nil end\n"
-    "  local n, first = num(h[1], 4294967295), num(h[2], MAXN)\n"
-    "  local forever, lock = h[3] == 'forever', 0\n"
-    "  if not forever then lock = num(h[3], MAXN) end\n"
-    "  if n == nil or first == nil or lock == nil then\n"
-    "    return bad(k, 'failure record')\n"
-    "  end\n"
-    "  if n == 0 then return nil end\n"
-    "  n = n - 1\n"
-    "  if n == 0 then redis.call('DEL', k) return nil end\n"
-    "  local active = forever or (lock ~= 0 and now < lock)\n"
-    "  if active and (deny == 0 or n < deny) then\n"
-    "    redis.call('HSET', k, 'until', '0')\n"
-    "    local ttl = first + tonumber(ARGV[5]) - now\n"
-    "    if ttl < 0 then ttl = 0 end\n"
-    "    redis.call('EXPIRE', k, fmt(ttl + tonumber(ARGV[6])))\n"
-    "  end\n"
-    "  redis.call('HSET', k, 'n', fmt(n))\n"
-    "  return nil\n"
-    "end\n"
-    "local last, fut = redis.call('GET', KEYS[1]), redis.call('GET', KEYS[4])\n"
-    "local l, f = 0, 0\n"
-    "if last then l = num(last, MAXN) end\n"
-    "if l == nil then return bad(KEYS[1], 'step') end\n"
-    "if fut then f = num(fut, MAXN) end\n"
-    "if f == nil then return bad(KEYS[4], 'step') end\n"
-    "if step ~= 0 and (step <= l or step == f) then\n"
-    "  local e = undo(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[4]))\n"
-    "  if e then return e end\n"
-    "  local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
-    "  return {'replay', h[1] or '', h[2] or '', h[3] or '', last or ''}\n"
-    "end\n"
-    "if step ~= 0 then\n"
-    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
-    "  last = ARGV[1]\n"
-    "  if f ~= 0 and step >= f then redis.call('DEL', KEYS[4]) end\n"
-    "end\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "redis.call('SET', KEYS[3], ARGV[2])\n"
-    "return {'accepted', '', '', '', last or ''}\n";
+/* success: KEYS step fail ok future; ARGV step now ttl_base deny
+ * fail_interval margin db. */
+static const char lua_success[] = LUA_LIB LUA_SUCCESS_FN
+    "local a = {}\n"
+    "for i = 1, 6 do a[i] = tonumber(ARGV[i]) end\n"
+    "return success(KEYS, a[1], a[2], a[3], a[4], a[5], a[6])\n";
 
-/* get: KEYS step fail ok future; one consistent snapshot, "" for absent.
- * The C side validates. */
+/* attempt: begin and, unless locked or no match (step "0"), success, in
+ * one atomic call: KEYS step fail ok future; ARGV now deny unlock_time
+ * fail_interval margin step ttl_base db.  The code was checked by the
+ * caller before; its answer counts only if the attempt may proceed. */
+static const char lua_attempt[] = LUA_LIB LUA_BEGIN_FN LUA_SUCCESS_FN
+    "local a = {}\n"
+    "for i = 1, 7 do a[i] = tonumber(ARGV[i]) end\n"
+    "local r = begin(KEYS[2], a[1], a[2], a[3], a[4], a[5])\n"
+    "if r.err or r[1] ~= 'proceed' or a[6] == 0 then return r end\n"
+    "return success(KEYS, a[6], a[1], a[7], a[2], a[4], a[5])\n";
+
+/* get: KEYS step fail ok future; ARGV db.  One consistent snapshot, ""
+ * for absent.  The C side validates. */
 static const char lua_get[] =
-    "local s = redis.call('GET', KEYS[1])\n"
-    "local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
-    "local o = redis.call('GET', KEYS[3])\n"
-    "local f = redis.call('GET', KEYS[4])\n"
-    "return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '',\n"
-    "    f or '' }\n";
+    LUA_LIB "local s = redis.call('GET', KEYS[1])\n"
+	    "local h = redis.call('HMGET', KEYS[2], 'n', 'first', 'until')\n"
+	    "local o = redis.call('GET', KEYS[3])\n"
+	    "local f = redis.call('GET', KEYS[4])\n"
+	    "return { s or '', h[1] or '', h[2] or '', h[3] or '', o or '',\n"
+	    "    f or '' }\n";
 
-/* unlock: KEYS step fail future; ARGV now_step window step_ttl period
- * margin.  The rules of ft_state_apply_unlock(): the fail hash goes; a
- * last step more than window steps ahead of now_step ("0": leave the steps
- * alone) is kept refused in the future key, until real time is past it by
- * the window (its TTL, at the longest period), and the step key moves back
- * to now_step - 1.  Answers "rewound" or "unlocked". */
-static const char lua_unlock[] = LUA_NUM
+/* unlock: KEYS step fail future; ARGV now_step window ttl_base period
+ * margin now window_max db.  The rules of ft_state_apply_unlock(): the
+ * fail hash goes; a last step more than window steps ahead of now_step
+ * ("0": leave the steps alone) is kept refused in the future key, until
+ * real time is past it by the widest window of the fleet (its TTL, at the
+ * longest period), and the step key moves back to now_step - 1.  Answers
+ * "rewound" or "unlocked". */
+static const char lua_unlock[] = LUA_LIB
     "local ns, w = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "redis.call('DEL', KEYS[2])\n"
     "local last = redis.call('GET', KEYS[1])\n"
@@ -207,20 +254,20 @@ static const char lua_unlock[] = LUA_NUM
     "local fut = redis.call('GET', KEYS[3])\n"
     "local f = 0\n"
     "if fut then f = num(fut, MAXN) end\n"
-    "if l == nil or f == nil then\n"
-    "  return redis.error_reply('WRONGDATA ' .. KEYS[1] ..\n"
-    "      ' is not a flowtotp step')\n"
-    "end\n"
+    "if l == nil or f == nil then return bad(KEYS[1], 'step') end\n"
     "if l <= ns + w then return 'unlocked' end\n"
     "if l > f then f = l end\n"
-    "local ttl = (f + w + 1 - ns) * tonumber(ARGV[4]) + tonumber(ARGV[5])\n"
-    "redis.call('SET', KEYS[3], fmt(f), 'EX', fmt(ttl))\n"
-    "redis.call('SET', KEYS[1], fmt(ns - 1), 'EX', ARGV[3])\n"
+    "local wmax = tonumber(ARGV[7])\n"
+    "local t = (f + wmax + 1 - ns) * tonumber(ARGV[4]) + tonumber(ARGV[5])\n"
+    "redis.call('SET', KEYS[3], fmt(f), 'EX', fmt(t))\n"
+    "redis.call('SET', KEYS[1], fmt(ns - 1), 'EX',\n"
+    "    fmt(ttl(tonumber(ARGV[6]), tonumber(ARGV[3]))))\n"
     "return 'rewound'\n";
 
 enum script_id {
 	SCRIPT_BEGIN,
 	SCRIPT_SUCCESS,
+	SCRIPT_ATTEMPT,
 	SCRIPT_GET,
 	SCRIPT_UNLOCK,
 	SCRIPT_COUNT
@@ -229,6 +276,7 @@ enum script_id {
 static const char *const scripts[SCRIPT_COUNT] = {
     lua_begin,
     lua_success,
+    lua_attempt,
     lua_get,
     lua_unlock,
 };
@@ -239,126 +287,181 @@ static const char *const key_suffix[KEY_COUNT] = {
     "step", "fail", "ok", "future"};
 
 struct redis_impl {
-	redisContext *ctx;
-	bool broken; /* I/O failed once: no further exchanges */
-	long timeout_ms;
+	struct ft_config cfg;	    /* what the connection is made from */
+	struct ft_redis_conn *conn; /* NULL until the first call */
+	bool connect_failed;	    /* once: no second attempt */
+	bool greeted; /* AUTH and SELECT went out with an exchange */
+	unsigned db;
+	char db_arg[NUM_BUFSZ];
+	char password_file[PATH_MAX];
 	char prefix[FT_CONF_STR_MAX];
-	char where[WHERE_MAX];
 	char sha[SCRIPT_COUNT][SHA1_HEX_LEN + 1];
 };
-
-/* ---- SIGPIPE: a write to a closed socket must not kill the host process
- * (sshd, sudo).  We install no handler: block it around our I/O and
- * consume one that we caused. ---- */
-
-struct sigpipe_guard {
-	sigset_t old;
-	bool was_pending;
-	bool blocked;
-};
-
-static void
-sigpipe_block(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-
-	(void)sigemptyset(&set);
-	(void)sigaddset(&set, SIGPIPE);
-	(void)sigemptyset(&pend);
-	g->was_pending =
-	    sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE) == 1;
-	g->blocked = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
-}
-
-static void
-sigpipe_restore(struct sigpipe_guard *g)
-{
-	const struct timespec zero = {0, 0};
-	sigset_t set, pend;
-
-	if (!g->blocked)
-		return;
-	(void)sigemptyset(&set);
-	(void)sigaddset(&set, SIGPIPE);
-	(void)sigemptyset(&pend);
-	if (!g->was_pending && sigpending(&pend) == 0 &&
-	    sigismember(&pend, SIGPIPE) == 1)
-		(void)sigtimedwait(&set, NULL, &zero);
-	(void)pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
-/* ---- time budget of one exchange ---- */
-
-static long
-elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-		return LONG_MAX;
-	return (long)(now.tv_sec - start->tv_sec) * MS_PER_S +
-	    (now.tv_nsec - start->tv_nsec) / NS_PER_MS;
-}
-
-static struct timeval
-ms_to_tv(long ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = ms / MS_PER_S;
-	tv.tv_usec = (ms % MS_PER_S) * US_PER_MS;
-	return tv;
-}
-
-/* Give the socket what is left of the budget; false if none is left. */
-static bool
-arm_timeout(struct redis_impl *r, const struct timespec *start)
-{
-	long left = r->timeout_ms - elapsed_ms(start);
-
-	if (left <= 0)
-		return false;
-	return redisSetTimeout(r->ctx, ms_to_tv(left)) == REDIS_OK;
-}
-
-/* ---- errors ---- */
-
-static int
-io_error(struct redis_impl *r, const char *what, char *err, size_t errlen)
-{
-	r->broken = true;
-	/* hiredis reports a socket timeout as the text of EAGAIN. */
-	if (r->ctx == NULL || r->ctx->err == 0 ||
-	    strcmp(r->ctx->errstr, strerror(EAGAIN)) == 0)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: %s: timed out after %ld ms", r->where, what,
-		    r->timeout_ms);
-	return ft_seterr(err, errlen, FT_ERR_BACKEND, "Redis %s: %s: %s",
-	    r->where, what, r->ctx->errstr);
-}
 
 static int
 reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
     char *err, size_t errlen)
 {
-	return ft_redis_reply_error(r->where, what, rep, err, errlen);
+	return ft_redis_reply_error(
+	    ft_redis_conn_where(r->conn), what, rep, err, errlen);
 }
 
-/* ---- one exchange ---- */
+/* Connect on first need, once: a login whose first call found the server
+ * unreachable (or an impostor) does not try again, and costs one timeout. */
+static int
+ensure_conn(struct redis_impl *r, char *err, size_t errlen)
+{
+	int rc;
 
-/* What one exchange is for (messages) and when its budget began. */
-struct exchange {
-	const char *what;
-	struct timespec start;
-};
+	if (r->conn != NULL)
+		return FT_OK;
+	if (r->connect_failed)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: the connection failed earlier");
+	rc = ft_redis_conn_open(&r->cfg, NULL, &r->conn, err, errlen);
+	if (rc != FT_OK)
+		r->connect_failed = true;
+	return rc;
+}
 
-/* One command's arguments. */
+/* ---- the handshake, sent ahead of the first command ---- */
+
+/* The password: the whole file less one trailing newline.  The file must
+ * belong to root or to us and be unreadable to group and others. */
+static int
+read_password(
+    const char *path, char **pw, size_t *pwlen, char *err, size_t errlen)
+{
+	struct ft_file_policy pol = {
+	    .owner = geteuid(),
+	    .allow_root = true,
+	    .forbidden_mode = 077,
+	    .max_size = PASSWORD_MAX_SIZE,
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*pw = NULL;
+	*pwlen = 0;
+	rc = ft_safe_read(path, &pol, &buf, &len, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len) != NULL ||
+	    memchr(buf, '\n', len) != NULL) {
+		ft_wipe_free(buf, len + 1);
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_password_file %s: must hold one non-empty line",
+		    path);
+	}
+	*pw = buf;
+	*pwlen = len;
+	return FT_OK;
+}
+
+/* Queue AUTH (if a password is set) and SELECT (unless database 0); the
+ * transport authenticated the server before we could get here.  *n is
+ * how many went in, what[] their names. */
+static int
+queue_greeting(struct redis_impl *r, const char **what, size_t *n, char *err,
+    size_t errlen)
+{
+	const char *argv[2];
+	size_t lens[2];
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int rc;
+
+	*n = 0;
+	if (r->password_file[0] != '\0') {
+		rc = read_password(r->password_file, &pw, &pwlen, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		argv[0] = "AUTH";
+		lens[0] = strlen(argv[0]);
+		argv[1] = pw;
+		lens[1] = pwlen;
+		rc = ft_redis_conn_append(r->conn, 2, argv, lens, err, errlen);
+		ft_wipe_free(pw, pwlen + 1);
+		if (rc != FT_OK)
+			return rc;
+		what[(*n)++] = "AUTH";
+	}
+	if (r->db != 0) {
+		argv[0] = "SELECT";
+		argv[1] = r->db_arg;
+		rc = ft_redis_conn_append(r->conn, 2, argv, NULL, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		what[(*n)++] = "SELECT";
+	}
+	return FT_OK;
+}
+
+/* The greeting's replies: each must be +OK. */
+static int
+check_greeting(const struct redis_impl *r, redisReply *const *reps,
+    const char *const *what, size_t n, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (reps[i]->type != REDIS_REPLY_STATUS)
+			return reply_error(r, what[i], reps[i], err, errlen);
+	return FT_OK;
+}
+
+/* ---- one command, the greeting in front of it the first time ---- */
+
+/* One command's arguments (NUL-terminated strings). */
 struct cmd {
 	int argc;
-	const char **argv; /* NUL-terminated strings */
+	const char **argv;
 };
 
-/* The arguments of one script call. */
+/* The command path every operation takes (and any new one should): the
+ * command goes out in the same write as the greeting if that is still
+ * owed, and *rep is its reply (possibly an error reply; the caller
+ * frees). */
+static int
+call(struct redis_impl *r, const char *what, const struct cmd *c,
+    redisReply **rep, char *err, size_t errlen)
+{
+	redisReply *reps[HANDSHAKE_MAX + 1U] = {NULL, NULL, NULL};
+	const char *names[HANDSHAKE_MAX];
+	size_t n = 0, i;
+	int rc = FT_OK;
+
+	*rep = NULL;
+	if ((rc = ensure_conn(r, err, errlen)) != FT_OK)
+		return rc;
+	if (!r->greeted)
+		rc = queue_greeting(r, names, &n, err, errlen);
+	if (rc == FT_OK)
+		rc = ft_redis_conn_append(
+		    r->conn, c->argc, c->argv, NULL, err, errlen);
+	if (rc == FT_OK)
+		rc = ft_redis_conn_exchange(
+		    r->conn, what, reps, n + 1U, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	r->greeted = true;
+	rc = check_greeting(r, reps, names, n, err, errlen);
+	for (i = 0; i < n; i++)
+		freeReplyObject(reps[i]);
+	if (rc != FT_OK) {
+		freeReplyObject(reps[n]);
+		return rc;
+	}
+	*rep = reps[n];
+	return FT_OK;
+}
+
+/* The arguments of one script call (the database is added here). */
 struct script_call {
 	enum script_id id;
 	const char *what;
@@ -368,66 +471,27 @@ struct script_call {
 	int nargs;
 };
 
-/* Send the already appended commands and read n replies, all within the
- * budget of x.  On FT_OK reps[0..n) are set (caller frees). */
+/* The SHA-1 EVALSHA names script id by, computed here on first use (a
+ * login runs one or two of the scripts). */
 static int
-read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
-    size_t n, char *err, size_t errlen)
+script_sha(struct redis_impl *r, enum script_id id, char *err, size_t errlen)
 {
-	struct sigpipe_guard g;
-	void *rep;
-	size_t i;
-	int rc = FT_OK;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
 
-	for (i = 0; i < n; i++)
-		reps[i] = NULL;
-	sigpipe_block(&g);
-	for (i = 0; i < n; i++) {
-		rep = NULL;
-		if (!arm_timeout(r, &x->start) ||
-		    redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
-			rc = io_error(r, x->what, err, errlen);
-			break;
-		}
-		reps[i] = rep;
+	if (r->sha[id][0] != '\0')
+		return FT_OK;
+	if (EVP_Digest(scripts[id], strlen(scripts[id]), md, &mdlen, EVP_sha1(),
+		NULL) != 1 ||
+	    mdlen * 2U != SHA1_HEX_LEN)
+		return ft_seterr(err, errlen, FT_ERR_CRYPTO,
+		    "SHA-1 of the Redis scripts failed");
+	for (i = 0; i < mdlen; i++) {
+		r->sha[id][2U * i] = hex[md[i] >> 4];
+		r->sha[id][2U * i + 1U] = hex[md[i] & 0x0fU];
 	}
-	sigpipe_restore(&g);
-	if (rc != FT_OK) {
-		for (i = 0; i < n; i++) {
-			freeReplyObject(reps[i]);
-			reps[i] = NULL;
-		}
-	}
-	return rc;
-}
-
-/* Every argument is a NUL-terminated string: the lengths are computed
- * here, next to their only use. */
-static int
-command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
-    redisReply **rep, char *err, size_t errlen)
-{
-	size_t lens[ARGV_MAX];
-	int i;
-
-	*rep = NULL;
-	if (r->broken)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: connection lost earlier", r->where);
-	if (c->argc < 1 || c->argc > ARGV_MAX)
-		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
-	for (i = 0; i < c->argc; i++)
-		lens[i] = strlen(c->argv[i]);
-	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, lens) != REDIS_OK)
-		return io_error(r, x->what, err, errlen);
-	return read_replies(r, x, rep, 1, err, errlen);
-}
-
-static int
-start_clock(struct redis_impl *r, struct exchange *x, char *err, size_t errlen)
-{
-	if (clock_gettime(CLOCK_MONOTONIC, &x->start) != 0)
-		return io_error(r, x->what, err, errlen);
+	r->sha[id][SHA1_HEX_LEN] = '\0';
 	return FT_OK;
 }
 
@@ -437,31 +501,32 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
     char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
-	struct exchange x = {.what = sc->what};
 	struct cmd c = {.argc = 0, .argv = argv};
 	char nk[NUM_BUFSZ];
-	int i, rc;
+	int argc = 0, i, rc;
 
-	if (3 + sc->nkeys + sc->nargs > ARGV_MAX)
+	*rep = NULL;
+	if (sc->nargs >= ARGS_MAX || 3 + sc->nkeys + sc->nargs + 1 > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
-	/* One budget for EVALSHA and, if needed, EVAL. */
-	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK)
+	if ((rc = script_sha(r, sc->id, err, errlen)) != FT_OK)
 		return rc;
 	(void)snprintf(nk, sizeof(nk), "%d", sc->nkeys);
-	argv[c.argc++] = "EVALSHA";
-	argv[c.argc++] = r->sha[sc->id];
-	argv[c.argc++] = nk;
+	argv[argc++] = "EVALSHA";
+	argv[argc++] = r->sha[sc->id];
+	argv[argc++] = nk;
 	for (i = 0; i < sc->nkeys; i++)
-		argv[c.argc++] = sc->keys[i];
+		argv[argc++] = sc->keys[i];
 	for (i = 0; i < sc->nargs; i++)
-		argv[c.argc++] = sc->args[i];
-	rc = command(r, &x, &c, rep, err, errlen);
+		argv[argc++] = sc->args[i];
+	argv[argc++] = r->db_arg;
+	c.argc = argc;
+	rc = call(r, sc->what, &c, rep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = command(r, &x, &c, rep, err, errlen);
+		rc = call(r, sc->what, &c, rep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, sc->what, *rep, err, errlen);
@@ -519,135 +584,191 @@ fmt_time(char *buf, time_t now, char *err, size_t errlen)
 	return fmt_num(buf, (uint64_t)now, err, errlen);
 }
 
-/* ---- the operations ---- */
+/* How long after the accepting host's now a step key must live (LUA_LIB's
+ * ttl() adds how far that host's clock is ahead of the server's).  The
+ * step it holds is at most pol->window steps from now, since this host
+ * accepted it; any host may accept a step up to FT_WINDOW_MAX steps
+ * behind its own now, and a step lasts at most FT_PERIOD_MAX seconds
+ * (pol->period): after (window + FT_WINDOW_MAX + 1) of them no host can
+ * accept that step or an earlier one. */
+static uint64_t
+step_ttl(const struct ft_state_policy *pol)
+{
+	return ((uint64_t)pol->window + FT_WINDOW_MAX + 1U) *
+	    (uint64_t)pol->period +
+	    TTL_MARGIN_S;
+}
+
+/* The numbers every script call about one user carries. */
+struct op_args {
+	char keys[KEY_COUNT][KEY_MAX];
+	const char *k[KEY_COUNT]; /* step fail ok future */
+	char now[NUM_BUFSZ], deny[NUM_BUFSZ], unlock[NUM_BUFSZ];
+	char interval[NUM_BUFSZ], margin[NUM_BUFSZ], step[NUM_BUFSZ];
+	char ttl[NUM_BUFSZ];
+};
 
 static int
-r_begin(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+op_args(const struct redis_impl *r, const struct ft_state_op *op,
+    struct op_args *a, char *err, size_t errlen)
 {
-	const struct ft_state_policy *pol = op->pol;
-	char keys[KEY_COUNT][KEY_MAX];
-	char a_now[NUM_BUFSZ], a_deny[NUM_BUFSZ], a_unlock[NUM_BUFSZ];
-	char a_int[NUM_BUFSZ], a_margin[NUM_BUFSZ];
-	const char *k[1], *a[5];
-	struct script_call sc = {.id = SCRIPT_BEGIN,
-	    .what = "begin attempt",
-	    .nkeys = (int)NELEM(k),
-	    .nargs = (int)NELEM(a)};
+	static const struct ft_state_policy none; /* get, forget: unused */
+	const struct ft_state_policy *pol = op->pol != NULL ? op->pol : &none;
+	size_t i;
+	int rc;
+
+	if ((rc = make_keys(r, op->user, a->keys, err, errlen)) != FT_OK ||
+	    (rc = fmt_time(a->now, op->now, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a->step, op->step, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a->ttl, step_ttl(pol), err, errlen)) != FT_OK)
+		return rc;
+	for (i = 0; i < KEY_COUNT; i++)
+		a->k[i] = a->keys[i];
+	(void)snprintf(a->deny, sizeof(a->deny), "%u", pol->deny);
+	(void)snprintf(a->unlock, sizeof(a->unlock), "%u", pol->unlock_time);
+	(void)snprintf(
+	    a->interval, sizeof(a->interval), "%u", pol->fail_interval);
+	(void)snprintf(a->margin, sizeof(a->margin), "%u", TTL_MARGIN_S);
+	return FT_OK;
+}
+
+/* A begin, success or attempt script's verdict into op. */
+static int
+take_verdict(struct redis_impl *r, const struct script_call *sc,
+    enum ft_redis_answer which, struct ft_state_op *op, char *err,
+    size_t errlen)
+{
 	redisReply *rep = NULL;
 	int rc;
 
-	op->verdict = FT_STATE_LOCKED;
-	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
-	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK)
-		return rc;
-	(void)snprintf(a_deny, sizeof(a_deny), "%u", pol->deny);
-	(void)snprintf(a_unlock, sizeof(a_unlock), "%u", pol->unlock_time);
-	(void)snprintf(a_int, sizeof(a_int), "%u", pol->fail_interval);
-	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
-	k[0] = keys[KEY_FAIL];
-	a[0] = a_now;
-	a[1] = a_deny;
-	a[2] = a_unlock;
-	a[3] = a_int;
-	a[4] = a_margin;
-	sc.keys = k;
-	sc.args = a;
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	if (ft_redis_verdict(rep, FT_REDIS_BEGIN, &op->verdict, &op->state) !=
-	    FT_OK)
-		rc = reply_error(r, sc.what, rep, err, errlen);
+	if (ft_redis_verdict(rep, which, &op->verdict, &op->state) != FT_OK)
+		rc = reply_error(r, sc->what, rep, err, errlen);
 	op->known = rc == FT_OK;
 	freeReplyObject(rep);
 	return rc;
 }
 
-static uint64_t
-step_ttl(const struct ft_state_policy *pol)
+/* ---- the operations ---- */
+
+static int
+r_begin(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	/* A step accepted at time t is at most t/period + window; it stops
-	 * being inside anyone's window once now/period - window exceeds it,
-	 * at most (2*window + 2) periods later. */
-	return (2U * (uint64_t)pol->window + 2U) * (uint64_t)pol->period +
-	    TTL_MARGIN_S;
+	struct op_args a;
+	const char *args[5];
+	struct script_call sc = {.id = SCRIPT_BEGIN,
+	    .what = "begin attempt",
+	    .keys = &a.k[KEY_FAIL],
+	    .nkeys = 1,
+	    .args = args,
+	    .nargs = (int)NELEM(args)};
+	int rc;
+
+	op->verdict = FT_STATE_LOCKED;
+	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK)
+		return rc;
+	args[0] = a.now;
+	args[1] = a.deny;
+	args[2] = a.unlock;
+	args[3] = a.interval;
+	args[4] = a.margin;
+	return take_verdict(r, &sc, FT_REDIS_BEGIN, op, err, errlen);
 }
 
 static int
 r_success(
     struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	char keys[KEY_COUNT][KEY_MAX];
-	char a_step[NUM_BUFSZ], a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
-	char a_deny[NUM_BUFSZ], a_int[NUM_BUFSZ], a_margin[NUM_BUFSZ];
-	const char *k[KEY_COUNT], *a[6];
+	struct op_args a;
+	const char *args[6];
 	struct script_call sc = {.id = SCRIPT_SUCCESS,
 	    .what = "record success",
-	    .keys = k,
-	    .nkeys = (int)NELEM(k),
-	    .args = a,
-	    .nargs = (int)NELEM(a)};
-	redisReply *rep = NULL;
+	    .keys = a.k,
+	    .nkeys = KEY_COUNT,
+	    .args = args,
+	    .nargs = (int)NELEM(args)};
 	int rc;
 
 	op->verdict = FT_STATE_REPLAY;
-	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_step, op->step, err, errlen)) != FT_OK ||
-	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_ttl, step_ttl(op->pol), err, errlen)) != FT_OK)
+	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK)
 		return rc;
-	k[0] = keys[KEY_STEP];
-	k[1] = keys[KEY_FAIL];
-	k[2] = keys[KEY_OK];
-	k[3] = keys[KEY_FUTURE];
-	(void)snprintf(a_deny, sizeof(a_deny), "%u", op->pol->deny);
-	(void)snprintf(a_int, sizeof(a_int), "%u", op->pol->fail_interval);
-	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
-	a[0] = a_step;
-	a[1] = a_now;
-	a[2] = a_ttl;
-	a[3] = a_deny;
-	a[4] = a_int;
-	a[5] = a_margin;
-	rc = run_script(r, &sc, &rep, err, errlen);
-	if (rc != FT_OK)
+	args[0] = a.step;
+	args[1] = a.now;
+	args[2] = a.ttl;
+	args[3] = a.deny;
+	args[4] = a.interval;
+	args[5] = a.margin;
+	return take_verdict(r, &sc, FT_REDIS_SUCCESS, op, err, errlen);
+}
+
+/* FT_OP_ATTEMPT in one exchange: the code is checked here first (the
+ * check is local and takes microseconds; its answer is used only if the
+ * server says the attempt may proceed), then the attempt script counts
+ * the attempt and records the matched step atomically, as the gdbm cache
+ * does in its one locked session. */
+static int
+r_attempt(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	struct op_args a;
+	const char *args[7];
+	struct script_call sc = {.id = SCRIPT_ATTEMPT,
+	    .what = "attempt",
+	    .keys = a.k,
+	    .nkeys = KEY_COUNT,
+	    .args = args,
+	    .nargs = (int)NELEM(args)};
+	int m, rc;
+
+	op->verdict = FT_STATE_LOCKED;
+	op->step = 0;
+	m = op->check(op->check_arg, &op->step);
+	if (m < 0) {
+		op->step = 0; /* fail closed; nothing sent */
+		return ft_seterr(err, errlen, m, "checking the code failed");
+	}
+	if (m == 0)
+		op->step = 0; /* no match: the script only counts it */
+	else if (op->step == 0)
+		return ft_seterr(err, errlen, FT_ERR_ARG, "matched step 0");
+	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK)
 		return rc;
-	if (ft_redis_verdict(rep, FT_REDIS_SUCCESS, &op->verdict, &op->state) !=
-	    FT_OK)
-		rc = reply_error(r, sc.what, rep, err, errlen);
-	op->known = rc == FT_OK;
-	freeReplyObject(rep);
+	args[0] = a.now;
+	args[1] = a.deny;
+	args[2] = a.unlock;
+	args[3] = a.interval;
+	args[4] = a.margin;
+	args[5] = a.step;
+	args[6] = a.ttl;
+	rc = take_verdict(r, &sc, FT_REDIS_ATTEMPT, op, err, errlen);
+	if (rc != FT_OK || op->verdict == FT_STATE_LOCKED)
+		op->step = 0; /* as if the check had not run */
 	return rc;
 }
 
 static int
 r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	char keys[KEY_COUNT][KEY_MAX];
-	const char *k[KEY_COUNT];
+	struct op_args a;
 	struct script_call sc = {.id = SCRIPT_GET,
 	    .what = "read state",
-	    .keys = k,
+	    .keys = a.k,
 	    .nkeys = KEY_COUNT};
 	redisReply *rep = NULL;
 	int rc;
 
 	memset(&op->state, 0, sizeof(op->state));
-	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK)
-		return rc;
-	k[0] = keys[KEY_STEP];
-	k[1] = keys[KEY_FAIL];
-	k[2] = keys[KEY_OK];
-	k[3] = keys[KEY_FUTURE];
-	rc = run_script(r, &sc, &rep, err, errlen);
-	if (rc != FT_OK)
+	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
+	    (rc = run_script(r, &sc, &rep, err, errlen)) != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_ARRAY)
 		rc = reply_error(r, sc.what, rep, err, errlen);
 	else if (ft_redis_decode_get(rep, &op->state) != FT_OK)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: wrong data in %s:%s:*: not a flowtotp record",
-		    r->where, r->prefix, op->user);
+		    ft_redis_conn_where(r->conn), r->prefix, op->user);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -658,23 +779,22 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
-	size_t i;
-	struct exchange x = {.what = "forget"};
-	struct cmd c = {.argc = (int)(1 + KEY_COUNT), .argv = argv};
+	struct cmd c = {.argc = (int)NELEM(argv)};
 	redisReply *rep = NULL;
+	size_t i;
 	int rc;
 
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
-	    (rc = start_clock(r, &x, err, errlen)) != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
-	rc = command(r, &x, &c, &rep, err, errlen);
+	c.argv = argv;
+	rc = call(r, "forget", &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
-		rc = reply_error(r, x.what, rep, err, errlen);
+		rc = reply_error(r, "forget", rep, err, errlen);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -684,34 +804,32 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 static int
 r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	char keys[KEY_COUNT][KEY_MAX];
-	char a_ns[NUM_BUFSZ], a_w[NUM_BUFSZ], a_ttl[NUM_BUFSZ];
-	char a_period[NUM_BUFSZ], a_margin[NUM_BUFSZ];
-	const char *k[3], *a[5];
+	struct op_args a;
+	char a_ns[NUM_BUFSZ], a_w[NUM_BUFSZ], a_period[NUM_BUFSZ];
+	char a_wmax[NUM_BUFSZ];
+	const char *k[3];
+	const char *args[7] = {a_ns, a_w, NULL, a_period, NULL, NULL, a_wmax};
 	struct script_call sc = {.id = SCRIPT_UNLOCK,
 	    .what = "unlock",
 	    .keys = k,
 	    .nkeys = (int)NELEM(k),
-	    .args = a,
-	    .nargs = (int)NELEM(a)};
+	    .args = args,
+	    .nargs = (int)NELEM(args)};
 	redisReply *rep = NULL;
 	int rc;
 
-	if ((rc = make_keys(r, op->user, keys, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_ns, op->now_step, err, errlen)) != FT_OK ||
-	    (rc = fmt_num(a_ttl, step_ttl(op->pol), err, errlen)) != FT_OK)
+	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
+	    (rc = fmt_num(a_ns, op->now_step, err, errlen)) != FT_OK)
 		return rc;
+	k[0] = a.keys[KEY_STEP];
+	k[1] = a.keys[KEY_FAIL];
+	k[2] = a.keys[KEY_FUTURE];
+	args[2] = a.ttl;
+	args[4] = a.margin;
+	args[5] = a.now;
 	(void)snprintf(a_w, sizeof(a_w), "%u", op->pol->window);
 	(void)snprintf(a_period, sizeof(a_period), "%u", op->pol->period);
-	(void)snprintf(a_margin, sizeof(a_margin), "%u", TTL_MARGIN_S);
-	k[0] = keys[KEY_STEP];
-	k[1] = keys[KEY_FAIL];
-	k[2] = keys[KEY_FUTURE];
-	a[0] = a_ns;
-	a[1] = a_w;
-	a[2] = a_ttl;
-	a[3] = a_period;
-	a[4] = a_margin;
+	(void)snprintf(a_wmax, sizeof(a_wmax), "%u", FT_WINDOW_MAX);
 	rc = run_script(r, &sc, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
@@ -721,26 +839,21 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	return rc;
 }
 
-/* FT_OP_ATTEMPT: begin, check, success, each atomic on the server (the
- * attempt counted first).  A script cannot call back into the check, so
- * this is three steps where gdbm has one locked session. */
+/* FT_OP_PROBE: the greeting with a PING, so that a wrong password or
+ * database shows now. */
 static int
-r_attempt(
-    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+r_probe(struct redis_impl *r, char *err, size_t errlen)
 {
-	int m, rc;
+	const char *argv[1] = {"PING"};
+	const struct cmd c = {.argc = 1, .argv = argv};
+	redisReply *rep = NULL;
+	int rc;
 
-	rc = r_begin(r, op, err, errlen);
-	if (rc != FT_OK || op->verdict != FT_STATE_PROCEED)
-		return rc;
-	m = op->check(op->check_arg, &op->step);
-	if (m < 0) {
-		op->verdict = FT_STATE_LOCKED; /* fail closed */
-		return ft_seterr(err, errlen, m, "checking the code failed");
-	}
-	if (m == 0)
-		return FT_OK; /* PROCEED: no match, failure counted */
-	return r_success(r, op, err, errlen);
+	rc = call(r, "PING", &c, &rep, err, errlen);
+	if (rc == FT_OK && rep->type != REDIS_REPLY_STATUS)
+		rc = reply_error(r, "PING", rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
 }
 
 /* ---- remember= (pam_flowtotp(8), REDIS KEYS) ----
@@ -779,13 +892,11 @@ static int
 remember_cmd(struct redis_impl *r, const struct remember_call *k,
     redisReply **rep, char *err, size_t errlen)
 {
-	struct exchange x = {.what = k->what};
 	struct cmd c = {.argc = k->argc, .argv = k->argv};
 	int rc;
 
 	*rep = NULL;
-	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK ||
-	    (rc = command(r, &x, &c, rep, err, errlen)) != FT_OK)
+	if ((rc = call(r, k->what, &c, rep, err, errlen)) != FT_OK)
 		return rc;
 	if ((*rep)->type != k->want && (*rep)->type != REDIS_REPLY_NIL) {
 		rc = reply_error(r, k->what, *rep, err, errlen);
@@ -825,7 +936,7 @@ r_remember_check(
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: wrong data in %s: not a flowtotp remember "
 		    "record",
-		    r->where, key);
+		    ft_redis_conn_where(r->conn), key);
 	freeReplyObject(rep);
 	if (rc == FT_OK && (int64_t)until > (int64_t)op->now) {
 		op->remembered = true;
@@ -902,7 +1013,7 @@ r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 	struct redis_impl *r = impl;
 
 	switch (op->kind) {
-	case FT_OP_PROBE: return FT_OK; /* connected by ft_state_redis_open */
+	case FT_OP_PROBE: return r_probe(r, err, errlen);
 	case FT_OP_BEGIN: return r_begin(r, op, err, errlen);
 	case FT_OP_ATTEMPT: return r_attempt(r, op, err, errlen);
 	case FT_OP_SUCCESS: return r_success(r, op, err, errlen);
@@ -924,8 +1035,7 @@ r_close(void *impl)
 
 	if (r == NULL)
 		return;
-	if (r->ctx != NULL)
-		redisFree(r->ctx);
+	ft_redis_conn_close(r->conn);
 	free(r);
 }
 
@@ -937,182 +1047,34 @@ static const struct ft_state_backend_ops redis_ops = {
 
 /* ---- opening ---- */
 
-static int
-script_shas(struct redis_impl *r, char *err, size_t errlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen, i;
-	size_t s;
-
-	for (s = 0; s < SCRIPT_COUNT; s++) {
-		mdlen = 0;
-		if (EVP_Digest(scripts[s], strlen(scripts[s]), md, &mdlen,
-			EVP_sha1(), NULL) != 1 ||
-		    mdlen * 2U != SHA1_HEX_LEN)
-			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
-			    "SHA-1 of the Redis scripts failed");
-		for (i = 0; i < mdlen; i++) {
-			r->sha[s][2U * i] = hex[md[i] >> 4];
-			r->sha[s][2U * i + 1U] = hex[md[i] & 0x0fU];
-		}
-		r->sha[s][SHA1_HEX_LEN] = '\0';
-	}
-	return FT_OK;
-}
-
-/* The password: the whole file less one trailing newline.  The file must
- * belong to root or to us and be unreadable to group and others. */
-static int
-read_password(
-    const char *path, char **pw, size_t *pwlen, char *err, size_t errlen)
-{
-	struct ft_file_policy pol = {
-	    .owner = geteuid(),
-	    .allow_root = true,
-	    .forbidden_mode = 077,
-	    .max_size = PASSWORD_MAX_SIZE,
-	};
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	*pw = NULL;
-	*pwlen = 0;
-	rc = ft_safe_read(path, &pol, &buf, &len, err, errlen);
-	if (rc != FT_OK)
-		return rc;
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	if (len == 0 || memchr(buf, '\0', len) != NULL ||
-	    memchr(buf, '\n', len) != NULL) {
-		ft_wipe_free(buf, len + 1);
-		return ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "redis_password_file %s: must hold one non-empty line",
-		    path);
-	}
-	*pw = buf;
-	*pwlen = len;
-	return FT_OK;
-}
-
-static int
-connect_ctx(struct redis_impl *r, const struct ft_config *c, struct exchange *x,
-    char *err, size_t errlen)
-{
-	const struct timeval tv = ms_to_tv(r->timeout_ms);
-	int flags, rc;
-
-	x->what = "connect";
-	if ((rc = start_clock(r, x, err, errlen)) != FT_OK)
-		return rc;
-	if (c->redis_host[0] == '/')
-		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
-	else
-		r->ctx = redisConnectWithTimeout(
-		    c->redis_host, (int)c->redis_port, tv);
-	if (r->ctx == NULL)
-		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
-	if (r->ctx->err != 0)
-		return io_error(r, "connect", err, errlen);
-	/* hiredis does not set close-on-exec; the host may fork/exec. */
-	flags = fcntl(r->ctx->fd, F_GETFD);
-	if (flags < 0 || fcntl(r->ctx->fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-		return io_error(r, "connect", err, errlen);
-	return FT_OK;
-}
-
-/* AUTH and SELECT in one round trip, within what is left of the connect
- * budget. */
-static int
-handshake(struct redis_impl *r, const struct ft_config *c,
-    const struct exchange *x, char *err, size_t errlen)
-{
-	struct exchange hx = *x;
-	redisReply *reps[2] = {NULL, NULL};
-	const char *what[2], *argv[2];
-	size_t lens[2], n = 0, i;
-	char db[NUM_BUFSZ];
-	char *pw = NULL;
-	size_t pwlen = 0;
-	int rc = FT_OK;
-
-	if (c->redis_password_file[0] != '\0') {
-		rc = read_password(
-		    c->redis_password_file, &pw, &pwlen, err, errlen);
-		if (rc != FT_OK)
-			return rc;
-		argv[0] = "AUTH";
-		lens[0] = strlen(argv[0]);
-		argv[1] = pw;
-		lens[1] = pwlen;
-		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
-			rc = io_error(r, "AUTH", err, errlen);
-		ft_wipe_free(pw, pwlen + 1);
-		if (rc != FT_OK)
-			return rc;
-		what[n++] = "AUTH";
-	}
-	if (c->redis_db != 0) {
-		(void)snprintf(db, sizeof(db), "%u", c->redis_db);
-		argv[0] = "SELECT";
-		lens[0] = strlen(argv[0]);
-		argv[1] = db;
-		lens[1] = strlen(db);
-		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
-			return io_error(r, "SELECT", err, errlen);
-		what[n++] = "SELECT";
-	}
-	if (n == 0)
-		return FT_OK; /* the first operation finds any problem */
-	hx.what = what[0];
-	rc = read_replies(r, &hx, reps, n, err, errlen);
-	for (i = 0; rc == FT_OK && i < n; i++)
-		if (reps[i]->type != REDIS_REPLY_STATUS)
-			rc = reply_error(r, what[i], reps[i], err, errlen);
-	for (i = 0; i < n; i++)
-		freeReplyObject(reps[i]);
-	return rc;
-}
-
+/* Check the settings; the connection (the transport checks who answers)
+ * is made by the first operation, which carries AUTH and SELECT with it:
+ * the first failure is that operation's, and the login's only one. */
 int
 ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **implp, char *err,
     size_t errlen)
 {
 	struct redis_impl *r;
-	struct exchange x;
-	int n, rc;
+	int rc;
 
-	if (c->redis_host[0] == '\0' || c->redis_prefix[0] == '\0')
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "redis_host and redis_prefix must not be empty");
+	if (c->redis_prefix[0] == '\0')
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "redis_prefix must not be empty");
+	if ((rc = ft_config_check(c, err, errlen)) != FT_OK)
+		return rc;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
-	r->timeout_ms = (long)c->redis_timeout_ms;
+	r->db = c->redis_db;
+	(void)snprintf(r->db_arg, sizeof(r->db_arg), "%u", c->redis_db);
 	(void)snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix);
-	if (c->redis_host[0] == '/')
-		n = snprintf(r->where, sizeof(r->where), "%s", c->redis_host);
-	else
-		n = snprintf(r->where, sizeof(r->where), "%s:%u", c->redis_host,
-		    c->redis_port);
-	if (n < 0 || (size_t)n >= sizeof(r->where)) {
-		rc = ft_seterr(err, errlen, FT_ERR_ARG, "redis_host too long");
-		goto out;
-	}
-	if ((rc = script_shas(r, err, errlen)) != FT_OK ||
-	    (rc = connect_ctx(r, c, &x, err, errlen)) != FT_OK ||
-	    (rc = handshake(r, c, &x, err, errlen)) != FT_OK)
-		goto out;
+	(void)snprintf(r->password_file, sizeof(r->password_file), "%s",
+	    c->redis_password_file);
+	r->cfg = *c;
 	*ops = &redis_ops;
 	*implp = r;
-out:
-	if (rc != FT_OK)
-		r_close(r);
-	return rc;
+	return FT_OK;
 }
 
 /* ---- totp-enroll doctor: one server setting (state_redis.h) ---- */
@@ -1137,16 +1099,33 @@ config_value(const struct redis_impl *r, const redisReply *rep, char *out,
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
 		return ft_seterr(err, errlen, FT_ERR_UNSUPPORTED,
-		    "Redis %s: CONFIG GET: no such setting", r->where);
+		    "Redis %s: CONFIG GET: no such setting",
+		    ft_redis_conn_where(r->conn));
 	v = rep->element[rep->elements - 1];
 	if (rep->elements != 2 || v->type != REDIS_REPLY_STRING)
 		return reply_error(r, "CONFIG GET", v, err, errlen);
 	if (v->len >= outlen)
 		return ft_seterr(err, errlen, FT_ERR_TOOBIG,
-		    "Redis %s: CONFIG GET: value too long", r->where);
+		    "Redis %s: CONFIG GET: value too long",
+		    ft_redis_conn_where(r->conn));
 	memcpy(out, v->str, v->len);
 	out[v->len] = '\0';
 	return FT_OK;
+}
+
+int
+ft_state_redis_ping(const struct ft_config *c, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	void *impl = NULL;
+	int rc;
+
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = r_probe(impl, err, errlen);
+	ops->close(impl);
+	return rc;
 }
 
 int
@@ -1155,8 +1134,7 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 {
 	const struct ft_state_backend_ops *ops = NULL;
 	const char *argv[] = {"CONFIG", "GET", param};
-	struct exchange x = {.what = "CONFIG GET"};
-	struct cmd cmd = {.argc = (int)NELEM(argv), .argv = argv};
+	const struct cmd get = {.argc = (int)NELEM(argv), .argv = argv};
 	redisReply *rep = NULL;
 	void *impl = NULL;
 	int rc;
@@ -1168,9 +1146,7 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	rc = start_clock(impl, &x, err, errlen);
-	if (rc == FT_OK)
-		rc = command(impl, &x, &cmd, &rep, err, errlen);
+	rc = call(impl, "CONFIG GET", &get, &rep, err, errlen);
 	if (rc == FT_OK)
 		rc = config_value(impl, rep, out, outlen, err, errlen);
 	freeReplyObject(rep);
@@ -1190,7 +1166,7 @@ grace_command(const struct ft_config *c, const char *user,
 {
 	const struct ft_state_backend_ops *ops = NULL;
 	char key[KEY_MAX];
-	struct exchange x = {.what = "grace record"};
+	static const char what[] = "grace record";
 	void *impl = NULL;
 	int rc;
 
@@ -1201,11 +1177,9 @@ grace_command(const struct ft_config *c, const char *user,
 	rc = make_key(impl, user, GRACE_SUFFIX, key, err, errlen);
 	cmd->argv[1] = key;
 	if (rc == FT_OK)
-		rc = start_clock(impl, &x, err, errlen);
-	if (rc == FT_OK)
-		rc = command(impl, &x, cmd, rep, err, errlen);
+		rc = call(impl, what, cmd, rep, err, errlen);
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
-		rc = reply_error(impl, x.what, *rep, err, errlen);
+		rc = reply_error(impl, what, *rep, err, errlen);
 		freeReplyObject(*rep);
 		*rep = NULL;
 	}

@@ -318,13 +318,16 @@ def test_clean():
 
 
 def redis_tree(server, port=None, passfile=None):
-    """A clean tree whose cache is the test's Redis server."""
+    """A clean tree whose cache is the test's Redis server, through its
+    unix socket (root's, in a root-owned directory); with port, over plain
+    TCP (redis_tls=no)."""
     t = Tree()
+    where = ("redis_host = 127.0.0.1\nredis_port = %d\nredis_tls = no\n" %
+             port if port else "redis_socket = %s\n" % server.socket)
     t.write("flowtotp.conf",
-            "secret = %s/%%u\ncache = redis\nredis_host = 127.0.0.1\n"
-            "redis_port = %d\nredis_password_file = %s\n"
-            "redis_timeout_ms = 2000\n"
-            % (t.store, port or server.port, passfile or server.passfile))
+            "secret = %s/%%u\ncache = redis\n%s"
+            "redis_password_file = %s\nredis_timeout_ms = 2000\n"
+            % (t.store, where, passfile or server.passfile))
     return t
 
 
@@ -359,6 +362,10 @@ def test_redis():
                            "redis-eviction", None)
         tap.ok(rc == EX_OK and bad(f) == [] and find(f, "redis-reachable"),
                "Redis reachable with noeviction: clean, exit 0") or show(f)
+        rc, f = redis_case(server, "redis_tls=no: warning redis-plaintext",
+                           "redis-plaintext", "warning", port=server.port)
+        tap.ok(rc == EX_WARN and find(f, "redis-reachable"),
+               "plain TCP: reachable, but exit %d" % EX_WARN) or show(f)
         tap.ok([x["severity"] for x in find(f, "redis-no-persistence")]
                == ["info"], "save and appendonly off: information only")
         server.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
@@ -385,8 +392,50 @@ def test_redis():
         # The server killed: its port refuses connections.
         server.stop()
         rc, f = redis_case(server, "nothing listening: redis-unreachable",
-                           "redis-unreachable", "error")
+                           "redis-unreachable", "error", port=server.port)
         tap.is_(rc, EX_ERROR, "nothing listening: exit %d" % EX_ERROR)
+
+
+def test_redis_tls():
+    """The doctor reaches a TLS-only server as the module does: the right
+    CA is information, another CA an error naming the certificate."""
+    if not redislib.REDIS_SERVER or not redislib.OPENSSL:
+        tap.ok(True, "# SKIP no redis-server or openssl")
+        return
+    pkidir = tempfile.mkdtemp(prefix="ft-doctor-pki-")
+    try:
+        pki = redislib.Pki(pkidir)
+        with redislib.Server("doctor-tls", tls=pki) as server:
+            for ca, fid, sev, desc in (
+                    (pki.ca, "redis-reachable", "info",
+                     "TLS, right CA: redis-reachable"),
+                    (pki.other_ca, "redis-unreachable", "error",
+                     "TLS, another CA: redis-unreachable")):
+                t = Tree()
+                t.write("flowtotp.conf",
+                        "secret = %s/%%u\ncache = redis\n"
+                        "redis_host = 127.0.0.1\nredis_port = %d\n"
+                        "redis_tls_ca = %s\nredis_password_file = %s\n"
+                        "redis_timeout_ms = 2000\n"
+                        % (t.store, server.port, ca, server.passfile))
+                try:
+                    _, j, out = t.doctor()
+                finally:
+                    t.cleanup()
+                f = j["findings"] if j else []
+                got = find(f, fid)
+                tap.ok(got and all(x["severity"] == sev for x in got) and
+                       not find(f, "redis-plaintext") and
+                       server.password not in out, desc) or show(f)
+                if fid == "redis-reachable":
+                    tap.ok(any("TLS, certificate verified" in x["message"]
+                               for x in got), "the finding says TLS")
+                else:
+                    tap.ok(any("certificate refused" in x["message"]
+                               for x in got), "the finding names the "
+                           "certificate") or show(f)
+    finally:
+        shutil.rmtree(pkidir, ignore_errors=True)
 
 
 CONTRIB_SHAPES = [
@@ -445,6 +494,7 @@ def main():
     test_cases()
     test_contrib()
     test_redis()
+    test_redis_tls()
     test_usage()
     tap.done_testing()
 

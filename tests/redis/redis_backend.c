@@ -162,6 +162,7 @@ config(struct ft_config *c)
 	snprintf(c->cache, sizeof(c->cache), "%s", FT_CACHE_REDIS);
 	snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
 	c->redis_port = E.port;
+	c->redis_tls = false; /* the plain port; TLS: test_tls.py */
 	snprintf(c->redis_password_file, sizeof(c->redis_password_file), "%s",
 	    E.passfile);
 	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "fttest");
@@ -194,6 +195,24 @@ hopen(const struct ft_config *c, struct h *h, char *err)
 	h->ops = NULL;
 	h->impl = NULL;
 	return ft_state_redis_open(c, &h->ops, &h->impl, err, ERRLEN);
+}
+
+/* Open and send the greeting (AUTH, SELECT) with a PING: opening only
+ * connects, so a wrong password or database shows with the first
+ * exchange.  Closed again on failure. */
+static int
+hopen_probe(const struct ft_config *c, struct h *h, char *err)
+{
+	struct ft_state_op op = {.kind = FT_OP_PROBE};
+	int rc = hopen(c, h, err);
+
+	if (rc == FT_OK)
+		rc = h->ops->run(h->impl, &op, err, ERRLEN);
+	if (rc != FT_OK && h->ops != NULL) {
+		h->ops->close(h->impl);
+		h->ops = NULL;
+	}
+	return rc;
 }
 
 static void
@@ -353,8 +372,9 @@ test_basic(void)
 	    "success removes the fail hash");
 	is_str(admin_get("fttest:alice:step", buf, sizeof(buf)), "56666666",
 	    "step key holds the step");
-	ok(ttl_near(admin_int("TTL %s", "fttest:alice:step"), 4 * 300 + MARGIN),
-	    "step key TTL is (2*window+2)*period + margin");
+	ok(ttl_near(admin_int("TTL %s", "fttest:alice:step"),
+	       (1 + 10 + 1) * 300 + MARGIN),
+	    "step key TTL is (window+window_max+1)*period_max + margin");
 	is_str(admin_get("fttest:alice:ok", buf, sizeof(buf)), "1700000001",
 	    "ok key holds the success time");
 	is_int(admin_int("TTL %s", "fttest:alice:ok"), -1, "ok key has no TTL");
@@ -740,7 +760,7 @@ test_isolation(void)
 
 	/* The unix socket. */
 	config(&c1);
-	snprintf(c1.redis_host, sizeof(c1.redis_host), "%s", E.sock);
+	snprintf(c1.redis_socket, sizeof(c1.redis_socket), "%s", E.sock);
 	if (!ok(hopen(&c1, &a, err) == FT_OK, "connects over a unix socket"))
 		diag("%s", err);
 	if (a.ops != NULL) {
@@ -872,7 +892,7 @@ test_failures(void)
 	chmod(path, 0600);
 	snprintf(
 	    c.redis_password_file, sizeof(c.redis_password_file), "%s", path);
-	rc = hopen(&c, &h, err);
+	rc = hopen_probe(&c, &h, err);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "AUTH") != NULL &&
 		strstr(err, "not-the-password") == NULL,
 	    "wrong password: FT_ERR_BACKEND, AUTH named, password not shown");
@@ -897,23 +917,24 @@ test_failures(void)
 	chmod(path, 0640);
 	snprintf(
 	    c.redis_password_file, sizeof(c.redis_password_file), "%s", path);
-	ok(hopen(&c, &h, err) == FT_ERR_UNSAFE,
+	ok(hopen_probe(&c, &h, err) == FT_ERR_UNSAFE,
 	    "password file readable by group: refused");
 	diag("%s", err);
 	f = fopen(path, "w");
 	fputs("line1\nline2\n", f);
 	fclose(f);
 	chmod(path, 0600);
-	ok(hopen(&c, &h, err) == FT_ERR_PARSE && strstr(err, "line1") == NULL,
+	ok(hopen_probe(&c, &h, err) == FT_ERR_PARSE &&
+		strstr(err, "line1") == NULL,
 	    "password file with two lines: refused, content not shown");
 	snprintf(c.redis_password_file, sizeof(c.redis_password_file),
 	    "%s/missing.pass", E.dir);
-	ok(hopen(&c, &h, err) == FT_ERR_NOENT, "missing password file");
+	ok(hopen_probe(&c, &h, err) == FT_ERR_NOENT, "missing password file");
 
 	/* wrong database */
 	config(&c);
 	c.redis_db = E.databases; /* one past the last */
-	rc = hopen(&c, &h, err);
+	rc = hopen_probe(&c, &h, err);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "SELECT") != NULL,
 	    "database %u of %u: FT_ERR_BACKEND from SELECT", E.databases,
 	    E.databases);
@@ -923,24 +944,24 @@ test_failures(void)
 	config(&c);
 	c.redis_port = 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = hopen(&c, &h, err);
+	rc = hopen_probe(&c, &h, err);
 	ms = ms_since(&t0);
 	ok(rc == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,
 	    "connection refused: FT_ERR_BACKEND at once (%ld ms)", ms);
 	diag("%s", err);
 
-	/* paused server: connect succeeds (the kernel accepts), AUTH times
-	 * out */
+	/* paused server: connect succeeds (the kernel accepts), the first
+	 * exchange (AUTH with it) times out */
 	config(&c);
 	kill(E.pid, SIGSTOP);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = hopen(&c, &h, err);
+	rc = hopen_probe(&c, &h, err);
 	ms = ms_since(&t0);
 	kill(E.pid, SIGCONT);
 	ok(rc == FT_ERR_BACKEND && strstr(err, "timed out") != NULL &&
 		ms >= (long)TIMEOUT_MS - 20 && ms < (long)TIMEOUT_MS + SLACK_MS,
-	    "paused server: open times out after ~%u ms (%ld ms)", TIMEOUT_MS,
-	    ms);
+	    "paused server: first exchange times out after ~%u ms (%ld ms)",
+	    TIMEOUT_MS, ms);
 	diag("%s", err);
 
 	/* paused between calls */
@@ -991,6 +1012,140 @@ test_failures(void)
 	(void)pw;
 }
 
+/* ---- FT_OP_ATTEMPT: the code checked here, then one script call ---- */
+
+/* A scripted check: answers m (1: matched at step), counts its calls. */
+struct scripted {
+	int m;
+	uint64_t step;
+	unsigned calls;
+};
+
+static int
+scripted_check(void *arg, uint64_t *step)
+{
+	struct scripted *sc = arg;
+
+	sc->calls++;
+	if (sc->m == 1)
+		*step = sc->step;
+	return sc->m;
+}
+
+static int
+attempt(struct h *h, const struct ft_state_policy *p, const char *user,
+    struct scripted *sc, struct ft_state_op *out, char *err)
+{
+	struct ft_state_op op = {.kind = FT_OP_ATTEMPT,
+	    .pol = p,
+	    .user = user,
+	    .now = T0,
+	    .check = scripted_check,
+	    .check_arg = sc,
+	    .verdict = FT_STATE_PROCEED};
+	int rc = run(h, &op, err);
+
+	*out = op;
+	return rc;
+}
+
+static void
+test_attempt(void)
+{
+	struct ft_config c;
+	struct ft_state_policy p;
+	struct ft_state_op op;
+	struct scripted sc = {.m = 1, .step = 4242};
+	struct h h;
+	char err[ERRLEN], buf[64];
+
+	config(&c);
+	hopen_must(&c, &h);
+	policy(&p, 2, 600, 900);
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_ACCEPTED && op.step == 4242 &&
+		admin_int("EXISTS %s", "fttest:ivan:fail") == 0,
+	    "attempt, match: accepted in one call, no failure left");
+	is_str(admin_get("fttest:ivan:step", buf, sizeof(buf)), "4242",
+	    "attempt recorded the matched step");
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_REPLAY &&
+		admin_int("EXISTS %s", "fttest:ivan:fail") == 0,
+	    "attempt, the same step: replay, its failure taken back");
+	sc.m = 0;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_PROCEED && op.step == 0 &&
+		op.state.failures == 1,
+	    "attempt, no match: proceed, the failure counted");
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_PROCEED && op.state.failures == 2 &&
+		op.state.locked_until == T0 + 600,
+	    "attempt, no match again: deny=2 reached, lock set");
+	sc.m = 1;
+	sc.step = 4243;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_LOCKED && op.step == 0,
+	    "attempt while locked: locked, the match is not used");
+	is_str(admin_get("fttest:ivan:step", buf, sizeof(buf)), "4242",
+	    "locked: the step key is unchanged");
+	sc.m = FT_ERR_CRYPTO;
+	sc.calls = 0;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_ERR_CRYPTO &&
+		op.verdict == FT_STATE_LOCKED && sc.calls == 1,
+	    "a check that fails: FT_ERR_CRYPTO, locked, nothing sent");
+	is_str(admin_hget("fttest:ivan:fail", "n", buf, sizeof(buf)), "2",
+	    "a failed check counts nothing");
+	hforget(&h, "ivan", err);
+	hclose(&h);
+}
+
+/* The step key outlives the widest window of the fleet, also when the
+ * accepting host's clock runs ahead of the server's. */
+static void
+test_expiry(void)
+{
+	struct ft_config c;
+	struct ft_state_policy p;
+	enum ft_state_verdict v;
+	struct h h;
+	char err[ERRLEN];
+	const long long base = (1 + 10 + 1) * 300 + MARGIN;
+	const long long ahead = 20000;
+	time_t now = time(NULL) + (time_t)ahead;
+	long long ttl;
+
+	config(&c);
+	hopen_must(&c, &h);
+	policy(&p, 3, 600, 900);
+	ok(success(&h, &p, "judy", (uint64_t)now / 30U, now, &v, err) ==
+		    FT_OK &&
+		v == FT_STATE_ACCEPTED,
+	    "a host %lld s ahead of the server records a step", ahead);
+	ttl = admin_int("TTL %s", "fttest:judy:step");
+	ok(ttl <= base + ahead + 1 && ttl >= base + ahead - TTL_TOLERANCE,
+	    "its step key lives %lld s: the base %lld plus the %lld s ahead",
+	    ttl, base, ahead);
+	hforget(&h, "judy", err);
+	p.window = 10;
+	ok(success(&h, &p, "judy", 7, T0, &v, err) == FT_OK &&
+		ttl_near(admin_int("TTL %s", "fttest:judy:step"),
+		    (10 + 10 + 1) * 300 + MARGIN),
+	    "window=10: (10 + 10 + 1) periods of 300 s + margin");
+	hforget(&h, "judy", err);
+	hclose(&h);
+	/* A database that does not exist: SELECT fails in the pipeline and
+	 * the script, selecting it itself, fails before it writes. */
+	config(&c);
+	c.redis_db = E.databases;
+	hopen_must(&c, &h);
+	ok(begin(&h, &p, "judy", T0, &v, err) == FT_ERR_BACKEND &&
+		v == FT_STATE_LOCKED &&
+		admin_int("EXISTS %s", "fttest:judy:fail") == 0,
+	    "no such database: the call fails and nothing lands in db 0");
+	diag("%s", err);
+	hclose(&h);
+}
+
 /* ---- through ft_state_open, with the local fallback ---- */
 
 static void
@@ -1003,6 +1158,7 @@ test_dispatch(void)
 	char err[ERRLEN];
 	struct timespec t0;
 	long ms;
+	int rc;
 
 	config(&c);
 	st = NULL;
@@ -1029,9 +1185,14 @@ test_dispatch(void)
 	kill(E.pid, SIGSTOP);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = NULL;
-	ok(ft_state_open(&c, 0U, &st, err, ERRLEN) == FT_ERR_BACKEND &&
-		st == NULL,
-	    "redis_fallback=deny, paused: open fails");
+	rc = ft_state_open(&c, 0U, &st, err, ERRLEN);
+	if (rc == FT_OK) {
+		v = FT_STATE_PROCEED;
+		rc = ft_state_begin_attempt(st, "hank", T0, &v, err, ERRLEN);
+		ft_state_close(st);
+	}
+	ok(rc == FT_ERR_BACKEND && v == FT_STATE_LOCKED,
+	    "redis_fallback=deny, paused: the first call fails, locked");
 	ms = ms_since(&t0);
 	ok(ms < (long)TIMEOUT_MS + SLACK_MS, "within the timeout (%ld ms)", ms);
 
@@ -1105,9 +1266,9 @@ test_stopped(void)
 	    ms);
 	hclose(&h);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ok(hopen(&c, &h, err) == FT_ERR_BACKEND &&
+	ok(hopen_probe(&c, &h, err) == FT_ERR_BACKEND &&
 		ms_since(&t0) < (long)TIMEOUT_MS + SLACK_MS,
-	    "server gone: open fails at once");
+	    "server gone: the first call fails at once");
 	diag("%s", err);
 }
 
@@ -1138,6 +1299,8 @@ main(void)
 	test_isolation();
 	test_parallel();
 	test_failures();
+	test_attempt();
+	test_expiry();
 	test_dispatch();
 	test_stopped();
 
