@@ -40,6 +40,7 @@
  * a server, or after SCRIPT FLUSH) costs one more, with EVAL. */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -37,7 +37,7 @@ class Fleet:
         self.env, self.srv = env, srv
         self.key = "%s:%s:grace" % (PREFIX, tg.USER)
         self.redis = ["cache=redis", "redis_host=127.0.0.1",
-                      "redis_port=%d" % srv.port,
+                      "redis_port=%d" % srv.port, "redis_tls=no",
                       "redis_password_file=" + srv.passfile,
                       "redis_prefix=" + PREFIX]
         self.gdirs = {h: os.path.join(env.dir, "grace-" + h)

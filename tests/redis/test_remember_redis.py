@@ -63,7 +63,7 @@ def main():
     try:
         with redislib.Server("remredis") as srv:
             args = ["cache=redis", "redis_host=127.0.0.1",
-                    "redis_port=%d" % srv.port,
+                    "redis_port=%d" % srv.port, "redis_tls=no",
                     "redis_password_file=" + srv.passfile,
                     "redis_prefix=" + PREFIX]
             c, users = tr.run(env, args, store_check(srv))
