@@ -294,6 +294,22 @@ check_confirmation(struct ftpam_login *lg, struct enrol *e, const char *code)
 	return 1;
 }
 
+/* A client that answers every prompt with the password (as at the login
+ * code prompt, pam_flowtotp(8) password_as_code) made no attempt at the
+ * confirmation either: refused unchecked, and nothing is saved. */
+static bool
+confirmation_is_password(struct ftpam_login *lg, char *code)
+{
+	const struct ftpam_answer a = {.text = code, .len = strlen(code)};
+
+	if (!ftpam_answer_is_authtok(lg, &a))
+		return false;
+	ftpam_set_detail(lg, FTPAM_PASSWORD_AS_CODE,
+	    "enrolment: the answer is the password: not checked; nothing was "
+	    "saved");
+	return true;
+}
+
 /* Record the confirmation code as used, as a login would: it cannot then
  * log in a second time. */
 static bool
@@ -446,7 +462,9 @@ confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 		skipped(lg);
 		return PAM_IGNORE;
 	}
-	m = check_confirmation(lg, e, code);
+	m = confirmation_is_password(lg, code)
+	    ? 0
+	    : check_confirmation(lg, e, code);
 	ft_wipe_free_str(code);
 	if (m != 1 || !record_used(lg, e) || !make_backup_codes(lg, e) ||
 	    !save(lg, e))

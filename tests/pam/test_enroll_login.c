@@ -441,6 +441,37 @@ t_wrong_confirmation(void)
 	ok(exists(path), "and saves the secret");
 }
 
+/* A client that answers every prompt with the password answers the
+ * confirmation with it too: no attempt, so nothing is checked, saved or
+ * counted (deny=3 times over, then a right code still enrols). */
+static void
+t_password_confirmation(void)
+{
+	struct tcase c;
+	struct script sc;
+	struct result r;
+	char path[PATH_MAX], what[64];
+
+	case_new(&c, "pwconfirm", NULL, "pam_permit.so", "enroll=login");
+	user_file(&c, "alice", path, sizeof(path));
+	for (long i = 0; i < 3; i++) {
+		tu_fmt(what, sizeof(what),
+		    "confirmation answered with the password (%ld)", i + 1);
+		script_new(&sc, T0 + i, "password", "password", NULL);
+		login(&c, SVC, "alice", NULL, &sc, &r);
+		expect(&r, PAM_AUTH_ERR,
+		    "result=failure reason=password_as_code", what);
+		ok(!exists(path) && entries(c.store) == 0 &&
+			strstr(r.log, "failures=") == NULL,
+		    "nothing was saved or counted");
+	}
+	script_new(&sc, T0 + 3, "password", ANSWER_CODE, "");
+	login(&c, SVC, "alice", NULL, &sc, &r);
+	expect(&r, PAM_SUCCESS, "result=success reason=enrolled",
+	    "then a code from the app enrols");
+	ok(exists(path), "and saves the secret");
+}
+
 static void
 t_wrong_password(void)
 {
@@ -655,6 +686,7 @@ main(int argc, char **argv)
 	qr_not_mapped("after an enrolled user's login");
 	t_enrols();
 	t_wrong_confirmation();
+	t_password_confirmation();
 	t_wrong_password();
 	t_first_factor();
 	t_home_and_nullok();
