@@ -343,28 +343,14 @@ record_used(struct ftpam_login *lg, const struct enrol *e)
 static bool
 make_backup_codes(struct ftpam_login *lg, struct enrol *e)
 {
-	char norm[FT_BACKUP_NORM_BUFSZ];
-	size_t i, want = lg->cfg.backup_codes;
-	int rc = FT_OK;
-
-	if (want > FT_BACKUP_MAX)
-		want = FT_BACKUP_MAX;
 	/* As totp-enroll: shown once, kept only as slow salted hashes. */
-	for (i = 0; rc == FT_OK && i < want; i++) {
-		rc = ft_backup_generate(e->codes[i], sizeof(e->codes[i]));
-		if (rc == FT_OK)
-			rc = ft_backup_normalize(
-			    e->codes[i], norm, sizeof(norm));
-		if (rc == FT_OK)
-			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
-			    e->s.backup[i], sizeof(e->s.backup[i]));
-	}
-	ft_wipe(norm, sizeof(norm));
+	int rc = ft_backup_new_set(
+	    lg->cfg.backup_codes, e->codes, e->s.backup, &e->s.nbackup);
+
 	if (rc != FT_OK) {
 		ftpam_set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(rc));
 		return false;
 	}
-	e->s.nbackup = want;
 	return true;
 }
 
