@@ -313,17 +313,8 @@ def admin(env):
 
 
 def main():
-    clitest.need_components(pam=True)
-    env = clitest.Env("import")
-    try:
-        usage(env)
-        if clitest.is_root():
-            admin(env)
-        else:
-            tap.diag("not root: the import cases with temp users skipped")
-    finally:
-        env.cleanup()
-    tap.done_testing()
+    clitest.run_cases("import", [usage], [admin],
+                      "the import cases with temp users")
 
 
 main()

@@ -340,17 +340,8 @@ def admin(env):
 
 
 def main():
-    clitest.need_components(pam=True)
-    env = clitest.Env("ioath")
-    try:
-        usage(env)
-        if clitest.is_root():
-            admin(env)
-        else:
-            tap.diag("not root: the cases with temp users skipped")
-    finally:
-        env.cleanup()
-    tap.done_testing()
+    clitest.run_cases("ioath", [usage], [admin],
+                      "the cases with temp users")
 
 
 main()
