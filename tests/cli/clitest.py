@@ -194,6 +194,15 @@ def pam_login(env, svc, user, answers, now=T0):
     return PamLogin(r, env.log_lines()[before:])
 
 
+def jparse(text):
+    """JSON output as a dict; {} (with a diagnostic) if it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        tap.diag("not JSON: %r" % text)
+        return {}
+
+
 def enrol_json(env, user, now=T0, opts=None):
     """Enrol user (as root: --user, no confirmation, no QR code): the
     CompletedProcess and the new secret; when enrolment failed, a key that
