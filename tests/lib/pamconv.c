@@ -113,6 +113,22 @@ pt_login(struct pt_login *l, struct pt_conv *cv)
 }
 
 void
+pt_service(const char *confdir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+
+	tu_fmt(path, sizeof(path), "%s/%s", confdir, name);
+	MUST(tu_write_file(path, text, strlen(text), 0644));
+}
+
+void
+pt_confdir(const char *confdir)
+{
+	MUST(mkdir(confdir, 0700));
+	pt_service(confdir, "other", "auth required pam_deny.so\n");
+}
+
+void
 pt_capture_syslog(const char *root, char *out, size_t outlen)
 {
 	tu_fmt(out, outlen, "%s/syslog", root);

@@ -58,6 +58,12 @@ struct pt_login {
 };
 int pt_login(struct pt_login *l, struct pt_conv *cv);
 
+/* A service directory for pam_start_confdir: made (0700) with an "other"
+ * service that denies (libpam reads it for a missing service); and one
+ * service file in it. */
+void pt_confdir(const char *confdir);
+void pt_service(const char *confdir, const char *name, const char *text);
+
 /* Catch the module's syslog lines in root/syslog (path in out). */
 void pt_capture_syslog(const char *root, char *out, size_t outlen);
 

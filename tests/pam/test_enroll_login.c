@@ -162,15 +162,6 @@ script_new(
 
 /* ---- cases ---- */
 
-static void
-write_service(const struct tcase *c, const char *svc, const char *text)
-{
-	char path[PATH_MAX];
-
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, svc);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
-}
-
 /* The case's module arguments. */
 static void
 args(const struct tcase *c, const char *extra, char *out, size_t outlen)
@@ -193,7 +184,7 @@ case_new(struct tcase *c, const char *name, const char *secret, const char *pw,
 	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
 	tu_fmt(c->store, sizeof(c->store), "%s/store", c->dir);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->store, 0700));
 	tu_fmt(
 	    c->secret, sizeof(c->secret), "%s", secret != NULL ? secret : "");
@@ -204,14 +195,13 @@ case_new(struct tcase *c, const char *name, const char *secret, const char *pw,
 	    "auth required %s split\nauth [success=ok default=die] %s\n"
 	    "auth required %s use_stashed\n",
 	    a, pw, a);
-	write_service(c, SVC, text);
+	pt_service(c->pamd, SVC, text);
 	tu_fmt(text, sizeof(text), "auth required %s\nauth required %s\n", a,
 	    "pam_permit.so");
-	write_service(c, SSHD_SVC, text);
+	pt_service(c->pamd, SSHD_SVC, text);
 	args(c, "enroll=no", a, sizeof(a));
 	tu_fmt(text, sizeof(text), "auth required %s\n", a);
-	write_service(c, "plain", text);
-	write_service(c, "other", "auth required pam_deny.so\n");
+	pt_service(c->pamd, "plain", text);
 }
 
 static bool

@@ -107,24 +107,20 @@ static void
 case_new(
     struct tcase *c, const char *name, const char *secret, const char *args)
 {
-	char path[PATH_MAX], text[4096];
+	char text[4096];
 
 	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
 	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
 	tu_fmt(c->store, sizeof(c->store), "%s/store", c->dir);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->store, 0700));
 	tu_fmt(text, sizeof(text),
 	    "auth required %s secret=%s%s cache=%s/cache/state.gdbm "
 	    "window=1 deny=3 unlock_time=600 fail_interval=900 %s\n",
 	    E.module, secret != NULL ? secret : c->store,
 	    secret != NULL ? "" : "/%u", c->dir, args);
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, SVC);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
-	tu_fmt(path, sizeof(path), "%s/other", c->pamd);
-	MUST(tu_write_file(path, "auth required pam_deny.so\n",
-	    strlen("auth required pam_deny.so\n"), 0644));
+	pt_service(c->pamd, SVC, text);
 }
 
 struct result {

@@ -120,7 +120,6 @@ struct tcase {
 static void
 case_new(struct tcase *c, const char *name)
 {
-	static const char other[] = "auth required pam_deny.so\n";
 	char path[PATH_MAX];
 
 	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
@@ -138,11 +137,8 @@ case_new(struct tcase *c, const char *name)
 	tu_fmt(c->cache, sizeof(c->cache), "%s/state.gdbm", c->cachedir);
 	tu_fmt(c->service, sizeof(c->service), "%s", SVC);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->secrets, 0700));
-	/* libpam looks for "other" when a service is missing; keep it quiet */
-	tu_fmt(path, sizeof(path), "%s/other", c->pamd);
-	MUST(tu_write_file(path, other, strlen(other), 0644));
 }
 
 /* Write the service file: [pre lines] our module with the base options and
@@ -151,7 +147,7 @@ static void
 case_stack(
     const struct tcase *c, const char *pre, const char *args, const char *post)
 {
-	char path[PATH_MAX], text[8192];
+	char text[8192];
 
 	tu_fmt(text, sizeof(text),
 	    "%s"
@@ -160,8 +156,7 @@ case_stack(
 	    "%s",
 	    pre != NULL ? pre : "", E.module, c->secrets, c->cache,
 	    args != NULL ? args : "", post != NULL ? post : "");
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, c->service);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
+	pt_service(c->pamd, c->service, text);
 }
 
 /* Rounds of the backup hashes the tests write: few, for speed, except where
