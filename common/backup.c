@@ -65,9 +65,11 @@ ft_backup_new_set(size_t count, char shown[][FT_BACKUP_SHOWN_BUFSZ],
     char hash[][FT_BACKUP_HASH_BUFSZ], size_t *n)
 {
 	char norm[FT_BACKUP_NORM_BUFSZ];
-	size_t i, want = count < FT_BACKUP_MAX ? count : FT_BACKUP_MAX;
+	size_t i, want = count;
 	int rc = FT_OK;
 
+	if (want > FT_BACKUP_MAX)
+		want = FT_BACKUP_MAX;
 	*n = 0;
 	for (i = 0; rc == FT_OK && i < want; i++) {
 		rc = ft_backup_generate(shown[i], FT_BACKUP_SHOWN_BUFSZ);
