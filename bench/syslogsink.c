@@ -4,19 +4,14 @@
  * These machines have no /dev/log; without it glibc's syslog, opened by
  * libpam with LOG_CONS, writes every message to /dev/console (here a slow
  * serial port), which would bill modules for a cost no real host has.  This
- * program defines syslog() and its fortified variants (the executable's
- * definitions come first in symbol lookup, so pam_syslog() in libpam and
- * the modules' own calls end up here) and does what glibc does with a
- * logger present: format a header and the message, and send one datagram
- * to a Unix socket.  The socket is our own (abstract namespace, no file),
- * drained between logins outside the timed part, the way journald reads on
- * another CPU.  PAM_BENCH_SHOWLOG=1 prints what was logged to stderr.
- *
- * Built without _FORTIFY_SOURCE so <syslog.h> does not turn our definitions
- * into its inline wrappers; we declare what we define ourselves. */
+ * program has its own syslog() (tests/lib/syslogshim.c: pam_syslog() in
+ * libpam and the modules' own calls end up here) and does what glibc does
+ * with a logger present: format a header and the message, and send one
+ * datagram to a Unix socket.  The socket is our own (abstract namespace, no
+ * file), drained between logins outside the timed part, the way journald
+ * reads on another CPU.  PAM_BENCH_SHOWLOG=1 prints what was logged to
+ * stderr. */
 #include <config.h>
-
-#undef _FORTIFY_SOURCE
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,20 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "syslogshim.h"
 #include "syslogsink.h"
 
 #define SINK_LINE_MAX 2048
 #define SINK_RCVBUF (4 * 1024 * 1024)
 #define SINK_STAMP_MAX 32
-
-void syslog(int pri, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void vsyslog(int pri, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
 
 static int send_fd = -1;
 static int recv_fd = -1;
@@ -90,8 +77,8 @@ sink_drain(void)
 	return n;
 }
 
-__attribute__((format(printf, 2, 0))) static void
-sink_vlog(int pri, const char *fmt, va_list ap)
+void
+ft_test_vsyslog(int pri, const char *fmt, va_list ap)
 {
 	char line[SINK_LINE_MAX], stamp[SINK_STAMP_MAX];
 	int saved = errno, n, m;
@@ -118,38 +105,4 @@ sink_vlog(int pri, const char *fmt, va_list ap)
 	(void)send(send_fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 out:
 	errno = saved;
-}
-
-void
-syslog(int pri, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	sink_vlog(pri, fmt, ap);
-	va_end(ap);
-}
-
-void
-vsyslog(int pri, const char *fmt, va_list ap)
-{
-	sink_vlog(pri, fmt, ap);
-}
-
-void
-__syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)flag;
-	va_start(ap, fmt);
-	sink_vlog(pri, fmt, ap);
-	va_end(ap);
-}
-
-void
-__vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-{
-	(void)flag;
-	sink_vlog(pri, fmt, ap);
 }

@@ -61,6 +61,34 @@ ft_backup_generate(char *out, size_t outlen)
 }
 
 int
+ft_backup_new_set(size_t count, char shown[][FT_BACKUP_SHOWN_BUFSZ],
+    char hash[][FT_BACKUP_HASH_BUFSZ], size_t *n)
+{
+	char norm[FT_BACKUP_NORM_BUFSZ];
+	size_t i, want = count;
+	int rc = FT_OK;
+
+	if (want > FT_BACKUP_MAX)
+		want = FT_BACKUP_MAX;
+	*n = 0;
+	for (i = 0; rc == FT_OK && i < want; i++) {
+		rc = ft_backup_generate(shown[i], FT_BACKUP_SHOWN_BUFSZ);
+		if (rc == FT_OK)
+			rc = ft_backup_normalize(shown[i], norm, sizeof(norm));
+		if (rc == FT_OK)
+			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
+			    hash[i], FT_BACKUP_HASH_BUFSZ);
+	}
+	ft_wipe(norm, sizeof(norm));
+	if (rc != FT_OK) {
+		ft_wipe(shown, want * FT_BACKUP_SHOWN_BUFSZ);
+		return rc;
+	}
+	*n = want;
+	return FT_OK;
+}
+
+int
 ft_backup_normalize(const char *in, char *out, size_t outlen)
 {
 	size_t n = 0;

@@ -28,6 +28,14 @@
  * FT_BACKUP_SHOWN_BUFSZ. */
 int ft_backup_generate(char *out, size_t outlen);
 
+/* `count` fresh codes (at most FT_BACKUP_MAX; *n says how many): shown[i]
+ * in display form, hash[i] its stored entry (FT_BACKUP_ITERATIONS_DEFAULT
+ * rounds).  What enrolment in the CLI and at login both give a user: shown
+ * once, kept only as hashes.  On error nothing is kept (*n = 0, the codes
+ * wiped). */
+int ft_backup_new_set(size_t count, char shown[][FT_BACKUP_SHOWN_BUFSZ],
+    char hash[][FT_BACKUP_HASH_BUFSZ], size_t *n);
+
 /* Remove spaces and dashes, lower-case; the result must be exactly
  * FT_BACKUP_CHARS characters of the alphabet, else FT_ERR_PARSE.
  * out >= FT_BACKUP_NORM_BUFSZ. */

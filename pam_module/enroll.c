@@ -295,6 +295,22 @@ check_confirmation(struct ftpam_login *lg, struct enrol *e, const char *code)
 	return 1;
 }
 
+/* A client that answers every prompt with the password (as at the login
+ * code prompt, pam_flowtotp(8) password_as_code) made no attempt at the
+ * confirmation either: refused unchecked, and nothing is saved. */
+static bool
+confirmation_is_password(struct ftpam_login *lg, char *code)
+{
+	const struct ftpam_answer a = {.text = code, .len = strlen(code)};
+
+	if (!ftpam_answer_is_authtok(lg, &a))
+		return false;
+	ftpam_set_detail(lg, FTPAM_PASSWORD_AS_CODE,
+	    "enrolment: the answer is the password: not checked; nothing was "
+	    "saved");
+	return true;
+}
+
 /* Record the confirmation code as used, as a login would: it cannot then
  * log in a second time. */
 static bool
@@ -328,28 +344,14 @@ record_used(struct ftpam_login *lg, const struct enrol *e)
 static bool
 make_backup_codes(struct ftpam_login *lg, struct enrol *e)
 {
-	char norm[FT_BACKUP_NORM_BUFSZ];
-	size_t i, want = lg->cfg.backup_codes;
-	int rc = FT_OK;
-
-	if (want > FT_BACKUP_MAX)
-		want = FT_BACKUP_MAX;
 	/* As totp-enroll: shown once, kept only as slow salted hashes. */
-	for (i = 0; rc == FT_OK && i < want; i++) {
-		rc = ft_backup_generate(e->codes[i], sizeof(e->codes[i]));
-		if (rc == FT_OK)
-			rc = ft_backup_normalize(
-			    e->codes[i], norm, sizeof(norm));
-		if (rc == FT_OK)
-			rc = ft_backup_hash(norm, FT_BACKUP_ITERATIONS_DEFAULT,
-			    e->s.backup[i], sizeof(e->s.backup[i]));
-	}
-	ft_wipe(norm, sizeof(norm));
+	int rc = ft_backup_new_set(
+	    lg->cfg.backup_codes, e->codes, e->s.backup, &e->s.nbackup);
+
 	if (rc != FT_OK) {
 		ftpam_set_detail(lg, FTPAM_CRYPTO_ERROR, ft_rc_str(rc));
 		return false;
 	}
-	e->s.nbackup = want;
 	return true;
 }
 
@@ -454,7 +456,9 @@ confirm_and_save(struct ftpam_login *lg, struct enrol *e)
 		skipped(lg);
 		return PAM_IGNORE;
 	}
-	m = check_confirmation(lg, e, code);
+	m = confirmation_is_password(lg, code)
+	    ? 0
+	    : check_confirmation(lg, e, code);
 	ft_wipe_free_str(code);
 	if (m != 1 || !record_used(lg, e) || !make_backup_codes(lg, e) ||
 	    !save(lg, e))

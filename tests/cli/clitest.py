@@ -7,6 +7,7 @@ Time is pinned with FLOWTOTP_TEST_NOW; oathtool is the independent oracle
 for codes.  Cases that need other real users create them with useradd and
 remove them in a finally block (root only)."""
 import grp
+import json
 import os
 import pwd
 import re
@@ -164,3 +165,71 @@ def file_state(path):
             return (f.read(), st.st_uid, st.st_mode & 0o7777)
     except FileNotFoundError:
         return None
+
+
+class PamLogin:
+    """What one ft-pam-login run showed: its PAM result (rc), the prompts
+    and info messages, and the module's last outcome line."""
+
+    def __init__(self, proc, log):
+        self.rc = proc.stdout.strip()
+        self.prompts = len(re.findall(r"^prompt: ", proc.stderr, re.M))
+        self.infos = re.findall(r"^info: (.*)$", proc.stderr, re.M)
+        lines = [l for l in log if "flowtotp: service=" in l]
+        self.line = lines[-1] if lines else ""
+
+    def outcome(self):
+        m = re.search(r"result=(\S+) reason=(\S+)", self.line)
+        return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def pam_login(env, svc, user, answers, now=T0):
+    """One login through the service in env.confdir, the answers one a
+    line; a PamLogin of what it showed and logged."""
+    before = len(env.log_lines())
+    r = subprocess.run([PAM_LOGIN, svc, user, env.confdir],
+                       input="".join(a + "\n" for a in answers),
+                       capture_output=True, text=True, env=env.env(now),
+                       timeout=60)
+    return PamLogin(r, env.log_lines()[before:])
+
+
+def jparse(text):
+    """JSON output as a dict; {} (with a diagnostic) if it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        tap.diag("not JSON: %r" % text)
+        return {}
+
+
+def enrol_json(env, user, now=T0, opts=None):
+    """Enrol user (as root: --user, no confirmation, no QR code): the
+    CompletedProcess and the new secret; when enrolment failed, a key that
+    matches nothing, so the checks after it fail rather than crash."""
+    r = env.run(["--user", user, "--no-confirm", "--qr=none", "--json"],
+                now=now, opts=opts)
+    try:
+        return r, json.loads(r.stdout)["secret"]
+    except (ValueError, KeyError):
+        tap.diag("enrol failed: %r %r" % (r.stdout, r.stderr))
+        return r, "A" * 32
+
+
+def run_cases(tag, cases, root_cases, skipped):
+    """A test's main: the components, one Env (removed at the end), cases
+    for everyone, then root_cases as root (else "not root: SKIPPED
+    skipped")."""
+    need_components(pam=True)
+    env = Env(tag)
+    try:
+        for case in cases:
+            case(env)
+        if is_root():
+            for case in root_cases:
+                case(env)
+        else:
+            tap.diag("not root: %s skipped" % skipped)
+    finally:
+        env.cleanup()
+    tap.done_testing()

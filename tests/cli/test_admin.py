@@ -488,18 +488,8 @@ def pwd_uid(name):
 
 
 def main():
-    clitest.need_components(pam=True)
-    env = clitest.Env("admin")
-    try:
-        usage(env)
-        self_service(env)
-        if clitest.is_root():
-            admin(env)
-        else:
-            tap.diag("not root: admin cases with temp users skipped")
-    finally:
-        env.cleanup()
-    tap.done_testing()
+    clitest.run_cases("admin", [usage, self_service], [admin],
+                      "admin cases with temp users")
 
 
 main()

@@ -165,12 +165,7 @@ def main():
     try:
         p = Planted(env)
         user = env.add_user(clitest.temp_user_name("pl")).pw_name
-        r = p.run(["--user", user, "--no-confirm", "--qr=none", "--json"])
-        try:
-            secret = json.loads(r.stdout)["secret"]
-        except (ValueError, KeyError):
-            tap.diag("enrol failed: %r" % r.stderr)
-            secret = "A" * 32
+        r, secret = clitest.enrol_json(env, user, opts=p.opts)
         tap.is_(r.returncode, 0, "root enrols a temp user")
         who = "uid %d (nobody)" % p.nobody.pw_uid
         p.clear()

@@ -157,13 +157,7 @@ def main():
     env = clitest.Env("ahead")
     try:
         user = env.add_user(clitest.temp_user_name("ah")).pw_name
-        r = env.run(["--user", user, "--no-confirm", "--qr=none",
-                     "--json"], now=T0 - 5 * PERIOD)
-        try:
-            secret = json.loads(r.stdout)["secret"]
-        except (ValueError, KeyError):
-            tap.diag("enrol failed: %r" % r.stderr)
-            secret = "A" * 32
+        r, secret = clitest.enrol_json(env, user, now=T0 - 5 * PERIOD)
         tap.is_(r.returncode, 0, "root enrols a temp user")
         env.service()
         run_ahead(env, user, secret)

@@ -15,10 +15,8 @@ a password line, use_stashed), as in test_enroll_login:
  - totp-enroll status shows the grace; grace --extend and --reset;
  - enroll=login during the grace: offered, and an empty answer skips."""
 import os
-import re
 import shutil
 import stat
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,25 +28,8 @@ DAYS = 7
 USER = clitest.temp_user_name("gr")
 
 
-class Login:
-    def __init__(self, proc, log):
-        self.rc = proc.stdout.strip()
-        self.infos = re.findall(r"^info: (.*)$", proc.stderr, re.M)
-        lines = [l for l in log if "flowtotp: service=" in l]
-        self.line = lines[-1] if lines else ""
-
-    def outcome(self):
-        m = re.search(r"result=(\S+) reason=(\S+)", self.line)
-        return (m.group(1), m.group(2)) if m else (None, None)
-
-
 def login(env, svc, answers, now):
-    before = len(env.log_lines())
-    r = subprocess.run([clitest.PAM_LOGIN, svc, USER, env.confdir],
-                       input="".join(a + "\n" for a in answers),
-                       capture_output=True, text=True, env=env.env(now),
-                       timeout=60)
-    return Login(r, env.log_lines()[before:])
+    return clitest.pam_login(env, svc, USER, answers, now)
 
 
 def service(env, name, extra, split=True):

@@ -44,12 +44,7 @@ def write_ga(path, data, pw, mode=0o400):
     os.chmod(path, mode)
 
 
-def jparse(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        tap.diag("not JSON: %r" % text)
-        return {}
+jparse = clitest.jparse
 
 
 def status(env, user, now=T0, opts=None):
@@ -313,17 +308,8 @@ def admin(env):
 
 
 def main():
-    clitest.need_components(pam=True)
-    env = clitest.Env("import")
-    try:
-        usage(env)
-        if clitest.is_root():
-            admin(env)
-        else:
-            tap.diag("not root: the import cases with temp users skipped")
-    finally:
-        env.cleanup()
-    tap.done_testing()
+    clitest.run_cases("import", [usage], [admin],
+                      "the import cases with temp users")
 
 
 main()

@@ -8,7 +8,6 @@ changed (bytes and mtime).  Needs root for the temp users (useradd, removed
 in a finally block) and the root-owned usersfile."""
 import base64
 import hashlib
-import json
 import os
 import pwd
 import stat
@@ -34,12 +33,7 @@ def totp_hex(key, now, digits=6, period=30):
     return out.stdout.strip()
 
 
-def jparse(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        tap.diag("not JSON: %r" % text)
-        return {}
+jparse = clitest.jparse
 
 
 def fstate(path):
@@ -340,17 +334,8 @@ def admin(env):
 
 
 def main():
-    clitest.need_components(pam=True)
-    env = clitest.Env("ioath")
-    try:
-        usage(env)
-        if clitest.is_root():
-            admin(env)
-        else:
-            tap.diag("not root: the cases with temp users skipped")
-    finally:
-        env.cleanup()
-    tap.done_testing()
+    clitest.run_cases("ioath", [usage], [admin],
+                      "the cases with temp users")
 
 
 main()

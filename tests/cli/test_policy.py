@@ -16,7 +16,6 @@ a unique prefix, removed in a finally block; root only):
  - totp-enroll status shows the same verdict and why."""
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -30,26 +29,7 @@ G_EX = ("ftg%se" % TAG)[:31]
 G_MISSING = ("ftg%sx" % TAG)[:31]
 
 
-class Login:
-    def __init__(self, proc, log):
-        self.rc = proc.stdout.strip()
-        self.prompts = len(re.findall(r"^prompt: ", proc.stderr, re.M))
-        self.infos = re.findall(r"^info: (.*)$", proc.stderr, re.M)
-        lines = [l for l in log if "flowtotp: service=" in l]
-        self.line = lines[-1] if lines else ""
-
-    def outcome(self):
-        m = re.search(r"result=(\S+) reason=(\S+)", self.line)
-        return (m.group(1), m.group(2)) if m else (None, None)
-
-
-def login(env, svc, user, answers, now=T0):
-    before = len(env.log_lines())
-    r = subprocess.run([clitest.PAM_LOGIN, svc, user, env.confdir],
-                       input="".join(a + "\n" for a in answers),
-                       capture_output=True, text=True, env=env.env(now),
-                       timeout=60)
-    return Login(r, env.log_lines()[before:])
+login = clitest.pam_login
 
 
 def service(env, name, args):
@@ -64,12 +44,7 @@ def service(env, name, args):
 
 
 def enrol(env, user):
-    r = env.run(["--no-confirm", "--qr=none", "--user", user, "--json"])
-    try:
-        return json.loads(r.stdout)["secret"]
-    except (ValueError, KeyError):
-        tap.diag("enrol failed: %r %r" % (r.stdout, r.stderr))
-        return None
+    return clitest.enrol_json(env, user)[1]
 
 
 def group(name):

@@ -1,15 +1,9 @@
 /* Catch what libpam would send to syslog, without root and without a
- * syslog daemon: this program defines syslog() and its fortified variants,
- * and the executable's definitions come first in symbol lookup, so the real
+ * syslog daemon: with syslogshim.c (the program's own syslog()), the real
  * pam_syslog()/pam_vsyslog() in libpam end up here.  Each message is
  * appended as one line to the file named by $FT_TEST_SYSLOG, or written to
- * stderr as "syslog: PRIORITY MESSAGE" when that is unset.
- *
- * Built without _FORTIFY_SOURCE so <syslog.h> does not turn our definitions
- * into its inline wrappers; we declare what we define ourselves. */
+ * stderr as "syslog: PRIORITY MESSAGE" when that is unset. */
 #include <config.h>
-
-#undef _FORTIFY_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "syslogshim.h"
+
 #define CAP_LINE_MAX 4096
 #define CAP_PRI_MASK 0x07
-
-void syslog(int pri, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void vsyslog(int pri, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
 
 static void
 cap_write(int fd, const char *s, size_t n)
@@ -48,8 +35,8 @@ cap_write(int fd, const char *s, size_t n)
 	}
 }
 
-__attribute__((format(printf, 2, 0))) static void
-cap_vlog(int pri, const char *fmt, va_list ap)
+void
+ft_test_vsyslog(int pri, const char *fmt, va_list ap)
 {
 	char line[CAP_LINE_MAX];
 	const char *path = getenv("FT_TEST_SYSLOG");
@@ -81,38 +68,4 @@ cap_vlog(int pri, const char *fmt, va_list ap)
 		cap_write(STDERR_FILENO, line, (size_t)n);
 	}
 	errno = saved;
-}
-
-void
-syslog(int pri, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cap_vlog(pri, fmt, ap);
-	va_end(ap);
-}
-
-void
-vsyslog(int pri, const char *fmt, va_list ap)
-{
-	cap_vlog(pri, fmt, ap);
-}
-
-void
-__syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)flag;
-	va_start(ap, fmt);
-	cap_vlog(pri, fmt, ap);
-	va_end(ap);
-}
-
-void
-__vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
-{
-	(void)flag;
-	cap_vlog(pri, fmt, ap);
 }

@@ -200,7 +200,8 @@ tu_reexec(char *const argv[], const char *root)
 	if (pid < 0)
 		bail_out("fork");
 	if (pid == 0) {
-		execv("/proc/self/exe", argv);
+		execv(strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe",
+		    argv);
 		printf("Bail out! re-exec: %s\n", strerror(errno));
 		_exit(1);
 	}
@@ -212,4 +213,91 @@ tu_reexec(char *const argv[], const char *root)
 	printf("Bail out! test process died (signal %d)\n",
 	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return 1;
+}
+
+void
+tu_read_text(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	(void)close(fd);
+}
+
+int
+tu_run(char *const argv[], bool with_stderr, char *out, size_t outlen)
+{
+	int pfd[2], st = 0;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	MUST(pipe(pfd));
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		(void)dup2(pfd[1], STDOUT_FILENO);
+		if (with_stderr)
+			(void)dup2(pfd[1], STDERR_FILENO);
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	(void)close(pfd[1]);
+	while (got + 1 < outlen &&
+	    (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	(void)close(pfd[0]);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static const char *
+oathtool(void)
+{
+	const char *o = getenv("OATHTOOL");
+
+	return o != NULL && o[0] != '\0' ? o : "oathtool";
+}
+
+void
+tu_totp_code(const struct tu_totp *s, long t, char *out, size_t outlen)
+{
+	char prog[PATH_MAX], mode[32], digits[32], step[32], now[32];
+	char key[256], dash_b[] = "-b";
+	char *argv[] = {prog, mode, digits, step, now, dash_b, key, NULL};
+
+	tu_fmt(prog, sizeof(prog), "%s", oathtool());
+	tu_fmt(mode, sizeof(mode), "--totp=%s", s->algo);
+	tu_fmt(digits, sizeof(digits), "--digits=%u", s->digits);
+	tu_fmt(step, sizeof(step), "--time-step-size=%us", s->period);
+	tu_fmt(now, sizeof(now), "--now=@%ld", t);
+	tu_fmt(key, sizeof(key), "%s", s->key);
+	if (tu_run(argv, false, out, outlen) != 0)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (strlen(out) != s->digits)
+		bail_out("oathtool failed for %s/%u/%u", s->algo, s->digits,
+		    s->period);
+}
+
+bool
+tu_have_oathtool(void)
+{
+	char prog[PATH_MAX], out[64], version[] = "--version";
+	char *argv[] = {prog, version, NULL};
+
+	tu_fmt(prog, sizeof(prog), "%s", oathtool());
+	return tu_run(argv, false, out, sizeof(out)) == 0;
 }

@@ -56,11 +56,32 @@ int tu_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Run this program again (argv, with the environment set up for it) and
  * wait: its exit status, after removing the directory root.  For tests
- * whose libraries (nss_wrapper) must be preloaded from the start. */
+ * whose libraries (nss_wrapper) must be preloaded from the start.  Runs
+ * argv[0] when it is a path, so that valgrind --trace-children follows. */
 int tu_reexec(char *const argv[], const char *root);
 
 void tu_fmt(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The whole file (up to len - 1 bytes) as a string; "" if it cannot be
+ * opened. */
+void tu_read_text(const char *path, char *buf, size_t len);
+/* Run argv (looked up in PATH when argv[0] has no '/') with its stdout,
+ * and with_stderr its stderr too, in out (up to outlen - 1 bytes): its
+ * exit status, or -1 if it did not exit. */
+int tu_run(char *const argv[], bool with_stderr, char *out, size_t outlen);
+
+/* A TOTP secret as the tests write it, and its code at time t from
+ * oathtool ($OATHTOOL, else oathtool in PATH), an implementation
+ * independent of ours. */
+struct tu_totp {
+	const char *key;  /* base32, unpadded */
+	const char *algo; /* SHA1 SHA256 SHA512 */
+	unsigned digits;
+	unsigned period;
+};
+void tu_totp_code(const struct tu_totp *s, long t, char *out, size_t outlen);
+/* Is oathtool there (it answers --version)? */
+bool tu_have_oathtool(void);
 /* Count directory entries whose name starts with prefix; -1 on error. */
 int tu_count_prefix(const char *dir, const char *prefix);
 

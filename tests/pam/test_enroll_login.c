@@ -33,6 +33,8 @@
 
 #include <security/pam_appl.h>
 
+#include "nsswrap.h"
+#include "pamconv.h"
 #include "tap.h"
 #include "util.h"
 
@@ -54,7 +56,6 @@ static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];
 	char log[PATH_MAX];
-	char oathtool[PATH_MAX];
 } E;
 
 /* ---- codes ---- */
@@ -62,17 +63,9 @@ static struct {
 static void
 code_for(const char *b32, long t, char *out, size_t outlen)
 {
-	char cmd[PATH_MAX + 256];
-	FILE *p;
+	const struct tu_totp k = {b32, "SHA1", 6, (unsigned)PERIOD};
 
-	tu_fmt(cmd, sizeof(cmd), "'%s' --totp -d 6 --now=@%ld -b %s",
-	    E.oathtool, t, b32);
-	p = popen(cmd, "r");
-	if (p == NULL || fgets(out, (int)outlen, p) == NULL)
-		bail_out("oathtool failed");
-	out[strcspn(out, "\n")] = '\0';
-	if (pclose(p) != 0 || strlen(out) != 6)
-		bail_out("oathtool failed");
+	tu_totp_code(&k, t, out, outlen);
 }
 
 /* The secret after "Secret for manual entry: " in text, spaces removed. */
@@ -95,97 +88,32 @@ shown_secret(const char *text, char *out, size_t outlen)
 
 struct script {
 	const char *answers[MAX_ANSWERS];
-	size_t next;
 	long now;
 	char code[16]; /* the confirmation code we typed */
 	int nprompts;
 	int ninfo;
 	char transcript[TRANSCRIPT_MAX];
-	size_t tlen;
 };
 
-static void
-note(struct script *sc, const char *tag, const char *msg)
+/* ANSWER_CODE: the code for the secret the prompt shows. */
+static const char *
+answer_hook(void *arg, const char *prompt, const char *a)
 {
-	int n = snprintf(sc->transcript + sc->tlen,
-	    sizeof(sc->transcript) - sc->tlen, "[%s]%s\n", tag, msg);
-
-	if (n > 0 && (size_t)n < sizeof(sc->transcript) - sc->tlen)
-		sc->tlen += (size_t)n;
-}
-
-static char *
-answer(struct script *sc, const char *prompt)
-{
-	const char *a;
+	struct script *sc = arg;
 	char b32[B32_MAX];
 
-	if (sc->next >= MAX_ANSWERS || sc->answers[sc->next] == NULL)
+	if (strcmp(a, ANSWER_CODE) != 0)
+		return a;
+	if (!shown_secret(prompt, b32, sizeof(b32)))
 		return NULL;
-	a = sc->answers[sc->next++];
-	if (strcmp(a, ANSWER_CODE) == 0) {
-		if (!shown_secret(prompt, b32, sizeof(b32)))
-			return NULL;
-		code_for(b32, sc->now, sc->code, sizeof(sc->code));
-		a = sc->code;
-	}
-	return strdup(a);
-}
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *data)
-{
-	struct script *sc = data;
-	struct pam_response *r;
-
-	r = calloc((size_t)n, sizeof(*r));
-	if (n <= 0 || r == NULL) {
-		free(r);
-		return PAM_CONV_ERR;
-	}
-	for (int i = 0; i < n; i++) {
-		int st = msg[i]->msg_style;
-
-		if (st == PAM_TEXT_INFO || st == PAM_ERROR_MSG) {
-			sc->ninfo++;
-			note(sc, "info", msg[i]->msg);
-			continue;
-		}
-		sc->nprompts++;
-		note(sc, "prompt", msg[i]->msg);
-		r[i].resp = answer(sc, msg[i]->msg);
-		if (r[i].resp == NULL) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
+	code_for(b32, sc->now, sc->code, sizeof(sc->code));
+	return sc->code;
 }
 
 struct result {
 	int rc;
 	char log[LOGBUF_MAX];
 };
-
-static void
-read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	(void)close(fd);
-}
 
 struct tcase {
 	char dir[PATH_MAX];
@@ -199,20 +127,26 @@ static void
 login(const struct tcase *c, const char *svc, const char *user, const char *env,
     struct script *sc, struct result *r)
 {
-	struct pam_conv pc = {conv, sc};
-	pam_handle_t *pamh = NULL;
-	char nowbuf[32];
+	struct pt_conv cv = {.ans = sc->answers,
+	    .hook = answer_hook,
+	    .hook_arg = sc,
+	    .transcript = sc->transcript,
+	    .tcap = sizeof(sc->transcript)};
+	struct pt_login l = {.service = svc,
+	    .user = user,
+	    .confdir = c->pamd,
+	    .now = sc->now,
+	    .env = env,
+	    .logpath = E.log,
+	    .log = r->log,
+	    .logcap = sizeof(r->log)};
 
-	tu_fmt(nowbuf, sizeof(nowbuf), "%ld", sc->now);
-	MUST(setenv("FLOWTOTP_TEST_NOW", nowbuf, 1));
-	MUST(tu_write_file(E.log, "", 0, 0600));
-	if (pam_start_confdir(svc, user, &pc, c->pamd, &pamh) != PAM_SUCCESS)
-		bail_out("pam_start_confdir");
-	if (env != NULL && pam_putenv(pamh, env) != PAM_SUCCESS)
-		bail_out("pam_putenv");
-	r->rc = pam_authenticate(pamh, 0);
-	(void)pam_end(pamh, r->rc);
-	read_file(E.log, r->log, sizeof(r->log));
+	while (cv.nans < MAX_ANSWERS && sc->answers[cv.nans] != NULL)
+		cv.nans++;
+	sc->transcript[0] = '\0';
+	r->rc = pt_login(&l, &cv);
+	sc->nprompts = cv.nprompts;
+	sc->ninfo = cv.nmsgs;
 }
 
 static void
@@ -227,15 +161,6 @@ script_new(
 }
 
 /* ---- cases ---- */
-
-static void
-write_service(const struct tcase *c, const char *svc, const char *text)
-{
-	char path[PATH_MAX];
-
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, svc);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
-}
 
 /* The case's module arguments. */
 static void
@@ -259,7 +184,7 @@ case_new(struct tcase *c, const char *name, const char *secret, const char *pw,
 	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
 	tu_fmt(c->store, sizeof(c->store), "%s/store", c->dir);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->store, 0700));
 	tu_fmt(
 	    c->secret, sizeof(c->secret), "%s", secret != NULL ? secret : "");
@@ -270,14 +195,13 @@ case_new(struct tcase *c, const char *name, const char *secret, const char *pw,
 	    "auth required %s split\nauth [success=ok default=die] %s\n"
 	    "auth required %s use_stashed\n",
 	    a, pw, a);
-	write_service(c, SVC, text);
+	pt_service(c->pamd, SVC, text);
 	tu_fmt(text, sizeof(text), "auth required %s\nauth required %s\n", a,
 	    "pam_permit.so");
-	write_service(c, SSHD_SVC, text);
+	pt_service(c->pamd, SSHD_SVC, text);
 	args(c, "enroll=no", a, sizeof(a));
 	tu_fmt(text, sizeof(text), "auth required %s\n", a);
-	write_service(c, "plain", text);
-	write_service(c, "other", "auth required pam_deny.so\n");
+	pt_service(c->pamd, "plain", text);
 }
 
 static bool
@@ -355,7 +279,7 @@ check_file(const char *path, const char *secret, const char *backup)
 		st.st_nlink == 1,
 	    "the secret file is in the store, mode 0600, owned by %s",
 	    geteuid() == 0 ? "root" : "us");
-	read_file(path, text, sizeof(text));
+	tu_read_text(path, text, sizeof(text));
 	tu_fmt(want, sizeof(want), "secret = %s\n", secret);
 	ok(strstr(text, want) != NULL, "it holds the secret that was shown");
 	ok(strstr(text, "backup = pbkdf2-sha256$") != NULL &&
@@ -496,6 +420,37 @@ t_wrong_confirmation(void)
 	ok(exists(path), "and saves the secret");
 }
 
+/* A client that answers every prompt with the password answers the
+ * confirmation with it too: no attempt, so nothing is checked, saved or
+ * counted (deny=3 times over, then a right code still enrols). */
+static void
+t_password_confirmation(void)
+{
+	struct tcase c;
+	struct script sc;
+	struct result r;
+	char path[PATH_MAX], what[64];
+
+	case_new(&c, "pwconfirm", NULL, "pam_permit.so", "enroll=login");
+	user_file(&c, "alice", path, sizeof(path));
+	for (long i = 0; i < 3; i++) {
+		tu_fmt(what, sizeof(what),
+		    "confirmation answered with the password (%ld)", i + 1);
+		script_new(&sc, T0 + i, "password", "password", NULL);
+		login(&c, SVC, "alice", NULL, &sc, &r);
+		expect(&r, PAM_AUTH_ERR,
+		    "result=failure reason=password_as_code", what);
+		ok(!exists(path) && entries(c.store) == 0 &&
+			strstr(r.log, "failures=") == NULL,
+		    "nothing was saved or counted");
+	}
+	script_new(&sc, T0 + 3, "password", ANSWER_CODE, "");
+	login(&c, SVC, "alice", NULL, &sc, &r);
+	expect(&r, PAM_SUCCESS, "result=success reason=enrolled",
+	    "then a code from the app enrols");
+	ok(exists(path), "and saves the secret");
+}
+
 static void
 t_wrong_password(void)
 {
@@ -602,75 +557,21 @@ t_home_and_nullok(void)
 
 /* ---- setup: temp dir, users, nss_wrapper, re-exec ---- */
 
-static void
-write_users(void)
-{
-	char path[PATH_MAX], home[PATH_MAX];
-	FILE *pw, *gr;
-
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	pw = fopen(path, "w");
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	gr = fopen(path, "w");
-	if (pw == NULL || gr == NULL)
-		bail_out("fopen");
-	fprintf(gr, "ftgroup:x:%lu:\n", (unsigned long)getgid());
-	tu_fmt(home, sizeof(home), "%s/home/alice", E.root);
-	MUST(mkdir(home, 0700));
-	fprintf(pw, "alice:x:%lu:%lu:test user:%s:/bin/false\n",
-	    (unsigned long)getuid(), (unsigned long)getgid(), home);
-	if (fclose(pw) != 0 || fclose(gr) != 0)
-		bail_out("fclose");
-}
-
-static bool
-find_nss_wrapper(char *out, size_t outlen)
-{
-	static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu",
-	    "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu"};
-	Dl_info info;
-	char dir[PATH_MAX], *slash;
-
-	if (dladdr((void *)(uintptr_t)&getpid, &info) != 0 &&
-	    info.dli_fname != NULL) {
-		tu_fmt(dir, sizeof(dir), "%s", info.dli_fname);
-		slash = strrchr(dir, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		tu_fmt(out, outlen, "%s/libnss_wrapper.so", dir);
-		if (access(out, R_OK) == 0)
-			return true;
-	}
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		tu_fmt(out, outlen, "%s/libnss_wrapper.so", dirs[i]);
-		if (access(out, R_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int
 stage1(char **argv)
 {
-	char path[PATH_MAX], nss[PATH_MAX];
+	char path[PATH_MAX];
 	char *root = tu_mkdtemp("enrol");
+	struct tu_users u;
 
 	tu_fmt(E.root, sizeof(E.root), "%s", root);
 	free(root);
-	if (!find_nss_wrapper(nss, sizeof(nss))) {
-		tu_rmrf(E.root);
-		skip_all("libnss_wrapper.so not found (Debian libnss-wrapper)");
-	}
-	tu_fmt(path, sizeof(path), "%s/home", E.root);
-	MUST(mkdir(path, 0755));
+	tu_nss_preload(E.root, NULL);
 	tu_fmt(path, sizeof(path), "%s/cases", E.root);
 	MUST(mkdir(path, 0700));
-	write_users();
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	MUST(setenv("NSS_WRAPPER_PASSWD", path, 1));
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
-	MUST(setenv("LD_PRELOAD", nss, 1));
+	tu_users_begin(&u, E.root);
+	tu_users_add(&u, "alice", getuid(), 0700);
+	tu_users_end(&u);
 	MUST(setenv("FT_ENROL_ROOT", E.root, 1));
 	return tu_reexec(argv, E.root);
 }
@@ -678,7 +579,6 @@ stage1(char **argv)
 static void
 stage2_env(const char *builddir)
 {
-	const char *o = getenv("OATHTOOL");
 	char path[PATH_MAX];
 
 	tu_fmt(E.root, sizeof(E.root), "%s", getenv("FT_ENROL_ROOT"));
@@ -686,10 +586,7 @@ stage2_env(const char *builddir)
 	    "%s/pam_module/.libs/pam_flowtotp_test.so", builddir);
 	if (access(E.module, R_OK) != 0)
 		bail_out("%s missing", E.module);
-	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
-	    o != NULL && o[0] != '\0' ? o : "oathtool");
-	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
-	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	pt_capture_syslog(E.root, E.log, sizeof(E.log));
 	tu_fmt(path, sizeof(path), "%s/empty.conf", E.root);
 	MUST(tu_write_file(path, "", 0, 0600));
 }
@@ -711,6 +608,7 @@ main(int argc, char **argv)
 	t_enrols();
 	t_enrols_sealed();
 	t_wrong_confirmation();
+	t_password_confirmation();
 	t_wrong_password();
 	t_first_factor();
 	t_home_and_nullok();

@@ -33,6 +33,8 @@
 #include <security/pam_appl.h>
 
 #include "backup.h"
+#include "nsswrap.h"
+#include "pamconv.h"
 #include "rc.h"
 #include "secretfile.h"
 #include "tap.h"
@@ -55,7 +57,6 @@ static struct {
 	char root[PATH_MAX];
 	char module[PATH_MAX];
 	char log[PATH_MAX];
-	char oathtool[PATH_MAX];
 	char cli[PATH_MAX];
 	bool is_root;
 } E;
@@ -65,17 +66,9 @@ static struct {
 static void
 code_at(long t, char *out, size_t outlen)
 {
-	char cmd[PATH_MAX + 128];
-	FILE *p;
+	const struct tu_totp k = {KEY20, "SHA1", 6, (unsigned)PERIOD};
 
-	tu_fmt(cmd, sizeof(cmd), "'%s' --totp -d 6 --now=@%ld -b %s",
-	    E.oathtool, t, KEY20);
-	p = popen(cmd, "r");
-	if (p == NULL || fgets(out, (int)outlen, p) == NULL)
-		bail_out("oathtool failed");
-	out[strcspn(out, "\n")] = '\0';
-	if (pclose(p) != 0 || strlen(out) != 6)
-		bail_out("oathtool failed");
+	tu_totp_code(&k, t, out, outlen);
 }
 
 /* A version 1 secret, with one backup entry of `rounds` rounds (0: none). */
@@ -114,54 +107,20 @@ static void
 case_new(
     struct tcase *c, const char *name, const char *secret, const char *args)
 {
-	char path[PATH_MAX], text[4096];
+	char text[4096];
 
 	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
 	tu_fmt(c->pamd, sizeof(c->pamd), "%s/pam.d", c->dir);
 	tu_fmt(c->store, sizeof(c->store), "%s/store", c->dir);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->store, 0700));
 	tu_fmt(text, sizeof(text),
 	    "auth required %s secret=%s%s cache=%s/cache/state.gdbm "
 	    "window=1 deny=3 unlock_time=600 fail_interval=900 %s\n",
 	    E.module, secret != NULL ? secret : c->store,
 	    secret != NULL ? "" : "/%u", c->dir, args);
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, SVC);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
-	tu_fmt(path, sizeof(path), "%s/other", c->pamd);
-	MUST(tu_write_file(path, "auth required pam_deny.so\n",
-	    strlen("auth required pam_deny.so\n"), 0644));
-}
-
-struct convdata {
-	const char *answer;
-	int nprompts;
-};
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *data)
-{
-	struct convdata *cd = data;
-	struct pam_response *r;
-
-	if (n <= 0 || cd->answer == NULL)
-		return PAM_CONV_ERR;
-	r = calloc((size_t)n, sizeof(*r));
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
-		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
-			continue;
-		cd->nprompts++;
-		r[i].resp = strdup(cd->answer);
-		if (r[i].resp == NULL)
-			bail_out("strdup");
-	}
-	*resp = r;
-	return PAM_SUCCESS;
+	pt_service(c->pamd, SVC, text);
 }
 
 struct result {
@@ -171,40 +130,21 @@ struct result {
 };
 
 static void
-read_log(struct result *r)
-{
-	ssize_t n;
-	size_t got = 0;
-	int fd = open(E.log, O_RDONLY | O_CLOEXEC);
-
-	r->log[0] = '\0';
-	if (fd < 0)
-		return;
-	while (got + 1 < sizeof(r->log) &&
-	    (n = read(fd, r->log + got, sizeof(r->log) - 1 - got)) > 0)
-		got += (size_t)n;
-	r->log[got] = '\0';
-	(void)close(fd);
-}
-
-static void
 login(const struct tcase *c, const char *user, long now, const char *answer,
     struct result *r)
 {
-	struct convdata cd = {answer, 0};
-	struct pam_conv pc = {conv, &cd};
-	pam_handle_t *pamh = NULL;
-	char nowbuf[32];
+	const char *ans[1] = {answer};
+	struct pt_conv cv = {.ans = ans, .nans = answer != NULL ? 1U : 0U};
+	struct pt_login l = {.service = SVC,
+	    .user = user,
+	    .confdir = c->pamd,
+	    .now = now,
+	    .logpath = E.log,
+	    .log = r->log,
+	    .logcap = sizeof(r->log)};
 
-	tu_fmt(nowbuf, sizeof(nowbuf), "%ld", now);
-	MUST(setenv("FLOWTOTP_TEST_NOW", nowbuf, 1));
-	MUST(tu_write_file(E.log, "", 0, 0600));
-	if (pam_start_confdir(SVC, user, &pc, c->pamd, &pamh) != PAM_SUCCESS)
-		bail_out("pam_start_confdir");
-	r->rc = pam_authenticate(pamh, 0);
-	(void)pam_end(pamh, r->rc);
-	r->nprompts = cd.nprompts;
-	read_log(r);
+	r->rc = pt_login(&l, &cv);
+	r->nprompts = cv.nprompts;
 }
 
 /* rc and the one outcome line's result= and reason= (and, if given, more
@@ -236,36 +176,13 @@ cli_run(const struct tcase *c, const char *cmd, const char *user, char *out,
 	char dash_c[] = "-c", dash_o[] = "-o", json[] = "--json";
 	char *argv[] = {E.cli, dash_c, conf, dash_o, secret, dash_o, cache,
 	    (char *)(uintptr_t)cmd, (char *)(uintptr_t)user, json, NULL};
-	int pfd[2], st = 0;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
 
 	tu_fmt(conf, sizeof(conf), "%s/empty.conf", E.root);
 	tu_fmt(secret, sizeof(secret), "secret=%s/%%u", c->store);
 	tu_fmt(cache, sizeof(cache), "cache=%s/cache/state.gdbm", c->dir);
 	if (strcmp(cmd, "status") != 0)
 		argv[9] = NULL; /* --json only where it is taken */
-	MUST(pipe(pfd));
-	if ((pid = fork()) < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		(void)dup2(pfd[1], STDOUT_FILENO);
-		(void)dup2(pfd[1], STDERR_FILENO);
-		(void)close(pfd[0]);
-		(void)close(pfd[1]);
-		execv(E.cli, argv);
-		_exit(127);
-	}
-	(void)close(pfd[1]);
-	while (got + 1 < outlen &&
-	    (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	(void)close(pfd[0]);
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
+	return tu_run(argv, true, out, outlen);
 }
 
 /* ---- case-insensitive user database ---- */
@@ -458,91 +375,31 @@ t_rounds_cap(void)
 
 /* ---- setup: temp dir, users, preloads, re-exec ---- */
 
-static void
-add_user(FILE *pw, const char *name, unsigned long uid, const char *home)
-{
-	fprintf(
-	    pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, uid, home);
-}
-
-static void
-write_users(void)
-{
-	char path[PATH_MAX], home[PATH_MAX];
-	unsigned long me = (unsigned long)getuid();
-	FILE *pw, *gr;
-
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	pw = fopen(path, "w");
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	gr = fopen(path, "w");
-	if (pw == NULL || gr == NULL)
-		bail_out("fopen");
-	fprintf(gr, "ftgroup:x:%lu:\n", (unsigned long)getgid());
-	tu_fmt(home, sizeof(home), "%s/home/alice", E.root);
-	MUST(mkdir(home, 0700));
-	add_user(pw, "alice", me, home);
-	tu_fmt(home, sizeof(home), "%s/home/ghost", E.root);
-	add_user(pw, "ghost", E.is_root ? GHOST_UID : me, home);
-	if (E.is_root) {
-		tu_fmt(home, sizeof(home), "%s/home/hidey", E.root);
-		MUST(mkdir(home, 0));
-		MUST(chown(home, HIDEY_UID, HIDEY_UID));
-		add_user(pw, "hidey", HIDEY_UID, home);
-	}
-	if (fclose(pw) != 0 || fclose(gr) != 0)
-		bail_out("fclose");
-}
-
-/* path of a library in the directory libc came from */
-static bool
-find_lib(const char *name, char *out, size_t outlen)
-{
-	Dl_info info;
-	char dir[PATH_MAX], *slash;
-
-	if (dladdr((void *)(uintptr_t)&getpid, &info) == 0 ||
-	    info.dli_fname == NULL)
-		return false;
-	tu_fmt(dir, sizeof(dir), "%s", info.dli_fname);
-	slash = strrchr(dir, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	tu_fmt(out, outlen, "%s/%s", dir, name);
-	if (access(out, R_OK) == 0)
-		return true;
-	tu_fmt(out, outlen, "/usr%s/%s", dir, name);
-	return access(out, R_OK) == 0;
-}
-
 static int
 stage1(char **argv, const char *builddir)
 {
-	char path[PATH_MAX], nss[PATH_MAX], pre[PATH_MAX * 3];
+	char path[PATH_MAX], fold[PATH_MAX];
 	char *root = tu_mkdtemp("hostile");
+	struct tu_users u;
+	unsigned long me = (unsigned long)getuid();
 
 	tu_fmt(E.root, sizeof(E.root), "%s", root);
 	free(root);
 	E.is_root = geteuid() == 0;
-	if (!find_lib("libnss_wrapper.so", nss, sizeof(nss))) {
-		tu_rmrf(E.root);
-		skip_all("libnss_wrapper.so not found (Debian libnss-wrapper)");
-	}
+	/* the folding comes first, so nss_wrapper sees the folded name */
+	tu_fmt(fold, sizeof(fold), "%s/tests/pam/.libs/libftfoldcase.so",
+	    builddir);
+	tu_nss_preload(E.root, fold);
 	if (E.is_root)
 		MUST(chmod(E.root, 0711)); /* the users reach their homes */
-	tu_fmt(path, sizeof(path), "%s/home", E.root);
-	MUST(mkdir(path, 0755));
 	tu_fmt(path, sizeof(path), "%s/cases", E.root);
 	MUST(mkdir(path, 0700));
-	write_users();
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	MUST(setenv("NSS_WRAPPER_PASSWD", path, 1));
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
-	/* the folding comes first, so nss_wrapper sees the folded name */
-	tu_fmt(pre, sizeof(pre), "%s/tests/pam/.libs/libftfoldcase.so:%s",
-	    builddir, nss);
-	MUST(setenv("LD_PRELOAD", pre, 1));
+	tu_users_begin(&u, E.root);
+	tu_users_add(&u, "alice", me, 0700);
+	tu_users_add(&u, "ghost", E.is_root ? GHOST_UID : me, -1);
+	if (E.is_root)
+		tu_users_add(&u, "hidey", HIDEY_UID, 0);
+	tu_users_end(&u);
 	MUST(setenv("FT_HOSTILE_ROOT", E.root, 1));
 	return tu_reexec(argv, E.root);
 }
@@ -550,7 +407,6 @@ stage1(char **argv, const char *builddir)
 static void
 stage2_env(const char *builddir)
 {
-	const char *o = getenv("OATHTOOL");
 	char path[PATH_MAX];
 
 	tu_fmt(E.root, sizeof(E.root), "%s", getenv("FT_HOSTILE_ROOT"));
@@ -559,11 +415,8 @@ stage2_env(const char *builddir)
 	    "%s/pam_module/.libs/pam_flowtotp_test.so", builddir);
 	if (access(E.module, R_OK) != 0)
 		bail_out("%s missing", E.module);
-	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
-	    o != NULL && o[0] != '\0' ? o : "oathtool");
 	tu_fmt(E.cli, sizeof(E.cli), "%s/cli/totp-enroll-test", builddir);
-	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
-	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	pt_capture_syslog(E.root, E.log, sizeof(E.log));
 	tu_fmt(path, sizeof(path), "%s/empty.conf", E.root);
 	MUST(tu_write_file(path, "", 0, 0600));
 	MUST(unsetenv("PAM_AUTHTOK"));

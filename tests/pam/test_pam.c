@@ -31,6 +31,8 @@
 
 #include "backup.h"
 #include "failstrdup.h"
+#include "nsswrap.h"
+#include "pamconv.h"
 #include "rc.h"
 #include "tap.h"
 #include "util.h"
@@ -52,7 +54,6 @@ static struct {
 	char getitems[PATH_MAX]; /* not installed */
 	char log[PATH_MAX];
 	char shm[PATH_MAX]; /* caches live here, as in production */
-	char oathtool[PATH_MAX];
 	bool is_root;
 } E;
 
@@ -96,54 +97,13 @@ b32(const uint8_t *in, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Run argv, capture the first line of stdout.  0 on exit status 0. */
-static int
-run_capture(char *const argv[], char *out, size_t outlen)
-{
-	int pfd[2], status;
-	ssize_t n;
-	size_t got = 0;
-	pid_t pid;
-
-	MUST(pipe(pfd));
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		(void)dup2(pfd[1], STDOUT_FILENO);
-		(void)close(pfd[0]);
-		(void)close(pfd[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	(void)close(pfd[1]);
-	while (got + 1 < outlen &&
-	    (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	(void)close(pfd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /* The code for secret s at time t, from oathtool. */
 static void
 code_at(const struct tsecret *s, long t, char *out, size_t outlen)
 {
-	char mode[32], digits[32], step[32], now[32], key[256];
-	char dash_b[] = "-b";
-	char *argv[] = {E.oathtool, mode, digits, step, now, dash_b, key, NULL};
+	const struct tu_totp k = {s->key, s->algo, s->digits, s->period};
 
-	tu_fmt(mode, sizeof(mode), "--totp=%s", s->algo);
-	tu_fmt(digits, sizeof(digits), "--digits=%u", s->digits);
-	tu_fmt(step, sizeof(step), "--time-step-size=%us", s->period);
-	tu_fmt(now, sizeof(now), "--now=@%ld", t);
-	tu_fmt(key, sizeof(key), "%s", s->key);
-	if (run_capture(argv, out, outlen) != 0 || strlen(out) != s->digits)
-		bail_out("oathtool failed for %s/%u/%u", s->algo, s->digits,
-		    s->period);
+	tu_totp_code(&k, t, out, outlen);
 }
 
 /* ---- a test case: its directory, service file, secrets ---- */
@@ -160,7 +120,6 @@ struct tcase {
 static void
 case_new(struct tcase *c, const char *name)
 {
-	static const char other[] = "auth required pam_deny.so\n";
 	char path[PATH_MAX];
 
 	tu_fmt(c->dir, sizeof(c->dir), "%s/cases/%s", E.root, name);
@@ -178,11 +137,8 @@ case_new(struct tcase *c, const char *name)
 	tu_fmt(c->cache, sizeof(c->cache), "%s/state.gdbm", c->cachedir);
 	tu_fmt(c->service, sizeof(c->service), "%s", SVC);
 	MUST(mkdir(c->dir, 0700));
-	MUST(mkdir(c->pamd, 0700));
+	pt_confdir(c->pamd);
 	MUST(mkdir(c->secrets, 0700));
-	/* libpam looks for "other" when a service is missing; keep it quiet */
-	tu_fmt(path, sizeof(path), "%s/other", c->pamd);
-	MUST(tu_write_file(path, other, strlen(other), 0644));
 }
 
 /* Write the service file: [pre lines] our module with the base options and
@@ -191,7 +147,7 @@ static void
 case_stack(
     const struct tcase *c, const char *pre, const char *args, const char *post)
 {
-	char path[PATH_MAX], text[8192];
+	char text[8192];
 
 	tu_fmt(text, sizeof(text),
 	    "%s"
@@ -200,8 +156,7 @@ case_stack(
 	    "%s",
 	    pre != NULL ? pre : "", E.module, c->secrets, c->cache,
 	    args != NULL ? args : "", post != NULL ? post : "");
-	tu_fmt(path, sizeof(path), "%s/%s", c->pamd, c->service);
-	MUST(tu_write_file(path, text, strlen(text), 0644));
+	pt_service(c->pamd, c->service, text);
 }
 
 /* Rounds of the backup hashes the tests write: few, for speed, except where
@@ -258,63 +213,6 @@ put_secret(const struct tcase *c, const char *user, const struct tsecret *s)
 
 /* ---- running one login ---- */
 
-struct convdata {
-	const char *const *ans;
-	const size_t *lens; /* NULL: strlen; else exact (may hold NULs) */
-	size_t nans, next;
-	int nprompts, nmsgs;
-	bool echo_on;
-	char prompt[256];
-	bool fail; /* the conversation itself fails */
-};
-
-static int
-conv(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *data)
-{
-	struct convdata *cd = data;
-	struct pam_response *r;
-
-	if (n <= 0 || cd->fail)
-		return PAM_CONV_ERR;
-	r = calloc((size_t)n, sizeof(*r));
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		int st = msg[i]->msg_style;
-
-		if (st != PAM_PROMPT_ECHO_OFF && st != PAM_PROMPT_ECHO_ON) {
-			cd->nmsgs++;
-			continue;
-		}
-		if (cd->nprompts++ == 0)
-			tu_fmt(
-			    cd->prompt, sizeof(cd->prompt), "%s", msg[i]->msg);
-		if (st == PAM_PROMPT_ECHO_ON)
-			cd->echo_on = true;
-		if (cd->next >= cd->nans) {
-			for (int j = 0; j < i; j++)
-				free(r[j].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-		{
-			const char *a = cd->ans[cd->next];
-			size_t len =
-			    cd->lens != NULL ? cd->lens[cd->next] : strlen(a);
-
-			r[i].resp = malloc(len + 1);
-			if (r[i].resp == NULL)
-				bail_out("malloc");
-			memcpy(r[i].resp, a, len);
-			r[i].resp[len] = '\0';
-			cd->next++;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
 struct result {
 	int rc;
 	int nprompts, nmsgs;
@@ -329,19 +227,10 @@ static char *
 read_log(void)
 {
 	char *buf = calloc(1, LOGBUF_MAX);
-	ssize_t n;
-	size_t got = 0;
-	int fd;
 
 	if (buf == NULL)
 		bail_out("calloc");
-	fd = open(E.log, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return buf;
-	while (got + 1 < LOGBUF_MAX &&
-	    (n = read(fd, buf + got, LOGBUF_MAX - 1 - got)) > 0)
-		got += (size_t)n;
-	(void)close(fd);
+	tu_read_text(E.log, buf, LOGBUF_MAX);
 	return buf;
 }
 
@@ -362,38 +251,33 @@ login_opts(const struct tcase *c, const char *user, long now,
     const char *const *ans, size_t nans, const struct loginopts *o,
     struct result *r)
 {
-	struct convdata cd;
-	struct pam_conv pc = {conv, &cd};
-	pam_handle_t *pamh = NULL;
-	char nowbuf[32];
-	const char *tok;
-	int rc;
+	bool capture = o == NULL || !o->nocapture;
+	struct pt_conv cv = {.ans = ans,
+	    .nans = nans,
+	    .lens = o != NULL ? o->lens : NULL,
+	    .fail = o != NULL && o->conv_fail};
+	struct pt_login l = {.service = c->service,
+	    .user = user,
+	    .confdir = c->pamd,
+	    .now = now,
+	    .logpath = E.log,
+	    .authtok = r->authtok,
+	    .authtokcap = sizeof(r->authtok)};
 
-	memset(&cd, 0, sizeof(cd));
 	memset(r, 0, sizeof(*r));
-	cd.ans = ans;
-	cd.nans = nans;
-	cd.lens = o != NULL ? o->lens : NULL;
-	cd.fail = o != NULL && o->conv_fail;
-	tu_fmt(nowbuf, sizeof(nowbuf), "%ld", now);
-	MUST(setenv("FLOWTOTP_TEST_NOW", nowbuf, 1));
-	if (o == NULL || !o->nocapture)
-		clear_log();
-	rc = pam_start_confdir(c->service, user, &pc, c->pamd, &pamh);
-	if (rc != PAM_SUCCESS)
-		bail_out("pam_start_confdir: %d", rc);
-	r->rc = pam_authenticate(pamh, 0);
-	tok = pam_getenv(pamh, "PAM_AUTHTOK");
-	if (tok != NULL) {
-		r->has_authtok = true;
-		tu_fmt(r->authtok, sizeof(r->authtok), "%s", tok);
+	if (capture) {
+		r->log = calloc(1, LOGBUF_MAX);
+		if (r->log == NULL)
+			bail_out("calloc");
+		l.log = r->log;
+		l.logcap = LOGBUF_MAX;
 	}
-	(void)pam_end(pamh, r->rc);
-	r->nprompts = cd.nprompts;
-	r->nmsgs = cd.nmsgs;
-	r->echo_on = cd.echo_on;
-	tu_fmt(r->prompt, sizeof(r->prompt), "%s", cd.prompt);
-	r->log = (o == NULL || !o->nocapture) ? read_log() : NULL;
+	r->rc = pt_login(&l, &cv);
+	r->has_authtok = l.has_authtok;
+	r->nprompts = cv.nprompts;
+	r->nmsgs = cv.nmsgs;
+	r->echo_on = cv.echo_on;
+	tu_fmt(r->prompt, sizeof(r->prompt), "%s", cv.prompt);
 }
 
 static void
@@ -2014,73 +1898,37 @@ exists(const char *p)
 	return access(p, R_OK) == 0;
 }
 
-/* The directory libc was loaded from (multiarch lib dir). */
 static void
-lib_dirs(char *d1, size_t n1, char *d2, size_t n2)
+write_users(void)
 {
-	Dl_info info;
-	char *slash;
+	struct tu_users u;
 
-	tu_fmt(d1, n1, "/usr/lib");
-	tu_fmt(d2, n2, "/usr/lib64");
-	if (dladdr((void *)(uintptr_t)&getpid, &info) == 0 ||
-	    info.dli_fname == NULL)
-		return;
-	tu_fmt(d1, n1, "%s", info.dli_fname);
-	slash = strrchr(d1, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	/* /lib/x86_64-linux-gnu -> /usr/lib/x86_64-linux-gnu */
-	if (strncmp(d1, "/usr/", 5) != 0)
-		tu_fmt(d2, n2, "/usr%s", d1);
-	else
-		tu_fmt(d2, n2, "%s", d1);
-}
+	tu_users_begin(&u, E.root);
+	tu_users_add(&u, "alice", getuid(), 0700);
+	tu_users_add(&u, "bob", getuid(), 0700);
+	tu_users_add(&u, "carol", getuid(), 0700);
+	tu_users_add(&u, "dave", getuid(), 0700);
+	for (int i = 0; i < NUSERS; i++) {
+		char name[16];
 
-static bool
-find_lib(const char *name, char *out, size_t outlen)
-{
-	char d1[PATH_MAX], d2[PATH_MAX];
-
-	lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
-	tu_fmt(out, outlen, "%s/%s", d1, name);
-	if (exists(out))
-		return true;
-	tu_fmt(out, outlen, "%s/%s", d2, name);
-	if (exists(out))
-		return true;
-	out[0] = '\0';
-	return false;
-}
-
-static void
-add_user(
-    FILE *pw, FILE *gr, const char *name, unsigned long uid, unsigned long gid)
-{
-	char home[PATH_MAX];
-
-	tu_fmt(home, sizeof(home), "%s/home/%s", E.root, name);
-	MUST(mkdir(home, 0700));
-	if (uid != (unsigned long)getuid())
-		MUST(chown(home, (uid_t)uid, (gid_t)gid));
-	fprintf(
-	    pw, "%s:x:%lu:%lu:test user:%s:/bin/false\n", name, uid, gid, home);
-	if (gr != NULL)
-		fprintf(gr, "%s:x:%lu:\n", name, gid);
+		tu_fmt(name, sizeof(name), "u%03d", i);
+		tu_users_add(&u, name, getuid(), 0700);
+	}
+	if (geteuid() == 0)
+		tu_users_add(&u, "homey", HOMEY_UID, 0700);
+	tu_users_end(&u);
 }
 
 static int
 stage1(char **argv)
 {
-	char path[PATH_MAX], nss[PATH_MAX], pre[PATH_MAX * 2];
-	const char *old;
-	FILE *pw, *gr;
+	char path[PATH_MAX];
 	char *root = tu_mkdtemp("pam");
 	int st;
-	pid_t pid;
 
 	tu_fmt(E.root, sizeof(E.root), "%s", root);
 	free(root);
+	tu_nss_preload(E.root, NULL);
 	tu_fmt(E.shm, sizeof(E.shm), "/dev/shm/ft-pam-XXXXXX");
 	if (mkdtemp(E.shm) == NULL)
 		E.shm[0] = '\0'; /* no /dev/shm: caches go to the temp dir */
@@ -2090,84 +1938,20 @@ stage1(char **argv)
 	/* root runs: homey (another uid) must reach its home in here */
 	if (geteuid() == 0)
 		MUST(chmod(E.root, 0711));
-	if (!find_lib("libnss_wrapper.so", nss, sizeof(nss))) {
-		tu_rmrf(E.root);
-		if (E.shm[0] != '\0')
-			tu_rmrf(E.shm);
-		skip_all("libnss_wrapper.so not found (Debian libnss-wrapper)");
-	}
-	tu_fmt(path, sizeof(path), "%s/home", E.root);
-	MUST(mkdir(path, 0755));
 	tu_fmt(path, sizeof(path), "%s/cases", E.root);
 	MUST(mkdir(path, 0700));
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	pw = fopen(path, "w");
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	gr = fopen(path, "w");
-	if (pw == NULL || gr == NULL)
-		bail_out("fopen");
-	fprintf(gr, "ftgroup:x:%lu:\n", (unsigned long)getgid());
-	add_user(pw, NULL, "alice", getuid(), getgid());
-	add_user(pw, NULL, "bob", getuid(), getgid());
-	add_user(pw, NULL, "carol", getuid(), getgid());
-	add_user(pw, NULL, "dave", getuid(), getgid());
-	for (int i = 0; i < NUSERS; i++) {
-		char name[16];
-
-		tu_fmt(name, sizeof(name), "u%03d", i);
-		add_user(pw, NULL, name, getuid(), getgid());
-	}
-	if (geteuid() == 0)
-		add_user(pw, gr, "homey", HOMEY_UID, HOMEY_UID);
-	if (fclose(pw) != 0 || fclose(gr) != 0)
-		bail_out("fclose");
-
-	tu_fmt(path, sizeof(path), "%s/passwd", E.root);
-	MUST(setenv("NSS_WRAPPER_PASSWD", path, 1));
-	tu_fmt(path, sizeof(path), "%s/group", E.root);
-	MUST(setenv("NSS_WRAPPER_GROUP", path, 1));
-	old = getenv("LD_PRELOAD");
-	if (old != NULL && old[0] != '\0')
-		tu_fmt(pre, sizeof(pre), "%s:%s", nss, old);
-	else
-		tu_fmt(pre, sizeof(pre), "%s", nss);
-	MUST(setenv("LD_PRELOAD", pre, 1));
-	/* sanitizer builds: the preload comes before the ASan runtime */
-	old = getenv("ASAN_OPTIONS");
-	tu_fmt(pre, sizeof(pre), "%s%sverify_asan_link_order=0",
-	    old != NULL ? old : "", old != NULL && old[0] != '\0' ? ":" : "");
-	MUST(setenv("ASAN_OPTIONS", pre, 1));
+	write_users();
 	MUST(setenv("FT_PAM_TEST_ROOT", E.root, 1));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		/* argv[0] rather than /proc/self/exe, so that valgrind
-		 * --trace-children follows us */
-		execv(strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe",
-		    argv);
-		printf("Bail out! re-exec: %s\n", strerror(errno));
-		_exit(1);
-	}
-	st = 1;
-	if (waitpid(pid, &st, 0) < 0)
-		st = 1;
-	tu_rmrf(E.root);
+	st = tu_reexec(argv, E.root);
 	if (E.shm[0] != '\0')
 		tu_rmrf(E.shm);
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	printf("Bail out! test process died (signal %d)\n",
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	return 1;
+	return st;
 }
 
 static void
 stage2_env(void)
 {
 	const char *b = getenv("top_builddir");
-	const char *o = getenv("OATHTOOL");
 	char self[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
 	ssize_t n;
 
@@ -2193,9 +1977,7 @@ stage2_env(void)
 	    "%s/pam_module/.libs/pam_flowtotp_test.so", b);
 	if (!exists(E.module))
 		bail_out("%s missing", E.module);
-	tu_fmt(E.oathtool, sizeof(E.oathtool), "%s",
-	    o != NULL && o[0] != '\0' ? o : "oathtool");
-	lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
+	tu_lib_dirs(d1, sizeof(d1), d2, sizeof(d2));
 	tu_fmt(E.setitems, sizeof(E.setitems),
 	    "%s/pam_wrapper/pam_set_items.so", d2);
 	tu_fmt(E.getitems, sizeof(E.getitems),
@@ -2208,16 +1990,10 @@ stage2_env(void)
 		if (!exists(E.setitems) || !exists(E.getitems))
 			E.setitems[0] = E.getitems[0] = '\0';
 	}
-	tu_fmt(E.log, sizeof(E.log), "%s/syslog", E.root);
-	MUST(setenv("FT_TEST_SYSLOG", E.log, 1));
+	pt_capture_syslog(E.root, E.log, sizeof(E.log));
 	MUST(unsetenv("PAM_AUTHTOK"));
-	{
-		char out[64], version[] = "--version";
-		char *argv[] = {E.oathtool, version, NULL};
-
-		if (run_capture(argv, out, sizeof(out)) != 0)
-			skip_all("oathtool not found (Debian oathtool)");
-	}
+	if (!tu_have_oathtool())
+		skip_all("oathtool not found (Debian oathtool)");
 	diag("module %s, euid %lu, temp %s", E.module, (unsigned long)geteuid(),
 	    E.root);
 }

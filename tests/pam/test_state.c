@@ -19,6 +19,7 @@
 #include "rc.h"
 #include "state.h"
 #include "state_backend.h"
+#include "statepolicy.h"
 #include "tap.h"
 #include "util.h"
 
@@ -55,18 +56,6 @@ record(struct ft_state *st, const char *user, uint64_t step, time_t now,
 	rc = ft_state_record_success(st, &l, err, errlen);
 	*v = l.verdict;
 	return rc;
-}
-
-static void
-policy(struct ft_state_policy *p, unsigned deny, unsigned unlock,
-    unsigned interval)
-{
-	memset(p, 0, sizeof(*p));
-	p->deny = deny;
-	p->unlock_time = unlock;
-	p->fail_interval = interval;
-	p->period = 300;
-	p->window = 1;
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "rc.h"
 #include "state.h"
 #include "state_backend.h"
+#include "statepolicy.h"
 #include "tap.h"
 
 #define T0 1700000000
@@ -169,18 +170,6 @@ config(struct ft_config *c)
 	c->redis_timeout_ms = TIMEOUT_MS;
 	snprintf(c->local_cache, sizeof(c->local_cache), "%s/local/state.gdbm",
 	    E.dir);
-}
-
-static void
-policy(struct ft_state_policy *p, unsigned deny, unsigned unlock,
-    unsigned interval)
-{
-	memset(p, 0, sizeof(*p));
-	p->deny = deny;
-	p->unlock_time = unlock;
-	p->fail_interval = interval;
-	p->period = 300;
-	p->window = 1;
 }
 
 struct h {

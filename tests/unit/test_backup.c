@@ -336,6 +336,36 @@ test_verify(void)
 	    "NULL index is an error");
 }
 
+/* The set both enrolments issue: each shown code matches its own entry,
+ * at the default rounds; more than FT_BACKUP_MAX are capped. */
+static void
+test_new_set(void)
+{
+	static char shown[FT_BACKUP_MAX][FT_BACKUP_SHOWN_BUFSZ];
+	static char hash[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ];
+	const char *list[FT_BACKUP_MAX];
+	size_t i, n = 99, idx, good = 0;
+
+	is_int(ft_backup_new_set(3, shown, hash, &n), FT_OK, "new set of 3");
+	is_int(n, 3, "three codes made");
+	for (i = 0; i < n; i++)
+		list[i] = hash[i];
+	for (i = 0; i < n; i++)
+		if (ft_backup_verify(shown[i], list, n, &idx) == 1 &&
+		    idx == i &&
+		    strncmp(hash[i], "pbkdf2-sha256$20000$", 20) == 0)
+			good++;
+	is_int(good, 3, "each shown code matches its own entry (20000 rounds)");
+	is_int(ft_backup_new_set(FT_BACKUP_MAX + 5U, shown, hash, &n), FT_OK,
+	    "new set of more than FT_BACKUP_MAX");
+	is_int(n, FT_BACKUP_MAX, "capped at FT_BACKUP_MAX");
+	ok(ft_backup_hash_validate(hash[FT_BACKUP_MAX - 1U]) == FT_OK &&
+		ft_backup_looks_like(shown[FT_BACKUP_MAX - 1U]),
+	    "the last one is made too");
+	is_int(ft_backup_new_set(0, shown, hash, &n), FT_OK, "new set of 0");
+	is_int(n, 0, "no codes made");
+}
+
 int
 main(void)
 {
@@ -344,5 +374,6 @@ main(void)
 	test_validate();
 	test_hash();
 	test_verify();
+	test_new_set();
 	return done_testing();
 }
