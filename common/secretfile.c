@@ -37,6 +37,7 @@ enum skey {
 	K_PERIOD,
 	K_CREATED,
 	K_BACKUP,
+	K_DELIVER,
 	K_COUNT
 };
 
@@ -48,11 +49,13 @@ static const char *const key_names[K_COUNT] = {
     "period",
     "created",
     "backup",
+    "deliver",
 };
 
 struct parse_ctx {
 	struct ft_secret *out;
 	unsigned lineno;
+	unsigned version; /* of the version line, 0 before it */
 	bool seen[K_COUNT];
 	char *err;
 	size_t errlen;
@@ -180,10 +183,21 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 	switch (k) {
 	case K_VERSION:
 		if (!parse_u64(val, UINT32_MAX, &created) ||
-		    created != FT_SECRETFILE_VERSION)
+		    created < FT_SECRETFILE_VERSION ||
+		    created > FT_SECRETFILE_VERSION_DELIVER)
 			return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-			    "line %u: unsupported version (only %u is known)",
-			    pc->lineno, FT_SECRETFILE_VERSION);
+			    "line %u: unsupported version (%u and %u are known)",
+			    pc->lineno, FT_SECRETFILE_VERSION,
+			    FT_SECRETFILE_VERSION_DELIVER);
+		pc->version = (unsigned)created;
+		return FT_OK;
+	case K_DELIVER:
+		if (!ft_secret_address_ok(val))
+			return perr(pc,
+			    "deliver is not a valid address (no leading '-', "
+			    "no spaces or control characters, at most 256 "
+			    "bytes)");
+		(void)snprintf(s->deliver, sizeof(s->deliver), "%s", val);
 		return FT_OK;
 	case K_SECRET: return set_secret(pc, val);
 	case K_ALGORITHM:
@@ -220,6 +234,33 @@ static bool
 is_ctrl(char c)
 {
 	return (unsigned char)c < 0x20U || (unsigned char)c == 0x7fU;
+}
+
+bool
+ft_secret_address_ok(const char *a)
+{
+	size_t i;
+
+	/* It reaches a command's standard input, which hands it to a mail
+	 * program: never an option, one line, one word. */
+	if (a == NULL || a[0] == '\0' || a[0] == '-')
+		return false;
+	for (i = 0; a[i] != '\0'; i++)
+		if (i + 1U >= FT_DELIVER_ADDR_BUFSZ || is_ctrl(a[i]) ||
+		    a[i] == ' ' || (unsigned char)a[i] > 0x7eU)
+			return false;
+	return true;
+}
+
+/* deliver only in a version 2 file; it is the one key version 2 adds. */
+static int
+check_deliver(const struct parse_ctx *pc)
+{
+	if (pc->seen[K_DELIVER] &&
+	    pc->version != FT_SECRETFILE_VERSION_DELIVER)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "deliver needs version = %u", FT_SECRETFILE_VERSION_DELIVER);
+	return FT_OK;
 }
 
 static bool
@@ -328,8 +369,11 @@ ft_secret_parse(const char *buf, size_t len, struct ft_secret *out, char *err,
 			goto out;
 		pos += n + (nl != NULL ? 1U : 0U);
 	}
+	if ((rc = check_deliver(&pc)) != FT_OK)
+		goto out;
 	for (k = 0; k < K_COUNT; k++) {
-		if (k != K_BACKUP && !pc.seen[k]) {
+		if (k != K_BACKUP && k != K_DELIVER &&
+		    !(k == K_SECRET && pc.seen[K_DELIVER]) && !pc.seen[k]) {
 			rc = ft_seterr(err, errlen, FT_ERR_PARSE,
 			    "missing required key %s", key_names[k]);
 			goto out;
@@ -347,7 +391,11 @@ secret_valid(const struct ft_secret *s)
 {
 	size_t i;
 
-	if (s->keylen < FT_KEY_MIN || s->keylen > FT_KEY_MAX ||
+	if (s->deliver[0] != '\0' && !ft_secret_address_ok(s->deliver))
+		return false;
+	if ((s->keylen == 0 && s->deliver[0] == '\0') ||
+	    (s->keylen != 0 && s->keylen < FT_KEY_MIN) ||
+	    s->keylen > FT_KEY_MAX ||
 	    ft_algo_name(s->algo) == NULL || s->digits < FT_DIGITS_MIN ||
 	    s->digits > FT_DIGITS_MAX || s->period < FT_PERIOD_MIN ||
 	    s->period > FT_PERIOD_MAX || s->created < 0 ||
@@ -373,21 +421,32 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 	*outlen = 0;
 	if (!secret_valid(s))
 		return FT_ERR_ARG;
-	if ((rc = ft_base32_encode(
+	b32[0] = '\0';
+	if (s->keylen > 0 &&
+	    (rc = ft_base32_encode(
 		 s->key, s->keylen, false, b32, sizeof(b32))) != FT_OK)
 		goto out;
 	cap = sizeof(SECRET_HEADER) + sizeof(b32) +
 	    (size_t)K_COUNT * (NUM_BUFSZ + 16U) +
-	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U);
+	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U) +
+	    sizeof(s->deliver) + 16U;
 	if ((buf = malloc(cap)) == NULL) {
 		rc = FT_ERR_NOMEM;
 		goto out;
 	}
+	/* Version 2 only for a file that needs it (deliver): version 1
+	 * files stay readable by every older release. */
 	n = snprintf(buf, cap,
-	    "%sversion = %u\nsecret = %s\n"
-	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64 "\n",
-	    SECRET_HEADER, FT_SECRETFILE_VERSION, b32, ft_algo_name(s->algo),
-	    s->digits, s->period, s->created);
+	    "%sversion = %u\n%s%s%s"
+	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64
+	    "\n%s%s%s",
+	    SECRET_HEADER,
+	    s->deliver[0] != '\0' ? FT_SECRETFILE_VERSION_DELIVER
+				  : FT_SECRETFILE_VERSION,
+	    s->keylen > 0 ? "secret = " : "", b32, s->keylen > 0 ? "\n" : "",
+	    ft_algo_name(s->algo), s->digits, s->period, s->created,
+	    s->deliver[0] != '\0' ? "deliver = " : "", s->deliver,
+	    s->deliver[0] != '\0' ? "\n" : "");
 	if (n < 0 || (size_t)n >= cap) {
 		rc = FT_ERR_ARG;
 		goto out;

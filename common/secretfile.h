@@ -11,10 +11,17 @@
  *                                    that may repeat)
  *
  * Required: version, secret, algorithm, digits, period, created.  The file
- * holds no per-login state, so it can be read-only. */
+ * holds no per-login state, so it can be read-only.
+ *
+ * Version 2 adds
+ *   deliver = ADDRESS   where pam_flowtotp sends one-time codes (deliver.h)
+ * and makes secret optional when deliver is present (a user without an
+ * app).  A file is written as version 2 only when it has deliver, so
+ * version 1 files stay as they are. */
 #ifndef FLOWTOTP_SECRETFILE_H
 #define FLOWTOTP_SECRETFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +29,9 @@
 #include "otp.h"
 
 #define FT_SECRETFILE_VERSION 1
+#define FT_SECRETFILE_VERSION_DELIVER 2 /* the version that adds deliver */
+/* An address for deliver= (ADDRESS and NUL): ft_deliver_address_ok. */
+#define FT_DELIVER_ADDR_BUFSZ 257U
 #define FT_SECRETFILE_MAX_SIZE (64U * 1024U)
 #define FT_SECRETFILE_MAX_LINE 1024U
 /* The most PBKDF2 rounds a backup entry may ask for.  The file sets the
@@ -39,6 +49,8 @@ struct ft_secret {
 	int64_t created;
 	size_t nbackup;
 	char backup[FT_BACKUP_MAX][FT_BACKUP_HASH_BUFSZ];
+	/* deliver=: "" none.  With an address keylen may be 0 (no app). */
+	char deliver[FT_DELIVER_ADDR_BUFSZ];
 };
 
 /* Parse buf[0..len) (need not be NUL-terminated).  On error *out is wiped
@@ -49,6 +61,10 @@ int ft_secret_parse(const char *buf, size_t len, struct ft_secret *out,
 /* Serialize to a malloc'd NUL-terminated string (*outlen excludes the NUL).
  * Caller must ft_wipe_free(*out, *outlen). */
 int ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen);
+
+/* A deliver= address: 1..256 printable ASCII bytes, no space, not
+ * starting with '-' (it must never be taken for an option). */
+bool ft_secret_address_ok(const char *addr);
 
 /* Remove backup entry idx, keeping order. */
 int ft_secret_remove_backup(struct ft_secret *s, size_t idx);

@@ -259,8 +259,9 @@ mirror_local(struct ft_state *st, const struct ft_state_op *op)
 	char why[FT_STATE_WARNING_MAX];
 	int rc;
 
+	/* A delivered code lives in one store: the one that issued it. */
 	if (!st->fallback_local || op->kind == FT_OP_GET ||
-	    op->kind == FT_OP_PROBE)
+	    op->kind == FT_OP_PROBE || op->kind == FT_OP_DELIVER)
 		return;
 	why[0] = '\0';
 	mirror_op(op, &m);
@@ -418,6 +419,23 @@ ft_state_forget(struct ft_state *st, const char *user, char *err, size_t errlen)
 	    .kind = FT_OP_FORGET, .user = user, .now = ft_now()};
 
 	return dispatch(st, &op, err, errlen);
+}
+
+int
+ft_state_deliver(
+    struct ft_state *st, struct ft_state_deliver *d, char *err, size_t errlen)
+{
+	struct ft_state_op op = {.kind = FT_OP_DELIVER,
+	    .user = d->user,
+	    .now = d->now,
+	    .deliver = d};
+	int rc;
+
+	d->verdict = FT_DELIVER_REFUSED; /* fail closed */
+	rc = dispatch(st, &op, err, errlen);
+	if (rc != FT_OK)
+		d->verdict = FT_DELIVER_REFUSED;
+	return rc;
 }
 
 const char *

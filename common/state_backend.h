@@ -20,6 +20,7 @@ enum ft_state_op_kind {
 	FT_OP_UNLOCK,
 	FT_OP_FORGET,
 	FT_OP_MIRROR, /* gdbm: take in what Redis answered (state, step) */
+	FT_OP_DELIVER, /* a delivered code (op->deliver) */
 };
 
 /* One operation: what the backend needs in, what it answers out.  Built
@@ -39,6 +40,7 @@ struct ft_state_op {
 	bool no_record;	   /* FT_STATE_NO_RECORD: never create a record */
 	uint64_t now_step; /* in: UNLOCK (0: steps left alone) */
 	bool rewound;	   /* out: UNLOCK moved a step from the future */
+	struct ft_state_deliver *deliver; /* FT_OP_DELIVER: in and out */
 };
 
 struct ft_state_backend_ops {
