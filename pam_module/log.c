@@ -63,6 +63,7 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_EXEMPT: return "exempt";
 	case FTPAM_NOT_REQUIRED: return "not_required";
 	case FTPAM_GRACE: return "grace";
+	case FTPAM_DELIVERY_FAILED: return "delivery_failed";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -99,7 +100,8 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_CRYPTO_ERROR:
 	case FTPAM_UNSAFE_FILE:
 	case FTPAM_CACHE_ERROR:
-	case FTPAM_CONFIG_ERROR: return LOG_ERR;
+	case FTPAM_CONFIG_ERROR:
+	case FTPAM_DELIVERY_FAILED: return LOG_ERR;
 	}
 	return LOG_ERR;
 }

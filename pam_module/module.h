@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <security/pam_modules.h>
 
@@ -44,6 +45,7 @@ enum ftpam_reason {
 	FTPAM_EXEMPT,	    /* exempt=: never asked (PAM_IGNORE) */
 	FTPAM_NOT_REQUIRED, /* require=: not required, not enrolled */
 	FTPAM_GRACE,	    /* grace_days=: not enrolled, let in for now */
+	FTPAM_DELIVERY_FAILED, /* deliver=: the command did not deliver */
 };
 
 /* Where a required, unenrolled user stands with grace_days= (grace.c). */
@@ -107,6 +109,9 @@ struct ftpam_login {
 	bool counted;
 	uint32_t failures;
 	int64_t locked_until;
+	/* deliver=: a code was asked for and could not be sent (reason
+	 * delivery_failed): this attempt is denied whatever comes next. */
+	bool deliver_failed;
 };
 
 /* One answer from the user (prompt) or from PAM_AUTHTOK, with where the
@@ -177,6 +182,19 @@ int ftpam_enroll(struct ftpam_login *lg);
 enum ftpam_grace ftpam_grace_check(struct ftpam_login *lg);
 /* The PAM_TEXT_INFO notice; PAM_SUCCESS, or PAM_AUTH_ERR (reason set). */
 int ftpam_grace_tell(struct ftpam_login *lg);
+
+/* deliver.c */
+/* A delivered code was redeemed (ftpam_deliver_redeem). */
+#define FTPAM_DELIVERED 2
+/* The code prompt's first answer a: when it asks for a code (deliver=,
+ * an empty answer or FT_DELIVER_WORD), send one if the user has delivery,
+ * say the same text to everyone and prompt again into a.  PAM_SUCCESS or
+ * the conversation's error. */
+int ftpam_deliver_dialogue(struct ftpam_login *lg, struct ftpam_answer *a);
+/* FTPAM_DELIVERED if the answer is the user's delivered code (now used
+ * up), 0 if not, -1 on an error (reason set). */
+int ftpam_deliver_redeem(
+    struct ftpam_login *lg, const struct ftpam_answer *a, time_t now);
 
 /* log.c */
 void ftpam_set_detail(
