@@ -75,6 +75,7 @@ enum cli_optbit {
 	CLI_O_OWNER = 1U << 11,
 	CLI_O_RESET = 1U << 12,	 /* grace --reset */
 	CLI_O_EXTEND = 1U << 13, /* grace --extend DAYS */
+	CLI_O_DELIVER = 1U << 14, /* enroll --deliver ADDRESS */
 };
 
 struct cli_opts {
@@ -90,6 +91,7 @@ struct cli_opts {
 	bool force, yes, no_confirm, json;
 	bool reset;	      /* grace --reset */
 	unsigned extend_days; /* grace --extend */
+	const char *deliver;  /* enroll --deliver ADDRESS */
 };
 
 /* The person running the command. */
@@ -128,6 +130,9 @@ int cmd_unlock(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
+
+/* ---- enroll_deliver.c: enroll --deliver (a user without an app) ---- */
+int cli_enroll_deliver(struct cli_ctx *ctx);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

@@ -34,6 +34,7 @@ enum {
 	OPT_OWNER,
 	OPT_RESET,
 	OPT_EXTEND,
+	OPT_DELIVER,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +54,7 @@ static const struct option longopts[] = {
     {"owner", required_argument, NULL, OPT_OWNER},
     {"reset", no_argument, NULL, OPT_RESET},
     {"extend", required_argument, NULL, OPT_EXTEND},
+    {"deliver", required_argument, NULL, OPT_DELIVER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -62,7 +64,7 @@ static const struct option longopts[] = {
 #define ENROLL_OPTS                                                            \
 	(CLI_O_USER | CLI_O_FORCE | CLI_O_NOCONFIRM | CLI_O_JSON |             \
 	    CLI_O_ISSUER | CLI_O_LABEL | CLI_O_ALGO | CLI_O_DIGITS |           \
-	    CLI_O_PERIOD | CLI_O_QR)
+	    CLI_O_PERIOD | CLI_O_QR | CLI_O_DELIVER)
 
 struct command {
 	const char *name;
@@ -100,6 +102,7 @@ static const char *const optbit_names[] = {
     "--owner",
     "--reset",
     "--extend",
+    "--deliver",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -112,6 +115,8 @@ usage(FILE *out)
 	    "         [--issuer TEXT] [--label TEXT] [--algorithm "
 	    "SHA1|SHA256|SHA512]\n"
 	    "         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
+	    "       " CLI_PROG " --user NAME --deliver ADDRESS [--digits 6-8] "
+	    "[--force]\n"
 	    "       " CLI_PROG " status [USER...] [--json]\n"
 	    "       " CLI_PROG " list [--json]\n"
 	    "       " CLI_PROG " reset USER [--yes]\n"
@@ -302,6 +307,10 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 		break;
 	case OPT_RESET:
 	case OPT_EXTEND: return parse_grace(c, o);
+	case OPT_DELIVER:
+		o->seen |= CLI_O_DELIVER;
+		o->deliver = optarg;
+		break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
