@@ -8,7 +8,8 @@ libpam0g-dev libssl-dev libqrencode-dev libgdbm-dev libhiredis-dev"
 RUN="pamtester oathtool"
 TEST="zbar-tools imagemagick libpam-wrapper libpamtest0-dev libnss-wrapper \
 python3 python3-pexpect redis-server openssh-server openssh-client sudo \
-valgrind clang libclang-rt-14-dev cppcheck expect procps util-linux"
+valgrind clang libclang-rt-14-dev cppcheck expect procps util-linux \
+exim4-daemon-light"
 BENCH="libpam-google-authenticator libpam-oath"
 
 pkgs="$BUILD $RUN"
