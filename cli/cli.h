@@ -73,8 +73,8 @@ enum cli_optbit {
 	CLI_O_PERIOD = 1U << 9,
 	CLI_O_QR = 1U << 10,
 	CLI_O_OWNER = 1U << 11,
-	CLI_O_RESET = 1U << 12,	 /* grace --reset */
-	CLI_O_EXTEND = 1U << 13, /* grace --extend DAYS */
+	CLI_O_RESET = 1U << 12,	  /* grace --reset */
+	CLI_O_EXTEND = 1U << 13,  /* grace --extend DAYS */
 	CLI_O_DELIVER = 1U << 14, /* enroll --deliver ADDRESS */
 };
 

@@ -25,10 +25,11 @@ save(struct cli_ctx *ctx, const struct cli_target *t, struct ft_secret *s)
 	rc = ft_deliver_key_ensure(
 	    ctx->cfg.deliver_key, &created, err, sizeof(err));
 	if (rc != FT_OK)
-		return cli_err(CLI_EX_FAIL, "not enrolled: the delivery key: %s",
-		    err);
+		return cli_err(
+		    CLI_EX_FAIL, "not enrolled: the delivery key: %s", err);
 	if (created)
-		cli_log(ctx, "created the delivery key %s", ctx->cfg.deliver_key);
+		cli_log(
+		    ctx, "created the delivery key %s", ctx->cfg.deliver_key);
 	rc = cli_secret_save(ctx, t, s, err, sizeof(err));
 	if (rc != FT_OK)
 		return cli_err(

@@ -115,8 +115,7 @@ usage(FILE *out)
 	    "         [--issuer TEXT] [--label TEXT] [--algorithm "
 	    "SHA1|SHA256|SHA512]\n"
 	    "         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
-	    "       " CLI_PROG " --user NAME --deliver ADDRESS [--digits 6-8] "
-	    "[--force]\n"
+	    "       " CLI_PROG " --user NAME --deliver ADDRESS [--digits N]\n"
 	    "       " CLI_PROG " status [USER...] [--json]\n"
 	    "       " CLI_PROG " list [--json]\n"
 	    "       " CLI_PROG " reset USER [--yes]\n"
@@ -162,7 +161,6 @@ usage(FILE *out)
 	    "      --qr MODE        utf8, ansi or none (default: utf8 in a "
 	    "UTF-8 locale)\n"
 	    "      --owner NAME     import a FILE owned by NAME (root only)\n"
-
 	    "  -h, --help           this text (COMMAND --help: that "
 	    "command's)\n"
 	    "  -V, --version        the version\n"

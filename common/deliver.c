@@ -115,8 +115,7 @@ ft_deliver_key_load(const char *path, uint8_t key[FT_DELIVER_KEY_BYTES],
 }
 
 int
-ft_deliver_key_ensure(
-    const char *path, int *created, char *err, size_t errlen)
+ft_deliver_key_ensure(const char *path, int *created, char *err, size_t errlen)
 {
 	const struct ft_file_owner own = {
 	    .mode = KEY_MODE, .uid = ROOT_UID, .gid = ROOT_UID};
@@ -181,7 +180,8 @@ ft_deliver_command_ok(const char *path, char *err, size_t errlen)
 		    "deliver: the absolute path of a file is needed");
 	(void)snprintf(copy, sizeof(copy), "%s", path);
 	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return ft_seterr(err, errlen, FT_ERR_IO, "/: %s", strerror(errno));
+		return ft_seterr(
+		    err, errlen, FT_ERR_IO, "/: %s", strerror(errno));
 	rc = check_node(path, "/", fd, false, err, errlen);
 	for (comp = copy + 1; rc == FT_OK && comp != NULL; comp = next) {
 		next = strchr(comp, '/');

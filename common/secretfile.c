@@ -186,7 +186,8 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 		    created < FT_SECRETFILE_VERSION ||
 		    created > FT_SECRETFILE_VERSION_DELIVER)
 			return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-			    "line %u: unsupported version (%u and %u are known)",
+			    "line %u: unsupported version (%u and %u are "
+			    "known)",
 			    pc->lineno, FT_SECRETFILE_VERSION,
 			    FT_SECRETFILE_VERSION_DELIVER);
 		pc->version = (unsigned)created;
@@ -256,10 +257,10 @@ ft_secret_address_ok(const char *a)
 static int
 check_deliver(const struct parse_ctx *pc)
 {
-	if (pc->seen[K_DELIVER] &&
-	    pc->version != FT_SECRETFILE_VERSION_DELIVER)
+	if (pc->seen[K_DELIVER] && pc->version != FT_SECRETFILE_VERSION_DELIVER)
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-		    "deliver needs version = %u", FT_SECRETFILE_VERSION_DELIVER);
+		    "deliver needs version = %u",
+		    FT_SECRETFILE_VERSION_DELIVER);
 	return FT_OK;
 }
 
@@ -395,11 +396,10 @@ secret_valid(const struct ft_secret *s)
 		return false;
 	if ((s->keylen == 0 && s->deliver[0] == '\0') ||
 	    (s->keylen != 0 && s->keylen < FT_KEY_MIN) ||
-	    s->keylen > FT_KEY_MAX ||
-	    ft_algo_name(s->algo) == NULL || s->digits < FT_DIGITS_MIN ||
-	    s->digits > FT_DIGITS_MAX || s->period < FT_PERIOD_MIN ||
-	    s->period > FT_PERIOD_MAX || s->created < 0 ||
-	    s->nbackup > FT_BACKUP_MAX)
+	    s->keylen > FT_KEY_MAX || ft_algo_name(s->algo) == NULL ||
+	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
+	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
+	    s->created < 0 || s->nbackup > FT_BACKUP_MAX)
 		return false;
 	for (i = 0; i < s->nbackup; i++)
 		if (memchr(s->backup[i], '\0', sizeof(s->backup[i])) == NULL ||

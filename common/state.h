@@ -172,9 +172,9 @@ struct ft_state_deliver {
 	time_t now;
 	enum ft_deliver_action action;
 	uint8_t mac[FT_DELIVER_MAC_LEN];
-	unsigned ttl;	      /* ISSUE: seconds the code stays valid */
-	unsigned per_minute;  /* ISSUE: requests allowed per minute */
-	unsigned per_hour;    /* ISSUE: ... and per hour */
+	unsigned ttl;	     /* ISSUE: seconds the code stays valid */
+	unsigned per_minute; /* ISSUE: requests allowed per minute */
+	unsigned per_hour;   /* ISSUE: ... and per hour */
 	enum ft_deliver_verdict verdict; /* out */
 };
 

@@ -19,7 +19,7 @@ enum ft_state_op_kind {
 	FT_OP_GET,
 	FT_OP_UNLOCK,
 	FT_OP_FORGET,
-	FT_OP_MIRROR, /* gdbm: take in what Redis answered (state, step) */
+	FT_OP_MIRROR,  /* gdbm: take in what Redis answered (state, step) */
 	FT_OP_DELIVER, /* a delivered code (op->deliver) */
 };
 

@@ -75,8 +75,8 @@ ft_deliver_rec_decode(const void *data, size_t len, struct ft_deliver_rec *r)
 		return FT_ERR_CORRUPT;
 	if (p[0] > FT_DELIVER_REC_VERSION)
 		return FT_ERR_VERSION;
-	if (len != FT_DELIVER_REC_SIZE || p[1] != 0 || p[2] != 0 ||
-	    p[3] != 0 || get_le(p + OFF_PAD, U32) != 0)
+	if (len != FT_DELIVER_REC_SIZE || p[1] != 0 || p[2] != 0 || p[3] != 0 ||
+	    get_le(p + OFF_PAD, U32) != 0)
 		return FT_ERR_CORRUPT;
 	r->n_minute = (uint32_t)get_le(p + OFF_N_MINUTE, U32);
 	r->start_minute = (int64_t)get_le(p + OFF_START_MINUTE, U64);
@@ -94,8 +94,8 @@ ft_deliver_rec_decode(const void *data, size_t len, struct ft_deliver_rec *r)
 /* Start a new window when the old one is over (or the clock went back
  * before its start); true if the window still has room. */
 static bool
-window_room(uint32_t *n, int64_t *start, int64_t now, int64_t len,
-    unsigned limit)
+window_room(
+    uint32_t *n, int64_t *start, int64_t now, int64_t len, unsigned limit)
 {
 	if (*start == 0 || now < *start || now - *start >= len) {
 		*start = now;
@@ -110,8 +110,8 @@ issue(struct ft_state_deliver *d, struct ft_deliver_rec *r)
 	const int64_t now = (int64_t)d->now;
 	bool m, h;
 
-	m = window_room(&r->n_minute, &r->start_minute, now,
-	    FT_DELIVER_MINUTE, d->per_minute);
+	m = window_room(&r->n_minute, &r->start_minute, now, FT_DELIVER_MINUTE,
+	    d->per_minute);
 	h = window_room(
 	    &r->n_hour, &r->start_hour, now, FT_DELIVER_HOUR, d->per_hour);
 	if (!m || !h) {

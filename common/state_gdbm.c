@@ -775,8 +775,7 @@ apply_op(struct ft_state_op *op, struct ft_user_state *st, bool found)
 
 /* FT_OP_DELIVER: read the record (all zero if none), apply, store. */
 static int
-run_deliver(
-    struct session *s, struct ft_state_op *op, char *err, size_t errlen)
+run_deliver(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
 	char kbuf[DELIVER_KEY_MAX];
 	uint8_t rec[FT_DELIVER_REC_SIZE];

@@ -73,8 +73,8 @@ make_code(struct ftpam_login *lg, struct request *rq)
 	rc = ft_deliver_key_load(
 	    lg->cfg.deliver_key, rq->key, rq->err, sizeof(rq->err));
 	if (rc == FT_OK &&
-	    (rc = ft_deliver_code(lg->secret.digits, rq->code,
-		 sizeof(rq->code))) == FT_OK)
+	    (rc = ft_deliver_code(
+		 lg->secret.digits, rq->code, sizeof(rq->code))) == FT_OK)
 		rc = ft_deliver_mac(rq->key, lg->user, rq->code, rq->d.mac);
 	if (rc != FT_OK && rq->err[0] == '\0')
 		(void)snprintf(rq->err, sizeof(rq->err),
@@ -113,8 +113,9 @@ may_send(struct ftpam_login *lg, struct request *rq, bool *error)
 	}
 	if (rq->d.verdict == FT_DELIVER_ISSUED)
 		return true;
-	ftpam_log_warning(lg, "code request over deliver_rate_minute or "
-			      "deliver_rate_hour: no code sent");
+	ftpam_log_warning(lg,
+	    "code request over deliver_rate_minute or "
+	    "deliver_rate_hour: no code sent");
 	return false;
 }
 

@@ -41,10 +41,10 @@ enum ftpam_reason {
 	FTPAM_UNSAFE_FILE,
 	FTPAM_CACHE_ERROR,
 	FTPAM_CONFIG_ERROR,
-	FTPAM_ENROLLED,	    /* enroll=login: enrolled and confirmed */
-	FTPAM_EXEMPT,	    /* exempt=: never asked (PAM_IGNORE) */
-	FTPAM_NOT_REQUIRED, /* require=: not required, not enrolled */
-	FTPAM_GRACE,	    /* grace_days=: not enrolled, let in for now */
+	FTPAM_ENROLLED,	       /* enroll=login: enrolled and confirmed */
+	FTPAM_EXEMPT,	       /* exempt=: never asked (PAM_IGNORE) */
+	FTPAM_NOT_REQUIRED,    /* require=: not required, not enrolled */
+	FTPAM_GRACE,	       /* grace_days=: not enrolled, let in for now */
 	FTPAM_DELIVERY_FAILED, /* deliver=: the command did not deliver */
 };
 
