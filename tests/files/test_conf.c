@@ -43,6 +43,13 @@ static const char *const all_names[] = {
     "exempt",
     "grace_days",
     "grace_dir",
+    "deliver",
+    "deliver_user",
+    "deliver_timeout",
+    "deliver_ttl",
+    "deliver_rate_minute",
+    "deliver_rate_hour",
+    "deliver_key",
 };
 
 /* require= and exempt=: the accepted forms, the refused ones, and nullok
