@@ -186,6 +186,9 @@ def test_enrol(rig, user):
         tap.ok(r.returncode == clitest.EX_USAGE and
                not os.path.exists(rig.env.path(other)),
                "address %r refused, nothing written" % bad[:20])
+    r = rig.env.run(["status", user, "--json"], opts=rig.opts())
+    tap.ok(r.returncode == 0 and ('"deliver":"%s"' % ADDR) in r.stdout,
+           "status shows the address")
     r = rig.enrol(user)
     tap.is_(r.returncode, clitest.EX_EXISTS,
             "a second enrolment needs --force")
