@@ -316,6 +316,57 @@ def test_no_delivery(rig, user, app_user):
     tap.ok(shown_u == shown_d and rc == 1, "nor for an unknown user")
 
 
+def have_redis():
+    try:
+        with open(os.path.join(clitest.TOP_BUILDDIR, "config.h")) as f:
+            built = "#define HAVE_REDIS 1" in f.read()
+    except OSError:
+        built = False
+    sys.path.insert(0, os.path.join(clitest.TOP_SRCDIR, "tests/redis"))
+    import redislib
+    return redislib if built and redislib.REDIS_SERVER else None
+
+
+def test_redis(rig, user):
+    """The same rules through cache=redis (its own Lua script)."""
+    redislib = have_redis()
+    if redislib is None:
+        tap.ok(True, "Redis # SKIP no redis-server or built without hiredis")
+        return
+    with redislib.Server("dlv") as srv:
+        srv.start()
+        extra = ["deliver_rate_minute=1", "deliver_rate_hour=5",
+                 "cache=redis", "redis_port=%d" % srv.port,
+                 "redis_password_file=" + srv.passfile]
+        rig.service("ok", extra)
+        base = T0 + 400000
+        lg = Login(rig, user, "", base, second="000000")
+        code = lg.code()
+        tap.ok(code is not None and not lg.ok, "Redis: a code is sent")
+        key = "flowtotp:%s:deliver" % user
+        h = srv.cmd("HGETALL", key)
+        flat = [x.decode() if isinstance(x, bytes) else x for x in h or []]
+        rec = dict(zip(flat[::2], flat[1::2]))
+        tap.ok(rec.get("exp") == str(base + TTL) and
+               len(rec.get("mac", "")) == 64 and code not in str(flat),
+               "Redis: only the HMAC and the expiry are stored")
+        shown, _ = dialogue(rig, user, "", base + 5)
+        tap.ok(rig.take_message() is None and shown.count(
+            "prompt: " + PROMPT) == 2, "Redis: the rate limit holds")
+        ok = Login(rig, user, code, base + 10)
+        tap.ok(ok.ok and "delivered code" in ok.line,
+               "Redis: the code logs in")
+        again = Login(rig, user, code, base + 11)
+        tap.ok(not again.ok, "Redis: once only")
+        lg = Login(rig, user, "", base + 100, second="000000")
+        late = Login(rig, user, lg.code() or "x", base + 100 + TTL)
+        tap.ok(lg.code() and not late.ok, "Redis: expired codes fail")
+        ttl = int(srv.cmd("TTL", key))
+        tap.ok(0 < ttl <= 3600 + TTL + 60, "Redis: the key expires (%d s)"
+               % ttl)
+    rig.service("ok")
+
+
 def main():
     if not clitest.is_root():
         tap.skip_all("needs root (useradd, a root-owned command)")
@@ -335,6 +386,7 @@ def main():
         test_lockout(rig, user)
         test_failures(rig, user)
         test_no_delivery(rig, user, app_user)
+        test_redis(rig, user)
     finally:
         rig.cleanup()
     tap.done_testing()
