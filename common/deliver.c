@@ -280,6 +280,8 @@ child(const struct ft_deliver_run *r, int in, int null)
 	argv[0] = (char *)(uintptr_t)r->path;
 	argv[1] = NULL;
 	child_signals();
+	/* A group of its own: a time-out kills what it started too. */
+	(void)setpgid(0, 0);
 	child_fds(in, null);
 	if (setgroups(0, NULL) != 0 || setgid(r->gid) != 0 ||
 	    setuid(r->uid) != 0 || getuid() != r->uid || geteuid() != r->uid)
@@ -325,6 +327,15 @@ wait_exit(int pidfd, unsigned timeout_s)
 		return true;
 	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0U);
 	return false;
+}
+
+/* After a time-out: the rest of the command's process group (a mail
+ * program it started).  The command is not reaped yet, so its pid is
+ * still its group's id and cannot name anyone else's group. */
+static void
+kill_group(pid_t pid)
+{
+	(void)kill(-pid, SIGKILL);
 }
 
 /* Reap our child (this pid only) and say how it ended. */
@@ -373,6 +384,8 @@ ft_deliver_spawn(const struct ft_deliver_run *r, char *err, size_t errlen)
 	pid = fork();
 	if (pid == 0)
 		child(r, in, null);
+	if (pid > 0)
+		(void)setpgid(pid, pid); /* also here: no race with the child */
 	(void)close(in);
 	(void)close(null);
 	if (pid < 0)
@@ -388,6 +401,8 @@ ft_deliver_spawn(const struct ft_deliver_run *r, char *err, size_t errlen)
 		    strerror(errno));
 	}
 	ended = wait_exit(pidfd, r->timeout_s);
+	if (!ended)
+		kill_group(pid);
 	rc = reap(pid, ended, r->timeout_s, err, errlen);
 	(void)close(pidfd);
 	return rc;

@@ -52,7 +52,8 @@ with open(%r, "w") as f:
 """
 FAIL_SCRIPTS = {
     "exit1": "#!/bin/sh\ncat >/dev/null\nexit 1\n",
-    "sleep": "#!/bin/sh\nexec sleep 60\n",
+    # Not exec: the shell's child must be killed with it (its group).
+    "sleep": "#!/bin/sh\nsleep 60 &\necho $! > %(out)s/sleeper\nwait\n",
     "signal": "#!/bin/sh\nkill -9 $$\n",
 }
 
@@ -76,7 +77,7 @@ class Rig:
         self.key = os.path.join(self.env.dir, "deliver.key")
         self.script("ok", OK_SCRIPT % self.msg)
         for name, body in FAIL_SCRIPTS.items():
-            self.script(name, body)
+            self.script(name, body % {"out": self.out})
 
     def script(self, name, body):
         p = os.path.join(self.bin, name)
@@ -293,6 +294,12 @@ def test_failures(rig, user):
             ADDR in s for s in shown), "%s: the address is not shown" % what)
         ref = ref or shown
         tap.is_(shown, ref, "%s: the dialogue is the same" % what)
+        if cmd == "sleep":
+            with open(os.path.join(rig.out, "sleeper")) as f:
+                pid = int(f.read())
+            tap.ok(not os.path.exists("/proc/%d" % pid) or
+                   "Z" in open("/proc/%d/stat" % pid).read().split()[2],
+                   "time-out: what the command started is killed too")
     unsafe = rig.script("unsafe", "#!/bin/sh\nexit 0\n")
     os.chmod(unsafe, 0o775)
     rig.service("unsafe")
