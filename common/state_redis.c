@@ -799,6 +799,7 @@ static int
 r_deliver(
     struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
+	static const char hex[] = "0123456789abcdef";
 	const struct ft_state_deliver *d = op->deliver;
 	char key[KEY_MAX], mac[2U * FT_DELIVER_MAC_LEN + 1U];
 	char a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ], a_pm[NUM_BUFSZ];
@@ -822,8 +823,11 @@ r_deliver(
 		    "Redis key for this user too long");
 	if ((rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK)
 		return rc;
-	for (i = 0; i < FT_DELIVER_MAC_LEN; i++)
-		(void)snprintf(mac + 2U * i, 3, "%02x", d->mac[i]);
+	for (i = 0; i < FT_DELIVER_MAC_LEN; i++) {
+		mac[2U * i] = hex[d->mac[i] >> 4];
+		mac[2U * i + 1U] = hex[d->mac[i] & 0x0fU];
+	}
+	mac[sizeof(mac) - 1U] = '\0';
 	(void)snprintf(a_ttl, sizeof(a_ttl), "%u", d->ttl);
 	(void)snprintf(a_pm, sizeof(a_pm), "%u", d->per_minute);
 	(void)snprintf(a_ph, sizeof(a_ph), "%u", d->per_hour);
