@@ -148,6 +148,10 @@ check_node(const char *path, const char *what, int fd, bool last, char *err,
 	if (fstat(fd, &sb) != 0)
 		return ft_seterr(err, errlen, FT_ERR_IO, "deliver %s: %s: %s",
 		    path, what, strerror(errno));
+	/* O_PATH | O_NOFOLLOW opens a final symlink itself. */
+	if (S_ISLNK(sb.st_mode))
+		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
+		    "deliver %s: %s is a symbolic link", path, what);
 	if (sb.st_uid != ROOT_UID || (sb.st_mode & NOT_OURS_WRITE) != 0)
 		return ft_seterr(err, errlen, FT_ERR_UNSAFE,
 		    "deliver %s: %s must be root's and not writable by group "
@@ -199,8 +203,9 @@ ft_deliver_command_ok(const char *path, char *err, size_t errlen)
 			rc = ft_seterr(err, errlen,
 			    errno == ENOENT ? FT_ERR_NOENT : FT_ERR_UNSAFE,
 			    "deliver %s: %s: %s", path, comp,
-			    errno == ELOOP ? "is a symbolic link"
-					   : strerror(errno));
+			    errno == ELOOP || errno == ENOTDIR
+				? "a symbolic link or not a directory"
+				: strerror(errno));
 			break;
 		}
 		(void)close(fd);
