@@ -158,7 +158,15 @@ request_code(struct ftpam_login *lg, struct request *rq)
 	bool error = false;
 	enum ftpam_reason why = FTPAM_DELIVERY_FAILED;
 
-	if (make_code(lg, rq) == FT_OK && may_send(lg, rq, &error)) {
+	/* The stack must guarantee the first factor (pam_flowtotp(8)); a
+	 * stack in which this module sees none at all is a mistake that
+	 * would let anyone have codes sent, so it sends nothing. */
+	if (!ftpam_first_factor_seen(lg)) {
+		(void)snprintf(rq->err, sizeof(rq->err),
+		    "no first factor in this stack (no password in "
+		    "PAM_AUTHTOK, no publickey in SSH_AUTH_INFO_0): no code "
+		    "sent");
+	} else if (make_code(lg, rq) == FT_OK && may_send(lg, rq, &error)) {
 		if (run_command(lg, rq) == FT_OK) {
 			ftpam_debug(lg, "code sent by %s", lg->cfg.deliver);
 			return;

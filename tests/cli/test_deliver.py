@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """deliver=: codes sent by a command, through real PAM (tests/pam/ft-pam-login
 driven with pexpect, the test module, the test clock) with real local users
-(useradd; removed in a finally block; root only).  The commands are real
-shell scripts in a root-owned directory under /var/lib:
+(useradd, chpasswd; removed in a finally block; root only) behind the
+password (pam_unix, requisite).  The commands are real scripts in a
+root-owned directory under /var/lib:
 
  - totp-enroll --deliver: a version 2 file with the address and no secret,
    the key file made once (root, 0600, 32 bytes); bad addresses refused;
@@ -16,7 +17,8 @@ shell scripts in a root-owned directory under /var/lib:
    unsafe path) denies with reason=delivery_failed, the code and address
    in no log line;
  - a user without delivery who sends an empty line sees the same texts and
-   prompts and is refused."""
+   prompts and is refused; a stack with no first factor sends nothing;
+ - the same through cache=redis (its Lua script), when Redis is there."""
 import os
 import pwd
 import re
@@ -75,6 +77,7 @@ class Rig:
         os.chown(self.out, nobody.pw_uid, nobody.pw_gid)
         self.msg = os.path.join(self.out, "msg")
         self.key = os.path.join(self.env.dir, "deliver.key")
+        self.passwords = {}
         self.script("ok", OK_SCRIPT % self.msg)
         for name, body in FAIL_SCRIPTS.items():
             self.script(name, body % {"out": self.out})
@@ -89,16 +92,28 @@ class Rig:
     def opts(self):
         return self.env.opts + ["-o", "deliver_key=" + self.key]
 
-    def service(self, cmd="ok", extra=()):
+    def service(self, cmd="ok", extra=(), first="pam_unix.so nodelay"):
+        """The password (pam_unix, stopping on a wrong one), then the
+        module: the stack the man page asks for."""
         path = cmd if cmd.startswith("/") else os.path.join(self.bin, cmd)
         a = ["secret=" + self.env.secret_tpl, "cache=" + self.env.cache,
              "deliver=" + path, "deliver_key=" + self.key,
              "deliver_timeout=1", "deny=0"] + list(extra)
+        self.asks_password = first.startswith("pam_unix")
         with open(os.path.join(self.env.confdir, "ftdlv"), "w") as f:
-            f.write("auth requisite pam_permit.so\n")
+            f.write("auth requisite %s\n" % first)
             f.write("auth required %s %s\n" %
                     (clitest.PAM_MODULE, " ".join(a)))
             f.write("account required pam_permit.so\n")
+
+    def add_user(self, name):
+        self.env.add_user(name)
+        self.passwords[name] = "pw-" + name
+        subprocess.run(["chpasswd"], input="%s:pw-%s\n" % (name, name),
+                       text=True, check=True, capture_output=True)
+
+    def password(self, user):
+        return self.passwords.get(user, "no-such-user")
 
     def enrol(self, user, addr=ADDR, now=T0):
         return self.env.run(["--user", user, "--deliver", addr], now=now,
@@ -130,6 +145,8 @@ class Login:
                           env=rig.env.env(now), encoding="utf-8",
                           timeout=30, echo=False)
         self.message = None
+        p.expect_exact("prompt: Password: ")
+        p.sendline(rig.password(user))
         p.expect_exact("prompt: " + PROMPT)
         p.sendline(first)
         if p.expect([r"prompt: [^\r\n]*", pexpect.EOF]) == 0:
@@ -158,7 +175,9 @@ def dialogue(rig, user, first, now, second="000000"):
     """The texts and prompts a client sees, in order, for an answer pair
     (ft-pam-login prints them on stderr), and the exit status."""
     r = subprocess.run([clitest.PAM_LOGIN, "ftdlv", user, rig.env.confdir],
-                       input=first + "\n" + second + "\n",
+                       input="".join(a + "\n" for a in (
+                           [rig.password(user)] if rig.asks_password
+                           else []) + [first, second]),
                        capture_output=True, text=True,
                        env=rig.env.env(now), timeout=60)
     shown = [l for l in r.stderr.splitlines()
@@ -319,8 +338,18 @@ def test_no_delivery(rig, user, app_user):
     line = [l for l in rig.env.log_lines() if "flowtotp: service=" in l][-1]
     tap.ok(rc == 1 and "result=failure" in line, "and is refused")
     tap.ok(rig.take_message() is None, "nothing is sent for them")
-    shown_u, rc = dialogue(rig, "dlvnosuchuser", "", T0 + 300000)
-    tap.ok(shown_u == shown_d and rc == 1, "nor for an unknown user")
+    # Without a first factor (pam_permit) nothing is sent, and the user
+    # with delivery sees what an unknown user does.
+    rig.service("ok", first="pam_permit.so")
+    shown_d, rc = dialogue(rig, user, "", T0 + 310000)
+    line = [l for l in rig.env.log_lines() if "flowtotp: service=" in l][-1]
+    tap.ok(rc == 1 and "reason=delivery_failed" in line and
+           "no first factor" in line and rig.take_message() is None,
+           "no first factor seen: nothing sent, delivery_failed")
+    shown_u, rc = dialogue(rig, "dlvnosuchuser", "", T0 + 310000)
+    tap.ok(shown_u == shown_d and rc == 1,
+           "the same dialogue as for an unknown user")
+    rig.service("ok")
 
 
 def have_redis():
@@ -381,8 +410,8 @@ def main():
     rig = Rig()
     user, app_user = user_name("a"), user_name("b")
     try:
-        rig.env.add_user(user)
-        rig.env.add_user(app_user)
+        rig.add_user(user)
+        rig.add_user(app_user)
         r = rig.env.run(["--user", app_user, "--no-confirm", "--qr=none"])
         tap.is_(r.returncode, clitest.EX_OK, "an app user enrolled")
         rig.service("ok", ["deliver_rate_minute=1", "deliver_rate_hour=5"])
