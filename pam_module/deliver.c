@@ -168,6 +168,7 @@ request_code(struct ftpam_login *lg, struct request *rq)
 		    "sent");
 	} else if (make_code(lg, rq) == FT_OK && may_send(lg, rq, &error)) {
 		if (run_command(lg, rq) == FT_OK) {
+			lg->deliver_sent = true;
 			ftpam_debug(lg, "code sent by %s", lg->cfg.deliver);
 			return;
 		}

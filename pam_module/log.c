@@ -137,6 +137,7 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 	char svc[FIELD_MAX], usr[FIELD_MAX], host[FIELD_MAX];
 	char extra[FTPAM_DETAIL_MAX + 64], det[FTPAM_DETAIL_MAX];
 	const char *result;
+	size_t used;
 	int n = 0;
 
 	if (lg->ignored)
@@ -155,6 +156,12 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 	if (n < 0)
 		extra[0] = '\0';
 	count_fields(lg, extra, sizeof(extra));
+	/* deliver=: this login had a code sent (the audit trail). */
+	if (lg->deliver_sent) {
+		used = strlen(extra);
+		(void)snprintf(
+		    extra + used, sizeof(extra) - used, " code_sent=yes");
+	}
 	pam_syslog(lg->pamh, priority(lg),
 	    "flowtotp: service=%s user=%s rhost=%s result=%s reason=%s%s",
 	    clean(lg->service, svc, sizeof(svc), false),

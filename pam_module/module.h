@@ -112,6 +112,7 @@ struct ftpam_login {
 	/* deliver=: a code was asked for and could not be sent (reason
 	 * delivery_failed): this attempt is denied whatever comes next. */
 	bool deliver_failed;
+	bool deliver_sent; /* a code was sent in this login (log line) */
 };
 
 /* One answer from the user (prompt) or from PAM_AUTHTOK, with where the

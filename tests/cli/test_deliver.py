@@ -234,12 +234,14 @@ def test_success(rig, user):
     tap.ok(fds and len(set(fds[0][4:].split()) - {"0", "1", "2"}) <= 1,
            "with no descriptor beyond 0-2 (and listdir's own)")
     tap.ok(lg.ok and lg.outcome() == ("success", "ok") and
-           "delivered code" in lg.line, "the delivered code logs in")
+           "delivered code" in lg.line and "code_sent=yes" in lg.line,
+           "the delivered code logs in (logged, with code_sent=yes)")
     code = lg.code()
     tap.ok(code and not any(code in l or ADDR in l for l in lg.log),
            "neither code nor address in the log")
     again = Login(rig, user, code, T0 + 5)
-    tap.ok(not again.ok and again.outcome()[1] == "bad_code",
+    tap.ok(not again.ok and again.outcome()[1] == "bad_code" and
+           "code_sent" not in again.line,
            "the same code fails the second time")
     return code
 
