@@ -15,7 +15,8 @@ without a daemon.  The test reads the message from the mailbox as root:
  - a missing command, exit 1, a time-out and a kill by a signal deny with
    reason=delivery_failed;
  - a user with an app only who sends an empty line sees the same prompts
-   and text and is refused."""
+   and text and is refused;
+ - deliver-mail itself refuses an address that could be an option."""
 import os
 import re
 import shutil
@@ -190,6 +191,20 @@ def no_delivery(env, sshd, bob, carol):
     tap.ok(mail_codes(bob) == [], "and no mail for them")
 
 
+def script_refuses(bindir):
+    """deliver-mail itself: what the module would never pass is refused
+    before sendmail runs (exit status not 0)."""
+    script = os.path.join(bindir, "deliver-mail")
+    for what, data in (("an address starting with '-'",
+                        "u\n-oQ/tmp/x@localhost\n123456\n"),
+                       ("an address with a space", "u\na b@localhost\n1\n"),
+                       ("a code that is not digits", "u\na@localhost\nabc\n"),
+                       ("missing lines", "u\n")):
+        r = e2elib.run(["/bin/sh", script], check=False, input=data,
+                       env={})
+        tap.ok(r.returncode != 0, "deliver-mail refuses %s" % what)
+
+
 def main():
     e2elib.require_root()
     e2elib.require_pexpect()
@@ -200,6 +215,7 @@ def main():
     with Env("dlv") as env:
         Sshd.prepare(env)
         bindir = setup_commands(env)
+        script_refuses(bindir)
         key = env.path("deliver.key")
         env.write_conf("deliver = %s\ndeliver_key = %s\n"
                        "deliver_timeout = 2\ndeliver_ttl = %d\n" %
