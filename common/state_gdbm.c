@@ -781,30 +781,33 @@ run_deliver(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 	uint8_t rec[FT_DELIVER_REC_SIZE];
 	struct ft_deliver_rec r;
 	datum k, v;
+	bool found;
 	int rc = FT_OK;
 
 	memset(&r, 0, sizeof(r));
 	if (!deliver_key(op->user, kbuf, &k))
 		return ft_seterr(err, errlen, FT_ERR_ARG, "user name too long");
 	v = gdbm_fetch(s->db, k);
-	if (v.dptr == NULL && gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+	found = v.dptr != NULL;
+	if (!found && gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
 		return db_error(s, "fetch", err, errlen);
-	if (v.dptr == NULL)
+	if (!found) {
 		gdbm_clear_error(s->db);
-	else
+	} else {
 		rc = v.dsize < 0
 		    ? FT_ERR_CORRUPT
 		    : ft_deliver_rec_decode(v.dptr, (size_t)v.dsize, &r);
-	if (v.dptr != NULL)
 		ft_wipe_free(v.dptr, v.dsize < 0 ? 0U : (size_t)v.dsize);
+	}
 	if (rc != FT_OK)
 		return ft_seterr(err, errlen, rc,
 		    "cache file %s: the delivery record of %s is %s",
 		    s->impl->path, op->user,
 		    rc == FT_ERR_VERSION ? "of a newer version" : "malformed");
+	/* A redeem never creates a record; a request always stores one. */
 	if (ft_deliver_apply(op->deliver, &r) &&
-	    (v.dptr != NULL || op->deliver->action == FT_DELIVER_ISSUE)) {
-		if (v.dptr == NULL &&
+	    (found || op->deliver->action == FT_DELIVER_ISSUE)) {
+		if (!found &&
 		    (rc = reserve_room(s, op->user, err, errlen)) != FT_OK)
 			goto out;
 		ft_deliver_rec_encode(&r, rec);
