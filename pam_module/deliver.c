@@ -182,8 +182,8 @@ request_code(struct ftpam_login *lg, struct request *rq)
 }
 
 /* Without delivery: the same code and hash work on a zero key, so that
- * the answer does not come back sooner (the command's run time is the one
- * difference left; pam_flowtotp(8)). */
+ * the answer does not come back sooner (the command's run time is the
+ * difference left; pam_flowtotp(8), The dialogue). */
 static void
 dummy_request(struct ftpam_login *lg, struct request *rq)
 {
