@@ -79,6 +79,7 @@ enum cli_optbit {
 	CLI_O_USERSFILE = 1U << 15, /* import --from pam_oath --usersfile */
 	CLI_O_SEALED = 1U << 16,    /* key init --sealed */
 	CLI_O_PLAIN = 1U << 17,	    /* key init --plain */
+	CLI_O_DELIVER = 1U << 18,   /* enroll --deliver ADDRESS */
 };
 
 struct cli_opts {
@@ -98,6 +99,7 @@ struct cli_opts {
 	const char *usersfile; /* import --usersfile */
 	/* key init: where the new store key goes (cmd_key.c) */
 	enum { CLI_KEY_AUTO = 0, CLI_KEY_SEALED, CLI_KEY_PLAIN } key_mode;
+	const char *deliver; /* enroll --deliver ADDRESS */
 };
 
 /* The person running the command. */
@@ -153,6 +155,9 @@ int cli_unseal(
  * asks for it (auto: a store key exists).  s is sealed in place. */
 int cli_seal_for_save(
     const struct cli_target *t, struct ft_secret *s, char *err, size_t errlen);
+
+/* ---- enroll_deliver.c: enroll --deliver (a user without an app) ---- */
+int cli_enroll_deliver(struct cli_ctx *ctx);
 
 /* ---- helper_exec.c: totp-enroll run by a user, system store ---- */
 /* For a non-root caller whose store only root may change, run the

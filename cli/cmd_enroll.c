@@ -281,6 +281,8 @@ cmd_enroll(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_err(CLI_EX_USAGE,
 		    "enroll takes no operands (use "
 		    "--user NAME)");
+	if (ctx->o.deliver != NULL)
+		return cli_enroll_deliver(ctx);
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return cli_err(CLI_EX_FAIL, "out of memory");

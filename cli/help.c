@@ -38,7 +38,9 @@ static const struct help helps[] = {
 	"      --algorithm A    SHA1 (default), SHA256 or SHA512\n"
 	"      --digits N       6 (default) to 8\n"
 	"      --period S       15 to 300 seconds (default 30)\n"
-	"      --qr MODE        utf8, ansi or none\n" JSON_OPT COMMON_OPTS},
+	"      --qr MODE        utf8, ansi or none\n"
+	"      --deliver ADDR   no app: codes sent to ADDR by deliver= (root "
+	"only)\n" JSON_OPT COMMON_OPTS},
     {"status",
 	"Usage: " CLI_PROG " status [USER...] [--user NAME] [--json]\n"
 	"Show enrolment and lockout of each user (you when none is named); "

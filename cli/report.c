@@ -149,6 +149,9 @@ print_text(const char *name, const struct user_view *v)
 		(void)printf("enrolled %s, %s/%u/%us, %zu backup code%s left",
 		    when, ft_algo_name(s->algo), s->digits, s->period,
 		    s->nbackup, s->nbackup == 1 ? "" : "s");
+		if (s->deliver[0] != '\0')
+			(void)printf(", codes sent to %s%s", s->deliver,
+			    s->keylen == 0 ? " (no app)" : "");
 	} else if (v->load_rc == FT_ERR_NOENT) {
 		(void)printf("not enrolled");
 	} else {
@@ -207,6 +210,11 @@ print_json(
 		    "\"digits\":%u,\"period\":%u,\"backup_codes_left\":%zu",
 		    (long long)s->created, when, ft_algo_name(s->algo),
 		    s->digits, s->period, s->nbackup);
+		(void)printf(",\"deliver\":");
+		if (s->deliver[0] != '\0')
+			cli_json_str(stdout, s->deliver);
+		else
+			(void)printf("null");
 	} else if (v->load_rc == FT_ERR_NOENT) {
 		(void)printf(",\"enrolled\":false");
 	} else {

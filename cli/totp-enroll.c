@@ -38,6 +38,7 @@ enum {
 	OPT_USERSFILE,
 	OPT_SEALED,
 	OPT_PLAIN,
+	OPT_DELIVER,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +62,7 @@ static const struct option longopts[] = {
     {"usersfile", required_argument, NULL, OPT_USERSFILE},
     {"sealed", no_argument, NULL, OPT_SEALED},
     {"plain", no_argument, NULL, OPT_PLAIN},
+    {"deliver", required_argument, NULL, OPT_DELIVER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -70,7 +72,7 @@ static const struct option longopts[] = {
 #define ENROLL_OPTS                                                            \
 	(CLI_O_USER | CLI_O_FORCE | CLI_O_NOCONFIRM | CLI_O_JSON |             \
 	    CLI_O_ISSUER | CLI_O_LABEL | CLI_O_ALGO | CLI_O_DIGITS |           \
-	    CLI_O_PERIOD | CLI_O_QR)
+	    CLI_O_PERIOD | CLI_O_QR | CLI_O_DELIVER)
 
 struct command {
 	const char *name;
@@ -116,6 +118,7 @@ static const char *const optbit_names[] = {
     "--usersfile",
     "--sealed",
     "--plain",
+    "--deliver",
 };
 #define NOPTBITS (sizeof(optbit_names) / sizeof(optbit_names[0]))
 
@@ -128,6 +131,7 @@ usage(FILE *out)
 	    "         [--issuer TEXT] [--label TEXT] [--algorithm "
 	    "SHA1|SHA256|SHA512]\n"
 	    "         [--digits 6-8] [--period 15-300] [--qr utf8|ansi|none]\n"
+	    "       " CLI_PROG " --user NAME --deliver ADDRESS [--digits N]\n"
 	    "       " CLI_PROG " status [USER...] [--json]\n"
 	    "       " CLI_PROG " list [--json]\n"
 	    "       " CLI_PROG " reset USER [--yes]\n"
@@ -343,6 +347,10 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 	case OPT_USERSFILE: return parse_import(c, o);
 	case OPT_SEALED:
 	case OPT_PLAIN: parse_key(c, o); break;
+	case OPT_DELIVER:
+		o->seen |= CLI_O_DELIVER;
+		o->deliver = optarg;
+		break;
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;

@@ -32,6 +32,11 @@
 #define REDIS_TIMEOUT_MIN 10U
 #define REDIS_TIMEOUT_MAX 60000U
 #define SHOWN_MAX 64 /* chars of a bad token quoted */
+#define DELIVER_TIMEOUT_MIN 1U
+#define DELIVER_TIMEOUT_MAX 120U
+#define DELIVER_TTL_MIN 30U
+#define DELIVER_TTL_MAX 3600U
+#define DELIVER_RATE_MAX 100U
 
 /* OPT_GROUPS: a string checked by ft_policy_check_list; min 1 allows the
  * words all and none (require=), 0 allows "" (exempt=). */
@@ -172,6 +177,25 @@ static const struct opt options[] = {
 	"client certificate (PEM) for Redis mutual TLS"},
     {"redis_tls_key", OPT_PATH, F(redis_tls_key), 0, PX_EMPTY, 0, "", false,
 	"private key (PEM) of redis_tls_cert"},
+    {"deliver", OPT_PATH, F(deliver), 0, PX_EMPTY, 0, "", false,
+	"root-owned command that delivers one-time codes (\"\": off)"},
+    {"deliver_user", OPT_STR, F(deliver_user), 0, 0, 0, FT_DELIVER_USER_DEFAULT,
+	true, "user the deliver command runs as"},
+    {"deliver_timeout", OPT_UINT, F(deliver_timeout), DELIVER_TIMEOUT_MIN,
+	DELIVER_TIMEOUT_MAX, FT_DELIVER_TIMEOUT_DEFAULT, NULL, false,
+	"seconds the deliver command may run"},
+    {"deliver_ttl", OPT_UINT, F(deliver_ttl), DELIVER_TTL_MIN, DELIVER_TTL_MAX,
+	FT_DELIVER_TTL_DEFAULT, NULL, false,
+	"seconds a delivered code stays valid"},
+    {"deliver_rate_minute", OPT_UINT, F(deliver_rate_minute), 1,
+	DELIVER_RATE_MAX, FT_DELIVER_RATE_MINUTE_DEFAULT, NULL, false,
+	"code deliveries per user per minute"},
+    {"deliver_rate_hour", OPT_UINT, F(deliver_rate_hour), 1, DELIVER_RATE_MAX,
+	FT_DELIVER_RATE_HOUR_DEFAULT, NULL, false,
+	"code deliveries per user per hour"},
+    {"deliver_key", OPT_PATH, F(deliver_key), 0, PX_NONE, 0,
+	FT_DELIVER_KEY_DEFAULT, true,
+	"root-only key for the hashes of delivered codes"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -28,6 +28,12 @@
 #define FT_REDIS_PREFIX_DEFAULT "flowtotp"
 #define FT_REDIS_SOCKET_OWNER_DEFAULT "redis"
 #define FT_REQUIRE_DEFAULT "all"
+#define FT_DELIVER_KEY_DEFAULT "/var/lib/flowtotp/deliver.key"
+#define FT_DELIVER_USER_DEFAULT "nobody"
+#define FT_DELIVER_TIMEOUT_DEFAULT 10U
+#define FT_DELIVER_TTL_DEFAULT 300U
+#define FT_DELIVER_RATE_MINUTE_DEFAULT 1U
+#define FT_DELIVER_RATE_HOUR_DEFAULT 5U
 #define FT_CONF_MAX_SIZE (64U * 1024U)
 #define FT_CONF_STR_MAX 256U
 
@@ -106,6 +112,18 @@ struct ft_config {
 	char redis_tls_server_name[FT_CONF_STR_MAX];
 	char redis_tls_cert[PATH_MAX];
 	char redis_tls_key[PATH_MAX];
+	/* Codes delivered by a command (deliver.h): deliver=  the command
+	 * ("" off); deliver_user=  whom it runs as; deliver_timeout=
+	 * seconds it may take; deliver_ttl=  seconds a code stays valid;
+	 * deliver_rate_minute= / deliver_rate_hour=  requests per user;
+	 * deliver_key=  the root-only key the stored code hashes use */
+	char deliver[PATH_MAX];
+	char deliver_user[FT_CONF_STR_MAX];
+	unsigned deliver_timeout;
+	unsigned deliver_ttl;
+	unsigned deliver_rate_minute;
+	unsigned deliver_rate_hour;
+	char deliver_key[PATH_MAX];
 };
 
 void ft_config_defaults(struct ft_config *c);

@@ -40,6 +40,7 @@ enum skey {
 	K_BACKUP,
 	K_KEY_ID,
 	K_SECRET_ENC,
+	K_DELIVER,
 	K_COUNT
 };
 
@@ -53,11 +54,13 @@ static const char *const key_names[K_COUNT] = {
     "backup",
     "key_id",
     "secret_enc",
+    "deliver",
 };
 
 struct parse_ctx {
 	struct ft_secret *out;
 	unsigned lineno;
+	unsigned version; /* of the version line, 0 before it */
 	bool seen[K_COUNT];
 	unsigned version;
 	char *err;
@@ -217,6 +220,14 @@ set_value(struct parse_ctx *pc, enum skey k, const char *val)
 			    FT_SECRETFILE_VERSION_2);
 		pc->version = (unsigned)created;
 		return FT_OK;
+	case K_DELIVER:
+		if (!ft_secret_address_ok(val))
+			return perr(pc,
+			    "deliver is not a valid address (no leading '-', "
+			    "no spaces or control characters, at most 256 "
+			    "bytes)");
+		(void)snprintf(s->deliver, sizeof(s->deliver), "%s", val);
+		return FT_OK;
 	case K_SECRET: return set_secret(pc, val);
 	case K_ALGORITHM:
 		if (ft_algo_parse(val, &s->algo) != FT_OK)
@@ -258,6 +269,22 @@ static bool
 is_ctrl(char c)
 {
 	return (unsigned char)c < 0x20U || (unsigned char)c == 0x7fU;
+}
+
+bool
+ft_secret_address_ok(const char *a)
+{
+	size_t i;
+
+	/* It reaches a command's standard input, which hands it to a mail
+	 * program: never an option, one line, one word. */
+	if (a == NULL || a[0] == '\0' || a[0] == '-')
+		return false;
+	for (i = 0; a[i] != '\0'; i++)
+		if (i + 1U >= FT_DELIVER_ADDR_BUFSZ || is_ctrl(a[i]) ||
+		    a[i] == ' ' || (unsigned char)a[i] > 0x7eU)
+			return false;
+	return true;
 }
 
 static bool
@@ -340,15 +367,21 @@ check_required(const struct parse_ctx *pc)
 
 	for (k = 0; k < K_COUNT; k++) {
 		if (k == K_BACKUP || k == K_KEY_ID || k == K_SECRET ||
-		    k == K_SECRET_ENC || pc->seen[k])
+		    k == K_SECRET_ENC || k == K_DELIVER || pc->seen[k])
 			continue;
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
 		    "missing required key %s", key_names[k]);
 	}
-	if (pc->seen[K_SECRET] == sealed)
+	if (pc->seen[K_SECRET] && sealed)
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
-		    sealed ? "both secret and secret_enc"
-			   : "missing required key secret");
+		    "both secret and secret_enc");
+	/* A user without an app has only a delivery address. */
+	if (!pc->seen[K_SECRET] && !sealed && !pc->seen[K_DELIVER])
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "missing required key secret");
+	if (pc->seen[K_DELIVER] && pc->version < FT_SECRETFILE_VERSION_2)
+		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
+		    "deliver needs version = %u", FT_SECRETFILE_VERSION_2);
 	if (pc->seen[K_KEY_ID] != sealed)
 		return ft_seterr(pc->err, pc->errlen, FT_ERR_PARSE,
 		    sealed ? "secret_enc without key_id"
@@ -411,6 +444,8 @@ key_valid(const struct ft_secret *s)
 	if (s->sealed)
 		return s->enclen >= FT_SC_OVERHEAD + FT_KEY_MIN &&
 		    s->enclen <= sizeof(s->enc) && ft_key_id_valid(s->key_id);
+	if (s->keylen == 0) /* no app: only codes sent out of band */
+		return s->deliver[0] != '\0';
 	return s->keylen >= FT_KEY_MIN && s->keylen <= FT_KEY_MAX;
 }
 
@@ -422,7 +457,11 @@ key_lines(const struct ft_secret *s, char *buf, size_t cap, unsigned *version)
 	char hex[2U * FT_SECRET_ENC_MAX + 1U];
 	int n, rc;
 
-	*version = s->sealed ? FT_SECRETFILE_VERSION_2 : FT_SECRETFILE_VERSION;
+	*version = s->sealed || s->deliver[0] != '\0' ? FT_SECRETFILE_VERSION_2
+						      : FT_SECRETFILE_VERSION;
+	buf[0] = '\0';
+	if (!s->sealed && s->keylen == 0)
+		return FT_OK; /* deliver only: no secret line */
 	if (!s->sealed)
 		rc = ft_base32_encode(
 		    s->key, s->keylen, false, hex, sizeof(hex));
@@ -444,6 +483,8 @@ secret_valid(const struct ft_secret *s)
 {
 	size_t i;
 
+	if (s->deliver[0] != '\0' && !ft_secret_address_ok(s->deliver))
+		return false;
 	if (!key_valid(s) || ft_algo_name(s->algo) == NULL ||
 	    s->digits < FT_DIGITS_MIN || s->digits > FT_DIGITS_MAX ||
 	    s->period < FT_PERIOD_MIN || s->period > FT_PERIOD_MAX ||
@@ -474,16 +515,21 @@ ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen)
 		goto out;
 	cap = sizeof(SECRET_HEADER) + sizeof(keyl) +
 	    (size_t)K_COUNT * (NUM_BUFSZ + 16U) +
-	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U);
+	    (size_t)FT_BACKUP_MAX * (FT_BACKUP_HASH_BUFSZ + 16U) +
+	    sizeof(s->deliver) + 16U;
 	if ((buf = malloc(cap)) == NULL) {
 		rc = FT_ERR_NOMEM;
 		goto out;
 	}
+	/* Version 2 only for a file that needs it (deliver): version 1
+	 * files stay readable by every older release. */
 	n = snprintf(buf, cap,
 	    "%sversion = %u\n%s"
-	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64 "\n",
+	    "algorithm = %s\ndigits = %u\nperiod = %u\ncreated = %" PRId64
+	    "\n%s%s%s",
 	    SECRET_HEADER, version, keyl, ft_algo_name(s->algo), s->digits,
-	    s->period, s->created);
+	    s->period, s->created, s->deliver[0] != '\0' ? "deliver = " : "",
+	    s->deliver, s->deliver[0] != '\0' ? "\n" : "");
 	if (n < 0 || (size_t)n >= cap) {
 		rc = FT_ERR_ARG;
 		goto out;

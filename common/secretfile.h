@@ -13,10 +13,14 @@
  * Required: version, secret, algorithm, digits, period, created.  The file
  * holds no per-login state, so it can be read-only.
  *
- * Version 2 (root store only) may replace `secret` by
+ * Version 2 (written only when a file needs it, so version 1 files stay
+ * as they are) adds
  *   key_id = ID                     (the store key, storekey.h)
  *   secret_enc = HEX                (nonce || ciphertext || tag, secretcrypt.h)
- * The parser keeps the sealed value; secretseal.h opens it. */
+ * in place of `secret` (root store only; the parser keeps the sealed value,
+ * secretseal.h opens it), and
+ *   deliver = ADDRESS   where pam_flowtotp sends one-time codes (deliver.h)
+ * which makes a secret optional (a user without an app). */
 #ifndef FLOWTOTP_SECRETFILE_H
 #define FLOWTOTP_SECRETFILE_H
 
@@ -29,9 +33,12 @@
 #include "secretcrypt.h"
 
 #define FT_SECRETFILE_VERSION 1
-/* The version a file with a version-2 key (key_id, secret_enc) has. */
+/* The version of a file with a version-2 key (key_id, secret_enc,
+ * deliver). */
 #define FT_SECRETFILE_VERSION_2 2
 #define FT_SECRET_ENC_MAX (FT_KEY_MAX + FT_SC_OVERHEAD)
+/* An address for deliver= (ADDRESS and NUL): ft_deliver_address_ok. */
+#define FT_DELIVER_ADDR_BUFSZ 257U
 #define FT_SECRETFILE_MAX_SIZE (64U * 1024U)
 #define FT_SECRETFILE_MAX_LINE 1024U
 /* The most PBKDF2 rounds a backup entry may ask for.  The file sets the
@@ -56,6 +63,8 @@ struct ft_secret {
 	char key_id[FT_KEY_ID_BUFSZ];
 	uint8_t enc[FT_SECRET_ENC_MAX];
 	size_t enclen;
+	/* deliver=: "" none.  With an address keylen may be 0 (no app). */
+	char deliver[FT_DELIVER_ADDR_BUFSZ];
 };
 
 /* Parse buf[0..len) (need not be NUL-terminated).  On error *out is wiped
@@ -66,6 +75,10 @@ int ft_secret_parse(const char *buf, size_t len, struct ft_secret *out,
 /* Serialize to a malloc'd NUL-terminated string (*outlen excludes the NUL).
  * Caller must ft_wipe_free(*out, *outlen). */
 int ft_secret_serialize(const struct ft_secret *s, char **out, size_t *outlen);
+
+/* A deliver= address: 1..256 printable ASCII bytes, no space, not
+ * starting with '-' (it must never be taken for an option). */
+bool ft_secret_address_ok(const char *addr);
 
 /* Remove backup entry idx, keeping order. */
 int ft_secret_remove_backup(struct ft_secret *s, size_t idx);

@@ -261,10 +261,11 @@ mirror_local(struct ft_state *st, const struct ft_state_op *op)
 	int rc;
 
 	/* A remembered origin is Redis's alone: the local copy only has to
-	 * forget them with the user's other records. */
+	 * forget them with the user's other records.  A delivered code lives
+	 * in one store: the one that issued it. */
 	if (!st->fallback_local || op->kind == FT_OP_GET ||
 	    op->kind == FT_OP_PROBE || op->kind == FT_OP_REMEMBER_CHECK ||
-	    op->kind == FT_OP_REMEMBER_SET)
+	    op->kind == FT_OP_REMEMBER_SET || op->kind == FT_OP_DELIVER)
 		return;
 	why[0] = '\0';
 	mirror_op(op, &m);
@@ -497,6 +498,23 @@ ft_state_remember_clear(
 	    .kind = FT_OP_REMEMBER_CLEAR, .user = user, .now = ft_now()};
 
 	return dispatch(st, &op, err, errlen);
+}
+
+int
+ft_state_deliver(
+    struct ft_state *st, struct ft_state_deliver *d, char *err, size_t errlen)
+{
+	struct ft_state_op op = {.kind = FT_OP_DELIVER,
+	    .user = d->user,
+	    .now = d->now,
+	    .deliver = d};
+	int rc;
+
+	d->verdict = FT_DELIVER_REFUSED; /* fail closed */
+	rc = dispatch(st, &op, err, errlen);
+	if (rc != FT_OK)
+		d->verdict = FT_DELIVER_REFUSED;
+	return rc;
 }
 
 const char *

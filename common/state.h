@@ -174,6 +174,42 @@ int ft_state_remember_set(struct ft_state *st,
 /* Forget every origin of the user. */
 int ft_state_remember_clear(
     struct ft_state *st, const char *user, char *err, size_t errlen);
+/* ---- delivered codes (deliver=, pam_flowtotp(8)) ----
+ * One record per user beside the login record, under a key that cannot be
+ * a user name: the keyed hash of the one code sent last, its expiry, and
+ * the request counts of the two rate windows.  The code itself is never
+ * stored. */
+#define FT_DELIVER_MAC_LEN 32U /* HMAC-SHA256 */
+#define FT_DELIVER_MINUTE 60
+#define FT_DELIVER_HOUR 3600
+
+enum ft_deliver_action {
+	FT_DELIVER_ISSUE,  /* count a request; within the rates store mac */
+	FT_DELIVER_REDEEM, /* mac matches an unexpired code: use it up */
+};
+
+enum ft_deliver_verdict {
+	FT_DELIVER_REFUSED = 0, /* preset: an error leaves it (fail closed) */
+	FT_DELIVER_ISSUED,
+	FT_DELIVER_LIMITED,  /* a rate was reached: nothing stored */
+	FT_DELIVER_REDEEMED, /* matched; the code is gone */
+	FT_DELIVER_NO_MATCH, /* no code, expired, or another one */
+};
+
+struct ft_state_deliver {
+	const char *user;
+	time_t now;
+	enum ft_deliver_action action;
+	uint8_t mac[FT_DELIVER_MAC_LEN];
+	unsigned ttl;	     /* ISSUE: seconds the code stays valid */
+	unsigned per_minute; /* ISSUE: requests allowed per minute */
+	unsigned per_hour;   /* ISSUE: ... and per hour */
+	enum ft_deliver_verdict verdict; /* out */
+};
+
+/* Issue or redeem atomically (one locked session; one Redis script). */
+int ft_state_deliver(
+    struct ft_state *st, struct ft_state_deliver *d, char *err, size_t errlen);
 
 /* "gdbm" or "redis": the backend that answered the last call. */
 const char *ft_state_backend_name(const struct ft_state *st);

@@ -24,6 +24,7 @@ enum ft_state_op_kind {
 	FT_OP_REMEMBER_CHECK,
 	FT_OP_REMEMBER_SET,
 	FT_OP_REMEMBER_CLEAR,
+	FT_OP_DELIVER, /* a delivered code (op->deliver) */
 };
 
 /* One operation: what the backend needs in, what it answers out.  Built
@@ -48,6 +49,7 @@ struct ft_state_op {
 	const uint8_t *digest;
 	int64_t until;
 	bool remembered;
+	struct ft_state_deliver *deliver; /* FT_OP_DELIVER: in and out */
 };
 
 struct ft_state_backend_ops {

@@ -35,7 +35,9 @@
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
+#include "state_deliver.h"
 #include "state_policy.h"
+#include "wipe.h"
 
 #define GDBM_DIR_MODE 0700
 #define GDBM_FILE_MODE 0600
@@ -705,11 +707,40 @@ run_attempt(struct session *s, struct ft_state_op *op, struct ft_user_state *st,
 	return rc;
 }
 
+/* ---- delivered codes: a record of their own ---- */
+
+/* The key of a user's delivered-code record: "deliver", a NUL, the user
+ * name.  A user name has no NUL, and a login record's key is the name
+ * alone, so no user name is ever this key. */
+#define DELIVER_KEY_PREFIX "deliver"
+#define DELIVER_KEY_MAX (sizeof(DELIVER_KEY_PREFIX) + 257U)
+
+static bool
+deliver_key(const char *user, char buf[DELIVER_KEY_MAX], datum *k)
+{
+	size_t n = strlen(user);
+
+	if (n + sizeof(DELIVER_KEY_PREFIX) > DELIVER_KEY_MAX)
+		return false;
+	memcpy(buf, DELIVER_KEY_PREFIX, sizeof(DELIVER_KEY_PREFIX));
+	memcpy(buf + sizeof(DELIVER_KEY_PREFIX), user, n);
+	k->dptr = buf;
+	k->dsize = (int)(sizeof(DELIVER_KEY_PREFIX) + n);
+	return true;
+}
+
 static int
 run_forget(
     struct session *s, const struct ft_state_op *op, char *err, size_t errlen)
 {
+	char kbuf[DELIVER_KEY_MAX];
+	datum k;
+
 	if (gdbm_delete(s->db, user_key(op->user)) != 0 &&
+	    gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+		return db_error(s, "delete", err, errlen);
+	/* Reset removes a code sent and its rate counts too. */
+	if (deliver_key(op->user, kbuf, &k) && gdbm_delete(s->db, k) != 0 &&
 	    gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
 		return db_error(s, "delete", err, errlen);
 	return FT_OK;
@@ -934,6 +965,56 @@ run_remember(
 	return rem_store(s, &k, &r, err, errlen);
 }
 
+/* FT_OP_DELIVER: read the record (all zero if none), apply, store. */
+static int
+run_deliver(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
+{
+	char kbuf[DELIVER_KEY_MAX];
+	uint8_t rec[FT_DELIVER_REC_SIZE];
+	struct ft_deliver_rec r;
+	datum k, v;
+	bool found;
+	int rc = FT_OK;
+
+	memset(&r, 0, sizeof(r));
+	if (!deliver_key(op->user, kbuf, &k))
+		return ft_seterr(err, errlen, FT_ERR_ARG, "user name too long");
+	v = gdbm_fetch(s->db, k);
+	found = v.dptr != NULL;
+	if (!found && gdbm_last_errno(s->db) != GDBM_ITEM_NOT_FOUND)
+		return db_error(s, "fetch", err, errlen);
+	if (!found) {
+		gdbm_clear_error(s->db);
+	} else {
+		rc = v.dsize < 0
+		    ? FT_ERR_CORRUPT
+		    : ft_deliver_rec_decode(v.dptr, (size_t)v.dsize, &r);
+		ft_wipe_free(v.dptr, v.dsize < 0 ? 0U : (size_t)v.dsize);
+	}
+	if (rc != FT_OK)
+		return ft_seterr(err, errlen, rc,
+		    "cache file %s: the delivery record of %s is %s",
+		    s->impl->path, op->user,
+		    rc == FT_ERR_VERSION ? "of a newer version" : "malformed");
+	/* A redeem never creates a record; a request always stores one. */
+	if (ft_deliver_apply(op->deliver, &r) &&
+	    (found || op->deliver->action == FT_DELIVER_ISSUE)) {
+		if (!found &&
+		    (rc = reserve_room(s, op->user, err, errlen)) != FT_OK)
+			goto out;
+		ft_deliver_rec_encode(&r, rec);
+		v.dptr = (char *)rec;
+		v.dsize = (int)sizeof(rec);
+		if (gdbm_store(s->db, k, v, GDBM_REPLACE) != 0)
+			rc = db_error(s, "store", err, errlen);
+		s->wrote = rc == FT_OK;
+	}
+out:
+	ft_wipe(rec, sizeof(rec));
+	ft_wipe(&r, sizeof(r));
+	return rc;
+}
+
 static int
 run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -948,6 +1029,8 @@ run_op(struct session *s, struct ft_state_op *op, char *err, size_t errlen)
 	if (op->kind == FT_OP_REMEMBER_CHECK ||
 	    op->kind == FT_OP_REMEMBER_SET || op->kind == FT_OP_REMEMBER_CLEAR)
 		return run_remember(s, op, err, errlen);
+	if (op->kind == FT_OP_DELIVER)
+		return run_deliver(s, op, err, errlen);
 	if (op->kind > FT_OP_MIRROR)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "bad operation");
 	rc = rec_fetch(s, op->user, &st, &found, err, errlen);

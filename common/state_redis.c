@@ -265,12 +265,57 @@ static const char lua_unlock[] = LUA_LIB
     "    fmt(ttl(tonumber(ARGV[6]), tonumber(ARGV[3]))))\n"
     "return 'rewound'\n";
 
+/* deliver: KEYS[1] the delivery hash; ARGV action (issue|redeem) now mac
+ * ttl per_minute per_hour key_ttl.  The rules of ft_deliver_apply()
+ * (state_deliver.c): fixed minute and hour windows, one code at a time,
+ * a match (compared in constant time) uses the code up.  Answers issued,
+ * limited, redeemed or nomatch. */
+static const char lua_deliver[] = LUA_LIB
+    "local k, now, mac = KEYS[1], tonumber(ARGV[2]), ARGV[3]\n"
+    "local h = redis.call('HMGET', k, 'nm', 'sm', 'nh', 'sh', 'exp', 'mac')\n"
+    "local nm, sm, nh, sh, exp, old = 0, 0, 0, 0, 0, h[6] or ''\n"
+    "if h[1] or h[2] or h[3] or h[4] or h[5] then\n"
+    "  nm, sm = num(h[1], 4294967295), num(h[2], MAXN)\n"
+    "  nh, sh, exp = num(h[3], 4294967295), num(h[4], MAXN), num(h[5], MAXN)\n"
+    "  if not (nm and sm and nh and sh and exp) then\n"
+    "    return redis.error_reply('WRONGDATA ' .. k ..\n"
+    "        ' is not a flowtotp delivery record')\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[1] == 'redeem' then\n"
+    "  local live, diff = exp ~= 0 and now < exp, 0\n"
+    "  if #old ~= #mac then diff = 1 end\n"
+    "  for i = 1, math.min(#old, #mac) do\n"
+    "    diff = bit.bor(diff, bit.bxor(old:byte(i), mac:byte(i)))\n"
+    "  end\n"
+    "  if diff == 0 and live then\n"
+    "    redis.call('HSET', k, 'exp', '0', 'mac', '')\n"
+    "    return 'redeemed'\n"
+    "  end\n"
+    "  if exp ~= 0 and not live then\n"
+    "    redis.call('HSET', k, 'exp', '0', 'mac', '')\n"
+    "  end\n"
+    "  return 'nomatch'\n"
+    "end\n"
+    "if sm == 0 or now < sm or now - sm >= 60 then sm, nm = now, 0 end\n"
+    "if sh == 0 or now < sh or now - sh >= 3600 then sh, nh = now, 0 end\n"
+    "local v = 'limited'\n"
+    "if nm < tonumber(ARGV[5]) and nh < tonumber(ARGV[6]) then\n"
+    "  nm, nh, exp, old, v = nm + 1, nh + 1, now + tonumber(ARGV[4]), mac,\n"
+    "      'issued'\n"
+    "end\n"
+    "redis.call('HSET', k, 'nm', fmt(nm), 'sm', fmt(sm), 'nh', fmt(nh),\n"
+    "    'sh', fmt(sh), 'exp', fmt(exp), 'mac', old)\n"
+    "redis.call('EXPIRE', k, ARGV[7])\n"
+    "return v\n";
+
 enum script_id {
 	SCRIPT_BEGIN,
 	SCRIPT_SUCCESS,
 	SCRIPT_ATTEMPT,
 	SCRIPT_GET,
 	SCRIPT_UNLOCK,
+	SCRIPT_DELIVER,
 	SCRIPT_COUNT
 };
 
@@ -280,6 +325,7 @@ static const char *const scripts[SCRIPT_COUNT] = {
     lua_attempt,
     lua_get,
     lua_unlock,
+    lua_deliver,
 };
 
 enum key_id { KEY_STEP, KEY_FAIL, KEY_OK, KEY_FUTURE, KEY_COUNT };
@@ -1008,6 +1054,81 @@ r_remember_clear(
 	return rc;
 }
 
+#define DELIVER_SUFFIX "deliver"
+
+/* The verdict lua_deliver answered. */
+static enum ft_deliver_verdict
+deliver_verdict(const redisReply *rep)
+{
+	static const char *const names[] = {
+	    "", "issued", "limited", "redeemed", "nomatch"};
+	size_t i;
+
+	if (rep->type != REDIS_REPLY_STRING || rep->str == NULL)
+		return FT_DELIVER_REFUSED;
+	for (i = 1; i < NELEM(names); i++)
+		if (strcmp(rep->str, names[i]) == 0)
+			return (enum ft_deliver_verdict)i;
+	return FT_DELIVER_REFUSED;
+}
+
+/* FT_OP_DELIVER: one script (lua_deliver); the hash lives for an hour
+ * window and the code's life beyond it. */
+static int
+r_deliver(
+    struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct ft_state_deliver *d = op->deliver;
+	char key[KEY_MAX], mac[2U * FT_DELIVER_MAC_LEN + 1U];
+	char a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ], a_pm[NUM_BUFSZ];
+	char a_ph[NUM_BUFSZ], a_kttl[NUM_BUFSZ];
+	const char *k[1], *a[7];
+	struct script_call sc = {.id = SCRIPT_DELIVER,
+	    .what = "delivered code",
+	    .nkeys = (int)NELEM(k),
+	    .nargs = (int)NELEM(a),
+	    .keys = k,
+	    .args = a};
+	redisReply *rep = NULL;
+	size_t i;
+	int rc;
+
+	/* A key of its own, beside the login keys; it expires by itself
+	 * (after totp-enroll reset too). */
+	if ((rc = make_key(r, op->user, DELIVER_SUFFIX, key, err, errlen)) !=
+		FT_OK ||
+	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK)
+		return rc;
+	for (i = 0; i < FT_DELIVER_MAC_LEN; i++) {
+		mac[2U * i] = hex[d->mac[i] >> 4];
+		mac[2U * i + 1U] = hex[d->mac[i] & 0x0fU];
+	}
+	mac[sizeof(mac) - 1U] = '\0';
+	(void)snprintf(a_ttl, sizeof(a_ttl), "%u", d->ttl);
+	(void)snprintf(a_pm, sizeof(a_pm), "%u", d->per_minute);
+	(void)snprintf(a_ph, sizeof(a_ph), "%u", d->per_hour);
+	(void)snprintf(a_kttl, sizeof(a_kttl), "%u",
+	    (unsigned)FT_DELIVER_HOUR + d->ttl + TTL_MARGIN_S);
+	k[0] = key;
+	a[0] = d->action == FT_DELIVER_ISSUE ? "issue" : "redeem";
+	a[1] = a_now;
+	a[2] = mac;
+	a[3] = a_ttl;
+	a[4] = a_pm;
+	a[5] = a_ph;
+	a[6] = a_kttl;
+	rc = run_script(r, &sc, &rep, err, errlen);
+	ft_wipe(mac, sizeof(mac));
+	if (rc != FT_OK)
+		return rc;
+	op->deliver->verdict = deliver_verdict(rep);
+	if (op->deliver->verdict == FT_DELIVER_REFUSED)
+		rc = reply_error(r, sc.what, rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
 static int
 r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 {
@@ -1024,6 +1145,7 @@ r_run(void *impl, struct ft_state_op *op, char *err, size_t errlen)
 	case FT_OP_REMEMBER_CHECK: return r_remember_check(r, op, err, errlen);
 	case FT_OP_REMEMBER_SET: return r_remember_set(r, op, err, errlen);
 	case FT_OP_REMEMBER_CLEAR: return r_remember_clear(r, op, err, errlen);
+	case FT_OP_DELIVER: return r_deliver(r, op, err, errlen);
 	case FT_OP_MIRROR: break; /* the local cache's alone */
 	}
 	return ft_seterr(err, errlen, FT_ERR_ARG, "unknown state operation");

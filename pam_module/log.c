@@ -65,6 +65,7 @@ ftpam_reason_name(enum ftpam_reason r)
 	case FTPAM_GRACE: return "grace";
 	case FTPAM_PASSWORD_AS_CODE: return "password_as_code";
 	case FTPAM_REMEMBERED: return "remembered";
+	case FTPAM_DELIVERY_FAILED: return "delivery_failed";
 	}
 	/* Not reached (-Wswitch: every reason has its case above).  A value
 	 * out of range gets a name that claims no reason rather than one that
@@ -103,7 +104,8 @@ priority(const struct ftpam_login *lg)
 	case FTPAM_CRYPTO_ERROR:
 	case FTPAM_UNSAFE_FILE:
 	case FTPAM_CACHE_ERROR:
-	case FTPAM_CONFIG_ERROR: return LOG_ERR;
+	case FTPAM_CONFIG_ERROR:
+	case FTPAM_DELIVERY_FAILED: return LOG_ERR;
 	}
 	return LOG_ERR;
 }
@@ -139,6 +141,7 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 	char svc[FIELD_MAX], usr[FIELD_MAX], host[FIELD_MAX];
 	char extra[FTPAM_DETAIL_MAX + 64], det[FTPAM_DETAIL_MAX];
 	const char *result;
+	size_t used;
 	int n = 0;
 
 	if (lg->ignored)
@@ -157,6 +160,12 @@ ftpam_log_outcome(const struct ftpam_login *lg)
 	if (n < 0)
 		extra[0] = '\0';
 	count_fields(lg, extra, sizeof(extra));
+	/* deliver=: this login had a code sent (the audit trail). */
+	if (lg->deliver_sent) {
+		used = strlen(extra);
+		(void)snprintf(
+		    extra + used, sizeof(extra) - used, " code_sent=yes");
+	}
 	pam_syslog(lg->pamh, priority(lg),
 	    "flowtotp: service=%s user=%s rhost=%s result=%s reason=%s%s",
 	    clean(lg->service, svc, sizeof(svc), false),

@@ -299,9 +299,9 @@ check_totp(struct ftpam_login *lg, const struct ftpam_answer *a, time_t now,
 	char code[FT_CODE_BUFSZ];
 	int off = 0, m;
 
-	if (a->totp_len == 0 ||
+	if (a->totp_len == 0 || lg->secret.keylen == 0 ||
 	    !ftpam_answer_copy(a, a->totp_off, a->totp_len, code, sizeof(code)))
-		return 0; /* too long to be a code */
+		return 0; /* too long to be a code, or no app (deliver only) */
 	ft_secret_totp_params(&lg->secret, lg->cfg.window, &p);
 	lg->work.hmac = true;
 	m = ft_totp_match(&p, now, code, &off, step);
@@ -468,8 +468,16 @@ check_code_once(
 		return false;
 	}
 	m = check_backup(lg, a);
+	if (m == 0)
+		m = ftpam_deliver_redeem(lg, a, now);
 	if (m < 0)
 		return false;
+	if (m == FTPAM_DELIVERED) {
+		if (!record_success(lg, 0, now))
+			return false;
+		ftpam_set_detail(lg, FTPAM_OK, "delivered code");
+		return true;
+	}
 	if (m == 1) {
 		*used = a->backup_len;
 		return record_success(lg, 0, now);
@@ -489,7 +497,7 @@ static void
 work_params(
     const struct ftpam_login *lg, unsigned window, struct ft_totp_params *p)
 {
-	if (lg->sstate == FTPAM_SECRET_OK) {
+	if (lg->sstate == FTPAM_SECRET_OK && lg->secret.keylen > 0) {
 		ft_secret_totp_params(&lg->secret, window, p);
 		return;
 	}
@@ -760,6 +768,8 @@ converse(struct ftpam_login *lg)
 	    first_pass(lg, &ok) == 1)
 		return ok;
 	rc = ftpam_answer_prompt(lg, &a);
+	if (rc == PAM_SUCCESS)
+		rc = ftpam_deliver_dialogue(lg, &a);
 	if (rc != PAM_SUCCESS) {
 		ftpam_answer_free(&a);
 		(void)snprintf(what, sizeof(what),
@@ -774,7 +784,7 @@ converse(struct ftpam_login *lg)
 		ftpam_set_detail(lg, FTPAM_PASSWORD_AS_CODE,
 		    "the answer is the password: not checked, not counted");
 	else
-		ok = check_code_and_forward(lg, &a);
+		ok = !lg->deliver_failed && check_code_and_forward(lg, &a);
 	ftpam_answer_free(&a);
 	return ok;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <security/pam_modules.h>
 
@@ -46,6 +47,7 @@ enum ftpam_reason {
 	FTPAM_GRACE,		/* grace_days=: not enrolled, let in for now */
 	FTPAM_PASSWORD_AS_CODE, /* the answer was PAM_AUTHTOK: no attempt */
 	FTPAM_REMEMBERED,	/* remember=: this origin gave a code lately */
+	FTPAM_DELIVERY_FAILED,	/* deliver=: the command did not deliver */
 };
 
 /* Where a required, unenrolled user stands with grace_days= (grace.c). */
@@ -109,6 +111,10 @@ struct ftpam_login {
 	bool counted;
 	uint32_t failures;
 	int64_t locked_until;
+	/* deliver=: a code was asked for and could not be sent (reason
+	 * delivery_failed): this attempt is denied whatever comes next. */
+	bool deliver_failed;
+	bool deliver_sent; /* a code was sent in this login (log line) */
 };
 
 /* One answer from the user (prompt) or from PAM_AUTHTOK, with where the
@@ -191,6 +197,18 @@ bool ftpam_remembered(struct ftpam_login *lg);
 /* After a code was accepted: remember this origin (a failure is logged,
  * never denies). */
 void ftpam_remember(struct ftpam_login *lg);
+/* deliver.c */
+/* A delivered code was redeemed (ftpam_deliver_redeem). */
+#define FTPAM_DELIVERED 2
+/* The code prompt's first answer a: when it asks for a code (deliver=,
+ * an empty answer or FT_DELIVER_WORD), send one if the user has delivery,
+ * say the same text to everyone and prompt again into a.  PAM_SUCCESS or
+ * the conversation's error. */
+int ftpam_deliver_dialogue(struct ftpam_login *lg, struct ftpam_answer *a);
+/* FTPAM_DELIVERED if the answer is the user's delivered code (now used
+ * up), 0 if not, -1 on an error (reason set). */
+int ftpam_deliver_redeem(
+    struct ftpam_login *lg, const struct ftpam_answer *a, time_t now);
 
 /* log.c */
 void ftpam_set_detail(

@@ -219,7 +219,8 @@ class LoginResult:
 def drive(child, answers, res, extra=()):
     """Answer prompts on a pexpect child until the marker or the end.
 
-    answers: dict kind -> list of strings, consumed in order.  A prompt with
+    answers: dict kind -> list of strings (or callables returning one),
+    consumed in order.  A prompt with
     no answer left ends the session (res.unexpected).  extra: (regex, line)
     pairs answered whenever they show up (e.g. a shell prompt)."""
     import pexpect
@@ -245,7 +246,10 @@ def drive(child, answers, res, extra=()):
                 res.unexpected = kind
                 child.close(force=True)
                 break
-            child.sendline(q.pop(0))
+            ans = q.pop(0)
+            # A callable answers with what it returns when the prompt
+            # comes (a code that arrived by mail meanwhile).
+            child.sendline(ans() if callable(ans) else ans)
         elif i == n_prompts:
             res.logged_in = True
             res.whoami = child.match.group(1)

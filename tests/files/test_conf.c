@@ -55,6 +55,13 @@ static const char *const all_names[] = {
     "redis_tls_server_name",
     "redis_tls_cert",
     "redis_tls_key",
+    "deliver",
+    "deliver_user",
+    "deliver_timeout",
+    "deliver_ttl",
+    "deliver_rate_minute",
+    "deliver_rate_hour",
+    "deliver_key",
 };
 
 /* require= and exempt=: the accepted forms, the refused ones, and nullok

@@ -53,6 +53,16 @@ static const struct bad bads[] = {
     {"duplicate secret", VALID "secret = " KEY20 "\n", FT_ERR_PARSE,
 	"duplicate key secret"},
     {"version 3", "version = 3\n", FT_ERR_PARSE, "unsupported version"},
+    {"deliver in version 1", VALID "deliver = a@example.org\n", FT_ERR_PARSE,
+	"deliver needs version = 2"},
+    {"version 2 without deliver or secret",
+	"version = 2\nalgorithm = SHA1\ndigits = 6\nperiod = 30\n"
+	"created = 1\n",
+	FT_ERR_PARSE, "missing required key secret"},
+    {"deliver starting with '-'", "version = 2\ndeliver = -oX@example.org\n",
+	FT_ERR_PARSE, "not a valid address"},
+    {"deliver with a space", "version = 2\ndeliver = a b@example.org\n",
+	FT_ERR_PARSE, "not a valid address"},
     {"version 1.0", "version = 1.0\n", FT_ERR_PARSE, "unsupported version"},
     {"version 0", "version = 0\n", FT_ERR_PARSE, "unsupported version"},
     {"bad base32", "secret = GEZDGNBV!Y3TQOJQ\n", FT_ERR_PARSE,
@@ -396,6 +406,44 @@ test_roundtrip(void)
 	ok(in.keylen == 0 && in.key[0] == 0, "ft_secret_wipe");
 }
 
+/* Version 2: deliver, and no secret when it is there; a round trip
+ * writes version 2 for such a file and version 1 for any other. */
+static void
+test_deliver(void)
+{
+	static const char v2[] = "version = 2\ndeliver = a@example.org\n"
+				 "algorithm = SHA1\ndigits = 8\nperiod = 30\n"
+				 "created = 1\n";
+	struct ft_secret s, back;
+	char err[256] = "", *out = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ft_secret_parse(v2, strlen(v2), &s, err, sizeof(err));
+	ok(rc == FT_OK && s.keylen == 0 &&
+		strcmp(s.deliver, "a@example.org") == 0 && s.digits == 8,
+	    "version 2 with deliver and no secret parses (%s)", err);
+	rc = ft_secret_serialize(&s, &out, &len);
+	ok(rc == FT_OK && contains(out, "version = 2\n") &&
+		!contains(out, "\nsecret") &&
+		contains(out, "deliver = a@example.org\n"),
+	    "written back as version 2 without a secret line");
+	rc = rc == FT_OK ? ft_secret_parse(out, len, &back, err, sizeof(err))
+			 : rc;
+	ok(rc == FT_OK && strcmp(back.deliver, s.deliver) == 0 &&
+		back.keylen == 0,
+	    "and read again");
+	if (out != NULL)
+		ft_wipe_free(out, len);
+	out = NULL;
+	s.deliver[0] = '\0';
+	is_int(ft_secret_serialize(&s, &out, &len), FT_ERR_ARG,
+	    "no secret and no deliver: not written");
+	ok(ft_secret_address_ok("x@y") && !ft_secret_address_ok("") &&
+		!ft_secret_address_ok("-x") && !ft_secret_address_ok("a\tb"),
+	    "the address rule");
+}
+
 int
 main(void)
 {
@@ -403,5 +451,6 @@ main(void)
 	test_malformed();
 	test_accepts();
 	test_roundtrip();
+	test_deliver();
 	return done_testing();
 }
