@@ -62,7 +62,6 @@ struct parse_ctx {
 	unsigned lineno;
 	unsigned version; /* of the version line, 0 before it */
 	bool seen[K_COUNT];
-	unsigned version;
 	char *err;
 	size_t errlen;
 };
