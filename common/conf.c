@@ -15,6 +15,7 @@
 #include "otp.h"
 #include "policy.h"
 #include "rc.h"
+#include "redis_topology.h"
 #include "safefile.h"
 #include "wipe.h"
 
@@ -29,7 +30,9 @@
 #define REDIS_DB_MAX 255U
 #define REDIS_TIMEOUT_MIN 10U
 #define REDIS_TIMEOUT_MAX 60000U
+#define REDIS_WAIT_REPLICAS_MAX 16U
 #define SHOWN_MAX 64 /* chars of a bad token quoted */
+#define CONF_MSG_MAX 512U
 
 /* OPT_GROUPS: a string checked by ft_policy_check_list; min 1 allows the
  * words all and none (require=), 0 allows "" (exempt=). */
@@ -134,6 +137,20 @@ static const struct opt options[] = {
 	false, "days a required user without enrolment is let in (0: none)"},
     {"grace_dir", OPT_PATH, F(grace_dir), 0, PX_NONE, 0, FT_GRACE_DIR_DEFAULT,
 	true, "root-owned directory of the grace first-seen records"},
+    {"redis_sentinels", OPT_STR, F(redis_sentinels), 0, 0, 0, "", false,
+	"Sentinels host:port,... asked for the primary (\"\": none)"},
+    {"redis_master_name", OPT_STR, F(redis_master_name), 0, 0, 0, "", false,
+	"name of the primary the Sentinels monitor"},
+    {"redis_sentinel_password_file", OPT_PATH, F(redis_sentinel_password_file),
+	0, PX_EMPTY, 0, "", false, "file holding the Sentinels' password"},
+    {"redis_wait_replicas", OPT_UINT, F(redis_wait_replicas), 0,
+	REDIS_WAIT_REPLICAS_MAX, 0, NULL, false,
+	"replicas that must acknowledge an accepted code (0: no WAIT)"},
+    {"redis_wait_timeout_ms", OPT_UINT, F(redis_wait_timeout_ms),
+	REDIS_TIMEOUT_MIN, REDIS_TIMEOUT_MAX, FT_REDIS_WAIT_TIMEOUT_MS_DEFAULT,
+	NULL, false, "how long WAIT waits for the replicas"},
+    {"redis_cluster", OPT_FLAG, F(redis_cluster), 0, 0, 0, NULL, false,
+	"redis_host:redis_port is a Redis Cluster node"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -292,6 +309,8 @@ ft_config_set(struct ft_config *c, const char *key, const char *value,
 	if (o->kind != OPT_FLAG && value == NULL)
 		return ft_seterr(
 		    err, errlen, FT_ERR_PARSE, "%s: missing value", o->name);
+	if (o->off == offsetof(struct ft_config, redis_host))
+		c->redis_host_given = true;
 	switch (o->kind) {
 	case OPT_FLAG: return set_flag(c, o, value, err, errlen);
 	case OPT_UINT: return set_uint(c, o, value, err, errlen);
@@ -446,6 +465,7 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
     char *err, size_t errlen)
 {
 	struct ft_file_policy pol;
+	char msg[CONF_MSG_MAX];
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -464,11 +484,8 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 	if (rc != FT_OK)
 		return rc;
 	rc = conf_parse(c, path, buf, len, err, errlen);
-	if (rc == FT_OK && ft_config_check(c, err, errlen) != FT_OK)
-		rc = ft_seterr(err, errlen, FT_ERR_PARSE,
-		    "%s: nullok and require= both given (nullok is "
-		    "require=none; keep one)",
-		    path);
+	if (rc == FT_OK && ft_config_check(c, msg, sizeof(msg)) != FT_OK)
+		rc = ft_seterr(err, errlen, FT_ERR_PARSE, "%s: %s", path, msg);
 	if (rc == FT_OK)
 		(void)snprintf(c->conf, sizeof(c->conf), "%s", path);
 	ft_wipe_free(buf, len);
@@ -501,6 +518,39 @@ ft_config_from_args(
 	return ft_config_check(c, err, errlen);
 }
 
+/* The Redis topology: one of a plain server, Sentinel or Cluster. */
+static int
+check_redis_topology(const struct ft_config *c, char *err, size_t errlen)
+{
+	struct ft_redis_addr addrs[FT_REDIS_ADDRS_MAX];
+	char msg[CONF_MSG_MAX];
+	bool sentinel = c->redis_sentinels[0] != '\0';
+	size_t n = 0;
+
+	if (ft_redis_prefix_check(c->redis_prefix, msg, sizeof(msg)) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_PARSE, "%s", msg);
+	if (sentinel != (c->redis_master_name[0] != '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_master_name go together");
+	if (sentinel &&
+	    ft_redis_addr_list(c->redis_sentinels, addrs, FT_REDIS_ADDRS_MAX,
+		&n, msg, sizeof(msg)) != FT_OK)
+		return ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "redis_sentinels: %s", msg);
+	if (sentinel && c->redis_host_given)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_host both given (the Sentinels "
+		    "name the primary; keep one)");
+	if (sentinel && c->redis_cluster)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_cluster exclude each other");
+	if (c->redis_cluster && c->redis_db != 0)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_cluster needs redis_db=0 (a Cluster has only "
+		    "database 0)");
+	return FT_OK;
+}
+
 int
 ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 {
@@ -508,7 +558,7 @@ ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "nullok and require= both given (nullok is require=none; "
 		    "keep one)");
-	return FT_OK;
+	return check_redis_topology(c, err, errlen);
 }
 
 /* Append n bytes to out; false on overflow. */
