@@ -49,6 +49,8 @@
 
 #include "conf.h"
 #include "rc.h"
+#include "redis_topology.h"
+#include "redis_topology_reply.h"
 #include "safefile.h"
 #include "state.h"
 #include "state_backend.h"
@@ -66,7 +68,10 @@
 #define MS_PER_S 1000L
 #define US_PER_MS 1000L
 #define NS_PER_MS 1000000L
-#define ARGV_MAX 13 /* EVALSHA sha nkeys, 4 keys, up to 6 args */
+#define ARGV_MAX 13	/* EVALSHA sha nkeys, 4 keys, up to 6 args */
+#define REDIRECTS_MAX 5 /* Cluster MOVED/ASK hops of one command */
+#define PIPE_MAX 3	/* ASKING, the command, WAIT */
+#define HANDSHAKE_MAX 3 /* AUTH, SELECT, ROLE */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
@@ -244,6 +249,10 @@ struct redis_impl {
 	char prefix[FT_CONF_STR_MAX];
 	char where[WHERE_MAX];
 	char sha[SCRIPT_COUNT][SHA1_HEX_LEN + 1];
+	/* The node we talk to now: redis_host, the primary a Sentinel
+	 * named, or where a Cluster redirect sent us. */
+	struct ft_redis_addr node;
+	struct ft_config conf; /* a copy: what reaching a node needs */
 };
 
 /* ---- SIGPIPE: a write to a closed socket must not kill the host process
@@ -311,9 +320,9 @@ ms_to_tv(long ms)
 
 /* Give the socket what is left of the budget; false if none is left. */
 static bool
-arm_timeout(struct redis_impl *r, const struct timespec *start)
+arm_timeout(struct redis_impl *r, const struct timespec *start, long budget_ms)
 {
-	long left = r->timeout_ms - elapsed_ms(start);
+	long left = budget_ms - elapsed_ms(start);
 
 	if (left <= 0)
 		return false;
@@ -349,6 +358,7 @@ reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
 struct exchange {
 	const char *what;
 	struct timespec start;
+	long budget_ms; /* redis_timeout_ms, plus WAIT's own timeout */
 };
 
 /* One command's arguments. */
@@ -383,7 +393,7 @@ read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
 	sigpipe_block(&g);
 	for (i = 0; i < n; i++) {
 		rep = NULL;
-		if (!arm_timeout(r, &x->start) ||
+		if (!arm_timeout(r, &x->start, x->budget_ms) ||
 		    redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
 			rc = io_error(r, x->what, err, errlen);
 			break;
@@ -400,40 +410,196 @@ read_replies(struct redis_impl *r, const struct exchange *x, redisReply **reps,
 	return rc;
 }
 
-/* Every argument is a NUL-terminated string: the lengths are computed
- * here, next to their only use. */
+/* Queue one command.  Every argument is a NUL-terminated string: the
+ * lengths are computed here, next to their only use. */
 static int
-command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
-    redisReply **rep, char *err, size_t errlen)
+append_cmd(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
+    char *err, size_t errlen)
 {
 	size_t lens[ARGV_MAX];
 	int i;
 
-	*rep = NULL;
-	if (r->broken)
-		return ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: connection lost earlier", r->where);
 	if (c->argc < 1 || c->argc > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
 	for (i = 0; i < c->argc; i++)
 		lens[i] = strlen(c->argv[i]);
 	if (redisAppendCommandArgv(r->ctx, c->argc, c->argv, lens) != REDIS_OK)
 		return io_error(r, x->what, err, errlen);
-	return read_replies(r, x, rep, 1, err, errlen);
+	return FT_OK;
+}
+
+/* Send cmds[0..n) in one write and read their n replies (caller frees). */
+static int
+pipeline(struct redis_impl *r, const struct exchange *x, const struct cmd *cmds,
+    size_t n, redisReply **reps, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		reps[i] = NULL;
+	if (r->broken || r->ctx == NULL)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: connection lost earlier", r->where);
+	for (i = 0; i < n; i++)
+		if ((rc = append_cmd(r, x, &cmds[i], err, errlen)) != FT_OK)
+			return rc;
+	return read_replies(r, x, reps, n, err, errlen);
+}
+
+static int
+command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
+    redisReply **rep, char *err, size_t errlen)
+{
+	return pipeline(r, x, c, 1, rep, err, errlen);
 }
 
 static int
 start_clock(struct redis_impl *r, struct exchange *x, char *err, size_t errlen)
 {
+	x->budget_ms = r->timeout_ms;
 	if (clock_gettime(CLOCK_MONOTONIC, &x->start) != 0)
 		return io_error(r, x->what, err, errlen);
 	return FT_OK;
 }
 
-/* Run a script.  *rep is the reply, never an error reply, on FT_OK. */
+static int follow_redirect(struct redis_impl *r,
+    const struct ft_redis_redirect *rd, char *err, size_t errlen);
+
+/* With redis_cluster, is rep a -MOVED or -ASK?  A malformed one is an
+ * error: we cannot tell where the user's keys are. */
+static int
+redirect_of(const struct redis_impl *r, const struct exchange *x,
+    const redisReply *rep, struct ft_redis_redirect *rd, char *err,
+    size_t errlen)
+{
+	char why[WHERE_MAX];
+
+	memset(rd, 0, sizeof(*rd));
+	if (!r->conf.redis_cluster)
+		return FT_OK;
+	if (ft_redis_reply_redirect(rep, rd, why, sizeof(why)) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: %s: %s", r->where, x->what, why);
+	return FT_OK;
+}
+
+/* What one call sends: ASKING (after an -ASK), the command, and WAIT
+ * (wait != NULL) right behind it. */
+struct call_pipe {
+	const struct cmd *c;
+	const struct cmd *wait;
+	bool ask;
+};
+
+/* One try of a call on the current node: *rep (and *wait_rep) set and rd
+ * says whether the node sent the command elsewhere. */
+static int
+call_once(struct redis_impl *r, struct exchange *x, const struct call_pipe *p,
+    redisReply **rep, redisReply **wait_rep, struct ft_redis_redirect *rd,
+    char *err, size_t errlen)
+{
+	static const char *asking_argv[] = {"ASKING"};
+	struct cmd cmds[PIPE_MAX];
+	redisReply *reps[PIPE_MAX];
+	size_t n = 0, first, i;
+	int rc;
+
+	if ((rc = start_clock(r, x, err, errlen)) != FT_OK)
+		return rc;
+	if (p->ask)
+		cmds[n++] = (struct cmd){.argc = 1, .argv = asking_argv};
+	first = n;
+	cmds[n++] = *p->c;
+	if (p->wait != NULL) {
+		cmds[n++] = *p->wait;
+		x->budget_ms += (long)r->conf.redis_wait_timeout_ms;
+	}
+	if ((rc = pipeline(r, x, cmds, n, reps, err, errlen)) != FT_OK)
+		return rc;
+	if (p->ask && reps[0]->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, "ASKING", reps[0], err, errlen);
+	if (rc == FT_OK)
+		rc = redirect_of(r, x, reps[first], rd, err, errlen);
+	if (rc == FT_OK && rd->kind == FT_REDIS_NO_REDIRECT) {
+		*rep = reps[first];
+		reps[first] = NULL;
+		if (p->wait != NULL) {
+			*wait_rep = reps[first + 1];
+			reps[first + 1] = NULL;
+		}
+	}
+	for (i = 0; i < n; i++)
+		freeReplyObject(reps[i]);
+	return rc;
+}
+
+/* One command where the Cluster wants it: with redis_cluster a -MOVED or
+ * -ASK answer sends it on to the node named, ASKING first for -ASK, at
+ * most REDIRECTS_MAX times; each node is reached and authenticated like
+ * the first.  wait_rep != NULL: WAIT is pipelined right behind the command
+ * and *wait_rep is its answer.  Each try has its own budget. */
+static int
+call(struct redis_impl *r, struct exchange *x, const struct cmd *c,
+    redisReply **rep, redisReply **wait_rep, char *err, size_t errlen)
+{
+	char nrep[NUM_BUFSZ], wms[NUM_BUFSZ];
+	const char *wait_argv[] = {"WAIT", nrep, wms};
+	const struct cmd wait = {
+	    .argc = (int)NELEM(wait_argv), .argv = wait_argv};
+	struct call_pipe p = {.c = c, .wait = wait_rep != NULL ? &wait : NULL};
+	struct ft_redis_redirect rd;
+	int hop, rc;
+
+	*rep = NULL;
+	if (wait_rep != NULL)
+		*wait_rep = NULL;
+	(void)snprintf(nrep, sizeof(nrep), "%u", r->conf.redis_wait_replicas);
+	(void)snprintf(wms, sizeof(wms), "%u", r->conf.redis_wait_timeout_ms);
+	for (hop = 0;; hop++) {
+		rc = call_once(r, x, &p, rep, wait_rep, &rd, err, errlen);
+		if (rc != FT_OK || rd.kind == FT_REDIS_NO_REDIRECT)
+			return rc;
+		if (hop >= REDIRECTS_MAX)
+			return ft_seterr(err, errlen, FT_ERR_BACKEND,
+			    "Redis %s: %s: more than %d cluster redirects",
+			    r->where, x->what, REDIRECTS_MAX);
+		p.ask = rd.kind == FT_REDIS_ASK;
+		if ((rc = follow_redirect(r, &rd, err, errlen)) != FT_OK)
+			return rc;
+	}
+}
+
+/* WAIT's answer against redis_wait_replicas: too few is FT_ERR_IO, not
+ * FT_ERR_BACKEND, so that no local fallback accepts a step the fleet
+ * could forget in a failover. */
+static int
+check_wait(const struct redis_impl *r, const redisReply *wrep, char *err,
+    size_t errlen)
+{
+	unsigned acked = 0;
+
+	if (wrep == NULL || ft_redis_wait_acked(wrep, &acked) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "Redis %s: WAIT: no usable answer: the accepted step may "
+		    "not survive a failover",
+		    r->where);
+	if (acked < r->conf.redis_wait_replicas)
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "Redis %s: WAIT: %u of %u replicas acknowledged within %u "
+		    "ms (redis_wait_replicas): denied, so that a failover "
+		    "cannot accept this code again",
+		    r->where, acked, r->conf.redis_wait_replicas,
+		    r->conf.redis_wait_timeout_ms);
+	return FT_OK;
+}
+
+/* Run a script.  *rep is the reply, never an error reply, on FT_OK.
+ * wrep != NULL: WAIT goes right behind it and *wrep is its answer (caller
+ * frees; check_wait judges it). */
 static int
 run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
-    char *err, size_t errlen)
+    redisReply **wrep, char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
 	struct exchange x = {.what = sc->what};
@@ -441,11 +607,10 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	char nk[NUM_BUFSZ];
 	int i, rc;
 
+	if (wrep != NULL)
+		*wrep = NULL;
 	if (3 + sc->nkeys + sc->nargs > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
-	/* One budget for EVALSHA and, if needed, EVAL. */
-	if ((rc = start_clock(r, &x, err, errlen)) != FT_OK)
-		return rc;
 	(void)snprintf(nk, sizeof(nk), "%d", sc->nkeys);
 	argv[c.argc++] = "EVALSHA";
 	argv[c.argc++] = r->sha[sc->id];
@@ -454,37 +619,44 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 		argv[c.argc++] = sc->keys[i];
 	for (i = 0; i < sc->nargs; i++)
 		argv[c.argc++] = sc->args[i];
-	rc = command(r, &x, &c, rep, err, errlen);
+	rc = call(r, &x, &c, rep, wrep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
+		if (wrep != NULL)
+			freeReplyObject(*wrep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = command(r, &x, &c, rep, err, errlen);
+		rc = call(r, &x, &c, rep, wrep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, sc->what, *rep, err, errlen);
 		freeReplyObject(*rep);
 		*rep = NULL;
+		if (wrep != NULL) {
+			freeReplyObject(*wrep);
+			*wrep = NULL;
+		}
 	}
 	return rc;
 }
 
 /* ---- keys and numbers ---- */
 
+/* PREFIX:{USER}:SUFFIX: one hash tag for all of a user's keys, so each
+ * script touches one Cluster slot (redis_topology.h). */
 static int
 make_keys(const struct redis_impl *r, const char *user,
     char keys[KEY_COUNT][KEY_MAX], char *err, size_t errlen)
 {
 	size_t i;
-	int n;
+	int rc;
 
 	for (i = 0; i < KEY_COUNT; i++) {
-		n = snprintf(keys[i], KEY_MAX, "%s:%s:%s", r->prefix, user,
-		    key_suffix[i]);
-		if (n < 0 || (size_t)n >= KEY_MAX)
-			return ft_seterr(err, errlen, FT_ERR_ARG,
-			    "Redis key for this user too long");
+		rc = ft_redis_user_key(r->prefix, user, key_suffix[i], keys[i],
+		    KEY_MAX, err, errlen);
+		if (rc != FT_OK)
+			return rc;
 	}
 	return FT_OK;
 }
@@ -540,7 +712,7 @@ r_begin(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	a[4] = a_margin;
 	sc.keys = k;
 	sc.args = a;
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, NULL, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (ft_redis_verdict(rep, FT_REDIS_BEGIN, &op->verdict, &op->state) !=
@@ -575,7 +747,8 @@ r_success(
 	    .nkeys = (int)NELEM(k),
 	    .args = a,
 	    .nargs = (int)NELEM(a)};
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *wrep = NULL;
+	bool wait = r->conf.redis_wait_replicas > 0;
 	int rc;
 
 	op->verdict = FT_STATE_REPLAY;
@@ -597,14 +770,19 @@ r_success(
 	a[3] = a_deny;
 	a[4] = a_int;
 	a[5] = a_margin;
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, wait ? &wrep : NULL, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (ft_redis_verdict(rep, FT_REDIS_SUCCESS, &op->verdict, &op->state) !=
 	    FT_OK)
 		rc = reply_error(r, sc.what, rep, err, errlen);
+	/* Only an accepted step must survive a failover; a replay changed
+	 * nothing that matters. */
+	if (rc == FT_OK && wait && op->verdict == FT_STATE_ACCEPTED)
+		rc = check_wait(r, wrep, err, errlen);
 	op->known = rc == FT_OK;
 	freeReplyObject(rep);
+	freeReplyObject(wrep);
 	return rc;
 }
 
@@ -627,14 +805,14 @@ r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	k[1] = keys[KEY_FAIL];
 	k[2] = keys[KEY_OK];
 	k[3] = keys[KEY_FUTURE];
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, NULL, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_ARRAY)
 		rc = reply_error(r, sc.what, rep, err, errlen);
 	else if (ft_redis_decode_get(rep, &op->state) != FT_OK)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: wrong data in %s:%s:*: not a flowtotp record",
+		    "Redis %s: wrong data in %s:{%s}:*: not a flowtotp record",
 		    r->where, r->prefix, op->user);
 	freeReplyObject(rep);
 	return rc;
@@ -652,13 +830,12 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 	redisReply *rep = NULL;
 	int rc;
 
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
-	    (rc = start_clock(r, &x, err, errlen)) != FT_OK)
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
 		return rc;
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
-	rc = command(r, &x, &c, &rep, err, errlen);
+	rc = call(r, &x, &c, &rep, NULL, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -700,7 +877,7 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	a[2] = a_ttl;
 	a[3] = a_period;
 	a[4] = a_margin;
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, NULL, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (ft_redis_unlock_reply(rep, &op->rewound) != FT_OK)
@@ -830,21 +1007,56 @@ read_password(
 	return FT_OK;
 }
 
-static int
-connect_ctx(struct redis_impl *r, const struct ft_config *c, struct exchange *x,
-    char *err, size_t errlen)
+/* Drop the current connection (to try another node). */
+static void
+drop_ctx(struct redis_impl *r)
 {
-	const struct timeval tv = ms_to_tv(r->timeout_ms);
+	if (r->ctx != NULL)
+		redisFree(r->ctx);
+	r->ctx = NULL;
+	r->broken = false;
+}
+
+/* Aim at a node: r->node and r->where.  A host starting with '/' is a
+ * unix socket (redis_host only). */
+static int
+set_node(struct redis_impl *r, const char *host, unsigned port, char *err,
+    size_t errlen)
+{
+	int n;
+
+	if (strlen(host) >= sizeof(r->node.host))
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "Redis host too long");
+	(void)snprintf(r->node.host, sizeof(r->node.host), "%s", host);
+	r->node.port = port;
+	if (host[0] == '/')
+		n = snprintf(r->where, sizeof(r->where), "%s", host);
+	else
+		n = snprintf(r->where, sizeof(r->where),
+		    strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host,
+		    port);
+	if (n < 0 || (size_t)n >= sizeof(r->where))
+		return ft_seterr(
+		    err, errlen, FT_ERR_ARG, "Redis host too long");
+	return FT_OK;
+}
+
+static int
+connect_ctx(struct redis_impl *r, struct exchange *x, char *err, size_t errlen)
+{
+	struct timeval tv;
 	int flags, rc;
 
 	x->what = "connect";
 	if ((rc = start_clock(r, x, err, errlen)) != FT_OK)
 		return rc;
-	if (c->redis_host[0] == '/')
-		r->ctx = redisConnectUnixWithTimeout(c->redis_host, tv);
+	tv = ms_to_tv(r->timeout_ms);
+	if (r->node.host[0] == '/')
+		r->ctx = redisConnectUnixWithTimeout(r->node.host, tv);
 	else
 		r->ctx = redisConnectWithTimeout(
-		    c->redis_host, (int)c->redis_port, tv);
+		    r->node.host, (int)r->node.port, tv);
 	if (r->ctx == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
 	if (r->ctx->err != 0)
@@ -856,57 +1068,170 @@ connect_ctx(struct redis_impl *r, const struct ft_config *c, struct exchange *x,
 	return FT_OK;
 }
 
-/* AUTH and SELECT in one round trip, within what is left of the connect
- * budget. */
+/* What a node is told, and asked, before anything else. */
+struct hello {
+	const char *passfile; /* AUTH from it ("": none) */
+	unsigned db;	      /* SELECT it (0: no SELECT) */
+	bool role;	      /* ROLE: it must be the primary */
+};
+
 static int
-handshake(struct redis_impl *r, const struct ft_config *c,
-    const struct exchange *x, char *err, size_t errlen)
+check_hello(const struct redis_impl *r, const char *what, const redisReply *rep,
+    char *err, size_t errlen)
 {
+	bool master = false;
+
+	if (strcmp(what, "ROLE") != 0)
+		return rep->type == REDIS_REPLY_STATUS
+		    ? FT_OK
+		    : reply_error(r, what, rep, err, errlen);
+	if (ft_redis_role_is_master(rep, &master) != FT_OK)
+		return reply_error(r, what, rep, err, errlen);
+	if (!master)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: ROLE: not the primary (a replica, or an old "
+		    "primary a failover demoted): not used",
+		    r->where);
+	return FT_OK;
+}
+
+/* AUTH, SELECT and ROLE in one round trip, within what is left of the
+ * connect budget. */
+static int
+handshake(struct redis_impl *r, const struct hello *h, const struct exchange *x,
+    char *err, size_t errlen)
+{
+	static const char *role_argv[] = {"ROLE"};
+	const char *auth_argv[2] = {"AUTH", NULL},
+		   *sel_argv[2] = {"SELECT", NULL};
+	struct cmd cmds[HANDSHAKE_MAX];
+	const char *what[HANDSHAKE_MAX];
+	redisReply *reps[HANDSHAKE_MAX];
 	struct exchange hx = *x;
-	redisReply *reps[2] = {NULL, NULL};
-	const char *what[2], *argv[2];
-	size_t lens[2], n = 0, i;
 	char db[NUM_BUFSZ];
 	char *pw = NULL;
-	size_t pwlen = 0;
+	size_t pwlen = 0, n = 0, i;
 	int rc = FT_OK;
 
-	if (c->redis_password_file[0] != '\0') {
-		rc = read_password(
-		    c->redis_password_file, &pw, &pwlen, err, errlen);
+	if (h->passfile[0] != '\0') {
+		rc = read_password(h->passfile, &pw, &pwlen, err, errlen);
 		if (rc != FT_OK)
 			return rc;
-		argv[0] = "AUTH";
-		lens[0] = strlen(argv[0]);
-		argv[1] = pw;
-		lens[1] = pwlen;
-		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
-			rc = io_error(r, "AUTH", err, errlen);
-		ft_wipe_free(pw, pwlen + 1);
-		if (rc != FT_OK)
-			return rc;
-		what[n++] = "AUTH";
+		auth_argv[1] = pw;
+		what[n] = "AUTH";
+		cmds[n++] = (struct cmd){.argc = 2, .argv = auth_argv};
 	}
-	if (c->redis_db != 0) {
-		(void)snprintf(db, sizeof(db), "%u", c->redis_db);
-		argv[0] = "SELECT";
-		lens[0] = strlen(argv[0]);
-		argv[1] = db;
-		lens[1] = strlen(db);
-		if (redisAppendCommandArgv(r->ctx, 2, argv, lens) != REDIS_OK)
-			return io_error(r, "SELECT", err, errlen);
-		what[n++] = "SELECT";
+	if (h->db != 0) {
+		(void)snprintf(db, sizeof(db), "%u", h->db);
+		sel_argv[1] = db;
+		what[n] = "SELECT";
+		cmds[n++] = (struct cmd){.argc = 2, .argv = sel_argv};
+	}
+	if (h->role) {
+		what[n] = "ROLE";
+		cmds[n++] = (struct cmd){.argc = 1, .argv = role_argv};
 	}
 	if (n == 0)
 		return FT_OK; /* the first operation finds any problem */
 	hx.what = what[0];
-	rc = read_replies(r, &hx, reps, n, err, errlen);
+	rc = pipeline(r, &hx, cmds, n, reps, err, errlen);
+	if (pw != NULL)
+		ft_wipe_free(pw, pwlen + 1);
 	for (i = 0; rc == FT_OK && i < n; i++)
-		if (reps[i]->type != REDIS_REPLY_STATUS)
-			rc = reply_error(r, what[i], reps[i], err, errlen);
+		rc = check_hello(r, what[i], reps[i], err, errlen);
 	for (i = 0; i < n; i++)
 		freeReplyObject(reps[i]);
 	return rc;
+}
+
+/* Reach a data node (redis_host, a Sentinel's primary, a Cluster node):
+ * redis_password_file and redis_db; role: ROLE must say primary. */
+static int
+node_connect(struct redis_impl *r, const char *host, unsigned port, bool role,
+    char *err, size_t errlen)
+{
+	const struct hello h = {.passfile = r->conf.redis_password_file,
+	    .db = r->conf.redis_db,
+	    .role = role};
+	struct exchange x;
+	int rc;
+
+	drop_ctx(r);
+	if ((rc = set_node(r, host, port, err, errlen)) != FT_OK ||
+	    (rc = connect_ctx(r, &x, err, errlen)) != FT_OK)
+		return rc;
+	return handshake(r, &h, &x, err, errlen);
+}
+
+static int
+follow_redirect(struct redis_impl *r, const struct ft_redis_redirect *rd,
+    char *err, size_t errlen)
+{
+	char host[FT_REDIS_HOST_MAX];
+
+	/* ":port": the node did not know its own endpoint; it is where we
+	 * already are. */
+	(void)snprintf(host, sizeof(host), "%s",
+	    rd->to.host[0] != '\0' ? rd->to.host : r->node.host);
+	return node_connect(r, host, rd->to.port, false, err, errlen);
+}
+
+/* Ask one Sentinel where redis_master_name's primary is. */
+static int
+ask_sentinel(struct redis_impl *r, const struct ft_redis_addr *s,
+    struct ft_redis_addr *primary, char *err, size_t errlen)
+{
+	const struct hello h = {
+	    .passfile = r->conf.redis_sentinel_password_file};
+	const char *argv[] = {
+	    "SENTINEL", "get-master-addr-by-name", r->conf.redis_master_name};
+	const struct cmd c = {.argc = (int)NELEM(argv), .argv = argv};
+	redisReply *rep = NULL;
+	struct exchange x;
+	int rc;
+
+	drop_ctx(r);
+	if ((rc = set_node(r, s->host, s->port, err, errlen)) != FT_OK ||
+	    (rc = connect_ctx(r, &x, err, errlen)) != FT_OK ||
+	    (rc = handshake(r, &h, &x, err, errlen)) != FT_OK)
+		return rc;
+	x.what = "SENTINEL get-master-addr-by-name";
+	if ((rc = command(r, &x, &c, &rep, err, errlen)) != FT_OK)
+		return rc;
+	rc = ft_redis_sentinel_addr(rep, primary);
+	if (rc == FT_ERR_NOENT)
+		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis Sentinel %s: does not know redis_master_name %s",
+		    r->where, r->conf.redis_master_name);
+	else if (rc != FT_OK)
+		rc = reply_error(r, x.what, rep, err, errlen);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* redis_sentinels, in order: the first that names a primary which ROLE
+ * confirms is the one.  Each Sentinel and each primary has its own
+ * redis_timeout_ms. */
+static int
+sentinel_connect(struct redis_impl *r, char *err, size_t errlen)
+{
+	struct ft_redis_addr s[FT_REDIS_ADDRS_MAX], primary;
+	size_t n = 0, i;
+	int rc;
+
+	rc = ft_redis_addr_list(
+	    r->conf.redis_sentinels, s, FT_REDIS_ADDRS_MAX, &n, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		rc = ask_sentinel(r, &s[i], &primary, err, errlen);
+		if (rc == FT_OK)
+			rc = node_connect(
+			    r, primary.host, primary.port, true, err, errlen);
+		if (rc == FT_OK || rc == FT_ERR_NOMEM)
+			return rc;
+	}
+	return rc; /* err: why the last one failed */
 }
 
 int
@@ -915,8 +1240,7 @@ ft_state_redis_open(const struct ft_config *c,
     size_t errlen)
 {
 	struct redis_impl *r;
-	struct exchange x;
-	int n, rc;
+	int rc;
 
 	if (c->redis_host[0] == '\0' || c->redis_prefix[0] == '\0')
 		return ft_seterr(err, errlen, FT_ERR_ARG,
@@ -924,20 +1248,17 @@ ft_state_redis_open(const struct ft_config *c,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
+	r->conf = *c;
 	r->timeout_ms = (long)c->redis_timeout_ms;
 	(void)snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix);
-	if (c->redis_host[0] == '/')
-		n = snprintf(r->where, sizeof(r->where), "%s", c->redis_host);
-	else
-		n = snprintf(r->where, sizeof(r->where), "%s:%u", c->redis_host,
-		    c->redis_port);
-	if (n < 0 || (size_t)n >= sizeof(r->where)) {
-		rc = ft_seterr(err, errlen, FT_ERR_ARG, "redis_host too long");
+	if ((rc = script_shas(r, err, errlen)) != FT_OK)
 		goto out;
-	}
-	if ((rc = script_shas(r, err, errlen)) != FT_OK ||
-	    (rc = connect_ctx(r, c, &x, err, errlen)) != FT_OK ||
-	    (rc = handshake(r, c, &x, err, errlen)) != FT_OK)
+	if (c->redis_sentinels[0] != '\0')
+		rc = sentinel_connect(r, err, errlen);
+	else
+		rc = node_connect(
+		    r, c->redis_host, c->redis_port, false, err, errlen);
+	if (rc != FT_OK)
 		goto out;
 	*ops = &redis_ops;
 	*implp = r;
