@@ -151,6 +151,22 @@ static const struct opt options[] = {
 	NULL, false, "how long WAIT waits for the replicas"},
     {"redis_cluster", OPT_FLAG, F(redis_cluster), 0, 0, 0, NULL, false,
 	"redis_host:redis_port is a Redis Cluster node"},
+    {"redis_socket", OPT_PATH, F(redis_socket), 0, PX_EMPTY, 0, "", false,
+	"Redis unix socket (instead of redis_host; owner checked)"},
+    {"redis_socket_owner", OPT_STR, F(redis_socket_owner), 0, 0, 0,
+	FT_REDIS_SOCKET_OWNER_DEFAULT, true,
+	"account (besides root) the Redis socket and server may run as"},
+    {"redis_tls", OPT_FLAG, F(redis_tls), 0, 0, 1, NULL, false,
+	"TLS to Redis over TCP (no: plain text, the server unauthenticated)"},
+    {"redis_tls_ca", OPT_PATH, F(redis_tls_ca), 0, PX_EMPTY, 0, "", false,
+	"CA certificates (PEM file) the Redis server's certificate must chain "
+	"to (\"\": the system's)"},
+    {"redis_tls_server_name", OPT_STR, F(redis_tls_server_name), 0, 0, 0, "",
+	false, "name the Redis certificate must carry (\"\": redis_host)"},
+    {"redis_tls_cert", OPT_PATH, F(redis_tls_cert), 0, PX_EMPTY, 0, "", false,
+	"client certificate (PEM) for Redis mutual TLS"},
+    {"redis_tls_key", OPT_PATH, F(redis_tls_key), 0, PX_EMPTY, 0, "", false,
+	"private key (PEM) of redis_tls_cert"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -465,7 +481,6 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
     char *err, size_t errlen)
 {
 	struct ft_file_policy pol;
-	char msg[CONF_MSG_MAX];
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -484,8 +499,12 @@ ft_config_load_file(struct ft_config *c, const char *path, bool missing_ok,
 	if (rc != FT_OK)
 		return rc;
 	rc = conf_parse(c, path, buf, len, err, errlen);
-	if (rc == FT_OK && ft_config_check(c, msg, sizeof(msg)) != FT_OK)
-		rc = ft_seterr(err, errlen, FT_ERR_PARSE, "%s: %s", path, msg);
+	/* Only the check a later pam.d argument cannot settle. */
+	if (rc == FT_OK && c->nullok && c->require_given)
+		rc = ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "%s: nullok and require= both given (nullok is "
+		    "require=none; keep one)",
+		    path);
 	if (rc == FT_OK)
 		(void)snprintf(c->conf, sizeof(c->conf), "%s", path);
 	ft_wipe_free(buf, len);
@@ -544,20 +563,46 @@ check_redis_topology(const struct ft_config *c, char *err, size_t errlen)
 	if (sentinel && c->redis_cluster)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_sentinels and redis_cluster exclude each other");
+	if ((sentinel || c->redis_cluster) && c->redis_socket[0] != '\0')
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_socket reaches one server: not with redis_sentinels "
+		    "or redis_cluster (their nodes are reached over TCP)");
 	if (c->redis_cluster && c->redis_db != 0)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_cluster needs redis_db=0 (a Cluster has only "
 		    "database 0)");
+}
+
+/* The Redis transport options that only work together. */
+static int
+check_redis(const struct ft_config *c, char *err, size_t errlen)
+{
+	if ((c->redis_tls_cert[0] == '\0') != (c->redis_tls_key[0] == '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_tls_cert and redis_tls_key go together (mutual TLS "
+		    "needs both)");
+	if (c->redis_host[0] == '/')
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_host: a unix socket goes in redis_socket=");
+	if (c->redis_socket[0] != '\0' &&
+	    (c->redis_tls_ca[0] != '\0' || c->redis_tls_cert[0] != '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_socket with redis_tls_ca or redis_tls_cert: Redis "
+		    "speaks TLS on TCP only (the socket is checked by owner)");
 	return FT_OK;
 }
 
 int
 ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 {
+	int rc;
+
 	if (c->nullok && c->require_given)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "nullok and require= both given (nullok is require=none; "
 		    "keep one)");
+	if ((rc = check_redis(c, err, errlen)) != FT_OK)
+		return rc;
 	return check_redis_topology(c, err, errlen);
 }
 

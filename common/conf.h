@@ -27,6 +27,7 @@
 #define FT_REDIS_TIMEOUT_MS_DEFAULT 500U
 #define FT_REDIS_PREFIX_DEFAULT "flowtotp"
 #define FT_REDIS_WAIT_TIMEOUT_MS_DEFAULT 200U
+#define FT_REDIS_SOCKET_OWNER_DEFAULT "redis"
 #define FT_REQUIRE_DEFAULT "all"
 #define FT_CONF_MAX_SIZE (64U * 1024U)
 #define FT_CONF_STR_MAX 256U
@@ -96,6 +97,18 @@ struct ft_config {
 	/* redis_host= was given (file or argv): with redis_sentinels it is a
 	 * configuration error.  Not an option of its own. */
 	bool redis_host_given;
+	/* Redis transport (redis_conn.h): redis_socket=  "" or a socket path
+	 * used instead of redis_host; redis_socket_owner=  the account besides
+	 * root it and its server may belong to; redis_tls=  TLS over TCP (the
+	 * default; no: plain text); the CA file, the name the certificate must
+	 * carry ("" = redis_host), a client certificate and its key */
+	char redis_socket[PATH_MAX];
+	char redis_socket_owner[FT_CONF_STR_MAX];
+	bool redis_tls;
+	char redis_tls_ca[PATH_MAX];
+	char redis_tls_server_name[FT_CONF_STR_MAX];
+	char redis_tls_cert[PATH_MAX];
+	char redis_tls_key[PATH_MAX];
 };
 
 void ft_config_defaults(struct ft_config *c);
