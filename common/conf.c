@@ -571,6 +571,7 @@ check_redis_topology(const struct ft_config *c, char *err, size_t errlen)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_cluster needs redis_db=0 (a Cluster has only "
 		    "database 0)");
+	return FT_OK;
 }
 
 /* The Redis transport options that only work together. */
