@@ -1191,8 +1191,12 @@ ask_sentinel(struct redis_impl *r, const struct ft_redis_addr *s,
 	int rc;
 
 	drop_ctx(r);
-	if ((rc = set_node(r, s->host, s->port, err, errlen)) != FT_OK ||
-	    (rc = connect_ctx(r, &x, err, errlen)) != FT_OK ||
+	if ((rc = set_node(r, s->host, s->port, err, errlen)) != FT_OK)
+		return rc;
+	/* Messages say which of the two kinds of server failed. */
+	(void)snprintf(r->where, sizeof(r->where), "Sentinel %s:%u", s->host,
+	    s->port);
+	if ((rc = connect_ctx(r, &x, err, errlen)) != FT_OK ||
 	    (rc = handshake(r, &h, &x, err, errlen)) != FT_OK)
 		return rc;
 	x.what = "SENTINEL get-master-addr-by-name";
@@ -1201,7 +1205,7 @@ ask_sentinel(struct redis_impl *r, const struct ft_redis_addr *s,
 	rc = ft_redis_sentinel_addr(rep, primary);
 	if (rc == FT_ERR_NOENT)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis Sentinel %s: does not know redis_master_name %s",
+		    "Redis %s: does not know redis_master_name %s",
 		    r->where, r->conf.redis_master_name);
 	else if (rc != FT_OK)
 		rc = reply_error(r, x.what, rep, err, errlen);
