@@ -53,7 +53,7 @@ good_host(const char *h, size_t n, bool bracketed)
 {
 	size_t i;
 
-	if (n >= FT_REDIS_HOST_MAX)
+	if (n == 0 || n >= FT_REDIS_HOST_MAX)
 		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
@@ -195,12 +195,13 @@ ft_redis_key_slot(const char *key, size_t len)
 	return crc16((const unsigned char *)key, len) % FT_REDIS_SLOTS;
 }
 
+/* Does s start with the word (then a blank, or the end)? */
 static bool
 starts(const char *s, size_t n, const char *word)
 {
 	size_t w = strlen(word);
 
-	return n >= w && memcmp(s, word, w) == 0;
+	return n >= w && memcmp(s, word, w) == 0 && (n == w || s[w] == ' ');
 }
 
 int
@@ -211,13 +212,17 @@ ft_redis_redirect_parse(const char *s, size_t n, struct ft_redis_redirect *out,
 	size_t left;
 
 	memset(out, 0, sizeof(*out));
-	if (starts(s, n, "MOVED "))
-		p = s + sizeof("MOVED ") - 1;
-	else if (starts(s, n, "ASK "))
-		p = s + sizeof("ASK ") - 1;
+	if (starts(s, n, "MOVED"))
+		p = s + sizeof("MOVED") - 1;
+	else if (starts(s, n, "ASK"))
+		p = s + sizeof("ASK") - 1;
 	else
 		return FT_OK;
 	left = n - (size_t)(p - s);
+	if (left == 0)
+		goto bad;
+	p++; /* the blank */
+	left--;
 	sp = memchr(p, ' ', left);
 	if (sp == NULL ||
 	    !parse_uint(p, (size_t)(sp - p), SLOT_DIGITS_MAX,
