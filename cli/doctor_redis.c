@@ -7,6 +7,7 @@
  * here can hold it. */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,12 +79,37 @@ report_failure(int rc, const char *err, struct doc_report *rep)
 		    "%s", err);
 }
 
+#define MODE_MAX 512U
+
+/* Which of the three set-ups (pam_flowtotp(8), High availability), and
+ * whether accepted steps wait for replicas. */
+static void
+describe_mode(const struct ft_config *c, char *out, size_t outlen)
+{
+	int n;
+
+	if (c->redis_sentinels[0] != '\0')
+		n = snprintf(out, outlen,
+		    "the primary of Sentinel name %s (Sentinels %s)",
+		    c->redis_master_name, c->redis_sentinels);
+	else
+		n = snprintf(out, outlen, "%s %s:%u (database %u)",
+		    c->redis_cluster ? "Cluster through node" : "Redis",
+		    c->redis_host, c->redis_port, c->redis_db);
+	if (n < 0 || (size_t)n >= outlen)
+		return;
+	if (c->redis_wait_replicas > 0)
+		(void)snprintf(out + n, outlen - (size_t)n,
+		    ", each accepted step WAITs for %u replica(s)",
+		    c->redis_wait_replicas);
+}
+
 static bool
 check_reach(const struct ft_config *c, struct doc_report *rep)
 {
 	const struct doc_where w = {NULL, 0};
 	struct ft_state *st = NULL;
-	char err[CLI_ERRLEN];
+	char err[CLI_ERRLEN], mode[MODE_MAX];
 	int rc;
 
 	err[0] = '\0';
@@ -93,8 +119,8 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 		return false;
 	}
 	ft_state_close(st);
-	doc_add(rep, &k_reachable, &w, "Redis %s:%u (database %u): connected%s",
-	    c->redis_host, c->redis_port, c->redis_db,
+	describe_mode(c, mode, sizeof(mode));
+	doc_add(rep, &k_reachable, &w, "%s: connected%s", mode,
 	    c->redis_password_file[0] != '\0' ? ", authenticated" : "");
 	return true;
 }

@@ -19,6 +19,20 @@
 #define BITS_PER_BYTE 8U
 #define SHOWN_MAX 64 /* characters of a bad entry quoted */
 
+/* How much of a bad entry a message quotes: at most SHOWN_MAX characters,
+ * and nothing from the first control character on (it could start a
+ * forged log line). */
+static int
+shown(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < (size_t)SHOWN_MAX; i++)
+		if ((unsigned char)s[i] < 0x20U || (unsigned char)s[i] == 0x7fU)
+			break;
+	return (int)i;
+}
+
 static bool
 is_blank(char c)
 {
@@ -95,7 +109,7 @@ ft_redis_addr_parse(const char *s, size_t n, struct ft_redis_addr *out,
 bad:
 	memset(out, 0, sizeof(*out));
 	return ft_seterr(err, errlen, FT_ERR_PARSE, "\"%.*s\" is not host:port",
-	    (int)(n < SHOWN_MAX ? n : SHOWN_MAX), s);
+	    shown(s, n), s);
 }
 
 int
@@ -243,6 +257,5 @@ ft_redis_redirect_parse(const char *s, size_t n, struct ft_redis_redirect *out,
 bad:
 	memset(out, 0, sizeof(*out));
 	return ft_seterr(err, errlen, FT_ERR_PARSE,
-	    "malformed cluster redirect \"%.*s\"",
-	    (int)(n < SHOWN_MAX ? n : SHOWN_MAX), s);
+	    "malformed cluster redirect \"%.*s\"", shown(s, n), s);
 }

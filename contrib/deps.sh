@@ -7,7 +7,7 @@ BUILD="build-essential autoconf automake libtool pkg-config \
 libpam0g-dev libssl-dev libqrencode-dev libgdbm-dev libhiredis-dev"
 RUN="pamtester oathtool"
 TEST="zbar-tools imagemagick libpam-wrapper libpamtest0-dev libnss-wrapper \
-python3 python3-pexpect redis-server openssh-server openssh-client sudo \
+python3 python3-pexpect redis-server redis-sentinel openssh-server openssh-client sudo \
 valgrind clang libclang-rt-14-dev cppcheck expect procps util-linux"
 BENCH="libpam-google-authenticator libpam-oath"
 
