@@ -154,23 +154,21 @@ ft_redis_prefix_check(const char *prefix, char *err, size_t errlen)
 
 int
 ft_redis_user_key(const char *prefix, const char *user, const char *suffix,
-    char *out, size_t outlen, char *err, size_t errlen)
+    char *out, size_t outlen)
 {
-	int rc, n;
+	int n;
 
-	if (outlen > 0)
-		out[0] = '\0';
-	if ((rc = ft_redis_prefix_check(prefix, err, errlen)) != FT_OK)
-		return rc;
+	if (outlen == 0)
+		return FT_ERR_TOOBIG;
+	out[0] = '\0';
+	if (ft_redis_prefix_check(prefix, NULL, 0) != FT_OK)
+		return FT_ERR_PARSE;
 	if (user[0] == '\0' || strchr(user, '}') != NULL)
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "user name cannot be a Redis hash tag (empty, or holds })");
+		return FT_ERR_ARG;
 	n = snprintf(out, outlen, "%s:{%s}:%s", prefix, user, suffix);
 	if (n < 0 || (size_t)n >= outlen) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "Redis key for this user too long");
+		out[0] = '\0';
+		return FT_ERR_TOOBIG;
 	}
 	return FT_OK;
 }

@@ -35,12 +35,13 @@ int ft_redis_prefix_check(const char *prefix, char *err, size_t errlen);
 
 /* The name of one of user's keys: "PREFIX:{USER}:SUFFIX".  Every key of a
  * user carries the same hash tag {USER}, so all of them live in one
- * cluster slot and one script may touch them all.  Every Redis key of a
- * user must be named here.  FT_ERR_ARG when the name does not fit or the
- * user name holds '}' (it would end the tag early); FT_ERR_PARSE for a bad
- * prefix. */
+ * cluster slot and one script may touch them all: every Redis key of a
+ * user must be named here.  FT_OK; FT_ERR_PARSE for a prefix
+ * ft_redis_prefix_check refuses; FT_ERR_ARG when the user name is empty
+ * or holds '}' (it would end the tag early); FT_ERR_TOOBIG when the name
+ * does not fit (out is "" on every error). */
 int ft_redis_user_key(const char *prefix, const char *user, const char *suffix,
-    char *out, size_t outlen, char *err, size_t errlen);
+    char *out, size_t outlen);
 
 /* The cluster hash slot of a key (CRC16 of its hash tag, or of the whole
  * key when it has none), as CLUSTER KEYSLOT answers. */

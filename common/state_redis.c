@@ -428,30 +428,39 @@ append_cmd(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
 	return FT_OK;
 }
 
-/* Send cmds[0..n) in one write and read their n replies (caller frees). */
+/* Commands sent in one write, and room for their replies. */
+struct batch {
+	const struct cmd *cmds;
+	size_t n;
+	redisReply **reps;
+};
+
+/* Send b's commands and read their replies (caller frees). */
 static int
-pipeline(struct redis_impl *r, const struct exchange *x, const struct cmd *cmds,
-    size_t n, redisReply **reps, char *err, size_t errlen)
+pipeline(struct redis_impl *r, const struct exchange *x, const struct batch *b,
+    char *err, size_t errlen)
 {
 	size_t i;
 	int rc;
 
-	for (i = 0; i < n; i++)
-		reps[i] = NULL;
+	for (i = 0; i < b->n; i++)
+		b->reps[i] = NULL;
 	if (r->broken || r->ctx == NULL)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis %s: connection lost earlier", r->where);
-	for (i = 0; i < n; i++)
-		if ((rc = append_cmd(r, x, &cmds[i], err, errlen)) != FT_OK)
+	for (i = 0; i < b->n; i++)
+		if ((rc = append_cmd(r, x, &b->cmds[i], err, errlen)) != FT_OK)
 			return rc;
-	return read_replies(r, x, reps, n, err, errlen);
+	return read_replies(r, x, b->reps, b->n, err, errlen);
 }
 
 static int
 command(struct redis_impl *r, const struct exchange *x, const struct cmd *c,
     redisReply **rep, char *err, size_t errlen)
 {
-	return pipeline(r, x, c, 1, rep, err, errlen);
+	const struct batch b = {.cmds = c, .n = 1, .reps = rep};
+
+	return pipeline(r, x, &b, err, errlen);
 }
 
 static int
@@ -485,51 +494,65 @@ redirect_of(const struct redis_impl *r, const struct exchange *x,
 }
 
 /* What one call sends: ASKING (after an -ASK), the command, and WAIT
- * (wait != NULL) right behind it. */
+ * (wait) right behind it. */
 struct call_pipe {
 	const struct cmd *c;
-	const struct cmd *wait;
+	bool wait;
 	bool ask;
 };
 
-/* One try of a call on the current node: *rep (and *wait_rep) set and rd
- * says whether the node sent the command elsewhere. */
+/* What it got: the command's reply and WAIT's (caller frees), or where the
+ * node sent the command instead. */
+struct call_out {
+	redisReply *rep;
+	redisReply *wait;
+	struct ft_redis_redirect rd;
+};
+
+/* One try of a call on the current node. */
 static int
 call_once(struct redis_impl *r, struct exchange *x, const struct call_pipe *p,
-    redisReply **rep, redisReply **wait_rep, struct ft_redis_redirect *rd,
-    char *err, size_t errlen)
+    struct call_out *o, char *err, size_t errlen)
 {
 	static const char *asking_argv[] = {"ASKING"};
+	char nrep[NUM_BUFSZ], wms[NUM_BUFSZ];
+	const char *wait_argv[] = {"WAIT", nrep, wms};
 	struct cmd cmds[PIPE_MAX];
 	redisReply *reps[PIPE_MAX];
-	size_t n = 0, first, i;
+	struct batch b = {.cmds = cmds, .n = 0, .reps = reps};
+	size_t first, i;
 	int rc;
 
 	if ((rc = start_clock(r, x, err, errlen)) != FT_OK)
 		return rc;
 	if (p->ask)
-		cmds[n++] = (struct cmd){.argc = 1, .argv = asking_argv};
-	first = n;
-	cmds[n++] = *p->c;
-	if (p->wait != NULL) {
-		cmds[n++] = *p->wait;
+		cmds[b.n++] = (struct cmd){.argc = 1, .argv = asking_argv};
+	first = b.n;
+	cmds[b.n++] = *p->c;
+	if (p->wait) {
+		(void)snprintf(
+		    nrep, sizeof(nrep), "%u", r->conf.redis_wait_replicas);
+		(void)snprintf(
+		    wms, sizeof(wms), "%u", r->conf.redis_wait_timeout_ms);
+		cmds[b.n++] = (struct cmd){
+		    .argc = (int)NELEM(wait_argv), .argv = wait_argv};
 		x->budget_ms += (long)r->conf.redis_wait_timeout_ms;
 	}
-	if ((rc = pipeline(r, x, cmds, n, reps, err, errlen)) != FT_OK)
+	if ((rc = pipeline(r, x, &b, err, errlen)) != FT_OK)
 		return rc;
 	if (p->ask && reps[0]->type == REDIS_REPLY_ERROR)
 		rc = reply_error(r, "ASKING", reps[0], err, errlen);
 	if (rc == FT_OK)
-		rc = redirect_of(r, x, reps[first], rd, err, errlen);
-	if (rc == FT_OK && rd->kind == FT_REDIS_NO_REDIRECT) {
-		*rep = reps[first];
+		rc = redirect_of(r, x, reps[first], &o->rd, err, errlen);
+	if (rc == FT_OK && o->rd.kind == FT_REDIS_NO_REDIRECT) {
+		o->rep = reps[first];
 		reps[first] = NULL;
-		if (p->wait != NULL) {
-			*wait_rep = reps[first + 1];
+		if (p->wait) {
+			o->wait = reps[first + 1];
 			reps[first + 1] = NULL;
 		}
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < b.n; i++)
 		freeReplyObject(reps[i]);
 	return rc;
 }
@@ -537,35 +560,26 @@ call_once(struct redis_impl *r, struct exchange *x, const struct call_pipe *p,
 /* One command where the Cluster wants it: with redis_cluster a -MOVED or
  * -ASK answer sends it on to the node named, ASKING first for -ASK, at
  * most REDIRECTS_MAX times; each node is reached and authenticated like
- * the first.  wait_rep != NULL: WAIT is pipelined right behind the command
- * and *wait_rep is its answer.  Each try has its own budget. */
+ * the first.  With p->wait, WAIT is pipelined right behind the command.
+ * Each try has its own budget. */
 static int
-call(struct redis_impl *r, struct exchange *x, const struct cmd *c,
-    redisReply **rep, redisReply **wait_rep, char *err, size_t errlen)
+call(struct redis_impl *r, struct exchange *x, const struct call_pipe *p,
+    struct call_out *o, char *err, size_t errlen)
 {
-	char nrep[NUM_BUFSZ], wms[NUM_BUFSZ];
-	const char *wait_argv[] = {"WAIT", nrep, wms};
-	const struct cmd wait = {
-	    .argc = (int)NELEM(wait_argv), .argv = wait_argv};
-	struct call_pipe p = {.c = c, .wait = wait_rep != NULL ? &wait : NULL};
-	struct ft_redis_redirect rd;
+	struct call_pipe hop_p = *p;
 	int hop, rc;
 
-	*rep = NULL;
-	if (wait_rep != NULL)
-		*wait_rep = NULL;
-	(void)snprintf(nrep, sizeof(nrep), "%u", r->conf.redis_wait_replicas);
-	(void)snprintf(wms, sizeof(wms), "%u", r->conf.redis_wait_timeout_ms);
+	memset(o, 0, sizeof(*o));
 	for (hop = 0;; hop++) {
-		rc = call_once(r, x, &p, rep, wait_rep, &rd, err, errlen);
-		if (rc != FT_OK || rd.kind == FT_REDIS_NO_REDIRECT)
+		rc = call_once(r, x, &hop_p, o, err, errlen);
+		if (rc != FT_OK || o->rd.kind == FT_REDIS_NO_REDIRECT)
 			return rc;
 		if (hop >= REDIRECTS_MAX)
 			return ft_seterr(err, errlen, FT_ERR_BACKEND,
 			    "Redis %s: %s: more than %d cluster redirects",
 			    r->where, x->what, REDIRECTS_MAX);
-		p.ask = rd.kind == FT_REDIS_ASK;
-		if ((rc = follow_redirect(r, &rd, err, errlen)) != FT_OK)
+		hop_p.ask = o->rd.kind == FT_REDIS_ASK;
+		if ((rc = follow_redirect(r, &o->rd, err, errlen)) != FT_OK)
 			return rc;
 	}
 }
@@ -604,9 +618,12 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	const char *argv[ARGV_MAX];
 	struct exchange x = {.what = sc->what};
 	struct cmd c = {.argc = 0, .argv = argv};
+	const struct call_pipe p = {.c = &c, .wait = wrep != NULL};
+	struct call_out o;
 	char nk[NUM_BUFSZ];
 	int i, rc;
 
+	*rep = NULL;
 	if (wrep != NULL)
 		*wrep = NULL;
 	if (3 + sc->nkeys + sc->nargs > ARGV_MAX)
@@ -619,26 +636,26 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 		argv[c.argc++] = sc->keys[i];
 	for (i = 0; i < sc->nargs; i++)
 		argv[c.argc++] = sc->args[i];
-	rc = call(r, &x, &c, rep, wrep, err, errlen);
-	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
+	rc = call(r, &x, &p, &o, err, errlen);
+	if (rc == FT_OK && ft_redis_is_noscript(o.rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
-		freeReplyObject(*rep);
-		if (wrep != NULL)
-			freeReplyObject(*wrep);
+		freeReplyObject(o.rep);
+		freeReplyObject(o.wait);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = call(r, &x, &c, rep, wrep, err, errlen);
+		rc = call(r, &x, &p, &o, err, errlen);
 	}
-	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
-		rc = reply_error(r, sc->what, *rep, err, errlen);
-		freeReplyObject(*rep);
-		*rep = NULL;
-		if (wrep != NULL) {
-			freeReplyObject(*wrep);
-			*wrep = NULL;
-		}
+	if (rc == FT_OK && o.rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, sc->what, o.rep, err, errlen);
+		freeReplyObject(o.rep);
+		freeReplyObject(o.wait);
 	}
-	return rc;
+	if (rc != FT_OK)
+		return rc;
+	*rep = o.rep;
+	if (wrep != NULL)
+		*wrep = o.wait;
+	return FT_OK;
 }
 
 /* ---- keys and numbers ---- */
@@ -653,10 +670,16 @@ make_keys(const struct redis_impl *r, const char *user,
 	int rc;
 
 	for (i = 0; i < KEY_COUNT; i++) {
-		rc = ft_redis_user_key(r->prefix, user, key_suffix[i], keys[i],
-		    KEY_MAX, err, errlen);
+		rc = ft_redis_user_key(
+		    r->prefix, user, key_suffix[i], keys[i], KEY_MAX);
+		if (rc == FT_ERR_ARG)
+			return ft_seterr(err, errlen, rc,
+			    "user name cannot be a Redis hash tag (it holds "
+			    "})");
 		if (rc != FT_OK)
-			return rc;
+			return ft_seterr(err, errlen, FT_ERR_ARG,
+			    "Redis key for this user too long, or redis_prefix "
+			    "holds a brace");
 	}
 	return FT_OK;
 }
@@ -827,6 +850,8 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 	size_t i;
 	struct exchange x = {.what = "forget"};
 	struct cmd c = {.argc = (int)(1 + KEY_COUNT), .argv = argv};
+	const struct call_pipe p = {.c = &c};
+	struct call_out o;
 	redisReply *rep = NULL;
 	int rc;
 
@@ -835,7 +860,8 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
-	rc = call(r, &x, &c, &rep, NULL, err, errlen);
+	rc = call(r, &x, &p, &o, err, errlen);
+	rep = o.rep;
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -1107,6 +1133,7 @@ handshake(struct redis_impl *r, const struct hello *h, const struct exchange *x,
 	struct cmd cmds[HANDSHAKE_MAX];
 	const char *what[HANDSHAKE_MAX];
 	redisReply *reps[HANDSHAKE_MAX];
+	struct batch b = {.cmds = cmds, .reps = reps};
 	struct exchange hx = *x;
 	char db[NUM_BUFSZ];
 	char *pw = NULL;
@@ -1134,7 +1161,8 @@ handshake(struct redis_impl *r, const struct hello *h, const struct exchange *x,
 	if (n == 0)
 		return FT_OK; /* the first operation finds any problem */
 	hx.what = what[0];
-	rc = pipeline(r, &hx, cmds, n, reps, err, errlen);
+	b.n = n;
+	rc = pipeline(r, &hx, &b, err, errlen);
 	if (pw != NULL)
 		ft_wipe_free(pw, pwlen + 1);
 	for (i = 0; rc == FT_OK && i < n; i++)
@@ -1194,8 +1222,8 @@ ask_sentinel(struct redis_impl *r, const struct ft_redis_addr *s,
 	if ((rc = set_node(r, s->host, s->port, err, errlen)) != FT_OK)
 		return rc;
 	/* Messages say which of the two kinds of server failed. */
-	(void)snprintf(r->where, sizeof(r->where), "Sentinel %s:%u", s->host,
-	    s->port);
+	(void)snprintf(
+	    r->where, sizeof(r->where), "Sentinel %s:%u", s->host, s->port);
 	if ((rc = connect_ctx(r, &x, err, errlen)) != FT_OK ||
 	    (rc = handshake(r, &h, &x, err, errlen)) != FT_OK)
 		return rc;
@@ -1205,8 +1233,8 @@ ask_sentinel(struct redis_impl *r, const struct ft_redis_addr *s,
 	rc = ft_redis_sentinel_addr(rep, primary);
 	if (rc == FT_ERR_NOENT)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: does not know redis_master_name %s",
-		    r->where, r->conf.redis_master_name);
+		    "Redis %s: does not know redis_master_name %s", r->where,
+		    r->conf.redis_master_name);
 	else if (rc != FT_OK)
 		rc = reply_error(r, x.what, rep, err, errlen);
 	freeReplyObject(rep);
