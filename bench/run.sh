@@ -249,7 +249,7 @@ if [ "$FT_OK" = 1 ] && command -v redis-server >/dev/null; then
 	    --pidfile "$W/redis.pid" --logfile "$W/redis.log" >/dev/null
 	for _ in $(seq 50); do [ -s "$W/redis.pid" ] && break; sleep 0.1; done
 	REDIS_PID=$(cat "$W/redis.pid" 2>/dev/null || true)
-	service ftr "$FTMOD secret=$U/ft/%u cache=redis redis_host=127.0.0.1 redis_port=$RPORT redis_password_file=$W/redis.pw $FTARGS"
+	service ftr "$FTMOD secret=$U/ft/%u cache=redis redis_host=127.0.0.1 redis_port=$RPORT redis_tls=no redis_password_file=$W/redis.pw $FTARGS"
 	if probe ftr "$U" $((PROBE - 1)); then
 		MODULES="permit ft ftr ga oath"
 	else

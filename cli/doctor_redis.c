@@ -26,9 +26,12 @@ static const struct doc_kind k_unsupported = {"redis-unsupported", DOC_INFO,
     "refuses cache=redis, and this doctor cannot check the server"};
 #else
 static const struct doc_kind k_reachable = {"redis-reachable", DOC_INFO, ""};
+static const struct doc_kind k_topology = {"redis-topology", DOC_INFO, ""};
 static const struct doc_kind k_unreachable = {"redis-unreachable", DOC_ERROR,
-    "start the Redis server, or correct redis_host/redis_port/redis_timeout_ms:"
-    " until the module reaches it every login that needs the cache is denied "
+    "start the Redis server, or correct redis_host/redis_port/redis_socket/"
+    "redis_tls_ca/redis_tls_server_name/redis_timeout_ms (the message says "
+    "which check failed): until the module reaches it every login that needs "
+    "the cache is denied "
     "(or, with redis_fallback=local, decided by this host alone)"};
 static const struct doc_kind k_auth = {"redis-auth", DOC_ERROR,
     "make redis_password_file hold the server's password (one line, owned by "
@@ -39,6 +42,11 @@ static const struct doc_kind k_eviction = {"redis-eviction", DOC_WARN,
     "SET): volatile-* and allkeys-* policies may drop replay and lockout "
     "records under memory pressure, so a used code would work again and a "
     "locked user be unlocked"};
+static const struct doc_kind k_plaintext = {"redis-plaintext", DOC_WARN,
+    "set redis_tls=yes (the default) with redis_tls_ca and the server's "
+    "tls-port, or use redis_socket: over plain TCP the password goes out "
+    "in clear text to whoever answers on the port, and whoever answers "
+    "decides logins (a wrong or replayed code can be made to pass)"};
 static const struct doc_kind k_unknown = {"redis-config-unknown", DOC_INFO,
     "CONFIG is renamed or denied to this user: check by hand that "
     "maxmemory-policy is noeviction"};
@@ -81,27 +89,32 @@ report_failure(int rc, const char *err, struct doc_report *rep)
 
 #define MODE_MAX 512U
 
-/* Which of the three set-ups (pam_flowtotp(8), High availability), and
- * whether accepted steps wait for replicas. */
-static void
+/* The high-availability set-up (pam_flowtotp(8), High availability);
+ * false for a single server without WAIT. */
+static bool
 describe_mode(const struct ft_config *c, char *out, size_t outlen)
 {
-	int n;
+	int n = 0;
 
+	out[0] = '\0';
 	if (c->redis_sentinels[0] != '\0')
 		n = snprintf(out, outlen,
-		    "the primary of Sentinel name %s (Sentinels %s)",
+		    "Sentinel: the primary of %s, asked of %s (ROLE checked)",
 		    c->redis_master_name, c->redis_sentinels);
-	else
-		n = snprintf(out, outlen, "%s %s:%u (database %u)",
-		    c->redis_cluster ? "Cluster through node" : "Redis",
-		    c->redis_host, c->redis_port, c->redis_db);
+	else if (c->redis_cluster)
+		n = snprintf(out, outlen,
+		    "Cluster: %s:%u is the first node asked; MOVED and ASK "
+		    "followed",
+		    c->redis_host, c->redis_port);
 	if (n < 0 || (size_t)n >= outlen)
-		return;
+		return out[0] != '\0';
 	if (c->redis_wait_replicas > 0)
 		(void)snprintf(out + n, outlen - (size_t)n,
-		    ", each accepted step WAITs for %u replica(s)",
-		    c->redis_wait_replicas);
+		    "%severy accepted step waits for %u replica(s) (WAIT, %u "
+		    "ms)",
+		    n > 0 ? "; " : "", c->redis_wait_replicas,
+		    c->redis_wait_timeout_ms);
+	return out[0] != '\0';
 }
 
 static bool
@@ -119,10 +132,31 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 		return false;
 	}
 	ft_state_close(st);
-	describe_mode(c, mode, sizeof(mode));
-	doc_add(rep, &k_reachable, &w, "%s: connected%s", mode,
-	    c->redis_password_file[0] != '\0' ? ", authenticated" : "");
+	if (c->redis_socket[0] != '\0')
+		doc_add(rep, &k_reachable, &w,
+		    "Redis %s (database %u): connected, socket owner checked",
+		    c->redis_socket, c->redis_db);
+	else
+		doc_add(rep, &k_reachable, &w,
+		    "Redis %s:%u (database %u): connected%s", c->redis_host,
+		    c->redis_port, c->redis_db,
+		    c->redis_tls ? " over TLS, certificate verified" : "");
+	if (describe_mode(c, mode, sizeof(mode)))
+		doc_add(rep, &k_topology, &w, "%s", mode);
 	return true;
+}
+
+/* redis_tls=no over TCP: allowed because the admin asked, never quiet. */
+static void
+check_plaintext(const struct ft_config *c, struct doc_report *rep)
+{
+	const struct doc_where w = {NULL, 0};
+
+	if (c->redis_socket[0] == '\0' && !c->redis_tls)
+		doc_add(rep, &k_plaintext, &w,
+		    "redis_tls=no: Redis %s:%u is reached in plain text, the "
+		    "server unauthenticated",
+		    c->redis_host, c->redis_port);
 }
 
 /* One setting; false (reported) when it cannot be read. */
@@ -182,6 +216,7 @@ doc_check_redis(const struct ft_config *cfg, struct doc_report *rep)
 	}
 	*c = *cfg;
 	c->redis_fallback = FT_REDIS_FALLBACK_DENY;
+	check_plaintext(c, rep);
 	if (check_reach(c, rep))
 		check_settings(c, rep);
 	free(c);

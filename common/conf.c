@@ -567,6 +567,11 @@ check_redis_topology(const struct ft_config *c, char *err, size_t errlen)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_socket reaches one server: not with redis_sentinels "
 		    "or redis_cluster (their nodes are reached over TCP)");
+	if (c->redis_wait_replicas > 0 &&
+	    c->redis_wait_timeout_ms >= c->redis_timeout_ms)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_wait_timeout_ms must be less than redis_timeout_ms "
+		    "(WAIT is part of one exchange)");
 	if (c->redis_cluster && c->redis_db != 0)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_cluster needs redis_db=0 (a Cluster has only "

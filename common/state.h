@@ -118,8 +118,9 @@ bool ft_state_ran_ahead(uint64_t last_step, uint64_t now_step, unsigned window);
  * (check not called), FT_STATE_ACCEPTED or FT_STATE_REPLAY (matched,
  * l->step set), or FT_STATE_PROCEED (no match; the failure stays counted, a
  * backup code may still follow through ft_state_record_success).  The
- * gdbm cache does it in one locked session, one write; Redis as three
- * calls (each atomic on the server, the attempt counted first). */
+ * gdbm cache does it in one locked session, one write; Redis checks the
+ * code first (locally; its answer counts only if the server says the
+ * attempt may proceed) and then makes one atomic script call. */
 int ft_state_attempt(
     struct ft_state *st, struct ft_state_login *l, char *err, size_t errlen);
 

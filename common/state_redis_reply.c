@@ -155,11 +155,13 @@ int
 ft_redis_verdict(const redisReply *rep, enum ft_redis_answer which,
     enum ft_state_verdict *v, struct ft_user_state *rec)
 {
-	const bool begin = which == FT_REDIS_BEGIN;
+	bool begin = which == FT_REDIS_BEGIN;
 	enum ft_state_verdict got;
 	const redisReply *w;
 
 	memset(rec, 0, sizeof(*rec));
+	if (which == FT_REDIS_ATTEMPT)
+		begin = is_array(rep, BEGIN_FIELDS);
 	if (!is_array(rep, begin ? BEGIN_FIELDS : SUCCESS_FIELDS))
 		return FT_ERR_BACKEND;
 	w = rep->element[GF_VERDICT];

@@ -17,6 +17,7 @@
 enum ft_redis_answer {
 	FT_REDIS_BEGIN,	  /* "proceed" or "locked" */
 	FT_REDIS_SUCCESS, /* "accepted" or "replay" */
+	FT_REDIS_ATTEMPT, /* either: a begin answer, or a success one */
 };
 
 /* One line for err: the server's error text (first line only) or the
@@ -28,8 +29,9 @@ int ft_redis_reply_error(const char *where, const char *what,
 bool ft_redis_is_noscript(const redisReply *rep);
 
 /* A begin or success script's reply: [verdict, n, first, until] and, for
- * success, the last step ("" = absent).  Sets *v and rec's failures,
- * first_failure, locked_until (and last_step); FT_OK or FT_ERR_BACKEND
+ * success, the last step ("" = absent); an attempt script's is either.  Sets *v
+ * and rec's failures, first_failure, locked_until (and last_step); FT_OK or
+ * FT_ERR_BACKEND
  * (*v untouched, *rec zero). */
 int ft_redis_verdict(const redisReply *rep, enum ft_redis_answer which,
     enum ft_state_verdict *v, struct ft_user_state *rec);

@@ -318,13 +318,16 @@ def test_clean():
 
 
 def redis_tree(server, port=None, passfile=None):
-    """A clean tree whose cache is the test's Redis server."""
+    """A clean tree whose cache is the test's Redis server, through its
+    unix socket (root's, in a root-owned directory); with port, over plain
+    TCP (redis_tls=no)."""
     t = Tree()
+    where = ("redis_host = 127.0.0.1\nredis_port = %d\nredis_tls = no\n" %
+             port if port else "redis_socket = %s\n" % server.socket)
     t.write("flowtotp.conf",
-            "secret = %s/%%u\ncache = redis\nredis_host = 127.0.0.1\n"
-            "redis_port = %d\nredis_password_file = %s\n"
-            "redis_timeout_ms = 2000\n"
-            % (t.store, port or server.port, passfile or server.passfile))
+            "secret = %s/%%u\ncache = redis\n%s"
+            "redis_password_file = %s\nredis_timeout_ms = 2000\n"
+            % (t.store, where, passfile or server.passfile))
     return t
 
 
@@ -359,6 +362,10 @@ def test_redis():
                            "redis-eviction", None)
         tap.ok(rc == EX_OK and bad(f) == [] and find(f, "redis-reachable"),
                "Redis reachable with noeviction: clean, exit 0") or show(f)
+        rc, f = redis_case(server, "redis_tls=no: warning redis-plaintext",
+                           "redis-plaintext", "warning", port=server.port)
+        tap.ok(rc == EX_WARN and find(f, "redis-reachable"),
+               "plain TCP: reachable, but exit %d" % EX_WARN) or show(f)
         tap.ok([x["severity"] for x in find(f, "redis-no-persistence")]
                == ["info"], "save and appendonly off: information only")
         server.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
@@ -385,7 +392,7 @@ def test_redis():
         # The server killed: its port refuses connections.
         server.stop()
         rc, f = redis_case(server, "nothing listening: redis-unreachable",
-                           "redis-unreachable", "error")
+                           "redis-unreachable", "error", port=server.port)
         tap.is_(rc, EX_ERROR, "nothing listening: exit %d" % EX_ERROR)
 
 

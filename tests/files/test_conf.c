@@ -43,6 +43,19 @@ static const char *const all_names[] = {
     "exempt",
     "grace_days",
     "grace_dir",
+    "redis_sentinels",
+    "redis_master_name",
+    "redis_sentinel_password_file",
+    "redis_wait_replicas",
+    "redis_wait_timeout_ms",
+    "redis_cluster",
+    "redis_socket",
+    "redis_socket_owner",
+    "redis_tls",
+    "redis_tls_ca",
+    "redis_tls_server_name",
+    "redis_tls_cert",
+    "redis_tls_key",
 };
 
 /* require= and exempt=: the accepted forms, the refused ones, and nullok

@@ -29,7 +29,7 @@ from ftlib import PERIOD, T0, free_port  # noqa: E402
 
 NAME = "ftprimary"
 NPAR = 20
-WAIT_MS = 1000
+WAIT_MS = 300          # below halib.TIMEOUT_MS: one exchange
 FAILOVER_WAIT_S = 60
 
 

@@ -168,6 +168,8 @@ test_config(void)
 	static const char *const good_cl[] = {
 	    "redis_cluster", "yes", "redis_host", "10.0.0.1", NULL};
 	static const char *const brace[] = {"redis_prefix", "a{b", NULL};
+	static const char *const slow_wait[] = {"redis_wait_replicas", "1",
+	    "redis_wait_timeout_ms", "500", "redis_timeout_ms", "500", NULL};
 	char err[ERRLEN];
 
 	ok(check(good_s, err) == FT_OK, "Sentinel options accepted");
@@ -182,6 +184,8 @@ test_config(void)
 	ok(check(cl_db, err) == FT_ERR_PARSE, "Cluster with redis_db: %s", err);
 	ok(check(brace, err) == FT_ERR_PARSE, "a brace in redis_prefix: %s",
 	    err);
+	ok(check(slow_wait, err) == FT_ERR_PARSE,
+	    "WAIT as long as the exchange: %s", err);
 }
 
 #ifdef HAVE_REDIS
