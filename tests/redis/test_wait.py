@@ -6,6 +6,8 @@ before the login succeeds, through the real PAM module.
     redis_timeout_ms + redis_wait_timeout_ms (and slack)
   - the same code again is still refused (it was recorded on the primary:
     denying it did not make it usable twice)
+  - with redis_fallback=local too: a missing replica is no outage the
+    local cache may decide
   - a replica attached: the next code is accepted, and the replica holds
     the step
   - redis_wait_replicas=2 with one replica: denied again
@@ -50,6 +52,13 @@ def main():
         ok, lines = h.login(w1, code(now), now + 1)
         tap.ok(not ok and reason(lines) == "replay",
                "the denied code stays used (reason=replay)")
+        loc = h.service("waitl", redis_wait_replicas="1",
+                        redis_fallback="local")
+        ok, lines = h.login(loc, code(now + PERIOD), now + PERIOD)
+        tap.ok(not ok and "WAIT" in result_line(lines),
+               "redis_fallback=local: still denied (the local cache does "
+               "not stand in for a missing replica)")
+        now += PERIOD
 
         rep = redislib.Replica(prim, "wait-r")
         rep.start()
