@@ -127,11 +127,14 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 
 	err[0] = '\0';
 	rc = ft_state_open(c, 0, &st, err, sizeof(err));
+	ft_state_close(st);
+	/* Opening checks the settings; the first call connects. */
+	if (rc == FT_OK)
+		rc = ft_state_redis_ping(c, err, sizeof(err));
 	if (rc != FT_OK) {
 		report_failure(rc, err, rep);
 		return false;
 	}
-	ft_state_close(st);
 	if (c->redis_socket[0] != '\0')
 		doc_add(rep, &k_reachable, &w,
 		    "Redis %s (database %u): connected, socket owner checked",

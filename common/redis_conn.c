@@ -197,11 +197,20 @@ is_trusted(const struct trusted *t, uid_t uid)
 	return uid == 0 || (t->have && uid == t->uid);
 }
 
-/* lstat path: of type `type`, owner trusted, none of `bad` mode bits. */
+/* What one file on the way to the socket must be. */
+struct node_rule {
+	const char *path;
+	mode_t type; /* S_IFDIR or S_IFSOCK */
+	mode_t bad;  /* mode bits it must not have */
+};
+
+/* lstat the path: of the rule's type, owner trusted, no bad mode bits. */
 static int
-check_node(struct ft_redis_conn *k, const char *path, mode_t type, mode_t bad,
+check_node(struct ft_redis_conn *k, const struct node_rule *n,
     const struct trusted *t, char *err, size_t errlen)
 {
+	const char *path = n->path;
+	const mode_t type = n->type, bad = n->bad;
 	struct stat st;
 	char why[FT_CONF_STR_MAX + 64U];
 
@@ -232,6 +241,8 @@ check_socket_path(struct ft_redis_conn *k, const char *path,
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	const struct node_rule d = {dir, S_IFDIR, DIR_WRITE_BITS};
+	const struct node_rule sock = {path, S_IFSOCK, OTHER_WRITE_BIT};
 	size_t n;
 	int rc;
 
@@ -244,10 +255,9 @@ check_socket_path(struct ft_redis_conn *k, const char *path,
 		    err, errlen, FT_ERR_PARSE, "redis_socket: path too long");
 	memcpy(dir, path, n);
 	dir[n] = '\0';
-	rc = check_node(k, dir, S_IFDIR, DIR_WRITE_BITS, t, err, errlen);
+	rc = check_node(k, &d, t, err, errlen);
 	if (rc == FT_OK)
-		rc = check_node(
-		    k, path, S_IFSOCK, OTHER_WRITE_BIT, t, err, errlen);
+		rc = check_node(k, &sock, t, err, errlen);
 	return rc;
 }
 

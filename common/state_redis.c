@@ -38,8 +38,7 @@
  * (FT_OP_ATTEMPT) checks the code locally first and then needs that one
  * exchange: the attempt script counts the attempt and, unless locked,
  * records the matched step, atomically.  A NOSCRIPT answer (first use on
- * a server, or after SCRIPT FLUSH) costs one more, with EVAL.
- *
+ * a server, or after SCRIPT FLUSH) costs one more, with EVAL. *
  * High availability (pam_flowtotp(8)): with redis_sentinels the primary
  * comes from a Sentinel (redis_sentinel.c) and ROLE, in the first write
  * with the greeting, must call it master; with redis_wait_replicas, WAIT
@@ -298,13 +297,14 @@ static const char *const key_suffix[KEY_COUNT] = {
     "step", "fail", "ok", "future"};
 
 struct redis_impl {
-	struct ft_redis_conn *conn;
+	struct ft_config cfg;	    /* what the connection is made from */
+	struct ft_redis_conn *conn; /* NULL until the first call */
+	bool connect_failed;	    /* once: no second attempt */
 	bool greeted;	 /* AUTH and SELECT went out with an exchange */
 	bool check_role; /* a Sentinel named it: ROLE must say master */
-	/* The node we talk to (redis_host, or where a Cluster redirect
-	 * sent us) and what reaching another takes. */
+	/* The node we talk to: redis_host, a Sentinel's primary, or where a
+	 * Cluster redirect sent us. */
 	char node[FT_REDIS_HOST_MAX];
-	struct ft_config conf;
 	unsigned db;
 	char db_arg[NUM_BUFSZ];
 	char password_file[PATH_MAX];
@@ -318,6 +318,28 @@ reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
 {
 	return ft_redis_reply_error(
 	    ft_redis_conn_where(r->conn), what, rep, err, errlen);
+}
+
+static int open_primary(struct redis_impl *r, char *err, size_t errlen);
+
+/* Connect on first need, once: a login whose first call found the server
+ * unreachable (or an impostor) does not try again, and costs one timeout. */
+static int
+ensure_conn(struct redis_impl *r, char *err, size_t errlen)
+{
+	int rc;
+
+	if (r->conn != NULL)
+		return FT_OK;
+	if (r->connect_failed)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis: the connection failed earlier");
+	rc = r->cfg.redis_sentinels[0] != '\0'
+	    ? open_primary(r, err, errlen)
+	    : ft_redis_conn_open(&r->cfg, NULL, &r->conn, err, errlen);
+	if (rc != FT_OK)
+		r->connect_failed = true;
+	return rc;
 }
 
 /* ---- the handshake, sent ahead of the first command ---- */
@@ -359,6 +381,35 @@ read_password(
 	return FT_OK;
 }
 
+/* redis_sentinels: connect to the primary a Sentinel names; the first
+ * operation's write carries ROLE to confirm it. */
+static int
+open_primary(struct redis_impl *r, char *err, size_t errlen)
+{
+	struct ft_redis_secret pw = {NULL, 0};
+	struct ft_redis_addr primary;
+	struct ft_redis_target t;
+	char *buf = NULL;
+	int rc;
+
+	if (r->cfg.redis_sentinel_password_file[0] != '\0') {
+		rc = read_password(r->cfg.redis_sentinel_password_file, &buf,
+		    &pw.len, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		pw.pw = buf;
+	}
+	rc = ft_redis_sentinel_primary(&r->cfg, &pw, &primary, err, errlen);
+	if (buf != NULL)
+		ft_wipe_free(buf, pw.len + 1);
+	if (rc != FT_OK)
+		return rc;
+	(void)snprintf(r->node, sizeof(r->node), "%s", primary.host);
+	t = (struct ft_redis_target){.host = r->node, .port = primary.port};
+	r->check_role = true;
+	return ft_redis_conn_open(&r->cfg, &t, &r->conn, err, errlen);
+}
+
 /* Queue AUTH (if a password is set) and SELECT (unless database 0); the
  * transport authenticated the server before we could get here.  *n is
  * how many went in, what[] their names. */
@@ -370,7 +421,7 @@ queue_greeting(struct redis_impl *r, const char **what, size_t *n, char *err,
 	size_t lens[2];
 	char *pw = NULL;
 	size_t pwlen = 0;
-	int rc = FT_OK;
+	int rc;
 
 	*n = 0;
 	if (r->password_file[0] != '\0') {
@@ -446,6 +497,12 @@ check_greeting(const struct redis_impl *r, redisReply *const *reps,
 
 /* ---- one command, the greeting in front of it the first time ---- */
 
+/* One command's arguments (NUL-terminated strings). */
+struct cmd {
+	int argc;
+	const char **argv;
+};
+
 /* One command: what for (messages), its arguments, and whether WAIT goes
  * right behind it. */
 struct call_in {
@@ -483,8 +540,8 @@ queue_call(struct redis_impl *r, const struct call_in *in,
 		(*n)++;
 	if (rc != FT_OK || !in->wait)
 		return rc;
-	(void)snprintf(nrep, sizeof(nrep), "%u", r->conf.redis_wait_replicas);
-	(void)snprintf(wms, sizeof(wms), "%u", r->conf.redis_wait_timeout_ms);
+	(void)snprintf(nrep, sizeof(nrep), "%u", r->cfg.redis_wait_replicas);
+	(void)snprintf(wms, sizeof(wms), "%u", r->cfg.redis_wait_timeout_ms);
 	if ((rc = ft_redis_conn_append(r->conn, 3, wait, NULL, err, errlen)) ==
 	    FT_OK)
 		(*n)++;
@@ -500,7 +557,7 @@ redirect_of(const struct redis_impl *r, const char *what, const redisReply *rep,
 	char why[FT_CONF_STR_MAX];
 
 	memset(rd, 0, sizeof(*rd));
-	if (!r->conf.redis_cluster ||
+	if (!r->cfg.redis_cluster ||
 	    ft_redis_reply_redirect(rep, rd, why, sizeof(why)) == FT_OK)
 		return FT_OK;
 	return ft_seterr(err, errlen, FT_ERR_BACKEND, "Redis %s: %s: %s",
@@ -517,6 +574,8 @@ call_once(struct redis_impl *r, const struct call_in *in, struct call_try *t,
 	size_t n = 0, m = 0, cmd, i;
 	int rc = FT_OK;
 
+	if ((rc = ensure_conn(r, err, errlen)) != FT_OK)
+		return rc;
 	if (!r->greeted)
 		rc = queue_greeting(r, names, &n, err, errlen);
 	if (rc == FT_OK)
@@ -553,6 +612,7 @@ follow(struct redis_impl *r, const struct ft_redis_redirect *rd, char *err,
     size_t errlen)
 {
 	struct ft_redis_target t = {.port = rd->to.port};
+	int rc;
 
 	/* ":port": the node did not know its own endpoint; it is the host
 	 * we asked. */
@@ -562,7 +622,10 @@ follow(struct redis_impl *r, const struct ft_redis_redirect *rd, char *err,
 	ft_redis_conn_close(r->conn);
 	r->conn = NULL;
 	r->greeted = false;
-	return ft_redis_conn_open(&r->conf, &t, &r->conn, err, errlen);
+	rc = ft_redis_conn_open(&r->cfg, &t, &r->conn, err, errlen);
+	if (rc != FT_OK)
+		r->connect_failed = true; /* no second try at the seed */
+	return rc;
 }
 
 /* The command path every operation takes (and any new one should): the
@@ -572,7 +635,7 @@ follow(struct redis_impl *r, const struct ft_redis_redirect *rd, char *err,
  * (possibly an error reply) and, with in->wait, *wrep WAIT's; the caller
  * frees. */
 static int
-call(struct redis_impl *r, const struct call_in *in, redisReply **rep,
+call_full(struct redis_impl *r, const struct call_in *in, redisReply **rep,
     redisReply **wrep, char *err, size_t errlen)
 {
 	struct call_try t;
@@ -605,6 +668,17 @@ call(struct redis_impl *r, const struct call_in *in, redisReply **rep,
 	return FT_OK;
 }
 
+/* call_full for one command without WAIT. */
+static int
+call(struct redis_impl *r, const char *what, const struct cmd *c,
+    redisReply **rep, char *err, size_t errlen)
+{
+	const struct call_in in = {
+	    .what = what, .argc = c->argc, .argv = c->argv};
+
+	return call_full(r, &in, rep, NULL, err, errlen);
+}
+
 /* WAIT's answer against redis_wait_replicas: too few is FT_ERR_IO, not
  * FT_ERR_BACKEND, so that no local fallback accepts a step the fleet
  * could forget in a failover. */
@@ -619,13 +693,13 @@ check_wait(const struct redis_impl *r, const redisReply *wrep, char *err,
 		    "Redis %s: WAIT: no usable answer: the accepted step may "
 		    "not survive a failover",
 		    ft_redis_conn_where(r->conn));
-	if (acked < r->conf.redis_wait_replicas)
+	if (acked < r->cfg.redis_wait_replicas)
 		return ft_seterr(err, errlen, FT_ERR_IO,
 		    "Redis %s: WAIT: %u of %u replicas acknowledged within %u "
 		    "ms (redis_wait_replicas): denied, so that a failover "
 		    "cannot accept this code again",
 		    ft_redis_conn_where(r->conn), acked,
-		    r->conf.redis_wait_replicas, r->conf.redis_wait_timeout_ms);
+		    r->cfg.redis_wait_replicas, r->cfg.redis_wait_timeout_ms);
 	return FT_OK;
 }
 
@@ -649,7 +723,7 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	const char *argv[ARGV_MAX];
 	struct call_in in = {.what = sc->what,
 	    .argv = argv,
-	    .wait = sc->wait && r->conf.redis_wait_replicas > 0};
+	    .wait = sc->wait && r->cfg.redis_wait_replicas > 0};
 	char nk[NUM_BUFSZ];
 	int argc = 0, i, rc;
 
@@ -667,14 +741,14 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 		argv[argc++] = sc->args[i];
 	argv[argc++] = r->db_arg;
 	in.argc = argc;
-	rc = call(r, &in, rep, wrep, err, errlen);
+	rc = call_full(r, &in, rep, wrep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
 		freeReplyObject(*wrep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = call(r, &in, rep, wrep, err, errlen);
+		rc = call_full(r, &in, rep, wrep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, sc->what, *rep, err, errlen);
@@ -792,7 +866,7 @@ take_verdict(struct redis_impl *r, const struct script_call *sc,
 	if (ft_redis_verdict(rep, which, &op->verdict, &op->state) != FT_OK)
 		rc = reply_error(r, sc->what, rep, err, errlen);
 	/* Only an accepted step must survive a failover. */
-	if (rc == FT_OK && sc->wait && r->conf.redis_wait_replicas > 0 &&
+	if (rc == FT_OK && sc->wait && r->cfg.redis_wait_replicas > 0 &&
 	    op->verdict == FT_STATE_ACCEPTED)
 		rc = check_wait(r, wrep, err, errlen);
 	op->known = rc == FT_OK;
@@ -932,8 +1006,7 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 {
 	char keys[KEY_COUNT][KEY_MAX];
 	const char *argv[1 + KEY_COUNT];
-	const struct call_in in = {
-	    .what = "forget", .argc = (int)NELEM(argv), .argv = argv};
+	struct cmd c = {.argc = (int)NELEM(argv)};
 	redisReply *rep = NULL;
 	size_t i;
 	int rc;
@@ -943,7 +1016,8 @@ del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
-	rc = call(r, &in, &rep, NULL, err, errlen);
+	c.argv = argv;
+	rc = call(r, "forget", &c, &rep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_INTEGER)
@@ -960,10 +1034,8 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	struct op_args a;
 	char a_ns[NUM_BUFSZ], a_w[NUM_BUFSZ], a_period[NUM_BUFSZ];
 	char a_wmax[NUM_BUFSZ];
-	const char *k[3] = {
-	    a.keys[KEY_STEP], a.keys[KEY_FAIL], a.keys[KEY_FUTURE]};
-	const char *args[7] = {
-	    a_ns, a_w, a.ttl, a_period, a.margin, a.now, a_wmax};
+	const char *k[3];
+	const char *args[7] = {a_ns, a_w, NULL, a_period, NULL, NULL, a_wmax};
 	struct script_call sc = {.id = SCRIPT_UNLOCK,
 	    .what = "unlock",
 	    .keys = k,
@@ -976,6 +1048,12 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
 	    (rc = fmt_num(a_ns, op->now_step, err, errlen)) != FT_OK)
 		return rc;
+	k[0] = a.keys[KEY_STEP];
+	k[1] = a.keys[KEY_FAIL];
+	k[2] = a.keys[KEY_FUTURE];
+	args[2] = a.ttl;
+	args[4] = a.margin;
+	args[5] = a.now;
 	(void)snprintf(a_w, sizeof(a_w), "%u", op->pol->window);
 	(void)snprintf(a_period, sizeof(a_period), "%u", op->pol->period);
 	(void)snprintf(a_wmax, sizeof(a_wmax), "%u", FT_WINDOW_MAX);
@@ -995,11 +1073,11 @@ static int
 r_probe(struct redis_impl *r, char *err, size_t errlen)
 {
 	const char *argv[1] = {"PING"};
-	const struct call_in in = {.what = "PING", .argc = 1, .argv = argv};
+	const struct cmd c = {.argc = 1, .argv = argv};
 	redisReply *rep = NULL;
 	int rc;
 
-	rc = call(r, &in, &rep, NULL, err, errlen);
+	rc = call(r, "PING", &c, &rep, err, errlen);
 	if (rc == FT_OK && rep->type != REDIS_REPLY_STATUS)
 		rc = reply_error(r, "PING", rep, err, errlen);
 	freeReplyObject(rep);
@@ -1067,37 +1145,9 @@ script_shas(struct redis_impl *r, char *err, size_t errlen)
 	return FT_OK;
 }
 
-/* redis_sentinels: connect to the primary a Sentinel names; the first
- * operation's write carries ROLE to confirm it. */
-static int
-open_primary(struct redis_impl *r, char *err, size_t errlen)
-{
-	struct ft_redis_secret pw = {NULL, 0};
-	struct ft_redis_addr primary;
-	struct ft_redis_target t;
-	char *buf = NULL;
-	int rc;
-
-	if (r->conf.redis_sentinel_password_file[0] != '\0') {
-		rc = read_password(r->conf.redis_sentinel_password_file, &buf,
-		    &pw.len, err, errlen);
-		if (rc != FT_OK)
-			return rc;
-		pw.pw = buf;
-	}
-	rc = ft_redis_sentinel_primary(&r->conf, &pw, &primary, err, errlen);
-	if (buf != NULL)
-		ft_wipe_free(buf, pw.len + 1);
-	if (rc != FT_OK)
-		return rc;
-	(void)snprintf(r->node, sizeof(r->node), "%s", primary.host);
-	t = (struct ft_redis_target){.host = r->node, .port = primary.port};
-	r->check_role = true;
-	return ft_redis_conn_open(&r->conf, &t, &r->conn, err, errlen);
-}
-
-/* Connect (the transport checks who answers); nothing is sent until the
- * first operation, which carries AUTH and SELECT with it. */
+/* Check the settings; the connection (the transport checks who answers)
+ * is made by the first operation, which carries AUTH and SELECT with it:
+ * the first failure is that operation's, and the login's only one. */
 int
 ft_state_redis_open(const struct ft_config *c,
     const struct ft_state_backend_ops **ops, void **implp, char *err,
@@ -1109,21 +1159,19 @@ ft_state_redis_open(const struct ft_config *c,
 	if (c->redis_prefix[0] == '\0')
 		return ft_seterr(
 		    err, errlen, FT_ERR_ARG, "redis_prefix must not be empty");
+	if ((rc = ft_config_check(c, err, errlen)) != FT_OK)
+		return rc;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return ft_seterr(err, errlen, FT_ERR_NOMEM, "out of memory");
 	r->db = c->redis_db;
-	r->conf = *c;
 	(void)snprintf(r->db_arg, sizeof(r->db_arg), "%u", c->redis_db);
 	(void)snprintf(r->prefix, sizeof(r->prefix), "%s", c->redis_prefix);
 	(void)snprintf(r->password_file, sizeof(r->password_file), "%s",
 	    c->redis_password_file);
+	r->cfg = *c;
 	(void)snprintf(r->node, sizeof(r->node), "%s", c->redis_host);
-	if ((rc = script_shas(r, err, errlen)) == FT_OK)
-		rc = c->redis_sentinels[0] != '\0'
-		    ? open_primary(r, err, errlen)
-		    : ft_redis_conn_open(c, NULL, &r->conn, err, errlen);
-	if (rc != FT_OK) {
+	if ((rc = script_shas(r, err, errlen)) != FT_OK) {
 		r_close(r);
 		return rc;
 	}
@@ -1169,13 +1217,27 @@ config_value(const struct redis_impl *r, const redisReply *rep, char *out,
 }
 
 int
+ft_state_redis_ping(const struct ft_config *c, char *err, size_t errlen)
+{
+	const struct ft_state_backend_ops *ops = NULL;
+	void *impl = NULL;
+	int rc;
+
+	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
+	if (rc != FT_OK)
+		return rc;
+	rc = r_probe(impl, err, errlen);
+	ops->close(impl);
+	return rc;
+}
+
+int
 ft_state_redis_config_get(const struct ft_config *c, const char *param,
     char *out, size_t outlen, char *err, size_t errlen)
 {
 	const struct ft_state_backend_ops *ops = NULL;
 	const char *argv[] = {"CONFIG", "GET", param};
-	const struct call_in in = {
-	    .what = "CONFIG GET", .argc = (int)NELEM(argv), .argv = argv};
+	const struct cmd get = {.argc = (int)NELEM(argv), .argv = argv};
 	redisReply *rep = NULL;
 	void *impl = NULL;
 	int rc;
@@ -1187,7 +1249,7 @@ ft_state_redis_config_get(const struct ft_config *c, const char *param,
 	rc = ft_state_redis_open(c, &ops, &impl, err, errlen);
 	if (rc != FT_OK)
 		return rc;
-	rc = call(impl, &in, &rep, NULL, err, errlen);
+	rc = call(impl, "CONFIG GET", &get, &rep, err, errlen);
 	if (rc == FT_OK)
 		rc = config_value(impl, rep, out, outlen, err, errlen);
 	freeReplyObject(rep);

@@ -9,6 +9,10 @@
 
 #include "conf.h"
 
+/* Connect, authenticate (AUTH, SELECT) and PING, as a login's first call
+ * would: FT_OK, or what that call would fail with. */
+int ft_state_redis_ping(const struct ft_config *c, char *err, size_t errlen);
+
 /* CONFIG GET param: out gets its value.  FT_OK; FT_ERR_UNSUPPORTED when
  * the server refuses CONFIG (renamed, or denied by an ACL) or does not
  * know param; FT_ERR_PERM when it wants a password we did not give

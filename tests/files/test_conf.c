@@ -140,6 +140,52 @@ test_defaults(void)
 		c.redis_fallback == FT_REDIS_FALLBACK_DENY &&
 		strcmp(c.local_cache, FT_CACHE_DEFAULT) == 0,
 	    "defaults (redis)");
+	ok(c.redis_socket[0] == '\0' &&
+		strcmp(c.redis_socket_owner, "redis") == 0 && c.redis_tls &&
+		c.redis_tls_ca[0] == '\0' &&
+		c.redis_tls_server_name[0] == '\0' &&
+		c.redis_tls_cert[0] == '\0' && c.redis_tls_key[0] == '\0',
+	    "defaults (redis transport): TLS on, socket owner redis");
+}
+
+/* The Redis transport options that only work together, checked once
+ * every source has been applied. */
+static void
+test_redis_transport(void)
+{
+	static const struct {
+		const char *argv[2];
+		const char *want; /* NULL: accepted */
+	} cases[] = {
+	    {{"redis_tls_cert=/c.pem", "redis_tls_key=/k.pem"}, NULL},
+	    {{"redis_tls_cert=/c.pem", "debug"}, "go together"},
+	    {{"redis_tls_key=/k.pem", "debug"}, "go together"},
+	    {{"redis_host=/run/redis.sock", "debug"}, "redis_socket"},
+	    {{"redis_socket=/run/r/s", "redis_tls_ca=/ca.pem"}, "TCP only"},
+	    {{"redis_socket=/run/r/s", "redis_tls=no"}, NULL},
+	    {{"redis_tls=no", "redis_socket_owner=valkey"}, NULL},
+	};
+	struct ft_config c;
+	char err[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[2] = {cases[i].argv[0], cases[i].argv[1]};
+
+		err[0] = '\0';
+		rc = ft_config_from_args(&c, 2, argv, err, sizeof(err));
+		if (cases[i].want == NULL)
+			ok(rc == FT_OK, "%s %s: accepted (%s)",
+			    cases[i].argv[0], cases[i].argv[1], err);
+		else
+			ok(rc == FT_ERR_PARSE && contains(err, cases[i].want),
+			    "%s %s: refused: %s", cases[i].argv[0],
+			    cases[i].argv[1], err);
+	}
+	ok(ft_config_set_arg(&c, "redis_socket=rel.sock", err, sizeof(err)) ==
+		FT_ERR_PARSE,
+	    "a relative redis_socket is refused");
 }
 
 static void
@@ -454,6 +500,7 @@ main(void)
 	tdir_make();
 	test_defaults();
 	test_names();
+	test_redis_transport();
 	test_args();
 	test_file();
 	test_secret_path();

@@ -134,6 +134,7 @@ check_one(const redisReply *rep)
 
 	check_verdict(rep, FT_REDIS_BEGIN);
 	check_verdict(rep, FT_REDIS_SUCCESS);
+	check_verdict(rep, FT_REDIS_ATTEMPT);
 	check_get(rep);
 	check_topology(rep);
 	(void)ft_redis_is_noscript(rep);

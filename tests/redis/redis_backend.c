@@ -945,7 +945,7 @@ test_failures(void)
 	config(&c);
 	c.redis_port = 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = hopen(&c, &h, err);
+	rc = hopen_probe(&c, &h, err);
 	ms = ms_since(&t0);
 	ok(rc == FT_ERR_BACKEND && ms < (long)TIMEOUT_MS + SLACK_MS,
 	    "connection refused: FT_ERR_BACKEND at once (%ld ms)", ms);
@@ -1011,6 +1011,140 @@ test_failures(void)
 	    "a negative time is refused");
 	hclose(&h);
 	(void)pw;
+}
+
+/* ---- FT_OP_ATTEMPT: the code checked here, then one script call ---- */
+
+/* A scripted check: answers m (1: matched at step), counts its calls. */
+struct scripted {
+	int m;
+	uint64_t step;
+	unsigned calls;
+};
+
+static int
+scripted_check(void *arg, uint64_t *step)
+{
+	struct scripted *sc = arg;
+
+	sc->calls++;
+	if (sc->m == 1)
+		*step = sc->step;
+	return sc->m;
+}
+
+static int
+attempt(struct h *h, const struct ft_state_policy *p, const char *user,
+    struct scripted *sc, struct ft_state_op *out, char *err)
+{
+	struct ft_state_op op = {.kind = FT_OP_ATTEMPT,
+	    .pol = p,
+	    .user = user,
+	    .now = T0,
+	    .check = scripted_check,
+	    .check_arg = sc,
+	    .verdict = FT_STATE_PROCEED};
+	int rc = run(h, &op, err);
+
+	*out = op;
+	return rc;
+}
+
+static void
+test_attempt(void)
+{
+	struct ft_config c;
+	struct ft_state_policy p;
+	struct ft_state_op op;
+	struct scripted sc = {.m = 1, .step = 4242};
+	struct h h;
+	char err[ERRLEN], buf[64];
+
+	config(&c);
+	hopen_must(&c, &h);
+	policy(&p, 2, 600, 900);
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_ACCEPTED && op.step == 4242 &&
+		admin_int("EXISTS %s", "fttest:{ivan}:fail") == 0,
+	    "attempt, match: accepted in one call, no failure left");
+	is_str(admin_get("fttest:{ivan}:step", buf, sizeof(buf)), "4242",
+	    "attempt recorded the matched step");
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_REPLAY &&
+		admin_int("EXISTS %s", "fttest:{ivan}:fail") == 0,
+	    "attempt, the same step: replay, its failure taken back");
+	sc.m = 0;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_PROCEED && op.step == 0 &&
+		op.state.failures == 1,
+	    "attempt, no match: proceed, the failure counted");
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_PROCEED && op.state.failures == 2 &&
+		op.state.locked_until == T0 + 600,
+	    "attempt, no match again: deny=2 reached, lock set");
+	sc.m = 1;
+	sc.step = 4243;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
+		op.verdict == FT_STATE_LOCKED && op.step == 0,
+	    "attempt while locked: locked, the match is not used");
+	is_str(admin_get("fttest:{ivan}:step", buf, sizeof(buf)), "4242",
+	    "locked: the step key is unchanged");
+	sc.m = FT_ERR_CRYPTO;
+	sc.calls = 0;
+	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_ERR_CRYPTO &&
+		op.verdict == FT_STATE_LOCKED && sc.calls == 1,
+	    "a check that fails: FT_ERR_CRYPTO, locked, nothing sent");
+	is_str(admin_hget("fttest:{ivan}:fail", "n", buf, sizeof(buf)), "2",
+	    "a failed check counts nothing");
+	hforget(&h, "ivan", err);
+	hclose(&h);
+}
+
+/* The step key outlives the widest window of the fleet, also when the
+ * accepting host's clock runs ahead of the server's. */
+static void
+test_expiry(void)
+{
+	struct ft_config c;
+	struct ft_state_policy p;
+	enum ft_state_verdict v;
+	struct h h;
+	char err[ERRLEN];
+	const long long base = (1 + 10 + 1) * 300 + MARGIN;
+	const long long ahead = 20000;
+	time_t now = time(NULL) + (time_t)ahead;
+	long long ttl;
+
+	config(&c);
+	hopen_must(&c, &h);
+	policy(&p, 3, 600, 900);
+	ok(success(&h, &p, "judy", (uint64_t)now / 30U, now, &v, err) ==
+		    FT_OK &&
+		v == FT_STATE_ACCEPTED,
+	    "a host %lld s ahead of the server records a step", ahead);
+	ttl = admin_int("TTL %s", "fttest:{judy}:step");
+	ok(ttl <= base + ahead + 1 && ttl >= base + ahead - TTL_TOLERANCE,
+	    "its step key lives %lld s: the base %lld plus the %lld s ahead",
+	    ttl, base, ahead);
+	hforget(&h, "judy", err);
+	p.window = 10;
+	ok(success(&h, &p, "judy", 7, T0, &v, err) == FT_OK &&
+		ttl_near(admin_int("TTL %s", "fttest:{judy}:step"),
+		    (10 + 10 + 1) * 300 + MARGIN),
+	    "window=10: (10 + 10 + 1) periods of 300 s + margin");
+	hforget(&h, "judy", err);
+	hclose(&h);
+	/* A database that does not exist: SELECT fails in the pipeline and
+	 * the script, selecting it itself, fails before it writes. */
+	config(&c);
+	c.redis_db = E.databases;
+	hopen_must(&c, &h);
+	ok(begin(&h, &p, "judy", T0, &v, err) == FT_ERR_BACKEND &&
+		v == FT_STATE_LOCKED &&
+		admin_int("EXISTS %s", "fttest:{judy}:fail") == 0,
+	    "no such database: the call fails and nothing lands in db 0");
+	diag("%s", err);
+	hclose(&h);
 }
 
 /* ---- through ft_state_open, with the local fallback ---- */
@@ -1133,9 +1267,9 @@ test_stopped(void)
 	    ms);
 	hclose(&h);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ok(hopen(&c, &h, err) == FT_ERR_BACKEND &&
+	ok(hopen_probe(&c, &h, err) == FT_ERR_BACKEND &&
 		ms_since(&t0) < (long)TIMEOUT_MS + SLACK_MS,
-	    "server gone: open fails at once");
+	    "server gone: the first call fails at once");
 	diag("%s", err);
 }
 
@@ -1166,6 +1300,8 @@ main(void)
 	test_isolation();
 	test_parallel();
 	test_failures();
+	test_attempt();
+	test_expiry();
 	test_dispatch();
 	test_stopped();
 

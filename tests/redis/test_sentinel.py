@@ -29,7 +29,8 @@ from ftlib import PERIOD, T0, free_port  # noqa: E402
 
 NAME = "ftprimary"
 NPAR = 20
-WAIT_MS = 300          # below halib.TIMEOUT_MS: one exchange
+WAIT_MS = 1000          # generous: a loaded machine must not fail it
+TIMEOUT_MS = 2000       # WAIT is part of one exchange: more than WAIT_MS
 FAILOVER_WAIT_S = 60
 
 
@@ -167,7 +168,8 @@ def main():
             "redis_password_file": prim.passfile,
             "redis_prefix": "ha",
             "redis_wait_replicas": "1",
-            "redis_wait_timeout_ms": str(WAIT_MS)})
+            "redis_wait_timeout_ms": str(WAIT_MS),
+            "redis_timeout_ms": str(TIMEOUT_MS)})
         now = through_sentinel(h, prim, rep, snt, T0)
         failover(h, prim, rep, snt, now + 2 * PERIOD)
     finally:
