@@ -532,26 +532,31 @@ class Replica(Server):
 class Sentinel(Server):
     """A Sentinel monitoring primary under name (quorum 1, down after
     DOWN_MS), with a password of its own (passfile) and auth-pass for the
-    data nodes.  primary_addr() asks it, the way the module does."""
+    data nodes; tls: a Pki, TLS only, to the data nodes too.
+    primary_addr() asks it, the way the module does."""
     DOWN_MS = 1000
     FAILOVER_MS = 5000
 
-    def __init__(self, primary, name, tag="sentinel"):
-        super().__init__(tag)
+    def __init__(self, primary, name, tag="sentinel", tls=None):
+        super().__init__(tag, tls=tls)
         self.primary = primary
         self.name = name
 
     def _conf(self, port):
         path = os.path.join(self.dir, "sentinel.conf")
         with open(path, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\nprotected-mode no\n"
+            f.write(self._tls_conf(port))
+            if self.tls is not None:
+                # Talk TLS to the data nodes too.
+                f.write("tls-replication yes\n")
+            f.write("bind 127.0.0.1\nprotected-mode no\n"
                     "requirepass %s\ndir %s\nlogfile %s\n"
                     "sentinel monitor %s 127.0.0.1 %d 1\n"
                     "sentinel auth-pass %s %s\n"
                     "sentinel down-after-milliseconds %s %d\n"
                     "sentinel failover-timeout %s %d\n"
                     "sentinel parallel-syncs %s 1\n" %
-                    (port, self.password, self.dir,
+                    (self.password, self.dir,
                      os.path.join(self.dir, "sentinel.log"),
                      self.name, self.primary.port,
                      self.name, self.primary.password,

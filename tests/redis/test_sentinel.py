@@ -14,10 +14,14 @@ next one.
     are answered; after the Sentinel named the replica, logins go on
     (polled, bounded), and every code that got PAM_SUCCESS before or after
     is refused on replay by the new primary
+  - TLS (with openssl): a TLS-only Sentinel and primary, both verified
+    against redis_tls_ca; a Sentinel certificate from another CA denies
 Every server is always stopped at the end."""
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 
@@ -149,6 +153,43 @@ def failover(h, prim, rep, snt, now):
         tap.diag("accepted twice: %r" % replayed)
 
 
+def over_tls(pkidir):
+    """The Sentinel and the primary speak TLS only: both connections are
+    verified against redis_tls_ca."""
+    pki = redislib.Pki(pkidir)
+    prim = redislib.Server("snt-tp", tls=pki)
+    snt = h = None
+    try:
+        prim.start()
+        snt = redislib.Sentinel(prim, NAME, "snt-ts", tls=pki)
+        snt.start()
+        h = halib.Hosts("sentinel-tls", {
+            "redis_sentinels": "127.0.0.1:%d" % snt.port,
+            "redis_master_name": NAME,
+            "redis_sentinel_password_file": snt.passfile,
+            "redis_password_file": prim.passfile,
+            "redis_prefix": "hat",
+            "redis_tls": "yes",
+            "redis_tls_ca": pki.ca})
+        now = T0
+        ok, lines = h.login(h.service("tls"), code(now), now)
+        tap.ok(ok, "TLS: a login through a TLS Sentinel to a TLS primary")
+        if not ok:
+            tap.diag(result_line(lines))
+        ok, lines = h.login(h.service("tlsbad", redis_tls_ca=pki.other_ca),
+                            code(now + PERIOD), now + PERIOD)
+        tap.ok(not ok and reason(lines) == "cache_error" and
+               str(snt.port) in result_line(lines),
+               "TLS: the Sentinel's certificate from another CA: denied")
+        tap.diag(result_line(lines))
+    finally:
+        for s in (snt, prim):
+            if s is not None:
+                s.cleanup()
+        if h is not None:
+            h.cleanup()
+
+
 def main():
     halib.skip_unless_ready(redislib)
     prim = redislib.Server("snt-p")
@@ -178,6 +219,14 @@ def main():
                 s.cleanup()
         if h is not None:
             h.cleanup()
+    if redislib.OPENSSL:
+        pkidir = tempfile.mkdtemp(prefix="ft-snt-pki-")
+        try:
+            over_tls(pkidir)
+        finally:
+            shutil.rmtree(pkidir, ignore_errors=True)
+    else:
+        tap.diag("no openssl: the TLS case is not run")
     tap.done_testing()
 
 
