@@ -162,7 +162,7 @@ def config_error(h, cl, now):
 
 
 def main():
-    halib.skip_unless_ready(redislib)
+    halib.skip_unless_ready()
     if not redislib.REDIS_CLI or not os.access(redislib.REDIS_CLI, os.X_OK):
         tap.skip_all("redis-cli not found")
     cl = redislib.Cluster(3)

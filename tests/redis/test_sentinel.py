@@ -191,7 +191,7 @@ def over_tls(pkidir):
 
 
 def main():
-    halib.skip_unless_ready(redislib)
+    halib.skip_unless_ready()
     prim = redislib.Server("snt-p")
     rep = snt = h = None
     try:
