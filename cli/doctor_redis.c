@@ -30,7 +30,9 @@ static const struct doc_kind k_topology = {"redis-topology", DOC_INFO, ""};
 static const struct doc_kind k_unreachable = {"redis-unreachable", DOC_ERROR,
     "start the Redis server, or correct redis_host/redis_port/redis_socket/"
     "redis_tls_ca/redis_tls_server_name/redis_timeout_ms (the message says "
-    "which check failed): until the module reaches it every login that needs "
+    "which check failed; a reset right after a TLS handshake is often a "
+    "server that wants a client certificate: redis_tls_cert and "
+    "redis_tls_key): until the module reaches it every login that needs "
     "the cache is denied "
     "(or, with redis_fallback=local, decided by this host alone)"};
 static const struct doc_kind k_auth = {"redis-auth", DOC_ERROR,

@@ -363,12 +363,11 @@ start_tls(struct ft_redis_conn *k, const struct ft_config *c,
 		name = c->redis_tls_server_name;
 	why[0] = '\0';
 	rc = ft_redis_tls_start(&k->io, c, name, &k->tls, why, sizeof(why));
-	if (rc == FT_ERR_BACKEND)
-		return fail(k, "TLS", why, err, errlen);
-	if (rc != FT_OK)
-		return ft_seterr(
-		    err, errlen, rc, "Redis %s: %s", k->where, why);
-	return FT_OK;
+	if (rc == FT_OK)
+		return FT_OK;
+	k->broken = true;
+	/* why names the step: "TLS handshake: certificate refused: ..." */
+	return ft_seterr(err, errlen, rc, "Redis %s: %s", k->where, why);
 }
 
 int

@@ -714,6 +714,30 @@ struct script_call {
 	bool wait; /* it may accept a step: WAIT behind it */
 };
 
+/* The SHA-1 EVALSHA names script id by, computed here on first use (a
+ * login runs one or two of the scripts). */
+static int
+script_sha(struct redis_impl *r, enum script_id id, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (r->sha[id][0] != '\0')
+		return FT_OK;
+	if (EVP_Digest(scripts[id], strlen(scripts[id]), md, &mdlen, EVP_sha1(),
+		NULL) != 1 ||
+	    mdlen * 2U != SHA1_HEX_LEN)
+		return ft_seterr(err, errlen, FT_ERR_CRYPTO,
+		    "SHA-1 of the Redis scripts failed");
+	for (i = 0; i < mdlen; i++) {
+		r->sha[id][2U * i] = hex[md[i] >> 4];
+		r->sha[id][2U * i + 1U] = hex[md[i] & 0x0fU];
+	}
+	r->sha[id][SHA1_HEX_LEN] = '\0';
+	return FT_OK;
+}
+
 /* Run a script.  *rep is the reply, never an error reply, on FT_OK; with
  * sc->wait (and redis_wait_replicas) *wrep is WAIT's (NULL otherwise). */
 static int
@@ -731,6 +755,8 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	*wrep = NULL;
 	if (sc->nargs >= ARGS_MAX || 3 + sc->nkeys + sc->nargs + 1 > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
+	if ((rc = script_sha(r, sc->id, err, errlen)) != FT_OK)
+		return rc;
 	(void)snprintf(nk, sizeof(nk), "%d", sc->nkeys);
 	argv[argc++] = "EVALSHA";
 	argv[argc++] = r->sha[sc->id];
@@ -1121,30 +1147,6 @@ static const struct ft_state_backend_ops redis_ops = {
 
 /* ---- opening ---- */
 
-static int
-script_shas(struct redis_impl *r, char *err, size_t errlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen, i;
-	size_t s;
-
-	for (s = 0; s < SCRIPT_COUNT; s++) {
-		mdlen = 0;
-		if (EVP_Digest(scripts[s], strlen(scripts[s]), md, &mdlen,
-			EVP_sha1(), NULL) != 1 ||
-		    mdlen * 2U != SHA1_HEX_LEN)
-			return ft_seterr(err, errlen, FT_ERR_CRYPTO,
-			    "SHA-1 of the Redis scripts failed");
-		for (i = 0; i < mdlen; i++) {
-			r->sha[s][2U * i] = hex[md[i] >> 4];
-			r->sha[s][2U * i + 1U] = hex[md[i] & 0x0fU];
-		}
-		r->sha[s][SHA1_HEX_LEN] = '\0';
-	}
-	return FT_OK;
-}
-
 /* Check the settings; the connection (the transport checks who answers)
  * is made by the first operation, which carries AUTH and SELECT with it:
  * the first failure is that operation's, and the login's only one. */
@@ -1171,10 +1173,6 @@ ft_state_redis_open(const struct ft_config *c,
 	    c->redis_password_file);
 	r->cfg = *c;
 	(void)snprintf(r->node, sizeof(r->node), "%s", c->redis_host);
-	if ((rc = script_shas(r, err, errlen)) != FT_OK) {
-		r_close(r);
-		return rc;
-	}
 	*ops = &redis_ops;
 	*implp = r;
 	return FT_OK;

@@ -7,8 +7,9 @@ BUILD="build-essential autoconf automake libtool pkg-config \
 libpam0g-dev libssl-dev libqrencode-dev libgdbm-dev libhiredis-dev"
 RUN="pamtester oathtool"
 TEST="zbar-tools imagemagick libpam-wrapper libpamtest0-dev libnss-wrapper \
-python3 python3-pexpect redis-server redis-sentinel openssh-server openssh-client sudo \
-valgrind clang libclang-rt-14-dev cppcheck expect procps util-linux"
+python3 python3-pexpect redis-server redis-sentinel openssh-server \
+openssh-client sudo valgrind clang libclang-rt-14-dev cppcheck expect procps \
+util-linux openssl"
 BENCH="libpam-google-authenticator libpam-oath"
 
 pkgs="$BUILD $RUN"

@@ -396,6 +396,48 @@ def test_redis():
         tap.is_(rc, EX_ERROR, "nothing listening: exit %d" % EX_ERROR)
 
 
+def test_redis_tls():
+    """The doctor reaches a TLS-only server as the module does: the right
+    CA is information, another CA an error naming the certificate."""
+    if not redislib.REDIS_SERVER or not redislib.OPENSSL:
+        tap.ok(True, "# SKIP no redis-server or openssl")
+        return
+    pkidir = tempfile.mkdtemp(prefix="ft-doctor-pki-")
+    try:
+        pki = redislib.Pki(pkidir)
+        with redislib.Server("doctor-tls", tls=pki) as server:
+            for ca, fid, sev, desc in (
+                    (pki.ca, "redis-reachable", "info",
+                     "TLS, right CA: redis-reachable"),
+                    (pki.other_ca, "redis-unreachable", "error",
+                     "TLS, another CA: redis-unreachable")):
+                t = Tree()
+                t.write("flowtotp.conf",
+                        "secret = %s/%%u\ncache = redis\n"
+                        "redis_host = 127.0.0.1\nredis_port = %d\n"
+                        "redis_tls_ca = %s\nredis_password_file = %s\n"
+                        "redis_timeout_ms = 2000\n"
+                        % (t.store, server.port, ca, server.passfile))
+                try:
+                    _, j, out = t.doctor()
+                finally:
+                    t.cleanup()
+                f = j["findings"] if j else []
+                got = find(f, fid)
+                tap.ok(got and all(x["severity"] == sev for x in got) and
+                       not find(f, "redis-plaintext") and
+                       server.password not in out, desc) or show(f)
+                if fid == "redis-reachable":
+                    tap.ok(any("TLS, certificate verified" in x["message"]
+                               for x in got), "the finding says TLS")
+                else:
+                    tap.ok(any("certificate refused" in x["message"]
+                               for x in got), "the finding names the "
+                           "certificate") or show(f)
+    finally:
+        shutil.rmtree(pkidir, ignore_errors=True)
+
+
 CONTRIB_SHAPES = [
     ("sshd-password", SSHD_CONFIG),
     ("sshd-forward-pass", SSHD_CONFIG),
@@ -452,6 +494,7 @@ def main():
     test_cases()
     test_contrib()
     test_redis()
+    test_redis_tls()
     test_usage()
     tap.done_testing()
 
