@@ -4,7 +4,6 @@
 
 #ifdef HAVE_REDIS
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -24,10 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "rc.h"
 #include "redis_conn.h"
 #include "redis_io.h"
@@ -39,8 +34,9 @@
 #define READ_CHUNK 16384U      /* bytes per read */
 #define REPLY_BYTES_MAX 65536U /* no reply of ours is near this */
 #define PW_BUF_SIZE 16384U     /* getpwnam_r scratch */
-#define DIR_WRITE_BITS 022
-#define OTHER_WRITE_BIT 002
+#define DIR_WRITE_BITS (S_IWGRP | S_IWOTH)
+#define OTHER_WRITE_BIT S_IWOTH
+#define PERM_BITS (S_IRWXU | S_IRWXG | S_IRWXO)
 
 struct ft_redis_conn {
 	struct ft_redis_io io;
@@ -227,8 +223,8 @@ check_node(struct ft_redis_conn *k, const struct node_rule *n,
 	else if ((st.st_mode & bad) != 0)
 		(void)snprintf(why, sizeof(why),
 		    "%s: mode %03o is writable by %s", path,
-		    (unsigned)(st.st_mode & 0777U),
-		    (bad & 020) != 0 ? "group or others" : "others");
+		    (unsigned)(st.st_mode & PERM_BITS),
+		    (bad & S_IWGRP) != 0 ? "group or others" : "others");
 	else
 		return FT_OK;
 	return fail(k, "socket refused", why, err, errlen);

@@ -128,7 +128,9 @@ tls_why(const struct ft_redis_tls *t, const char *what, int ret, char *why,
 
 /* ---- files ---- */
 
-/* A PEM file into a memory BIO; the buffer is wiped (it may be a key). */
+/* A PEM file into a memory BIO.  It may be a key: our buffer is wiped
+ * here, and the BIO's copy by OpenSSL when it is freed (BUF_MEM_free
+ * clears what it frees). */
 static int
 read_pem(
     const char *path, mode_t forbidden, BIO **out, char *why, size_t whylen)

@@ -11,7 +11,9 @@ every command with "accepted".
       its port: the same code again, a wrong code and a fresh code are all
       denied, and the impostor never receives the password
     - control, redis_tls=no: the impostor receives the password and a
-      wrong code passes (why TLS is the default, and why doctor warns)
+      wrong code passes (why TLS is the default, and why doctor warns);
+      what it received shows the login's one round trip: AUTH, SELECT
+      and EVALSHA in one write, nothing after
   Unix socket (redis_socket):
     - the real server's socket (root's, in a root-owned directory): works
     - redis_socket_owner=nobody and a real server running as nobody: works
@@ -78,13 +80,19 @@ def test_port(host, pki):
         # Control: with redis_tls=no the same impostor is believed.
         fake = redislib.Fake(["tcp", str(port)], user=NOBODY)
         try:
-            svc = host.service("plain", redis_tls="no", **o)
+            svc = host.service("plain", redis_tls="no", redis_db="3", **o)
             ok, lines = host.login(svc, ftlib.wrong_code(KEY, now), now + 3)
         finally:
             conns, data, _ = fake.received()
         tap.ok(ok and srv.password.encode() in data,
                "control, redis_tls=no: the impostor gets the password and "
                "makes a wrong code pass")
+        chunks = [bytes.fromhex(ln[5:]) for ln in fake.lines
+                  if ln.startswith("data ")]
+        tap.ok(len(chunks) == 1 and all(
+            w in chunks[0] for w in (b"AUTH", b"SELECT", b"EVALSHA")),
+            "the login sent AUTH, SELECT and EVALSHA in one write, and "
+            "nothing after the answer")
     finally:
         srv.cleanup()
 
