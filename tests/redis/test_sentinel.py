@@ -10,6 +10,7 @@ next one.
   - a "Sentinel" that names the replica (a stand-in for one whose answer
     is stale after a failover): ROLE says replica, the login is denied
   - the Sentinel's password: a wrong redis_sentinel_password_file denies
+  - redis_host given as well: a configuration error
   - failover: SIGKILL of the primary while 20 logins (each its own step)
     are answered; after the Sentinel named the replica, logins go on
     (polled, bounded), and every code that got PAM_SUCCESS before or after
@@ -93,6 +94,14 @@ def through_sentinel(h, prim, rep, snt, now):
         tap.diag(result_line(lines))
     finally:
         fake.close()
+    both = h.service("both", redis_host="127.0.0.1")
+    ok, lines = h.login(both, code(now + PERIOD), now + PERIOD)
+    tap.ok(not ok and any("redis_sentinels and redis_host" in ln
+                          for ln in lines),
+           "redis_sentinels with redis_host: refused as a configuration "
+           "error")
+    if ok or not any("redis_host" in ln for ln in lines):
+        tap.diag("\n".join(lines))
     wrong = os.path.join(h.dir, "wrong.pass")
     fd = os.open(wrong, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, b"not-the-sentinel-password\n")
