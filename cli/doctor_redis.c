@@ -7,6 +7,7 @@
  * here can hold it. */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ static const struct doc_kind k_unsupported = {"redis-unsupported", DOC_INFO,
     "refuses cache=redis, and this doctor cannot check the server"};
 #else
 static const struct doc_kind k_reachable = {"redis-reachable", DOC_INFO, ""};
+static const struct doc_kind k_topology = {"redis-topology", DOC_INFO, ""};
 static const struct doc_kind k_unreachable = {"redis-unreachable", DOC_ERROR,
     "start the Redis server, or correct redis_host/redis_port/redis_socket/"
     "redis_tls_ca/redis_tls_server_name/redis_timeout_ms (the message says "
@@ -95,12 +97,42 @@ report_failure(int rc, const char *err, struct doc_report *rep)
 		    "%s", err);
 }
 
+#define MODE_MAX 512U
+
+/* The high-availability set-up (pam_flowtotp(8), High availability);
+ * false for a single server without WAIT. */
+static bool
+describe_mode(const struct ft_config *c, char *out, size_t outlen)
+{
+	int n = 0;
+
+	out[0] = '\0';
+	if (c->redis_sentinels[0] != '\0')
+		n = snprintf(out, outlen,
+		    "Sentinel: the primary of %s, asked of %s (ROLE checked)",
+		    c->redis_master_name, c->redis_sentinels);
+	else if (c->redis_cluster)
+		n = snprintf(out, outlen,
+		    "Cluster: %s:%u is the first node asked; MOVED and ASK "
+		    "followed",
+		    c->redis_host, c->redis_port);
+	if (n < 0 || (size_t)n >= outlen)
+		return out[0] != '\0';
+	if (c->redis_wait_replicas > 0)
+		(void)snprintf(out + n, outlen - (size_t)n,
+		    "%severy accepted step waits for %u replica(s) (WAIT, %u "
+		    "ms)",
+		    n > 0 ? "; " : "", c->redis_wait_replicas,
+		    c->redis_wait_timeout_ms);
+	return out[0] != '\0';
+}
+
 static bool
 check_reach(const struct ft_config *c, struct doc_report *rep)
 {
 	const struct doc_where w = {NULL, 0};
 	struct ft_state *st = NULL;
-	char err[CLI_ERRLEN];
+	char err[CLI_ERRLEN], mode[MODE_MAX];
 	int rc;
 
 	err[0] = '\0';
@@ -122,6 +154,8 @@ check_reach(const struct ft_config *c, struct doc_report *rep)
 		    "Redis %s:%u (database %u): connected%s", c->redis_host,
 		    c->redis_port, c->redis_db,
 		    c->redis_tls ? " over TLS, certificate verified" : "");
+	if (describe_mode(c, mode, sizeof(mode)))
+		doc_add(rep, &k_topology, &w, "%s", mode);
 	return true;
 }
 

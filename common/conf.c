@@ -16,6 +16,7 @@
 #include "otp.h"
 #include "policy.h"
 #include "rc.h"
+#include "redis_topology.h"
 #include "safefile.h"
 #include "storekey.h"
 #include "wipe.h"
@@ -31,12 +32,14 @@
 #define REDIS_DB_MAX 255U
 #define REDIS_TIMEOUT_MIN 10U
 #define REDIS_TIMEOUT_MAX 60000U
+#define REDIS_WAIT_REPLICAS_MAX 16U
 #define SHOWN_MAX 64 /* chars of a bad token quoted */
 #define DELIVER_TIMEOUT_MIN 1U
 #define DELIVER_TIMEOUT_MAX 120U
 #define DELIVER_TTL_MIN 30U
 #define DELIVER_TTL_MAX 3600U
 #define DELIVER_RATE_MAX 100U
+#define CONF_MSG_MAX 512U
 
 /* OPT_GROUPS: a string checked by ft_policy_check_list; min 1 allows the
  * words all and none (require=), 0 allows "" (exempt=). */
@@ -161,6 +164,20 @@ static const struct opt options[] = {
 	false,
 	"seal new secrets of the root store: auto (when a store key "
 	"exists), yes, or no"},
+    {"redis_sentinels", OPT_STR, F(redis_sentinels), 0, 0, 0, "", false,
+	"Sentinels host:port,... asked for the primary (\"\": none)"},
+    {"redis_master_name", OPT_STR, F(redis_master_name), 0, 0, 0, "", false,
+	"name of the primary the Sentinels monitor"},
+    {"redis_sentinel_password_file", OPT_PATH, F(redis_sentinel_password_file),
+	0, PX_EMPTY, 0, "", false, "file holding the Sentinels' password"},
+    {"redis_wait_replicas", OPT_UINT, F(redis_wait_replicas), 0,
+	REDIS_WAIT_REPLICAS_MAX, 0, NULL, false,
+	"replicas that must acknowledge an accepted code (0: no WAIT)"},
+    {"redis_wait_timeout_ms", OPT_UINT, F(redis_wait_timeout_ms),
+	REDIS_TIMEOUT_MIN, REDIS_TIMEOUT_MAX, FT_REDIS_WAIT_TIMEOUT_MS_DEFAULT,
+	NULL, false, "how long WAIT waits for the replicas"},
+    {"redis_cluster", OPT_FLAG, F(redis_cluster), 0, 0, 0, NULL, false,
+	"redis_host:redis_port is a Redis Cluster node"},
     {"redis_socket", OPT_PATH, F(redis_socket), 0, PX_EMPTY, 0, "", false,
 	"Redis unix socket (instead of redis_host; owner checked)"},
     {"redis_socket_owner", OPT_STR, F(redis_socket_owner), 0, 0, 0,
@@ -356,6 +373,8 @@ ft_config_set(struct ft_config *c, const char *key, const char *value,
 	if (o->kind != OPT_FLAG && value == NULL)
 		return ft_seterr(
 		    err, errlen, FT_ERR_PARSE, "%s: missing value", o->name);
+	if (o->off == offsetof(struct ft_config, redis_host))
+		c->redis_host_given = true;
 	switch (o->kind) {
 	case OPT_FLAG: return set_flag(c, o, value, err, errlen);
 	case OPT_UINT: return set_uint(c, o, value, err, errlen);
@@ -566,6 +585,48 @@ ft_config_from_args(
 	return ft_config_check(c, err, errlen);
 }
 
+/* The Redis topology: one of a plain server, Sentinel or Cluster. */
+static int
+check_redis_topology(const struct ft_config *c, char *err, size_t errlen)
+{
+	struct ft_redis_addr addrs[FT_REDIS_ADDRS_MAX];
+	char msg[CONF_MSG_MAX];
+	bool sentinel = c->redis_sentinels[0] != '\0';
+	size_t n = 0;
+
+	if (ft_redis_prefix_check(c->redis_prefix, msg, sizeof(msg)) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_PARSE, "%s", msg);
+	if (sentinel != (c->redis_master_name[0] != '\0'))
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_master_name go together");
+	if (sentinel &&
+	    ft_redis_addr_list(c->redis_sentinels, addrs, FT_REDIS_ADDRS_MAX,
+		&n, msg, sizeof(msg)) != FT_OK)
+		return ft_seterr(
+		    err, errlen, FT_ERR_PARSE, "redis_sentinels: %s", msg);
+	if (sentinel && c->redis_host_given)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_host both given (the Sentinels "
+		    "name the primary; keep one)");
+	if (sentinel && c->redis_cluster)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_sentinels and redis_cluster exclude each other");
+	if ((sentinel || c->redis_cluster) && c->redis_socket[0] != '\0')
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_socket reaches one server: not with redis_sentinels "
+		    "or redis_cluster (their nodes are reached over TCP)");
+	if (c->redis_wait_replicas > 0 &&
+	    c->redis_wait_timeout_ms >= c->redis_timeout_ms)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_wait_timeout_ms must be less than redis_timeout_ms "
+		    "(WAIT is part of one exchange)");
+	if (c->redis_cluster && c->redis_db != 0)
+		return ft_seterr(err, errlen, FT_ERR_PARSE,
+		    "redis_cluster needs redis_db=0 (a Cluster has only "
+		    "database 0)");
+	return FT_OK;
+}
+
 /* The Redis transport options that only work together. */
 static int
 check_redis(const struct ft_config *c, char *err, size_t errlen)
@@ -588,11 +649,15 @@ check_redis(const struct ft_config *c, char *err, size_t errlen)
 int
 ft_config_check(const struct ft_config *c, char *err, size_t errlen)
 {
+	int rc;
+
 	if (c->nullok && c->require_given)
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "nullok and require= both given (nullok is require=none; "
 		    "keep one)");
-	return check_redis(c, err, errlen);
+	if ((rc = check_redis(c, err, errlen)) != FT_OK)
+		return rc;
+	return check_redis_topology(c, err, errlen);
 }
 
 /* Append n bytes to out; false on overflow. */

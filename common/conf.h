@@ -26,6 +26,7 @@
 #define FT_REDIS_PORT_DEFAULT 6379U
 #define FT_REDIS_TIMEOUT_MS_DEFAULT 500U
 #define FT_REDIS_PREFIX_DEFAULT "flowtotp"
+#define FT_REDIS_WAIT_TIMEOUT_MS_DEFAULT 200U
 #define FT_REDIS_SOCKET_OWNER_DEFAULT "redis"
 #define FT_REQUIRE_DEFAULT "all"
 #define FT_DELIVER_KEY_DEFAULT "/var/lib/flowtotp/deliver.key"
@@ -100,6 +101,22 @@ struct ft_config {
 	char store_key_fallback[PATH_MAX];
 	char store_key_cred[PATH_MAX];
 	enum ft_encrypt encrypt;
+	/* Redis high availability (pam_flowtotp(8), HIGH AVAILABILITY):
+	 * redis_sentinels=  "host:port,..." asked for redis_master_name's
+	 * primary ("": no Sentinel); redis_sentinel_password_file=  their
+	 * AUTH ("": none); redis_wait_replicas=  replicas that must hold an
+	 * accepted step before the login succeeds (0: no WAIT), within
+	 * redis_wait_timeout_ms; redis_cluster=  redis_host:redis_port is a
+	 * Cluster node and MOVED/ASK are followed */
+	char redis_sentinels[FT_CONF_STR_MAX];
+	char redis_master_name[FT_CONF_STR_MAX];
+	char redis_sentinel_password_file[PATH_MAX];
+	unsigned redis_wait_replicas;
+	unsigned redis_wait_timeout_ms;
+	bool redis_cluster;
+	/* redis_host= was given (file or argv): with redis_sentinels it is a
+	 * configuration error.  Not an option of its own. */
+	bool redis_host_given;
 	/* Redis transport (redis_conn.h): redis_socket=  "" or a socket path
 	 * used instead of redis_host; redis_socket_owner=  the account besides
 	 * root it and its server may belong to; redis_tls=  TLS over TCP (the
@@ -162,7 +179,8 @@ int ft_config_secret_path(const struct ft_config *c, const struct passwd *pw,
 bool ft_config_secret_in_home(const struct ft_config *c);
 
 /* Checks across options, made once every source has been applied:
- * nullok together with require= is FT_ERR_PARSE. */
+ * nullok together with require=, and the Redis topology options that
+ * exclude each other (pam_flowtotp(8)), are FT_ERR_PARSE. */
 int ft_config_check(const struct ft_config *c, char *err, size_t errlen);
 
 /* Iterate the option table (for --help output and the documentation test):

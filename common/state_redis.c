@@ -1,7 +1,8 @@
 /* The fleet state backend: Redis, over the transport of redis_conn.c.
  *
- * Keys per user (documented in pam_flowtotp(8), REDIS KEYS):
- *   PREFIX:USER:step  string, the last accepted TOTP step.  Expires when no
+ * Keys per user (documented in pam_flowtotp(8), REDIS KEYS), named by
+ * ft_redis_user_key: the hash tag {USER} keeps them in one Cluster slot:
+ *   PREFIX:{USER}:step  string, the last accepted TOTP step.  Expires when no
  *                     host of the fleet can accept it or an earlier step
  *                     any more, whatever its window (up to FT_WINDOW_MAX)
  *                     and the code's period (up to FT_PERIOD_MAX): the
@@ -10,12 +11,12 @@
  *                     the accepting host's clock gave, counted on the
  *                     server's clock if that one is behind (see LUA_LIB's
  *                     ttl()).
- *   PREFIX:USER:fail  hash {n, first, until}: failures counted, time of the
+ *   PREFIX:{USER}:fail  hash {n, first, until}: failures counted, time of the
  *                     first one, lock end ("0" none, "forever" admin only).
  *                     Expires when it stops mattering: at the lock's end
  *                     when locked (never for "forever"), else fail_interval
  *                     after the first failure; plus margin.
- *   PREFIX:USER:ok    string, time of the last successful login (status
+ *   PREFIX:{USER}:ok    string, time of the last successful login (status
  *                     only; no TTL, one small key per user, removed by
  *                     totp-enroll reset).
  * All numbers are decimal strings.  Times come from the caller (ft_now()),
@@ -37,7 +38,12 @@
  * (FT_OP_ATTEMPT) checks the code locally first and then needs that one
  * exchange: the attempt script counts the attempt and, unless locked,
  * records the matched step, atomically.  A NOSCRIPT answer (first use on
- * a server, or after SCRIPT FLUSH) costs one more, with EVAL. */
+ * a server, or after SCRIPT FLUSH) costs one more, with EVAL. *
+ * High availability (pam_flowtotp(8)): with redis_sentinels the primary
+ * comes from a Sentinel (redis_sentinel.c) and ROLE, in the first write
+ * with the greeting, must call it master; with redis_wait_replicas, WAIT
+ * goes right behind a script that may accept a step; with redis_cluster a
+ * -MOVED or -ASK answer moves the connection to the node named. */
 #include <config.h>
 
 #include <errno.h>
@@ -57,6 +63,9 @@
 #include "otp.h"
 #include "rc.h"
 #include "redis_conn.h"
+#include "redis_sentinel.h"
+#include "redis_topology.h"
+#include "redis_topology_reply.h"
 #include "remember.h"
 #include "safefile.h"
 #include "state.h"
@@ -73,7 +82,9 @@
 #define SHA1_HEX_LEN 40U
 #define ARGV_MAX 16	 /* EVALSHA sha nkeys, 4 keys, up to 9 args */
 #define ARGS_MAX 9	 /* a script's ARGV, the database included */
-#define HANDSHAKE_MAX 2U /* AUTH, SELECT */
+#define HANDSHAKE_MAX 3U /* AUTH, SELECT, ROLE */
+#define CALL_MAX (HANDSHAKE_MAX + 3U) /* ASKING, the command, WAIT */
+#define REDIRECTS_MAX 5 /* Cluster MOVED/ASK hops of one command */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the scripts (KEYS and ARGV only: nothing is quoted into them) ---- */
@@ -337,7 +348,11 @@ struct redis_impl {
 	struct ft_config cfg;	    /* what the connection is made from */
 	struct ft_redis_conn *conn; /* NULL until the first call */
 	bool connect_failed;	    /* once: no second attempt */
-	bool greeted; /* AUTH and SELECT went out with an exchange */
+	bool greeted;	 /* AUTH and SELECT went out with an exchange */
+	bool check_role; /* a Sentinel named it: ROLE must say master */
+	/* The node we talk to: redis_host, a Sentinel's primary, or where a
+	 * Cluster redirect sent us. */
+	char node[FT_REDIS_HOST_MAX];
 	unsigned db;
 	char db_arg[NUM_BUFSZ];
 	char password_file[PATH_MAX];
@@ -353,6 +368,8 @@ reply_error(const struct redis_impl *r, const char *what, const redisReply *rep,
 	    ft_redis_conn_where(r->conn), what, rep, err, errlen);
 }
 
+static int open_primary(struct redis_impl *r, char *err, size_t errlen);
+
 /* Connect on first need, once: a login whose first call found the server
  * unreachable (or an impostor) does not try again, and costs one timeout. */
 static int
@@ -365,7 +382,9 @@ ensure_conn(struct redis_impl *r, char *err, size_t errlen)
 	if (r->connect_failed)
 		return ft_seterr(err, errlen, FT_ERR_BACKEND,
 		    "Redis: the connection failed earlier");
-	rc = ft_redis_conn_open(&r->cfg, NULL, &r->conn, err, errlen);
+	rc = r->cfg.redis_sentinels[0] != '\0'
+	    ? open_primary(r, err, errlen)
+	    : ft_redis_conn_open(&r->cfg, NULL, &r->conn, err, errlen);
 	if (rc != FT_OK)
 		r->connect_failed = true;
 	return rc;
@@ -410,6 +429,35 @@ read_password(
 	return FT_OK;
 }
 
+/* redis_sentinels: connect to the primary a Sentinel names; the first
+ * operation's write carries ROLE to confirm it. */
+static int
+open_primary(struct redis_impl *r, char *err, size_t errlen)
+{
+	struct ft_redis_secret pw = {NULL, 0};
+	struct ft_redis_addr primary;
+	struct ft_redis_target t;
+	char *buf = NULL;
+	int rc;
+
+	if (r->cfg.redis_sentinel_password_file[0] != '\0') {
+		rc = read_password(r->cfg.redis_sentinel_password_file, &buf,
+		    &pw.len, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		pw.pw = buf;
+	}
+	rc = ft_redis_sentinel_primary(&r->cfg, &pw, &primary, err, errlen);
+	if (buf != NULL)
+		ft_wipe_free(buf, pw.len + 1);
+	if (rc != FT_OK)
+		return rc;
+	(void)snprintf(r->node, sizeof(r->node), "%s", primary.host);
+	t = (struct ft_redis_target){.host = r->node, .port = primary.port};
+	r->check_role = true;
+	return ft_redis_conn_open(&r->cfg, &t, &r->conn, err, errlen);
+}
+
 /* Queue AUTH (if a password is set) and SELECT (unless database 0); the
  * transport authenticated the server before we could get here.  *n is
  * how many went in, what[] their names. */
@@ -446,6 +494,31 @@ queue_greeting(struct redis_impl *r, const char **what, size_t *n, char *err,
 			return rc;
 		what[(*n)++] = "SELECT";
 	}
+	if (r->check_role) {
+		argv[0] = "ROLE";
+		rc = ft_redis_conn_append(r->conn, 1, argv, NULL, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		what[(*n)++] = "ROLE";
+	}
+	return FT_OK;
+}
+
+/* ROLE must say master: a Sentinel's answer may be stale, and a demoted
+ * old primary must never decide a login. */
+static int
+check_role(
+    const struct redis_impl *r, const redisReply *rep, char *err, size_t errlen)
+{
+	bool master = false;
+
+	if (ft_redis_role_is_master(rep, &master) != FT_OK)
+		return reply_error(r, "ROLE", rep, err, errlen);
+	if (!master)
+		return ft_seterr(err, errlen, FT_ERR_BACKEND,
+		    "Redis %s: ROLE: not the primary (a replica, or an old "
+		    "primary a failover demoted): not used",
+		    ft_redis_conn_where(r->conn));
 	return FT_OK;
 }
 
@@ -455,10 +528,18 @@ check_greeting(const struct redis_impl *r, redisReply *const *reps,
     const char *const *what, size_t n, char *err, size_t errlen)
 {
 	size_t i;
+	int rc;
 
-	for (i = 0; i < n; i++)
-		if (reps[i]->type != REDIS_REPLY_STATUS)
-			return reply_error(r, what[i], reps[i], err, errlen);
+	for (i = 0; i < n; i++) {
+		if (strcmp(what[i], "ROLE") == 0)
+			rc = check_role(r, reps[i], err, errlen);
+		else if (reps[i]->type != REDIS_REPLY_STATUS)
+			rc = reply_error(r, what[i], reps[i], err, errlen);
+		else
+			rc = FT_OK;
+		if (rc != FT_OK)
+			return rc;
+	}
 	return FT_OK;
 }
 
@@ -470,41 +551,203 @@ struct cmd {
 	const char **argv;
 };
 
-/* The command path every operation takes (and any new one should): the
- * command goes out in the same write as the greeting if that is still
- * owed, and *rep is its reply (possibly an error reply; the caller
- * frees). */
+/* One command: what for (messages), its arguments, and whether WAIT goes
+ * right behind it. */
+struct call_in {
+	const char *what;
+	int argc;
+	const char **argv;
+	bool wait;
+};
+
+/* One try of it: ask (in), and the replies or the redirect (out). */
+struct call_try {
+	bool ask; /* ASKING first: the last node answered -ASK */
+	struct ft_redis_redirect rd;
+	redisReply *rep;
+	redisReply *wait;
+};
+
+/* Queue ASKING (if), the command and WAIT (if); *n counts them. */
 static int
-call(struct redis_impl *r, const char *what, const struct cmd *c,
-    redisReply **rep, char *err, size_t errlen)
+queue_call(struct redis_impl *r, const struct call_in *in,
+    const struct call_try *t, size_t *n, char *err, size_t errlen)
 {
-	redisReply *reps[HANDSHAKE_MAX + 1U] = {NULL, NULL, NULL};
-	const char *names[HANDSHAKE_MAX];
-	size_t n = 0, i;
+	char nrep[NUM_BUFSZ], wms[NUM_BUFSZ];
+	const char *asking[1] = {"ASKING"};
+	const char *wait[3] = {"WAIT", nrep, wms};
 	int rc = FT_OK;
 
-	*rep = NULL;
+	if (t->ask &&
+	    (rc = ft_redis_conn_append(
+		 r->conn, 1, asking, NULL, err, errlen)) == FT_OK)
+		(*n)++;
+	if (rc == FT_OK &&
+	    (rc = ft_redis_conn_append(
+		 r->conn, in->argc, in->argv, NULL, err, errlen)) == FT_OK)
+		(*n)++;
+	if (rc != FT_OK || !in->wait)
+		return rc;
+	(void)snprintf(nrep, sizeof(nrep), "%u", r->cfg.redis_wait_replicas);
+	(void)snprintf(wms, sizeof(wms), "%u", r->cfg.redis_wait_timeout_ms);
+	if ((rc = ft_redis_conn_append(r->conn, 3, wait, NULL, err, errlen)) ==
+	    FT_OK)
+		(*n)++;
+	return rc;
+}
+
+/* With redis_cluster, is rep a -MOVED or -ASK?  A malformed one is an
+ * error: we cannot tell where the user's keys are. */
+static int
+redirect_of(const struct redis_impl *r, const char *what, const redisReply *rep,
+    struct ft_redis_redirect *rd, char *err, size_t errlen)
+{
+	char why[FT_CONF_STR_MAX];
+
+	memset(rd, 0, sizeof(*rd));
+	if (!r->cfg.redis_cluster ||
+	    ft_redis_reply_redirect(rep, rd, why, sizeof(why)) == FT_OK)
+		return FT_OK;
+	return ft_seterr(err, errlen, FT_ERR_BACKEND, "Redis %s: %s: %s",
+	    ft_redis_conn_where(r->conn), what, why);
+}
+
+/* One try on the current node, the greeting in front if still owed. */
+static int
+call_once(struct redis_impl *r, const struct call_in *in, struct call_try *t,
+    char *err, size_t errlen)
+{
+	redisReply *reps[CALL_MAX] = {NULL};
+	const char *names[HANDSHAKE_MAX];
+	size_t n = 0, m = 0, cmd, i;
+	int rc = FT_OK;
+
 	if ((rc = ensure_conn(r, err, errlen)) != FT_OK)
 		return rc;
 	if (!r->greeted)
 		rc = queue_greeting(r, names, &n, err, errlen);
 	if (rc == FT_OK)
-		rc = ft_redis_conn_append(
-		    r->conn, c->argc, c->argv, NULL, err, errlen);
+		rc = queue_call(r, in, t, &m, err, errlen);
 	if (rc == FT_OK)
 		rc = ft_redis_conn_exchange(
-		    r->conn, what, reps, n + 1U, err, errlen);
+		    r->conn, in->what, reps, n + m, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	r->greeted = true;
+	cmd = n + (t->ask ? 1U : 0U);
 	rc = check_greeting(r, reps, names, n, err, errlen);
-	for (i = 0; i < n; i++)
-		freeReplyObject(reps[i]);
-	if (rc != FT_OK) {
-		freeReplyObject(reps[n]);
-		return rc;
+	if (rc == FT_OK && t->ask && reps[n]->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, "ASKING", reps[n], err, errlen);
+	if (rc == FT_OK)
+		rc = redirect_of(r, in->what, reps[cmd], &t->rd, err, errlen);
+	if (rc == FT_OK && t->rd.kind == FT_REDIS_NO_REDIRECT) {
+		t->rep = reps[cmd];
+		reps[cmd] = NULL;
+		if (in->wait) {
+			t->wait = reps[cmd + 1U];
+			reps[cmd + 1U] = NULL;
+		}
 	}
-	*rep = reps[n];
+	for (i = 0; i < n + m; i++)
+		freeReplyObject(reps[i]);
+	return rc;
+}
+
+/* Where a redirect sends us: a new connection, reached and authenticated
+ * like the first (the greeting goes out again). */
+static int
+follow(struct redis_impl *r, const struct ft_redis_redirect *rd, char *err,
+    size_t errlen)
+{
+	struct ft_redis_target t = {.port = rd->to.port};
+	int rc;
+
+	/* ":port": the node did not know its own endpoint; it is the host
+	 * we asked. */
+	if (rd->to.host[0] != '\0')
+		(void)snprintf(r->node, sizeof(r->node), "%s", rd->to.host);
+	t.host = r->node;
+	ft_redis_conn_close(r->conn);
+	r->conn = NULL;
+	r->greeted = false;
+	rc = ft_redis_conn_open(&r->cfg, &t, &r->conn, err, errlen);
+	if (rc != FT_OK)
+		r->connect_failed = true; /* no second try at the seed */
+	return rc;
+}
+
+/* The command path every operation takes (and any new one should): the
+ * greeting goes out in the same write if still owed; with redis_cluster a
+ * -MOVED or -ASK answer sends the command on (ASKING first for -ASK), at
+ * most REDIRECTS_MAX times.  On FT_OK *rep is the command's reply
+ * (possibly an error reply) and, with in->wait, *wrep WAIT's; the caller
+ * frees. */
+static int
+call_full(struct redis_impl *r, const struct call_in *in, redisReply **rep,
+    redisReply **wrep, char *err, size_t errlen)
+{
+	struct call_try t;
+	int hop, rc;
+
+	memset(&t, 0, sizeof(t));
+	*rep = NULL;
+	if (wrep != NULL)
+		*wrep = NULL;
+	for (hop = 0;; hop++) {
+		rc = call_once(r, in, &t, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		if (t.rd.kind == FT_REDIS_NO_REDIRECT)
+			break;
+		if (hop >= REDIRECTS_MAX)
+			return ft_seterr(err, errlen, FT_ERR_BACKEND,
+			    "Redis %s: %s: more than %d cluster redirects",
+			    ft_redis_conn_where(r->conn), in->what,
+			    REDIRECTS_MAX);
+		t.ask = t.rd.kind == FT_REDIS_ASK;
+		if ((rc = follow(r, &t.rd, err, errlen)) != FT_OK)
+			return rc;
+	}
+	*rep = t.rep;
+	if (wrep != NULL)
+		*wrep = t.wait;
+	else
+		freeReplyObject(t.wait);
+	return FT_OK;
+}
+
+/* call_full for one command without WAIT. */
+static int
+call(struct redis_impl *r, const char *what, const struct cmd *c,
+    redisReply **rep, char *err, size_t errlen)
+{
+	const struct call_in in = {
+	    .what = what, .argc = c->argc, .argv = c->argv};
+
+	return call_full(r, &in, rep, NULL, err, errlen);
+}
+
+/* WAIT's answer against redis_wait_replicas: too few is FT_ERR_IO, not
+ * FT_ERR_BACKEND, so that no local fallback accepts a step the fleet
+ * could forget in a failover. */
+static int
+check_wait(const struct redis_impl *r, const redisReply *wrep, char *err,
+    size_t errlen)
+{
+	unsigned acked = 0;
+
+	if (wrep == NULL || ft_redis_wait_acked(wrep, &acked) != FT_OK)
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "Redis %s: WAIT: no usable answer: the accepted step may "
+		    "not survive a failover",
+		    ft_redis_conn_where(r->conn));
+	if (acked < r->cfg.redis_wait_replicas)
+		return ft_seterr(err, errlen, FT_ERR_IO,
+		    "Redis %s: WAIT: %u of %u replicas acknowledged within %u "
+		    "ms (redis_wait_replicas): denied, so that a failover "
+		    "cannot accept this code again",
+		    ft_redis_conn_where(r->conn), acked,
+		    r->cfg.redis_wait_replicas, r->cfg.redis_wait_timeout_ms);
 	return FT_OK;
 }
 
@@ -516,6 +759,7 @@ struct script_call {
 	int nkeys;
 	const char *const *args;
 	int nargs;
+	bool wait; /* it may accept a step: WAIT behind it */
 };
 
 /* The SHA-1 EVALSHA names script id by, computed here on first use (a
@@ -542,17 +786,21 @@ script_sha(struct redis_impl *r, enum script_id id, char *err, size_t errlen)
 	return FT_OK;
 }
 
-/* Run a script.  *rep is the reply, never an error reply, on FT_OK. */
+/* Run a script.  *rep is the reply, never an error reply, on FT_OK; with
+ * sc->wait (and redis_wait_replicas) *wrep is WAIT's (NULL otherwise). */
 static int
 run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
-    char *err, size_t errlen)
+    redisReply **wrep, char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
-	struct cmd c = {.argc = 0, .argv = argv};
+	struct call_in in = {.what = sc->what,
+	    .argv = argv,
+	    .wait = sc->wait && r->cfg.redis_wait_replicas > 0};
 	char nk[NUM_BUFSZ];
 	int argc = 0, i, rc;
 
 	*rep = NULL;
+	*wrep = NULL;
 	if (sc->nargs >= ARGS_MAX || 3 + sc->nkeys + sc->nargs + 1 > ARGV_MAX)
 		return ft_seterr(err, errlen, FT_ERR_ARG, "too many arguments");
 	if ((rc = script_sha(r, sc->id, err, errlen)) != FT_OK)
@@ -566,36 +814,43 @@ run_script(struct redis_impl *r, const struct script_call *sc, redisReply **rep,
 	for (i = 0; i < sc->nargs; i++)
 		argv[argc++] = sc->args[i];
 	argv[argc++] = r->db_arg;
-	c.argc = argc;
-	rc = call(r, sc->what, &c, rep, err, errlen);
+	in.argc = argc;
+	rc = call_full(r, &in, rep, wrep, err, errlen);
 	if (rc == FT_OK && ft_redis_is_noscript(*rep)) {
 		/* First use on this server (or after SCRIPT FLUSH). */
 		freeReplyObject(*rep);
+		freeReplyObject(*wrep);
 		argv[0] = "EVAL";
 		argv[1] = scripts[sc->id];
-		rc = call(r, sc->what, &c, rep, err, errlen);
+		rc = call_full(r, &in, rep, wrep, err, errlen);
 	}
 	if (rc == FT_OK && (*rep)->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, sc->what, *rep, err, errlen);
 		freeReplyObject(*rep);
+		freeReplyObject(*wrep);
 		*rep = NULL;
+		*wrep = NULL;
 	}
 	return rc;
 }
 
 /* ---- keys and numbers ---- */
 
-/* One key of the user's: PREFIX:USER:SUFFIX. */
+/* One key of the user's: PREFIX:{USER}:SUFFIX (redis_topology.h): one
+ * hash tag, so every key of a user lives in one Cluster slot. */
 static int
 make_key(const struct redis_impl *r, const char *user, const char *suffix,
     char key[KEY_MAX], char *err, size_t errlen)
 {
-	int n;
+	int rc = ft_redis_user_key(r->prefix, user, suffix, key, KEY_MAX);
 
-	n = snprintf(key, KEY_MAX, "%s:%s:%s", r->prefix, user, suffix);
-	if (n < 0 || (size_t)n >= KEY_MAX)
+	if (rc == FT_ERR_ARG)
+		return ft_seterr(err, errlen, rc,
+		    "user name cannot be a Redis hash tag (it holds })");
+	if (rc != FT_OK)
 		return ft_seterr(err, errlen, FT_ERR_ARG,
-		    "Redis key for this user too long");
+		    "Redis key for this user too long, or redis_prefix holds "
+		    "a brace");
 	return FT_OK;
 }
 
@@ -685,16 +940,21 @@ take_verdict(struct redis_impl *r, const struct script_call *sc,
     enum ft_redis_answer which, struct ft_state_op *op, char *err,
     size_t errlen)
 {
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *wrep = NULL;
 	int rc;
 
-	rc = run_script(r, sc, &rep, err, errlen);
+	rc = run_script(r, sc, &rep, &wrep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (ft_redis_verdict(rep, which, &op->verdict, &op->state) != FT_OK)
 		rc = reply_error(r, sc->what, rep, err, errlen);
+	/* Only an accepted step must survive a failover. */
+	if (rc == FT_OK && sc->wait && r->cfg.redis_wait_replicas > 0 &&
+	    op->verdict == FT_STATE_ACCEPTED)
+		rc = check_wait(r, wrep, err, errlen);
 	op->known = rc == FT_OK;
 	freeReplyObject(rep);
+	freeReplyObject(wrep);
 	return rc;
 }
 
@@ -735,7 +995,8 @@ r_success(
 	    .keys = a.k,
 	    .nkeys = KEY_COUNT,
 	    .args = args,
-	    .nargs = (int)NELEM(args)};
+	    .nargs = (int)NELEM(args),
+	    .wait = true};
 	int rc;
 
 	op->verdict = FT_STATE_REPLAY;
@@ -766,7 +1027,8 @@ r_attempt(
 	    .keys = a.k,
 	    .nkeys = KEY_COUNT,
 	    .args = args,
-	    .nargs = (int)NELEM(args)};
+	    .nargs = (int)NELEM(args),
+	    .wait = true};
 	int m, rc;
 
 	op->verdict = FT_STATE_LOCKED;
@@ -803,20 +1065,21 @@ r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	    .what = "read state",
 	    .keys = a.k,
 	    .nkeys = KEY_COUNT};
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *wrep = NULL;
 	int rc;
 
 	memset(&op->state, 0, sizeof(op->state));
 	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
-	    (rc = run_script(r, &sc, &rep, err, errlen)) != FT_OK)
+	    (rc = run_script(r, &sc, &rep, &wrep, err, errlen)) != FT_OK)
 		return rc;
 	if (rep->type != REDIS_REPLY_ARRAY)
 		rc = reply_error(r, sc.what, rep, err, errlen);
 	else if (ft_redis_decode_get(rep, &op->state) != FT_OK)
 		rc = ft_seterr(err, errlen, FT_ERR_BACKEND,
-		    "Redis %s: wrong data in %s:%s:*: not a flowtotp record",
+		    "Redis %s: wrong data in %s:{%s}:*: not a flowtotp record",
 		    ft_redis_conn_where(r->conn), r->prefix, op->user);
 	freeReplyObject(rep);
+	freeReplyObject(wrep);
 	return rc;
 }
 
@@ -862,7 +1125,7 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	    .nkeys = (int)NELEM(k),
 	    .args = args,
 	    .nargs = (int)NELEM(args)};
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *wrep = NULL;
 	int rc;
 
 	if ((rc = op_args(r, op, &a, err, errlen)) != FT_OK ||
@@ -877,12 +1140,13 @@ r_unlock(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	(void)snprintf(a_w, sizeof(a_w), "%u", op->pol->window);
 	(void)snprintf(a_period, sizeof(a_period), "%u", op->pol->period);
 	(void)snprintf(a_wmax, sizeof(a_wmax), "%u", FT_WINDOW_MAX);
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, &wrep, err, errlen);
 	if (rc != FT_OK)
 		return rc;
 	if (ft_redis_unlock_reply(rep, &op->rewound) != FT_OK)
 		rc = reply_error(r, sc.what, rep, err, errlen);
 	freeReplyObject(rep);
+	freeReplyObject(wrep);
 	return rc;
 }
 
@@ -1195,6 +1459,7 @@ ft_state_redis_open(const struct ft_config *c,
 	(void)snprintf(r->password_file, sizeof(r->password_file), "%s",
 	    c->redis_password_file);
 	r->cfg = *c;
+	(void)snprintf(r->node, sizeof(r->node), "%s", c->redis_host);
 	*ops = &redis_ops;
 	*implp = r;
 	return FT_OK;

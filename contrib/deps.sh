@@ -7,9 +7,10 @@ BUILD="build-essential autoconf automake libtool pkg-config \
 libpam0g-dev libssl-dev libqrencode-dev libgdbm-dev libhiredis-dev"
 RUN="pamtester oathtool"
 TEST="zbar-tools imagemagick libpam-wrapper libpamtest0-dev libnss-wrapper \
-python3 python3-pexpect redis-server openssh-server openssh-client sudo \
-valgrind clang libclang-rt-14-dev cppcheck expect procps util-linux \
-debhelper dpkg-dev lintian mmdebstrap systemd openssl exim4-daemon-light"
+python3 python3-pexpect redis-server redis-sentinel openssh-server \
+openssh-client sudo valgrind clang libclang-rt-14-dev cppcheck expect procps \
+util-linux debhelper dpkg-dev lintian mmdebstrap systemd openssl \
+exim4-daemon-light"
 BENCH="libpam-google-authenticator libpam-oath python3-cryptography"
 
 pkgs="$BUILD $RUN"

@@ -1,5 +1,6 @@
 /* libFuzzer target: the code that reads the Redis state backend's replies
- * (common/state_redis_reply.c), fed arbitrary bytes as a server would send
+ * (common/state_redis_reply.c, and the Sentinel/Cluster readers of
+ * common/redis_topology*.c), fed arbitrary bytes as a server would send
  * them, through hiredis's own reply parser (redisReader).
  *
  * Every reply the reader produces goes through each decoder.  A decoder
@@ -16,6 +17,8 @@
 #include <hiredis/hiredis.h>
 
 #include "rc.h"
+#include "redis_topology.h"
+#include "redis_topology_reply.h"
 #include "state.h"
 #include "state_redis_reply.h"
 
@@ -61,6 +64,70 @@ check_get(const redisReply *rep)
 }
 
 static void
+check_addr(const struct ft_redis_addr *a)
+{
+	if (a->port < 1 || a->port > 65535 || a->host[0] == '\0' ||
+	    memchr(a->host, '\0', sizeof(a->host)) == NULL)
+		abort();
+}
+
+/* A string's text as a host:port list and as a redirect. */
+static void
+check_text(const redisReply *rep)
+{
+	struct ft_redis_addr addrs[FT_REDIS_ADDRS_MAX];
+	struct ft_redis_redirect rd;
+	char buf[ERRLEN];
+	size_t n = 0, i;
+
+	if (rep->str == NULL || rep->len >= sizeof(buf))
+		return;
+	memcpy(buf, rep->str, rep->len);
+	buf[rep->len] = '\0';
+	if (ft_redis_addr_list(buf, addrs, FT_REDIS_ADDRS_MAX, &n, NULL, 0) ==
+	    FT_OK) {
+		if (n < 1 || n > FT_REDIS_ADDRS_MAX)
+			abort();
+		for (i = 0; i < n; i++)
+			check_addr(&addrs[i]);
+	}
+	if (ft_redis_redirect_parse(rep->str, rep->len, &rd, NULL, 0) ==
+		FT_OK &&
+	    rd.kind != FT_REDIS_NO_REDIRECT &&
+	    (rd.slot >= FT_REDIS_SLOTS || rd.to.port == 0))
+		abort();
+}
+
+static void
+check_topology(const redisReply *rep)
+{
+	struct ft_redis_addr a;
+	struct ft_redis_redirect rd;
+	bool master = false;
+	unsigned acked = 0;
+	char err[ERRLEN];
+
+	if (ft_redis_sentinel_addr(rep, &a) == FT_OK)
+		check_addr(&a);
+	if (ft_redis_role_is_master(rep, &master) != FT_OK && master)
+		abort();
+	if (ft_redis_wait_acked(rep, &acked) != FT_OK && acked != 0)
+		abort();
+	err[0] = '\0';
+	if (ft_redis_reply_redirect(rep, &rd, err, sizeof(err)) == FT_OK) {
+		if (rd.kind != FT_REDIS_NO_REDIRECT &&
+		    (rep->type != REDIS_REPLY_ERROR ||
+			rd.slot >= FT_REDIS_SLOTS || rd.to.port == 0))
+			abort();
+	} else if (rd.kind != FT_REDIS_NO_REDIRECT ||
+	    strpbrk(err, "\r\n") != NULL)
+		abort();
+	if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_ERROR ||
+	    rep->type == REDIS_REPLY_STATUS)
+		check_text(rep);
+}
+
+static void
 check_one(const redisReply *rep)
 {
 	char err[ERRLEN];
@@ -69,6 +136,7 @@ check_one(const redisReply *rep)
 	check_verdict(rep, FT_REDIS_SUCCESS);
 	check_verdict(rep, FT_REDIS_ATTEMPT);
 	check_get(rep);
+	check_topology(rep);
 	(void)ft_redis_is_noscript(rep);
 	err[0] = '\0';
 	if (ft_redis_reply_error("host:1", "fuzz", rep, err, sizeof(err)) !=

@@ -345,28 +345,29 @@ test_basic(void)
 	ok(begin(&h, &p, "alice", T0, &v, err) == FT_OK &&
 		v == FT_STATE_PROCEED,
 	    "begin proceeds");
-	is_str(admin_hget("fttest:alice:fail", "n", buf, sizeof(buf)), "1",
+	is_str(admin_hget("fttest:{alice}:fail", "n", buf, sizeof(buf)), "1",
 	    "fail hash counts the attempt in advance");
-	is_str(admin_hget("fttest:alice:fail", "first", buf, sizeof(buf)),
+	is_str(admin_hget("fttest:{alice}:fail", "first", buf, sizeof(buf)),
 	    "1700000000", "fail hash holds the first failure time");
-	is_str(admin_hget("fttest:alice:fail", "until", buf, sizeof(buf)), "0",
-	    "fail hash: not locked");
-	ok(ttl_near(admin_int("TTL %s", "fttest:alice:fail"), 900 + MARGIN),
+	is_str(admin_hget("fttest:{alice}:fail", "until", buf, sizeof(buf)),
+	    "0", "fail hash: not locked");
+	ok(ttl_near(admin_int("TTL %s", "fttest:{alice}:fail"), 900 + MARGIN),
 	    "fail hash TTL is fail_interval + margin");
 
 	ok(success(&h, &p, "alice", S, T0 + 1, &v, err) == FT_OK &&
 		v == FT_STATE_ACCEPTED,
 	    "correct code accepted");
-	is_int(admin_int("EXISTS %s", "fttest:alice:fail"), 0,
+	is_int(admin_int("EXISTS %s", "fttest:{alice}:fail"), 0,
 	    "success removes the fail hash");
-	is_str(admin_get("fttest:alice:step", buf, sizeof(buf)), "56666666",
+	is_str(admin_get("fttest:{alice}:step", buf, sizeof(buf)), "56666666",
 	    "step key holds the step");
-	ok(ttl_near(admin_int("TTL %s", "fttest:alice:step"),
+	ok(ttl_near(admin_int("TTL %s", "fttest:{alice}:step"),
 	       (1 + 10 + 1) * 300 + MARGIN),
 	    "step key TTL is (window+window_max+1)*period_max + margin");
-	is_str(admin_get("fttest:alice:ok", buf, sizeof(buf)), "1700000001",
+	is_str(admin_get("fttest:{alice}:ok", buf, sizeof(buf)), "1700000001",
 	    "ok key holds the success time");
-	is_int(admin_int("TTL %s", "fttest:alice:ok"), -1, "ok key has no TTL");
+	is_int(
+	    admin_int("TTL %s", "fttest:{alice}:ok"), -1, "ok key has no TTL");
 
 	ok(get(&h, "alice", &s, err) == FT_OK && s.last_step == S &&
 		s.failures == 0 && s.locked_until == 0 &&
@@ -395,9 +396,9 @@ test_basic(void)
 	    "backup code keeps the last step");
 
 	ok(hforget(&h, "alice", err) == FT_OK, "forget succeeds");
-	ok(admin_int("EXISTS %s", "fttest:alice:step") == 0 &&
-		admin_int("EXISTS %s", "fttest:alice:fail") == 0 &&
-		admin_int("EXISTS %s", "fttest:alice:ok") == 0,
+	ok(admin_int("EXISTS %s", "fttest:{alice}:step") == 0 &&
+		admin_int("EXISTS %s", "fttest:{alice}:fail") == 0 &&
+		admin_int("EXISTS %s", "fttest:{alice}:ok") == 0,
 	    "forget removes every key of the user");
 	ok(hforget(&h, "alice", err) == FT_OK,
 	    "forget of an unknown user succeeds");
@@ -411,7 +412,7 @@ test_basic(void)
 			success(&h, &p, odd, S, T0, &v, err) == FT_OK &&
 			v == FT_STATE_ACCEPTED &&
 			admin_int("EXISTS %s",
-			    "fttest:o'brien \"]] -- ) end x:step") == 1,
+			    "fttest:{o'brien \"]] -- ) end x}:step") == 1,
 		    "a name with quotes, brackets and blanks is one key");
 		hforget(&h, odd, err);
 	}
@@ -437,9 +438,9 @@ test_lockout(void)
 		    v == FT_STATE_PROCEED)
 			proceed++;
 	is_int(proceed, 3, "deny=3: three attempts are checked");
-	is_str(admin_hget("fttest:bob:fail", "until", buf, sizeof(buf)),
+	is_str(admin_hget("fttest:{bob}:fail", "until", buf, sizeof(buf)),
 	    "1700000602", "the third sets the lock to now + unlock_time");
-	ok(ttl_near(admin_int("TTL %s", "fttest:bob:fail"), 600 + MARGIN),
+	ok(ttl_near(admin_int("TTL %s", "fttest:{bob}:fail"), 600 + MARGIN),
 	    "locked: fail hash TTL is unlock_time + margin");
 	ok(begin(&h, &p, "bob", T0 + 3, &v, err) == FT_OK &&
 		v == FT_STATE_LOCKED,
@@ -477,10 +478,10 @@ test_lockout(void)
 	ok(get(&h, "bob", &s, err) == FT_OK && s.failures == 1 &&
 		s.first_failure == T0 + 1901,
 	    "a failure after fail_interval starts a new count");
-	ok(ttl_near(admin_int("TTL %s", "fttest:bob:fail"), 900 + MARGIN),
+	ok(ttl_near(admin_int("TTL %s", "fttest:{bob}:fail"), 900 + MARGIN),
 	    "TTL follows the new first failure");
 	begin(&h, &p, "bob", T0 + 2001, &v, err);
-	ok(ttl_near(admin_int("TTL %s", "fttest:bob:fail"), 800 + MARGIN),
+	ok(ttl_near(admin_int("TTL %s", "fttest:{bob}:fail"), 800 + MARGIN),
 	    "TTL counts from the first failure, not the latest");
 
 	/* unlock_time=0: until an admin unlocks */
@@ -488,9 +489,9 @@ test_lockout(void)
 	hforget(&h, "bob", err);
 	begin(&h, &p, "bob", T0, &v, err);
 	begin(&h, &p, "bob", T0, &v, err);
-	is_str(admin_hget("fttest:bob:fail", "until", buf, sizeof(buf)),
+	is_str(admin_hget("fttest:{bob}:fail", "until", buf, sizeof(buf)),
 	    "forever", "unlock_time=0 stores a lock without end");
-	is_int(admin_int("TTL %s", "fttest:bob:fail"), -1,
+	is_int(admin_int("TTL %s", "fttest:{bob}:fail"), -1,
 	    "and the fail hash has no TTL");
 	ok(begin(&h, &p, "bob", T0 + 100000000, &v, err) == FT_OK &&
 		v == FT_STATE_LOCKED,
@@ -499,7 +500,7 @@ test_lockout(void)
 		s.locked_until == FT_STATE_LOCKED_FOREVER,
 	    "get reports FT_STATE_LOCKED_FOREVER");
 	ok(hunlock(&h, &p, "bob", err) == FT_OK &&
-		admin_int("EXISTS %s", "fttest:bob:fail") == 0,
+		admin_int("EXISTS %s", "fttest:{bob}:fail") == 0,
 	    "unlock removes the fail hash");
 	ok(begin(&h, &p, "bob", T0 + 100000001, &v, err) == FT_OK &&
 		v == FT_STATE_PROCEED,
@@ -679,26 +680,26 @@ test_bad_data(void)
 	char what[128];
 	size_t i;
 
-	admin_cmd("SET %s %s", "fttest:dd:fail", "garbage");
-	admin_cmd("SET %s %s", "fttest:dd:step", "garbage");
+	admin_cmd("SET %s %s", "fttest:{dd}:fail", "garbage");
+	admin_cmd("SET %s %s", "fttest:{dd}:step", "garbage");
 	expect_bad("fail and step keys of the wrong type/content", "dd", true);
 
 	for (i = 0; i < sizeof(bad_n) / sizeof(bad_n[0]); i++) {
 		freeReplyObject(admin(
-		    "HSET fttest:dd:fail n %s first 1 until 0", bad_n[i]));
-		admin_cmd("HSET %s step %s", "fttest:dd:step", "x");
+		    "HSET fttest:{dd}:fail n %s first 1 until 0", bad_n[i]));
+		admin_cmd("HSET %s step %s", "fttest:{dd}:step", "x");
 		snprintf(what, sizeof(what), "failure count \"%s\"", bad_n[i]);
 		expect_bad(what, "dd", true);
 	}
-	freeReplyObject(admin("HSET fttest:dd:fail n 1"));
-	admin_cmd("SET %s %s", "fttest:dd:step", "1234567890123456");
+	freeReplyObject(admin("HSET fttest:{dd}:fail n 1"));
+	admin_cmd("SET %s %s", "fttest:{dd}:step", "1234567890123456");
 	expect_bad("partial fail hash, 16-digit step", "dd", true);
-	freeReplyObject(admin("HSET fttest:dd:fail n 1 first 5 until soon"));
-	admin_cmd("SET %s %s", "fttest:dd:step", "");
+	freeReplyObject(admin("HSET fttest:{dd}:fail n 1 first 5 until soon"));
+	admin_cmd("SET %s %s", "fttest:{dd}:step", "");
 	expect_bad("lock end \"soon\", empty step", "dd", true);
-	freeReplyObject(admin("HSET fttest:dd:fail n 1 first 5 until 0"));
-	admin_cmd("LPUSH %s %s", "fttest:dd:step", "1");
-	admin_cmd("LPUSH %s %s", "fttest:dd:ok", "1");
+	freeReplyObject(admin("HSET fttest:{dd}:fail n 1 first 5 until 0"));
+	admin_cmd("LPUSH %s %s", "fttest:{dd}:step", "1");
+	admin_cmd("LPUSH %s %s", "fttest:{dd}:ok", "1");
 	expect_bad("step and ok keys are lists", "dd", false);
 }
 
@@ -733,7 +734,7 @@ test_isolation(void)
 	{
 		redisReply *r = admin("SELECT 5");
 		freeReplyObject(r);
-		ok(admin_int("EXISTS %s", "fttest:erin:step") == 1,
+		ok(admin_int("EXISTS %s", "fttest:{erin}:step") == 1,
 		    "redis_db=5 writes into database 5");
 		freeReplyObject(admin("FLUSHDB"));
 		freeReplyObject(admin("SELECT 0"));
@@ -755,7 +756,7 @@ test_isolation(void)
 	if (a.ops != NULL) {
 		ok(success(&a, &p, "erin", 7, T0, &v, err) == FT_OK &&
 			v == FT_STATE_ACCEPTED &&
-			admin_int("EXISTS %s", "fttest:erin:step") == 1,
+			admin_int("EXISTS %s", "fttest:{erin}:step") == 1,
 		    "the socket reaches the same server");
 		hforget(&a, "erin", err);
 		hclose(&a);
@@ -842,12 +843,12 @@ test_parallel(void)
 	int round;
 
 	for (round = 0; round < 5; round++) {
-		freeReplyObject(admin("DEL fttest:frank:step"));
+		freeReplyObject(admin("DEL fttest:{frank}:step"));
 		run_children(0, 1, "20 processes record one step: one wins");
 	}
-	freeReplyObject(admin("DEL fttest:frank:fail"));
+	freeReplyObject(admin("DEL fttest:{frank}:fail"));
 	run_children(1, 3, "20 parallel attempts with deny=3: three checked");
-	freeReplyObject(admin("DEL fttest:frank:fail fttest:frank:ok"));
+	freeReplyObject(admin("DEL fttest:{frank}:fail fttest:{frank}:ok"));
 }
 
 /* ---- failures: auth, db, refused, paused ---- */
@@ -1053,13 +1054,13 @@ test_attempt(void)
 	policy(&p, 2, 600, 900);
 	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
 		op.verdict == FT_STATE_ACCEPTED && op.step == 4242 &&
-		admin_int("EXISTS %s", "fttest:ivan:fail") == 0,
+		admin_int("EXISTS %s", "fttest:{ivan}:fail") == 0,
 	    "attempt, match: accepted in one call, no failure left");
-	is_str(admin_get("fttest:ivan:step", buf, sizeof(buf)), "4242",
+	is_str(admin_get("fttest:{ivan}:step", buf, sizeof(buf)), "4242",
 	    "attempt recorded the matched step");
 	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
 		op.verdict == FT_STATE_REPLAY &&
-		admin_int("EXISTS %s", "fttest:ivan:fail") == 0,
+		admin_int("EXISTS %s", "fttest:{ivan}:fail") == 0,
 	    "attempt, the same step: replay, its failure taken back");
 	sc.m = 0;
 	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
@@ -1075,14 +1076,14 @@ test_attempt(void)
 	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_OK &&
 		op.verdict == FT_STATE_LOCKED && op.step == 0,
 	    "attempt while locked: locked, the match is not used");
-	is_str(admin_get("fttest:ivan:step", buf, sizeof(buf)), "4242",
+	is_str(admin_get("fttest:{ivan}:step", buf, sizeof(buf)), "4242",
 	    "locked: the step key is unchanged");
 	sc.m = FT_ERR_CRYPTO;
 	sc.calls = 0;
 	ok(attempt(&h, &p, "ivan", &sc, &op, err) == FT_ERR_CRYPTO &&
 		op.verdict == FT_STATE_LOCKED && sc.calls == 1,
 	    "a check that fails: FT_ERR_CRYPTO, locked, nothing sent");
-	is_str(admin_hget("fttest:ivan:fail", "n", buf, sizeof(buf)), "2",
+	is_str(admin_hget("fttest:{ivan}:fail", "n", buf, sizeof(buf)), "2",
 	    "a failed check counts nothing");
 	hforget(&h, "ivan", err);
 	hclose(&h);
@@ -1110,14 +1111,14 @@ test_expiry(void)
 		    FT_OK &&
 		v == FT_STATE_ACCEPTED,
 	    "a host %lld s ahead of the server records a step", ahead);
-	ttl = admin_int("TTL %s", "fttest:judy:step");
+	ttl = admin_int("TTL %s", "fttest:{judy}:step");
 	ok(ttl <= base + ahead + 1 && ttl >= base + ahead - TTL_TOLERANCE,
 	    "its step key lives %lld s: the base %lld plus the %lld s ahead",
 	    ttl, base, ahead);
 	hforget(&h, "judy", err);
 	p.window = 10;
 	ok(success(&h, &p, "judy", 7, T0, &v, err) == FT_OK &&
-		ttl_near(admin_int("TTL %s", "fttest:judy:step"),
+		ttl_near(admin_int("TTL %s", "fttest:{judy}:step"),
 		    (10 + 10 + 1) * 300 + MARGIN),
 	    "window=10: (10 + 10 + 1) periods of 300 s + margin");
 	hforget(&h, "judy", err);
@@ -1129,7 +1130,7 @@ test_expiry(void)
 	hopen_must(&c, &h);
 	ok(begin(&h, &p, "judy", T0, &v, err) == FT_ERR_BACKEND &&
 		v == FT_STATE_LOCKED &&
-		admin_int("EXISTS %s", "fttest:judy:fail") == 0,
+		admin_int("EXISTS %s", "fttest:{judy}:fail") == 0,
 	    "no such database: the call fails and nothing lands in db 0");
 	diag("%s", err);
 	hclose(&h);

@@ -1,11 +1,16 @@
-"""A private redis-server for the tests (stdlib only).
+"""A private redis-server for the tests (stdlib only), and the high
+availability set-ups built of them (a replica, Sentinels, a Cluster).
 
 Server(): a temp dir with a config file (requirepass with a random password,
 no persistence, 127.0.0.1 on a free port, a unix socket, 16 databases), the
 password in a 0600 file for redis_password_file=, and a tiny RESP client for
 checks on the server (TTL, HGETALL, planting bad data).  Use it as a context
 manager: the server is resumed (if paused) and killed, and the dir removed,
-whatever happens."""
+whatever happens.
+
+Replica(primary), Sentinel(primary, name) and Cluster(n) are Servers too
+(or own some): same password as what they serve, same cleanup.  Every wait
+on them polls with a bounded deadline (WAIT_S)."""
 import os
 import pwd
 import secrets
@@ -27,9 +32,13 @@ from ftlib import free_port  # noqa: E402
 # tests skip); run by hand without it, look in PATH.
 REDIS_SERVER = (os.environ["REDIS_SERVER"] if "REDIS_SERVER" in os.environ
                 else shutil.which("redis-server"))
+REDIS_CLI = (os.path.join(os.path.dirname(REDIS_SERVER), "redis-cli")
+             if REDIS_SERVER else None)
 DATABASES = 16
 START_TRIES = 5
 READY_WAIT_S = 10.0
+WAIT_S = 30.0           # replication link, Sentinel discovery, cluster ok
+POLL_S = 0.1
 
 
 class RespError(Exception):
@@ -112,11 +121,11 @@ class Server:
     and socket then belong to it)."""
 
     def __init__(self, tag="redis", tls=None, auth_clients=False,
-                 user=None):
+                 user=None, password=None):
         if not REDIS_SERVER or not os.access(REDIS_SERVER, os.X_OK):
             raise RuntimeError("redis-server not found")
         self.dir = tempfile.mkdtemp(prefix="ft-%s-" % tag)
-        self.password = secrets.token_hex(16)
+        self.password = password or secrets.token_hex(16)
         self.passfile = os.path.join(self.dir, "redis.pass")
         fd = os.open(self.passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                      0o600)
@@ -166,18 +175,25 @@ class Server:
                     "logfile %s\nprotected-mode no\n" %
                     (self.password, self.dir, DATABASES, self.socket,
                      os.path.join(self.dir, "redis.log")))
+            f.write(self.extra_conf())
         os.chmod(path, 0o600)
         if self.user is not None:
             os.chown(path, pwd.getpwnam(self.user).pw_uid, -1)
         return path
+
+    def extra_conf(self):
+        """More config lines (the HA subclasses)."""
+        return ""
+
+    def args(self, conf):
+        return as_user(self.user) + [REDIS_SERVER, conf]
 
     def start(self):
         """Start (or restart on a new port after stop())."""
         for _ in range(START_TRIES):
             port = free_port()
             conf = self._conf(port)
-            self.proc = subprocess.Popen(as_user(self.user) +
-                                         [REDIS_SERVER, conf],
+            self.proc = subprocess.Popen(self.args(conf),
                                          stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
             self.port = port
@@ -467,3 +483,173 @@ def reason(lines):
         if "result=" in ln and "reason=" in ln:
             return ln.split("reason=", 1)[1].split()[0]
     return None
+
+
+# ---- high availability: replicas, Sentinels, a Cluster ----
+
+def wait_for(what, pred, timeout=WAIT_S):
+    """Poll pred() until it is true; RuntimeError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if pred():
+                return
+        except (OSError, RespError):
+            pass
+        time.sleep(POLL_S)
+    raise RuntimeError("timed out waiting for %s" % what)
+
+
+def info(server, section):
+    """INFO section as a dict."""
+    out = {}
+    for ln in server.cmd("INFO", section).splitlines():
+        if ":" in ln and not ln.startswith("#"):
+            k, v = ln.split(":", 1)
+            out[k] = v.strip()
+    return out
+
+
+class Replica(Server):
+    """A replica of primary (same password), its link up once started."""
+
+    def __init__(self, primary, tag="replica"):
+        super().__init__(tag, password=primary.password)
+        self.primary = primary
+
+    def extra_conf(self):
+        return ("replicaof 127.0.0.1 %d\nmasterauth %s\n"
+                "replica-read-only yes\n" %
+                (self.primary.port, self.password))
+
+    def start(self):
+        super().start()
+        wait_for("replication link of %d" % self.port,
+                 lambda: info(self, "replication").get(
+                     "master_link_status") == "up")
+
+
+class Sentinel(Server):
+    """A Sentinel monitoring primary under name (quorum 1, down after
+    DOWN_MS), with a password of its own (passfile) and auth-pass for the
+    data nodes; tls: a Pki, TLS only, to the data nodes too.
+    primary_addr() asks it, the way the module does."""
+    DOWN_MS = 1000
+    FAILOVER_MS = 5000
+
+    def __init__(self, primary, name, tag="sentinel", tls=None):
+        super().__init__(tag, tls=tls)
+        self.primary = primary
+        self.name = name
+
+    def _conf(self, port):
+        path = os.path.join(self.dir, "sentinel.conf")
+        with open(path, "w") as f:
+            f.write(self._tls_conf(port))
+            if self.tls is not None:
+                # Talk TLS to the data nodes too.
+                f.write("tls-replication yes\n")
+            f.write("bind 127.0.0.1\nprotected-mode no\n"
+                    "requirepass %s\ndir %s\nlogfile %s\n"
+                    "sentinel monitor %s 127.0.0.1 %d 1\n"
+                    "sentinel auth-pass %s %s\n"
+                    "sentinel down-after-milliseconds %s %d\n"
+                    "sentinel failover-timeout %s %d\n"
+                    "sentinel parallel-syncs %s 1\n" %
+                    (self.password, self.dir,
+                     os.path.join(self.dir, "sentinel.log"),
+                     self.name, self.primary.port,
+                     self.name, self.primary.password,
+                     self.name, self.DOWN_MS,
+                     self.name, self.FAILOVER_MS, self.name))
+        os.chmod(path, 0o600)     # Sentinel rewrites it: our own file
+        return path
+
+    def args(self, conf):
+        return [REDIS_SERVER, conf, "--sentinel"]
+
+    def primary_addr(self):
+        r = self.cmd("SENTINEL", "get-master-addr-by-name", self.name)
+        return None if r is None else (r[0], int(r[1]))
+
+    def wait_replicas(self, n):
+        """Until the Sentinel knows n replicas (it can fail over)."""
+        wait_for("Sentinel to see %d replica(s)" % n,
+                 lambda: len(self.cmd("SENTINEL", "replicas",
+                                      self.name)) >= n)
+
+    def wait_primary(self, port):
+        wait_for("Sentinel to name port %d the primary" % port,
+                 lambda: self.primary_addr() == ("127.0.0.1", port))
+
+
+class ClusterNode(Server):
+    """One node of a Cluster: its own node file and bus port."""
+
+    def __init__(self, password, tag="cnode"):
+        super().__init__(tag, password=password)
+        self.bus_port = None
+
+    def extra_conf(self):
+        self.bus_port = free_port()
+        return ("cluster-enabled yes\ncluster-config-file %s\n"
+                "cluster-port %d\ncluster-node-timeout 5000\n"
+                "masterauth %s\n" %
+                (os.path.join(self.dir, "nodes.conf"), self.bus_port,
+                 self.password))
+
+
+class Cluster:
+    """n masters, slots spread by redis-cli --cluster create, no
+    replicas.  owner(key) is the node that serves key's slot."""
+
+    def __init__(self, n=3):
+        self.password = secrets.token_hex(16)
+        self.nodes = [ClusterNode(self.password, "cnode%d" % i)
+                      for i in range(n)]
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    @property
+    def passfile(self):
+        return self.nodes[0].passfile
+
+    def start(self):
+        for nd in self.nodes:
+            nd.start()
+        r = subprocess.run(
+            [REDIS_CLI, "--no-auth-warning", "-a", self.password,
+             "--cluster", "create"] +
+            ["127.0.0.1:%d" % nd.port for nd in self.nodes] +
+            ["--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("cluster create: %s %s" % (r.stdout, r.stderr))
+        for nd in self.nodes:
+            wait_for("cluster_state:ok on %d" % nd.port,
+                     lambda nd=nd: "cluster_state:ok" in
+                     nd.cmd("CLUSTER", "INFO"))
+
+    def slot(self, key):
+        return self.nodes[0].cmd("CLUSTER", "KEYSLOT", key)
+
+    def owner(self, key):
+        slot = self.slot(key)
+        for lo, hi, master, *_ in self.nodes[0].cmd("CLUSTER", "SLOTS"):
+            if lo <= slot <= hi:
+                port = master[1]
+                return next(nd for nd in self.nodes if nd.port == port)
+        raise RuntimeError("no node serves slot %d" % slot)
+
+    def node_id(self, node):
+        return node.cmd("CLUSTER", "MYID")
+
+    def cleanup(self):
+        for nd in self.nodes:
+            nd.cleanup()

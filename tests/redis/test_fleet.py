@@ -178,7 +178,7 @@ def test_cross_host(f, srv):
     tap.ok(not ok and reason(lines) == "replay",
            "an older code inside the window is a replay too")
 
-    key = "%s:%s:" % (PREFIX, USER)
+    key = "%s:{%s}:" % (PREFIX, USER)
     tap.is_(srv.cmd("GET", key + "step"), str(now // PERIOD),
             "the server holds the last accepted step")
     ttl = srv.cmd("TTL", key + "step")
@@ -233,7 +233,7 @@ def test_parallel(f, srv, now):
 def test_lockout(f, srv, now):
     a = f.service("hosta", "a")
     b = f.service("hostb", "b")
-    key = "%s:%s:fail" % (PREFIX, USER)
+    key = "%s:{%s}:fail" % (PREFIX, USER)
     now += PERIOD
     srv.cmd("DEL", key)
     r1, _, _ = f.login(a, wrong(now), now)

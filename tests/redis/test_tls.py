@@ -63,7 +63,7 @@ def test_right_ca(host, srv, pki, clock):
     now = clock.next()
     ok, lines = host.login(svc, code(now), now)
     tap.ok(ok, "right CA: a login over TLS works") or tap.diag(detail(lines))
-    key = "fttls:%s:step" % host.user
+    key = "fttls:{%s}:step" % host.user
     tap.is_(srv.cmd("GET", key), str(now // PERIOD),
             "the TLS server recorded the step")
     ok, lines = host.login(svc, code(now), now + 1)
