@@ -1354,7 +1354,7 @@ r_deliver(
 	    .nargs = (int)NELEM(a),
 	    .keys = k,
 	    .args = a};
-	redisReply *rep = NULL;
+	redisReply *rep = NULL, *wrep = NULL;
 	size_t i;
 	int rc;
 
@@ -1382,7 +1382,8 @@ r_deliver(
 	a[4] = a_pm;
 	a[5] = a_ph;
 	a[6] = a_kttl;
-	rc = run_script(r, &sc, &rep, err, errlen);
+	rc = run_script(r, &sc, &rep, &wrep, err, errlen);
+	freeReplyObject(wrep); /* sc.wait is false: none */
 	ft_wipe(mac, sizeof(mac));
 	if (rc != FT_OK)
 		return rc;
