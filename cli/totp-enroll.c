@@ -280,12 +280,25 @@ parse_grace(int c, struct cli_opts *o)
 	    optarg, 1, FT_GRACE_DAYS_MAX, "--extend", &o->extend_days);
 }
 
-/* key init --sealed | --plain: where the new store key goes. */
-static void
-parse_key(int c, struct cli_opts *o)
+/* The options of one command each: import --from/--usersfile, key init
+ * --sealed/--plain (where the new store key goes), enroll --deliver. */
+static int
+parse_command_opt(int c, struct cli_opts *o)
 {
-	o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
-	o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
+	switch (c) {
+	case OPT_FROM:
+	case OPT_USERSFILE: return parse_import(c, o);
+	case OPT_SEALED:
+	case OPT_PLAIN:
+		o->seen |= c == OPT_SEALED ? CLI_O_SEALED : CLI_O_PLAIN;
+		o->key_mode = c == OPT_SEALED ? CLI_KEY_SEALED : CLI_KEY_PLAIN;
+		break;
+	default:
+		o->seen |= CLI_O_DELIVER;
+		o->deliver = optarg;
+		break;
+	}
+	return CLI_EX_OK;
 }
 
 static int
@@ -344,13 +357,10 @@ parse_one(int c, struct cli_opts *o, struct parsed *pa)
 	case OPT_RESET:
 	case OPT_EXTEND: return parse_grace(c, o);
 	case OPT_FROM:
-	case OPT_USERSFILE: return parse_import(c, o);
+	case OPT_USERSFILE:
 	case OPT_SEALED:
-	case OPT_PLAIN: parse_key(c, o); break;
-	case OPT_DELIVER:
-		o->seen |= CLI_O_DELIVER;
-		o->deliver = optarg;
-		break;
+	case OPT_PLAIN:
+	case OPT_DELIVER: return parse_command_opt(c, o);
 	default: return CLI_EX_USAGE; /* getopt printed why */
 	}
 	return CLI_EX_OK;
