@@ -366,7 +366,7 @@ t_enrols_sealed(void)
 	script_new(&sc, T0, "password", ANSWER_CODE, "");
 	login(&c, SVC, "alice", NULL, &sc, &r);
 	expect(&r, PAM_SUCCESS, "reason=enrolled", "enrols with a store key");
-	read_file(path, text, sizeof(text));
+	tu_read_text(path, text, sizeof(text));
 	if (!shown_secret(sc.transcript, b32, sizeof(b32)))
 		b32[0] = '\0';
 	ok(strstr(text, "version = 2\nkey_id = kenrol1\nsecret_enc = ") !=
@@ -379,7 +379,7 @@ t_enrols_sealed(void)
 	    "enroll=no store_key=%s store_key_fallback=", kpath);
 	args(&c, extra, path, sizeof(path));
 	tu_fmt(text, sizeof(text), "auth required %s\n", path);
-	write_service(&c, "sealedplain", text);
+	pt_service(c.pamd, "sealedplain", text);
 	code_for(b32, T0 + PERIOD, sc.code, sizeof(sc.code));
 	script_new(&s2, T0 + PERIOD, sc.code, NULL, NULL);
 	login(&c, "sealedplain", "alice", NULL, &s2, &r);
