@@ -96,7 +96,7 @@ is "$(comp totp-enroll import --usersfile "$tmp/us")" "$uf" \
 	"--usersfile: file names"
 
 # In step with the program.
-cmds=$("$cli" --help | sed -n 's/^ *\(Usage: \)\{0,1\}totp-enroll \[\{0,1\}\([a-z-]*\).*/\2/p' | sort -u)
+cmds=$("$cli" --help | sed -n 's/^ *\(Usage: \)\{0,1\}totp-enroll \[\{0,1\}\([a-z][a-z-]*\).*/\2/p' | sort -u)
 [ -n "$cmds" ]
 ok $? "totp-enroll --help lists commands"
 for c in $cmds; do

@@ -374,14 +374,14 @@ def test_redis(rig, user):
     with redislib.Server("dlv") as srv:
         srv.start()
         extra = ["deliver_rate_minute=1", "deliver_rate_hour=5",
-                 "cache=redis", "redis_port=%d" % srv.port,
+                 "cache=redis", "redis_port=%d" % srv.port, "redis_tls=no",
                  "redis_password_file=" + srv.passfile]
         rig.service("ok", extra)
         base = T0 + 400000
         lg = Login(rig, user, "", base, second="000000")
         code = lg.code()
         tap.ok(code is not None and not lg.ok, "Redis: a code is sent")
-        key = "flowtotp:%s:deliver" % user
+        key = "flowtotp:{%s}:deliver" % user
         h = srv.cmd("HGETALL", key)
         flat = [x.decode() if isinstance(x, bytes) else x for x in h or []]
         rec = dict(zip(flat[::2], flat[1::2]))

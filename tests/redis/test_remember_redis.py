@@ -2,7 +2,7 @@
 """remember= with cache=redis: every case of tests/cli/test_remember.py
 (real PAM, pam_unix as the first factor, real users; root only) against a
 private redis-server, and what Redis holds: one hash per user,
-PREFIX:USER:remember, whose fields are digests (neither the rhost nor the
+PREFIX:{USER}:remember, whose fields are digests (neither the rhost nor the
 tty in clear) and whose key expires (EXPIREAT) at the latest entry's end;
 totp-enroll reset deletes it; a key of the wrong type is never a
 remembered login."""
@@ -39,7 +39,7 @@ def store_check(srv):
 def damaged(env, srv, c, user):
     """A remember key of the wrong type: the code is asked (a warning
     line), never a remembered login; unlock deletes the key."""
-    key = "%s:%s:remember" % (PREFIX, user)
+    key = "%s:{%s}:remember" % (PREFIX, user)
     srv.cmd("DEL", key)
     srv.cmd("SET", key, "not-a-hash")
     before = len(env.log_lines())
@@ -69,7 +69,7 @@ def main():
             c, users = tr.run(env, args, store_check(srv))
             damaged(env, srv, c, users[0])
             r = env.run(["reset", "--yes", users[1]], now=c.t)
-            key = "%s:%s:remember" % (PREFIX, users[1])
+            key = "%s:{%s}:remember" % (PREFIX, users[1])
             tap.ok(r.returncode == 0 and srv.cmd("EXISTS", key) == 0,
                    "totp-enroll reset deletes the user's remember hash")
     finally:
