@@ -12,6 +12,7 @@
 #include "doctor.h"
 #include "keyrotate.h"
 #include "rc.h"
+#include "storekey.h"
 
 static const struct doc_kind k_missing = {"store-key-missing", DOC_ERROR,
     "every login of a user with a sealed file is denied: start "
@@ -35,7 +36,9 @@ static const struct doc_kind k_fallback = {"store-key-fallback", DOC_WARN,
 static const struct doc_kind k_volatile = {"store-key-no-sealed-copy", DOC_WARN,
     "the key in use has no sealed copy in store_key_cred: if store_key "
     "does not survive a reboot (the default /run does not), every sealed "
-    "file becomes unreadable; totp-enroll key rotate saves a sealed copy"};
+    "file becomes unreadable: seal it again with systemd-creds encrypt "
+    "--name=" FT_STOREKEY_CRED_NAME " STORE_KEY STORE_KEY_CRED (root, mode "
+    "0600)"};
 static const struct doc_kind k_plain = {"store-key-plain-files", DOC_WARN,
     "totp-enroll key encrypt-store seals them (they keep working "
     "meanwhile)"};

@@ -64,8 +64,12 @@ class Tree:
         self.write("ordinary_user", ORDINARY + "\n")
         self.write("tmpfiles.d/flowtotp.conf",
                    "d %s 0700 root root -\n" % self.cache)
+        # The store key paths in the tree (none exists): the machine's
+        # own key files, if any, play no part.
         self.write("flowtotp.conf", "secret = %s/%%u\ncache = %s/state.gdbm\n"
-                   % (self.store, self.cache))
+                   "store_key = %s/run.key\nstore_key_fallback = %s/etc.key\n"
+                   "store_key_cred = %s/etc.key.cred\n"
+                   % ((self.store, self.cache) + (self.dir,) * 3))
 
     def p(self, rel):
         return os.path.join(self.dir, rel)
@@ -305,6 +309,9 @@ def test_clean():
         tap.ok(j is not None and find(j["findings"], "sudo-flowtotp") and
                find(j["findings"], "clock-synced"),
                "clean setup: sudo and the clock reported as information")
+        tap.ok(j is not None and [f["severity"] for f in find(
+            j["findings"], "store-key-none")] == ["info"],
+               "clean setup: no store key is information")
         rc, _, out = t.doctor(json_out=False)
         tap.ok(rc == EX_OK and "0 error(s), 0 warning(s)" in out,
                "clean setup, text output: the verdict line")
