@@ -11,6 +11,7 @@ a private mount namespace with its own /run (the machine's is untouched).
 Root only (the doctor is; root also owns the prepared files)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -488,6 +489,25 @@ def test_usage():
         t.cleanup()
 
 
+def test_man_ids():
+    """Every finding id the doctor has is documented in totp-enroll(1)."""
+    man_path = os.path.join(clitest.TOP_SRCDIR, "man", "totp-enroll.1")
+    with open(man_path) as f:
+        man = f.read().replace("\\-", "-")
+    ids = set()
+    cli = os.path.join(clitest.TOP_SRCDIR, "cli")
+    for name in sorted(os.listdir(cli)):
+        if name.startswith("doctor_") and name.endswith(".c"):
+            with open(os.path.join(cli, name)) as f:
+                ids |= set(re.findall(
+                    r'struct doc_kind \w+ = \{\s*"([a-z0-9-]+)"', f.read()))
+    missing = sorted(i for i in ids if not re.search(
+        r"(?<![a-z0-9-])%s(?![a-z0-9-])" % re.escape(i), man))
+    tap.ok(len(ids) > 50 and not missing,
+           "all %d finding ids are in totp-enroll(1)" % len(ids)) or \
+        tap.diag("not documented: %s" % " ".join(missing))
+
+
 def main():
     if not os.access(clitest.CLI, os.X_OK):
         tap.skip_all("cli/totp-enroll-test not built")
@@ -503,6 +523,7 @@ def main():
     test_redis()
     test_redis_tls()
     test_usage()
+    test_man_ids()
     tap.done_testing()
 
 
