@@ -6,7 +6,6 @@
  * deliver= have no way to get a code. */
 #include <config.h>
 
-#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +102,6 @@ check_set(const struct ft_config *c, const struct addressed *a,
 		doc_add(
 		    rep, &k_cmd, &(struct doc_where){c->deliver, 0}, "%s", err);
 	}
-	errno = 0;
 	/* Single-threaded command: the static result is fine. */
 	// cppcheck-suppress getpwnamCalled
 	pw = getpwnam(c->deliver_user);
