@@ -48,6 +48,10 @@ static const struct doc_kind k_unreadable = {"store-file-unreadable", DOC_WARN,
 static const struct doc_kind k_required = {"store-key-required", DOC_WARN,
     "every enrolment is refused until a store key exists: totp-enroll key "
     "init (or encrypt=auto)"};
+static const struct doc_kind k_unsealed = {"store-key-not-unsealed", DOC_WARN,
+    "the sealed key was not unsealed (flowtotp-key.service did not run), "
+    "so new enrolments are saved plain: systemctl enable --now "
+    "flowtotp-key.service"};
 static const struct doc_kind k_sealed = {"store-key-sealed", DOC_INFO,
     "nothing to do: every file of the store is sealed"};
 static const struct doc_kind k_none = {"store-key-none", DOC_INFO,
@@ -89,6 +93,9 @@ judge_no_key(const struct ft_config *c, const struct key_survey *sv,
 	} else if (cs->unknown > 0) {
 		doc_add(rep, &k_missing, &w, "%zu sealed file(s): %s",
 		    cs->unknown, sv->err);
+	} else if (exists(c->store_key_cred)) {
+		doc_add(rep, &k_unsealed, &w, "%s exists, %s does not",
+		    c->store_key_cred, c->store_key);
 	} else if (c->encrypt == FT_ENCRYPT_YES) {
 		doc_add(rep, &k_required, &w, "encrypt=yes: %s", sv->err);
 	} else {

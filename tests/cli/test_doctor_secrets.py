@@ -11,7 +11,8 @@ with its severity and the exit status:
    (store-key-plain-files, warning), all sealed (store-key-sealed, info,
    exit 0), the key file unsafe (store-key-unsafe) or missing
    (store-key-missing) with sealed files, files sealed with a key the key
-   file lacks (store-key-unknown): errors; a rotation killed half-way
+   file lacks (store-key-unknown): errors; only the sealed copy, not
+   unsealed (store-key-not-unsealed), a rotation killed half-way
    (store-key-rotation), the plain fallback in use while the sealed copy
    exists (store-key-fallback), the unsealed key without a sealed copy
    (store-key-no-sealed-copy; its fix, run as printed, seals a copy that
@@ -64,6 +65,13 @@ class SecTree(td.Tree):
                    % (self.store, self.cache, self.key, self.plain_key,
                       self.cred, self.dkey, extra))
 
+    def fake_cred(self):
+        """A file where the sealed copy goes: the doctor, like key status,
+        only asks whether it exists (test_crypt.py tests real ones)."""
+        with open(self.cred, "w") as f:
+            f.write("a sealed copy stands here\n")
+        os.chmod(self.cred, 0o600)
+
     def cli(self, args, **env):
         r = self.env.run(args, opts=["--config", self.conf],
                          env=self.env.env(**env) if env else None)
@@ -100,6 +108,10 @@ def storekey(env):
                         td.EX_OK)
         tap.ok(got and "1 plain file" in got[0]["message"],
                "no store key: the plain files counted")
+        t.fake_cred()
+        expect(t, "store-key-not-unsealed", "warning", "a sealed copy only",
+               td.EX_WARN)
+        os.unlink(t.cred)
         t.configure("encrypt = yes\n")
         expect(t, "store-key-required", "warning", "encrypt=yes, no key",
                td.EX_WARN)
@@ -148,9 +160,7 @@ def broken_keys(t):
 
 def key_places(t):
     """Where the key in use lives, against its sealed copy."""
-    with open(t.cred, "w") as f:
-        f.write("a sealed copy stands here\n")
-    os.chmod(t.cred, 0o600)
+    t.fake_cred()
     got, f = expect(t, "store-key-fallback", "warning",
                     "plain key in use, sealed copy present", td.EX_WARN)
     tap.ok(got and got[0]["file"] == t.plain_key,
