@@ -147,7 +147,7 @@ doc_check_storekey(const struct cli_ctx *ctx, const struct ft_config *cfg,
 	if (ft_config_secret_in_home(cfg))
 		return; /* secrets in the homes stay plain */
 	dctx = doc_ctx_for(ctx, cfg);
-	sv = malloc(sizeof(*sv));
+	sv = calloc(1, sizeof(*sv));
 	if (dctx == NULL || sv == NULL) {
 		rep->oom = true;
 		goto out;
@@ -162,8 +162,9 @@ doc_check_storekey(const struct cli_ctx *ctx, const struct ft_config *cfg,
 		judge_key(cfg, sv, rep);
 	else
 		judge_no_key(cfg, sv, rep);
-	key_survey_wipe(sv);
 out:
+	if (sv != NULL)
+		key_survey_wipe(sv); /* the keys, whatever the scan did */
 	free(sv);
 	free(dctx);
 }
