@@ -40,8 +40,11 @@ cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
 	doc_check_cache(root, cfg, &rep);
 	doc_check_redis(cfg, &rep);
 	doc_check_clock(root, &rep);
-	if (cfg_ok)
+	if (cfg_ok) {
+		doc_check_storekey(ctx, cfg, &rep);
+		doc_check_deliver(ctx, cfg, &rep);
 		doc_check_coverage(ctx, cfg, &rep);
+	}
 	if (rep.oom) {
 		ex = cli_err(CLI_EX_FAIL, "out of memory");
 		goto out;

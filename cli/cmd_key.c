@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -91,14 +92,12 @@ print_census(const struct ft_keyring *kr, const struct key_census *cs)
 static int
 key_status(struct cli_ctx *ctx)
 {
-	struct key_run r;
-	struct key_census cs;
+	struct key_survey *sv = malloc(sizeof(*sv));
 	const struct ft_config *c = &ctx->cfg;
-	char err[CLI_ERRLEN];
 	int rc;
 
-	key_run_init(&r);
-	err[0] = '\0';
+	if (sv == NULL)
+		return cli_err(CLI_EX_FAIL, "out of memory");
 	(void)printf(
 	    "unsealed key %s: %s\n", c->store_key, presence(c->store_key));
 	(void)printf("plain key %s: %s\n",
@@ -106,15 +105,15 @@ key_status(struct cli_ctx *ctx)
 	    presence(c->store_key_fallback));
 	(void)printf("sealed key %s: %s\n", c->store_key_cred,
 	    presence(c->store_key_cred));
-	rc = cli_keyring_load(c, &r.kr, &r.sealed, err, sizeof(err));
-	if (rc == FT_OK)
-		(void)printf("in use: %s\n", r.kr.path);
+	rc = key_survey(ctx, sv);
+	if (sv->load_rc == FT_OK)
+		(void)printf("in use: %s\n", sv->kr.path);
 	else
-		(void)printf("in use: none (%s)\n", err);
-	rc = key_census(ctx, rc == FT_OK ? &r.kr : NULL, &cs);
+		(void)printf("in use: none (%s)\n", sv->err);
 	if (rc == 0)
-		print_census(r.kr.n > 0 ? &r.kr : NULL, &cs);
-	ft_keyring_wipe(&r.kr);
+		print_census(sv->kr.n > 0 ? &sv->kr : NULL, &sv->census);
+	key_survey_wipe(sv);
+	free(sv);
 	return rc;
 }
 

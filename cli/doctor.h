@@ -1,9 +1,10 @@
 /* totp-enroll doctor: declarations shared by cmd_doctor.c and doctor_*.c.
  *
  * Calls go one way: cmd_doctor.c calls the checks (doctor_pam.c,
- * doctor_sshd.c, doctor_files.c, doctor_clock.c), which call the helpers
- * (doctor_pamparse.c, doctor_run.c), which call the leaves (doctor_root.c
- * or, in the test build only, doctor_test_root.c; doctor_report.c). */
+ * doctor_sshd.c, doctor_storekey.c, doctor_deliver.c, ...), which call
+ * the helpers (doctor_pamparse.c, doctor_run.c), which call the leaves
+ * (doctor_root.c or, in the test build only, doctor_test_root.c;
+ * doctor_report.c). */
 #ifndef FLOWTOTP_DOCTOR_H
 #define FLOWTOTP_DOCTOR_H
 
@@ -90,6 +91,12 @@ int doc_run(const char *const *argv, char *out, size_t outlen);
 bool doc_value(
     const char *text, const char *key, char sep, char *val, size_t vallen);
 
+/* A copy of ctx (malloc'd; NULL when out of memory) that acts on cfg, the
+ * configuration file's settings the module reads, not the command
+ * line's: for the checks that walk the store with cli_foreach_enrolled. */
+struct cli_ctx *doc_ctx_for(
+    const struct cli_ctx *ctx, const struct ft_config *cfg);
+
 /* ---- doctor_pamparse.c: PAM service files ---- */
 struct doc_pam_entry {
 	char file[PATH_MAX];
@@ -138,6 +145,15 @@ void doc_check_clock(const struct doc_root *root, struct doc_report *rep);
 /* With a rollout configured (require=, exempt=, grace_days=): the required
  * users without enrolment and their grace (doctor_coverage.c). */
 void doc_check_coverage(const struct cli_ctx *ctx, const struct ft_config *cfg,
+    struct doc_report *rep);
+
+/* Secrets at rest: the root store's sealed and plain files against the
+ * store key logins read (doctor_storekey.c). */
+void doc_check_storekey(const struct cli_ctx *ctx, const struct ft_config *cfg,
+    struct doc_report *rep);
+/* deliver=: the command, deliver_user and deliver_key as the module needs
+ * them, and users with an address (doctor_deliver.c). */
+void doc_check_deliver(const struct cli_ctx *ctx, const struct ft_config *cfg,
     struct doc_report *rep);
 
 #endif

@@ -1,5 +1,6 @@
 /* totp-enroll doctor: run a system tool (sshd -T, timedatectl, chronyc)
- * without a shell and keep what it prints. */
+ * without a shell and keep what it prints; the context the store checks
+ * walk the store with. */
 #include <config.h>
 
 #include <errno.h>
@@ -121,4 +122,16 @@ doc_value(const char *text, const char *key, char sep, char *val, size_t vallen)
 		return true;
 	}
 	return false;
+}
+
+struct cli_ctx *
+doc_ctx_for(const struct cli_ctx *ctx, const struct ft_config *cfg)
+{
+	struct cli_ctx *c = malloc(sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	*c = *ctx;
+	c->cfg = *cfg;
+	return c;
 }

@@ -82,6 +82,23 @@ key_census(
 	return cli_foreach_enrolled(ctx, census_one, &j);
 }
 
+int
+key_survey(struct cli_ctx *ctx, struct key_survey *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->load_rc = cli_keyring_load(
+	    &ctx->cfg, &s->kr, &s->sealed, s->err, sizeof(s->err));
+	if (s->load_rc != FT_OK)
+		ft_keyring_wipe(&s->kr);
+	return key_census(ctx, s->load_rc == FT_OK ? &s->kr : NULL, &s->census);
+}
+
+void
+key_survey_wipe(struct key_survey *s)
+{
+	ft_keyring_wipe(&s->kr);
+}
+
 /* The edit of one file: seal it under `to` (opening it first with the key
  * it names), unless it already is; plain files only when `plain` says. */
 struct reseal {

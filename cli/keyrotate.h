@@ -33,6 +33,20 @@ void key_run_wrote(struct key_run *r);
 
 int key_census(
     struct cli_ctx *ctx, const struct ft_keyring *kr, struct key_census *c);
+
+/* The store key the commands and logins find (cli_keyring_load) and the
+ * census of the store against it: what `key status` prints and the doctor
+ * judges.  kr holds the keys: key_survey_wipe when done. */
+struct key_survey {
+	struct ft_keyring kr;
+	int load_rc; /* of cli_keyring_load; kr is empty unless FT_OK */
+	bool sealed; /* kr is store_key and store_key_cred exists */
+	char err[CLI_ERRLEN]; /* why load_rc is not FT_OK */
+	struct key_census census;
+};
+/* 0, or the non-zero exit of the store scan (already printed). */
+int key_survey(struct cli_ctx *ctx, struct key_survey *s);
+void key_survey_wipe(struct key_survey *s);
 int key_rotate(struct cli_ctx *ctx, struct key_run *r);
 int key_encrypt_store(struct cli_ctx *ctx, struct key_run *r);
 

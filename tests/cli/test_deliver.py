@@ -18,6 +18,7 @@ root-owned directory under /var/lib:
    in no log line;
  - a user without delivery who sends an empty line sees the same texts and
    prompts and is refused; a stack with no first factor sends nothing;
+ - reset drops a code sent and the request counts with the login records;
  - the same through cache=redis (its Lua script), when Redis is there."""
 import os
 import pwd
@@ -354,6 +355,29 @@ def test_no_delivery(rig, user, app_user):
     rig.service("ok")
 
 
+def test_reset(rig, user):
+    """reset drops the delivery record with the login records: a code
+    sent before it no longer logs in after reset and a new enrolment (the
+    key file, and so the code's hash, stay the same), and the request
+    counts start again (a second request in the same minute is sent)."""
+    base = T0 + 350000
+    lg = Login(rig, user, "", base, second="000000")
+    code = lg.code()
+    tap.ok(code is not None and not lg.ok, "reset: a code is sent")
+    r = rig.env.run(["reset", "--yes", user], opts=rig.opts())
+    tap.is_(r.returncode, clitest.EX_OK, "reset")
+    tap.is_(rig.enrol(user, now=base + 5).returncode, clitest.EX_OK,
+            "re-enrolled with the same address")
+    late = Login(rig, user, code, base + 10)
+    tap.ok(not late.ok and late.outcome()[1] == "bad_code",
+           "the code sent before the reset no longer logs in")
+    again = Login(rig, user, "", base + 20, second="")
+    tap.ok(again.code() is not None,
+           "a request in the same minute is sent: the counts were reset")
+    ok = Login(rig, user, again.code() or "x", base + 30)
+    tap.ok(ok.ok, "and its code logs in")
+
+
 def have_redis():
     try:
         with open(os.path.join(clitest.TOP_BUILDDIR, "config.h")) as f:
@@ -424,6 +448,7 @@ def main():
         test_lockout(rig, user)
         test_failures(rig, user)
         test_no_delivery(rig, user, app_user)
+        test_reset(rig, user)
         test_redis(rig, user)
     finally:
         rig.cleanup()

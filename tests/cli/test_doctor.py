@@ -11,6 +11,7 @@ a private mount namespace with its own /run (the machine's is untouched).
 Root only (the doctor is; root also owns the prepared files)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,8 +65,12 @@ class Tree:
         self.write("ordinary_user", ORDINARY + "\n")
         self.write("tmpfiles.d/flowtotp.conf",
                    "d %s 0700 root root -\n" % self.cache)
+        # The store key paths in the tree (none exists): the machine's
+        # own key files, if any, play no part.
         self.write("flowtotp.conf", "secret = %s/%%u\ncache = %s/state.gdbm\n"
-                   % (self.store, self.cache))
+                   "store_key = %s/run.key\nstore_key_fallback = %s/etc.key\n"
+                   "store_key_cred = %s/etc.key.cred\n"
+                   % ((self.store, self.cache) + (self.dir,) * 3))
 
     def p(self, rel):
         return os.path.join(self.dir, rel)
@@ -305,6 +310,9 @@ def test_clean():
         tap.ok(j is not None and find(j["findings"], "sudo-flowtotp") and
                find(j["findings"], "clock-synced"),
                "clean setup: sudo and the clock reported as information")
+        tap.ok(j is not None and [f["severity"] for f in find(
+            j["findings"], "store-key-none")] == ["info"],
+               "clean setup: no store key is information")
         rc, _, out = t.doctor(json_out=False)
         tap.ok(rc == EX_OK and "0 error(s), 0 warning(s)" in out,
                "clean setup, text output: the verdict line")
@@ -481,6 +489,25 @@ def test_usage():
         t.cleanup()
 
 
+def test_man_ids():
+    """Every finding id the doctor has is documented in totp-enroll(1)."""
+    man_path = os.path.join(clitest.TOP_SRCDIR, "man", "totp-enroll.1")
+    with open(man_path) as f:
+        man = f.read().replace("\\-", "-")
+    ids = set()
+    cli = os.path.join(clitest.TOP_SRCDIR, "cli")
+    for name in sorted(os.listdir(cli)):
+        if name.startswith("doctor_") and name.endswith(".c"):
+            with open(os.path.join(cli, name)) as f:
+                ids |= set(re.findall(
+                    r'struct doc_kind \w+ = \{\s*"([a-z0-9-]+)"', f.read()))
+    missing = sorted(i for i in ids if not re.search(
+        r"(?<![a-z0-9-])%s(?![a-z0-9-])" % re.escape(i), man))
+    tap.ok(len(ids) > 50 and not missing,
+           "all %d finding ids are in totp-enroll(1)" % len(ids)) or \
+        tap.diag("not documented: %s" % " ".join(missing))
+
+
 def main():
     if not os.access(clitest.CLI, os.X_OK):
         tap.skip_all("cli/totp-enroll-test not built")
@@ -496,6 +523,7 @@ def main():
     test_redis()
     test_redis_tls()
     test_usage()
+    test_man_ids()
     tap.done_testing()
 
 
