@@ -99,7 +99,9 @@ ft_secret_seal_new(struct ft_secret *s, const char *user,
 	int rc;
 
 	s->sealed = false;
-	if (ft_config_secret_in_home(c) || c->encrypt == FT_ENCRYPT_NO)
+	/* A user without an app (deliver only) has no key to seal. */
+	if (ft_config_secret_in_home(c) || c->encrypt == FT_ENCRYPT_NO ||
+	    s->keylen == 0)
 		return FT_OK;
 	memset(&kr, 0, sizeof(kr));
 	rc = ft_keyring_load(

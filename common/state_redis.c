@@ -1083,22 +1083,28 @@ r_get(struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 	return rc;
 }
 
-/* FT_OP_FORGET: DEL all the user's keys. */
+#define DELIVER_SUFFIX "deliver"
+
+/* FT_OP_FORGET: DEL all the user's login keys and the delivery key. */
 static int
 del_keys(struct redis_impl *r, const char *user, char *err, size_t errlen)
 {
-	char keys[KEY_COUNT][KEY_MAX];
-	const char *argv[1 + KEY_COUNT];
+	char keys[KEY_COUNT][KEY_MAX], deliver[KEY_MAX];
+	const char *argv[2 + KEY_COUNT];
 	struct cmd c = {.argc = (int)NELEM(argv)};
 	redisReply *rep = NULL;
 	size_t i;
 	int rc;
 
-	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK)
+	/* The delivered code and its request counts go too (reset). */
+	if ((rc = make_keys(r, user, keys, err, errlen)) != FT_OK ||
+	    (rc = make_key(r, user, DELIVER_SUFFIX, deliver, err, errlen)) !=
+		FT_OK)
 		return rc;
 	argv[0] = "DEL";
 	for (i = 0; i < KEY_COUNT; i++)
 		argv[1 + i] = keys[i];
+	argv[1 + KEY_COUNT] = deliver;
 	c.argv = argv;
 	rc = call(r, "forget", &c, &rep, err, errlen);
 	if (rc != FT_OK)
@@ -1317,8 +1323,6 @@ r_remember_clear(
 	freeReplyObject(rep);
 	return rc;
 }
-
-#define DELIVER_SUFFIX "deliver"
 
 /* The verdict lua_deliver answered. */
 static enum ft_deliver_verdict

@@ -167,6 +167,15 @@ def enrol_sealed(env, c):
     tap.ok(r.returncode == 0 and "\nsecret = " in read(env.path(c)),
            "encrypt=no writes a plain version 1 file")
     tap.ok(env.code_login(c, secret), "which logs in")
+    # A user without an app has no key to seal: enrolment for delivery
+    # alone still works with a store key, as a plain version 2 file.
+    r = env.run(["enroll", "--user", c, "--force", "--deliver",
+                 "crypt@example.org"])
+    text = read(env.path(c))
+    tap.ok(r.returncode == 0 and "deliver = crypt@example.org" in text and
+           "secret_enc" not in text and "\nsecret = " not in text,
+           "--deliver with a store key: a file with the address only (%s)"
+           % r.stderr.strip())
 
 
 def broken_cases(env, a, b):

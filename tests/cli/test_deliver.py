@@ -426,6 +426,12 @@ def test_redis(rig, user):
         ttl = int(srv.cmd("TTL", key))
         tap.ok(0 < ttl <= 3600 + TTL + 60, "Redis: the key expires (%d s)"
                % ttl)
+        lg = Login(rig, user, "", base + 4000, second="000000")
+        opts = rig.opts() + sum((["-o", o] for o in extra), [])
+        r = rig.env.run(["reset", "--yes", user], opts=opts)
+        tap.ok(lg.code() and r.returncode == clitest.EX_OK and
+               srv.cmd("EXISTS", key) in (0, b"0", "0"),
+               "Redis: reset removes the delivery key")
     rig.service("ok")
 
 
