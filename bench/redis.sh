@@ -18,6 +18,8 @@
 # median and mean pam_authenticate time, and the ratio to gdbm.
 # PERF_ROW=MODULE PERF_OUT=FILE [PERF_CMD="perf record -g -o"]: run that
 # row's drivers under a profiler (one output file per driver process).
+# Also prints, per row, the server's own time per call of each command
+# (INFO commandstats, reset before every run; medians over the runs).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,9 +119,11 @@ drive() { # LABEL SERVICE OFFSET COUNT [driver args]
 	    LD_PRELOAD=$NSSW "${wrap[@]}" "$DRIVER" -c "$W/conf" -s "$svc" -u "$U/users.txt" \
 	    -o "$off" -n "$cnt" -k 1 -l "$label" "$@"
 }
+rcli() { redis-cli -s "$SOCK" -a "$RPASS" --no-auth-warning "$@"; }
 seq_run() { # LABEL SERVICE OFFSET
 	local label=$1 svc=$2 off=$3 n=0 c
 	rm -f "$W/raw"
+	rcli CONFIG RESETSTAT >/dev/null
 	while ((n < LOGINS)); do
 		c=$((LOGINS - n < CHUNK ? LOGINS - n : CHUNK))
 		drive "$label" "$svc" "$off" $((c + 1)) -W -d "$W/raw" >/dev/null
@@ -127,6 +131,9 @@ seq_run() { # LABEL SERVICE OFFSET
 		n=$((n + c))
 	done
 	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
+	rcli INFO commandstats | tr -d '\r' |
+	    sed -n "s/^cmdstat_\([a-z]*\):calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/$label \1 \2 \3/p" \
+	    >>"$W/server.txt"
 }
 
 MODS="ft ftr ftrs ftrt"
@@ -146,7 +153,7 @@ for ((r = 1; r <= REPEATS; r++)); do
 done
 grep -q ' fail=0 ' "$RES" || { echo "redis.sh: failed logins" >&2; cat "$RES" >&2; exit 1; }
 
-"$PY" - "$RES" <<'EOF'
+"$PY" - "$RES" "$W/server.txt" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -165,4 +172,16 @@ for mod in ("ft", "ftr", "ftrs", "ftrt"):
                           med(mod, "auth_med_us") / med("ft", "auth_med_us"),
                           med(mod, "auth_mean_us") /
                           med("ft", "auth_mean_us")))
+srv = {}
+for line in open(sys.argv[2]):
+    label, cmd, calls, us = line.split()
+    if cmd in ("info", "config"):
+        continue  # this script's own
+    srv.setdefault(label.split(":")[1], {}).setdefault(cmd, []).append(
+        (int(calls), float(us)))
+for mod in ("ftr", "ftrs", "ftrt"):
+    print("%-20s server us/call: %s" % (names[mod], " ".join(
+        "%s %.1f (%d calls/run)" % (cmd, statistics.median(u for _, u in v),
+                                   statistics.median(c for c, _ in v))
+        for cmd, v in sorted(srv.get(mod, {}).items()))))
 EOF

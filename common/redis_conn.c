@@ -4,6 +4,7 @@
 
 #ifdef HAVE_REDIS
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -128,14 +129,48 @@ try_addr(struct ft_redis_conn *k, const struct sockaddr *sa, socklen_t salen,
 	return rc;
 }
 
+/* An IPv4 or IPv6 literal into *ss: no resolver, no files read (a
+ * fleet's redis_host is usually an address).  false: a name. */
+static bool
+numeric_addr(const char *host, unsigned port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return true;
+	}
+	/* A scoped address (fe80::1%eth0) needs getaddrinfo. */
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return true;
+	}
+	return false;
+}
+
 static int
 tcp_connect(struct ft_redis_conn *k, const char *host, unsigned port, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
 	char sport[PORT_BUFSZ], why[FT_CONF_STR_MAX] = "no address";
 	int g, rc = FT_ERR_BACKEND;
 
+	if (numeric_addr(host, port, &ss, &sslen)) {
+		rc = try_addr(k, (const struct sockaddr *)&ss, sslen,
+		    ss.ss_family, why, sizeof(why));
+		return rc == FT_OK ? FT_OK
+				   : fail(k, "connect", why, err, errlen);
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
