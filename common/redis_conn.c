@@ -33,6 +33,7 @@
 #define WHERE_MAX 320U	       /* "host:port (TLS)" for messages */
 #define PORT_BUFSZ 8U	       /* "65535" and NUL */
 #define READ_CHUNK 16384U      /* bytes per read */
+#define OUT_INITIAL 1024U      /* a login's pipeline fits; grows if not */
 #define REPLY_BYTES_MAX 65536U /* no reply of ours is near this */
 #define PW_BUF_SIZE 16384U     /* getpwnam_r scratch */
 #define DIR_WRITE_BITS (S_IWGRP | S_IWOTH)
@@ -444,7 +445,8 @@ out:
 static int
 grow(struct ft_redis_conn *k, size_t more)
 {
-	size_t cap = k->outcap != 0 ? k->outcap : READ_CHUNK;
+	/* Small: the whole buffer is wiped when freed. */
+	size_t cap = k->outcap != 0 ? k->outcap : OUT_INITIAL;
 	char *p;
 
 	if (more > SIZE_MAX / 2U - k->outlen)
