@@ -19,7 +19,9 @@
 # PERF_ROW=MODULE PERF_OUT=FILE [PERF_CMD="perf record -g -o"]: run that
 # row's drivers under a profiler (one output file per driver process).
 # Also prints, per row, the server's own time per call of each command
-# (INFO commandstats, reset before every run; medians over the runs).
+# (INFO commandstats, reset before every run; medians over the runs), and
+# the floor: bench/redis_floor's connect + AUTH + EVALSHA "return 1" +
+# close, without flowtotp, over plain TCP and the socket, in every run.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,8 +48,9 @@ for f in "$NSSW" "$PY" "$(command -v redis-server)" "$(command -v openssl)"; do
 done
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-make -C "$BUILD" -j2 bench/pam_bench pam_flowtotp.la >/dev/null
+make -C "$BUILD" -j2 bench/pam_bench bench/redis_floor pam_flowtotp.la >/dev/null
 DRIVER=$BUILD/bench/pam_bench
+FLOOR=$BUILD/bench/redis_floor
 FTMOD=$BUILD/.libs/pam_flowtotp.so
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/flowtotp-rbench.XXXXXX")
@@ -150,10 +153,12 @@ for ((r = 1; r <= REPEATS; r++)); do
 		seq_run "success:$m:$r" "$m" "$off"
 		off=$((off + SLICE))
 	done
+	echo "tcp $("$FLOOR" -t "127.0.0.1:$RPORT" -a "$W/redis.pw" -n "$LOGINS")" >>"$W/floor.txt"
+	echo "socket $("$FLOOR" -s "$SOCK" -a "$W/redis.pw" -n "$LOGINS")" >>"$W/floor.txt"
 done
 grep -q ' fail=0 ' "$RES" || { echo "redis.sh: failed logins" >&2; cat "$RES" >&2; exit 1; }
 
-"$PY" - "$RES" "$W/server.txt" <<'EOF'
+"$PY" - "$RES" "$W/server.txt" "$W/floor.txt" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -179,6 +184,16 @@ for line in open(sys.argv[2]):
         continue  # this script's own
     srv.setdefault(label.split(":")[1], {}).setdefault(cmd, []).append(
         (int(calls), float(us)))
+fl = {}
+for line in open(sys.argv[3]):
+    kv = dict(p.split("=", 1) for p in line.split()[1:])
+    fl.setdefault(line.split()[0], []).append(kv)
+for way in ("tcp", "socket"):
+    print("%-20s runs=%d median_us=%8.1f mean_us=%8.1f  (connect, AUTH, "
+          "EVALSHA return 1, close: no flowtotp)" % (
+              "floor, " + way, len(fl[way]),
+              statistics.median(float(r["floor_med_us"]) for r in fl[way]),
+              statistics.median(float(r["floor_mean_us"]) for r in fl[way])))
 for mod in ("ftr", "ftrs", "ftrt"):
     print("%-20s server us/call: %s" % (names[mod], " ".join(
         "%s %.1f (%d calls/run)" % (cmd, statistics.median(u for _, u in v),
