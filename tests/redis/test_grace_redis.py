@@ -3,7 +3,7 @@
 tests/cli/test_grace.py, a real user; root only) and a private
 redis-server:
 
- - the first login past the first factor writes PREFIX:USER:grace once
+ - the first login past the first factor writes PREFIX:{USER}:grace once
    (SET NX, no TTL); a second "host" (another service with its own empty
    grace_dir) sees the same deadline and writes nothing; no file is made;
  - totp-enroll status and grace read it there; --extend and --reset change
@@ -35,7 +35,7 @@ def b2s(v):
 class Fleet:
     def __init__(self, env, srv):
         self.env, self.srv = env, srv
-        self.key = "%s:%s:grace" % (PREFIX, tg.USER)
+        self.key = "%s:{%s}:grace" % (PREFIX, tg.USER)
         self.redis = ["cache=redis", "redis_host=127.0.0.1",
                       "redis_port=%d" % srv.port, "redis_tls=no",
                       "redis_password_file=" + srv.passfile,

@@ -39,7 +39,7 @@ def store_check(srv):
 def damaged(env, srv, c, user):
     """A remember key of the wrong type: the code is asked (a warning
     line), never a remembered login; unlock deletes the key."""
-    key = "%s:%s:remember" % (PREFIX, user)
+    key = "%s:{%s}:remember" % (PREFIX, user)
     srv.cmd("DEL", key)
     srv.cmd("SET", key, "not-a-hash")
     before = len(env.log_lines())
