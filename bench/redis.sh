@@ -3,9 +3,12 @@
 # each transport against the gdbm cache, on one machine (loopback).  As
 # root, on Debian 12 with redis-server, openssl and libnss-wrapper:
 #
-#   bench/redis.sh -b BUILDDIR [-n LOGINS] [-r REPEATS]
+#   bench/redis.sh -b BUILDDIR [-B OLDBUILDDIR] [-n LOGINS] [-r REPEATS]
 #
 #   -b  a build dir configured --with-redis (built here if needed)
+#   -B  another one (say, of an earlier commit): its module gets the three
+#       Redis rows too, interleaved with the others ("before: ..."), so a
+#       change is measured under the same machine noise
 #   -n  timed logins per module and run (default 500), -r runs (default 5)
 #
 # One redis-server (requirepass, no persistence) listens on a plain port,
@@ -31,15 +34,17 @@ REPEATS=5
 CHUNK=100
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
 
-while getopts b:n:r: opt; do
+OLD=
+while getopts b:B:n:r: opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
+	B) OLD=$(cd "$OPTARG" && pwd) ;;
 	n) LOGINS=$OPTARG ;;
 	r) REPEATS=$OPTARG ;;
-	*) sed -n '2,18p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,27p' "$0" >&2; exit 2 ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ -n "$BUILD" ] || { sed -n '2,27p' "$0" >&2; exit 2; }
 BUILD=$(cd "$BUILD" && pwd)
 PY=/usr/bin/python3
 NSSW=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n1 || true)
@@ -51,6 +56,12 @@ log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 make -C "$BUILD" -j2 bench/pam_bench bench/redis_floor pam_flowtotp.la >/dev/null
 DRIVER=$BUILD/bench/pam_bench
 FLOOR=$BUILD/bench/redis_floor
+MODS="ft ftr ftrs ftrt"
+if [ -n "$OLD" ]; then
+	make -C "$OLD" -j2 pam_flowtotp.la >/dev/null
+	MODS="$MODS ftr0 ftrs0 ftrt0"
+fi
+NMODS=$(echo $MODS | wc -w)
 FTMOD=$BUILD/.libs/pam_flowtotp.so
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/flowtotp-rbench.XXXXXX")
@@ -102,14 +113,18 @@ service() { local n=$1; shift; echo "auth required $*" >"$W/conf/$n"; }
 
 # ---- users: a fresh slice for every module and run ----
 SLICE=$((LOGINS + LOGINS / CHUNK + 1))
-NUSERS=$((4 * REPEATS * SLICE + 4))
+NUSERS=$((NMODS * REPEATS * SLICE + NMODS))
 log "creating $NUSERS users"
 "$PY" "$SRC/bench/mkusers.py" "$W/u" "$NUSERS" --ft
 U=$W/u
 service ft "$FTMOD secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
-service ftr "$FTMOD secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$RPORT redis_tls=no $RARGS"
-service ftrs "$FTMOD secret=$U/ft/%u redis_socket=$SOCK $RARGS"
-service ftrt "$FTMOD secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$TPORT redis_tls_ca=$P/ca.pem $RARGS"
+redis_rows() { # SUFFIX MODULE
+	service "ftr$1" "$2 secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$RPORT redis_tls=no $RARGS"
+	service "ftrs$1" "$2 secret=$U/ft/%u redis_socket=$SOCK $RARGS"
+	service "ftrt$1" "$2 secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$TPORT redis_tls_ca=$P/ca.pem $RARGS"
+}
+redis_rows "" "$FTMOD"
+[ -z "$OLD" ] || redis_rows 0 "$OLD/.libs/pam_flowtotp.so"
 
 drive() { # LABEL SERVICE OFFSET COUNT [driver args]
 	local label=$1 svc=$2 off=$3 cnt=$4
@@ -139,10 +154,9 @@ seq_run() { # LABEL SERVICE OFFSET
 	    >>"$W/server.txt"
 }
 
-MODS="ft ftr ftrs ftrt"
 i=0
 for m in $MODS; do # every row must log in before it is timed
-	drive probe "$m" $((NUSERS - 4 + i)) 1 | grep -q ' ok=1 ' ||
+	drive probe "$m" $((NUSERS - NMODS + i)) 1 | grep -q ' ok=1 ' ||
 	    { echo "redis.sh: a login through $m fails" >&2; exit 1; }
 	i=$((i + 1))
 done
@@ -169,8 +183,12 @@ for line in open(sys.argv[1]):
     rows.setdefault(mod, []).append(kv)
 names = {"ft": "gdbm (/dev/shm)", "ftr": "redis, plain TCP",
          "ftrs": "redis, unix socket", "ftrt": "redis, TLS"}
+for m in ("ftr", "ftrs", "ftrt"):
+    names[m + "0"] = "before: " + names[m][len("redis, "):]
 med = lambda mod, k: statistics.median(float(r[k]) for r in rows[mod])
-for mod in ("ft", "ftr", "ftrs", "ftrt"):
+mods = [m for m in ("ft", "ftr", "ftrs", "ftrt", "ftr0", "ftrs0", "ftrt0")
+        if m in rows]
+for mod in mods:
     print("%-20s runs=%d median_us=%8.1f mean_us=%8.1f  x gdbm: median %.2f"
           " mean %.2f" % (names[mod], len(rows[mod]),
                           med(mod, "auth_med_us"), med(mod, "auth_mean_us"),
@@ -194,7 +212,7 @@ for way in ("tcp", "socket"):
               "floor, " + way, len(fl[way]),
               statistics.median(float(r["floor_med_us"]) for r in fl[way]),
               statistics.median(float(r["floor_mean_us"]) for r in fl[way])))
-for mod in ("ftr", "ftrs", "ftrt"):
+for mod in mods[1:]:
     print("%-20s server us/call: %s" % (names[mod], " ".join(
         "%s %.1f (%d calls/run)" % (cmd, statistics.median(u for _, u in v),
                                    statistics.median(c for c, _ in v))
