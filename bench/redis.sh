@@ -24,7 +24,9 @@
 # Also prints, per row, the server's own time per call of each command
 # (INFO commandstats, reset before every run; medians over the runs), and
 # the floor: bench/redis_floor's connect + AUTH + EVALSHA "return 1" +
-# close, without flowtotp, over plain TCP and the socket, in every run.
+# close, without flowtotp, over plain TCP and the socket, in every run,
+# back to back and with the server idle for 100 us before each (as a
+# login's other work leaves it).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,10 +43,10 @@ while getopts b:B:n:r: opt; do
 	B) OLD=$(cd "$OPTARG" && pwd) ;;
 	n) LOGINS=$OPTARG ;;
 	r) REPEATS=$OPTARG ;;
-	*) sed -n '2,27p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,29p' "$0" >&2; exit 2 ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,27p' "$0" >&2; exit 2; }
+[ -n "$BUILD" ] || { sed -n '2,29p' "$0" >&2; exit 2; }
 BUILD=$(cd "$BUILD" && pwd)
 PY=/usr/bin/python3
 NSSW=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n1 || true)
@@ -167,8 +169,10 @@ for ((r = 1; r <= REPEATS; r++)); do
 		seq_run "success:$m:$r" "$m" "$off"
 		off=$((off + SLICE))
 	done
-	echo "tcp $("$FLOOR" -t "127.0.0.1:$RPORT" -a "$W/redis.pw" -n "$LOGINS")" >>"$W/floor.txt"
-	echo "socket $("$FLOOR" -s "$SOCK" -a "$W/redis.pw" -n "$LOGINS")" >>"$W/floor.txt"
+	for g in 0 100; do
+		echo "tcp/$g $("$FLOOR" -t "127.0.0.1:$RPORT" -a "$W/redis.pw" -n "$LOGINS" -g $g)"
+		echo "socket/$g $("$FLOOR" -s "$SOCK" -a "$W/redis.pw" -n "$LOGINS" -g $g)"
+	done >>"$W/floor.txt"
 done
 grep -q ' fail=0 ' "$RES" || { echo "redis.sh: failed logins" >&2; cat "$RES" >&2; exit 1; }
 
@@ -206,12 +210,14 @@ fl = {}
 for line in open(sys.argv[3]):
     kv = dict(p.split("=", 1) for p in line.split()[1:])
     fl.setdefault(line.split()[0], []).append(kv)
-for way in ("tcp", "socket"):
+for way in ("tcp/0", "socket/0", "tcp/100", "socket/100"):
+    kind, gap = way.split("/")
     print("%-20s runs=%d median_us=%8.1f mean_us=%8.1f  (connect, AUTH, "
-          "EVALSHA return 1, close: no flowtotp)" % (
-              "floor, " + way, len(fl[way]),
+          "EVALSHA return 1, close: no flowtotp%s)" % (
+              "floor, " + kind, len(fl[way]),
               statistics.median(float(r["floor_med_us"]) for r in fl[way]),
-              statistics.median(float(r["floor_mean_us"]) for r in fl[way])))
+              statistics.median(float(r["floor_mean_us"]) for r in fl[way]),
+              "" if gap == "0" else "; %s us idle before each" % gap))
 for mod in mods[1:]:
     print("%-20s server us/call: %s" % (names[mod], " ".join(
         "%s %.1f (%d calls/run)" % (cmd, statistics.median(u for _, u in v),

@@ -6,7 +6,11 @@
  * is what bench/redis.sh's rows add.
  *
  *   redis_floor (-t HOST:PORT | -s SOCKET) -a PASSWORD_FILE [-n COUNT]
+ *               [-g GAP_US]
  *
+ * -g sleeps that long between exchanges (untimed), as a login's own work
+ * keeps the server waiting between its exchanges: an idle server (and on
+ * a VM, an idle virtual CPU) takes longer to wake.
  * Prints "floor_med_us=... floor_mean_us=...".  Plain TCP or a Unix
  * socket only.  A benchmark tool, not installed. */
 #include <config.h>
@@ -29,6 +33,8 @@
 #define NSEC_PER_USEC 1e3
 #define SHA_LEN 40U
 #define SCRIPT "return 1"
+#define GAP_MAX_US 1000000L
+#define NSEC_PER_USEC_L 1000L
 
 struct target {
 	struct sockaddr_storage sa;
@@ -161,12 +167,13 @@ main(int argc, char **argv)
 {
 	const char *tcp = NULL, *sock = NULL, *pwfile = NULL;
 	unsigned long count = COUNT_DEFAULT, i;
+	struct timespec gap = {0, 0};
 	struct target t;
 	char pw[BUF_SIZE], rep[BUF_SIZE];
 	double *us, t0, sum = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:s:a:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:s:a:n:g:")) != -1) {
 		if (opt == 't')
 			tcp = optarg;
 		else if (opt == 's')
@@ -175,10 +182,14 @@ main(int argc, char **argv)
 			pwfile = optarg;
 		else if (opt == 'n')
 			count = strtoul(optarg, NULL, 10);
+		else if (opt == 'g')
+			gap.tv_nsec =
+			    strtol(optarg, NULL, 10) * NSEC_PER_USEC_L;
 		else
 			return 2;
 	}
 	if (pwfile == NULL || count == 0 || count > COUNT_MAX ||
+	    gap.tv_nsec < 0 || gap.tv_nsec >= GAP_MAX_US * NSEC_PER_USEC_L ||
 	    parse_target(&t, tcp, sock) != 0 ||
 	    read_password(pwfile, pw, sizeof(pw)) != 0 ||
 	    prepare(&t, pw) != 0) {
@@ -189,6 +200,8 @@ main(int argc, char **argv)
 	if (us == NULL)
 		return 1;
 	for (i = 0; i < count; i++) {
+		if (gap.tv_nsec > 0)
+			(void)nanosleep(&gap, NULL);
 		t0 = now_us();
 		if (exchange(&t, t.cmd, t.cmdlen, 2, rep, sizeof(rep)) != 0) {
 			fprintf(stderr, "redis_floor: exchange failed\n");
