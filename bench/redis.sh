@@ -3,9 +3,12 @@
 # each transport against the gdbm cache, on one machine (loopback).  As
 # root, on Debian 12 with redis-server, openssl and libnss-wrapper:
 #
-#   bench/redis.sh -b BUILDDIR [-n LOGINS] [-r REPEATS]
+#   bench/redis.sh -b BUILDDIR [-B OLDBUILDDIR] [-n LOGINS] [-r REPEATS]
 #
 #   -b  a build dir configured --with-redis (built here if needed)
+#   -B  another one (say, of an earlier commit): its module gets the three
+#       Redis rows too, interleaved with the others ("before: ..."), so a
+#       change is measured under the same machine noise
 #   -n  timed logins per module and run (default 500), -r runs (default 5)
 #
 # One redis-server (requirepass, no persistence) listens on a plain port,
@@ -18,6 +21,12 @@
 # median and mean pam_authenticate time, and the ratio to gdbm.
 # PERF_ROW=MODULE PERF_OUT=FILE [PERF_CMD="perf record -g -o"]: run that
 # row's drivers under a profiler (one output file per driver process).
+# Also prints, per row, the server's own time per call of each command
+# (INFO commandstats, reset before every run; medians over the runs), and
+# the floor: bench/redis_floor's connect + AUTH + EVALSHA "return 1" +
+# close, without flowtotp, over plain TCP and the socket, in every run,
+# back to back and with the server idle for 100 us before each (as a
+# login's other work leaves it).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,15 +36,17 @@ REPEATS=5
 CHUNK=100
 PAMDIR=/usr/lib/x86_64-linux-gnu/security
 
-while getopts b:n:r: opt; do
+OLD=
+while getopts b:B:n:r: opt; do
 	case $opt in
 	b) BUILD=$OPTARG ;;
+	B) OLD=$(cd "$OPTARG" && pwd) ;;
 	n) LOGINS=$OPTARG ;;
 	r) REPEATS=$OPTARG ;;
-	*) sed -n '2,18p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,29p' "$0" >&2; exit 2 ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ -n "$BUILD" ] || { sed -n '2,29p' "$0" >&2; exit 2; }
 BUILD=$(cd "$BUILD" && pwd)
 PY=/usr/bin/python3
 NSSW=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -n1 || true)
@@ -44,8 +55,15 @@ for f in "$NSSW" "$PY" "$(command -v redis-server)" "$(command -v openssl)"; do
 done
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-make -C "$BUILD" -j2 bench/pam_bench pam_flowtotp.la >/dev/null
+make -C "$BUILD" -j2 bench/pam_bench bench/redis_floor pam_flowtotp.la >/dev/null
 DRIVER=$BUILD/bench/pam_bench
+FLOOR=$BUILD/bench/redis_floor
+MODS="ft ftr ftrs ftrt"
+if [ -n "$OLD" ]; then
+	make -C "$OLD" -j2 pam_flowtotp.la >/dev/null
+	MODS="$MODS ftr0 ftrs0 ftrt0"
+fi
+NMODS=$(echo $MODS | wc -w)
 FTMOD=$BUILD/.libs/pam_flowtotp.so
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/flowtotp-rbench.XXXXXX")
@@ -97,14 +115,18 @@ service() { local n=$1; shift; echo "auth required $*" >"$W/conf/$n"; }
 
 # ---- users: a fresh slice for every module and run ----
 SLICE=$((LOGINS + LOGINS / CHUNK + 1))
-NUSERS=$((4 * REPEATS * SLICE + 4))
+NUSERS=$((NMODS * REPEATS * SLICE + NMODS))
 log "creating $NUSERS users"
 "$PY" "$SRC/bench/mkusers.py" "$W/u" "$NUSERS" --ft
 U=$W/u
 service ft "$FTMOD secret=$U/ft/%u cache=$SHM/ft.gdbm $FTARGS"
-service ftr "$FTMOD secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$RPORT redis_tls=no $RARGS"
-service ftrs "$FTMOD secret=$U/ft/%u redis_socket=$SOCK $RARGS"
-service ftrt "$FTMOD secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$TPORT redis_tls_ca=$P/ca.pem $RARGS"
+redis_rows() { # SUFFIX MODULE
+	service "ftr$1" "$2 secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$RPORT redis_tls=no $RARGS"
+	service "ftrs$1" "$2 secret=$U/ft/%u redis_socket=$SOCK $RARGS"
+	service "ftrt$1" "$2 secret=$U/ft/%u redis_host=127.0.0.1 redis_port=$TPORT redis_tls_ca=$P/ca.pem $RARGS"
+}
+redis_rows "" "$FTMOD"
+[ -z "$OLD" ] || redis_rows 0 "$OLD/.libs/pam_flowtotp.so"
 
 drive() { # LABEL SERVICE OFFSET COUNT [driver args]
 	local label=$1 svc=$2 off=$3 cnt=$4
@@ -117,9 +139,11 @@ drive() { # LABEL SERVICE OFFSET COUNT [driver args]
 	    LD_PRELOAD=$NSSW "${wrap[@]}" "$DRIVER" -c "$W/conf" -s "$svc" -u "$U/users.txt" \
 	    -o "$off" -n "$cnt" -k 1 -l "$label" "$@"
 }
+rcli() { redis-cli -s "$SOCK" -a "$RPASS" --no-auth-warning "$@"; }
 seq_run() { # LABEL SERVICE OFFSET
 	local label=$1 svc=$2 off=$3 n=0 c
 	rm -f "$W/raw"
+	rcli CONFIG RESETSTAT >/dev/null
 	while ((n < LOGINS)); do
 		c=$((LOGINS - n < CHUNK ? LOGINS - n : CHUNK))
 		drive "$label" "$svc" "$off" $((c + 1)) -W -d "$W/raw" >/dev/null
@@ -127,12 +151,14 @@ seq_run() { # LABEL SERVICE OFFSET
 		n=$((n + c))
 	done
 	"$PY" "$SRC/bench/report.py" --merge "$label" "$W/raw" >>"$RES"
+	rcli INFO commandstats | tr -d '\r' |
+	    sed -n "s/^cmdstat_\([a-z]*\):calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/$label \1 \2 \3/p" \
+	    >>"$W/server.txt"
 }
 
-MODS="ft ftr ftrs ftrt"
 i=0
 for m in $MODS; do # every row must log in before it is timed
-	drive probe "$m" $((NUSERS - 4 + i)) 1 | grep -q ' ok=1 ' ||
+	drive probe "$m" $((NUSERS - NMODS + i)) 1 | grep -q ' ok=1 ' ||
 	    { echo "redis.sh: a login through $m fails" >&2; exit 1; }
 	i=$((i + 1))
 done
@@ -143,10 +169,14 @@ for ((r = 1; r <= REPEATS; r++)); do
 		seq_run "success:$m:$r" "$m" "$off"
 		off=$((off + SLICE))
 	done
+	for g in 0 100; do
+		echo "tcp/$g $("$FLOOR" -t "127.0.0.1:$RPORT" -a "$W/redis.pw" -n "$LOGINS" -g $g)"
+		echo "socket/$g $("$FLOOR" -s "$SOCK" -a "$W/redis.pw" -n "$LOGINS" -g $g)"
+	done >>"$W/floor.txt"
 done
 grep -q ' fail=0 ' "$RES" || { echo "redis.sh: failed logins" >&2; cat "$RES" >&2; exit 1; }
 
-"$PY" - "$RES" <<'EOF'
+"$PY" - "$RES" "$W/server.txt" "$W/floor.txt" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -157,12 +187,40 @@ for line in open(sys.argv[1]):
     rows.setdefault(mod, []).append(kv)
 names = {"ft": "gdbm (/dev/shm)", "ftr": "redis, plain TCP",
          "ftrs": "redis, unix socket", "ftrt": "redis, TLS"}
+for m in ("ftr", "ftrs", "ftrt"):
+    names[m + "0"] = "before: " + names[m][len("redis, "):]
 med = lambda mod, k: statistics.median(float(r[k]) for r in rows[mod])
-for mod in ("ft", "ftr", "ftrs", "ftrt"):
+mods = [m for m in ("ft", "ftr", "ftrs", "ftrt", "ftr0", "ftrs0", "ftrt0")
+        if m in rows]
+for mod in mods:
     print("%-20s runs=%d median_us=%8.1f mean_us=%8.1f  x gdbm: median %.2f"
           " mean %.2f" % (names[mod], len(rows[mod]),
                           med(mod, "auth_med_us"), med(mod, "auth_mean_us"),
                           med(mod, "auth_med_us") / med("ft", "auth_med_us"),
                           med(mod, "auth_mean_us") /
                           med("ft", "auth_mean_us")))
+srv = {}
+for line in open(sys.argv[2]):
+    label, cmd, calls, us = line.split()
+    if cmd in ("info", "config"):
+        continue  # this script's own
+    srv.setdefault(label.split(":")[1], {}).setdefault(cmd, []).append(
+        (int(calls), float(us)))
+fl = {}
+for line in open(sys.argv[3]):
+    kv = dict(p.split("=", 1) for p in line.split()[1:])
+    fl.setdefault(line.split()[0], []).append(kv)
+for way in ("tcp/0", "socket/0", "tcp/100", "socket/100"):
+    kind, gap = way.split("/")
+    print("%-20s runs=%d median_us=%8.1f mean_us=%8.1f  (connect, AUTH, "
+          "EVALSHA return 1, close: no flowtotp%s)" % (
+              "floor, " + kind, len(fl[way]),
+              statistics.median(float(r["floor_med_us"]) for r in fl[way]),
+              statistics.median(float(r["floor_mean_us"]) for r in fl[way]),
+              "" if gap == "0" else "; %s us idle before each" % gap))
+for mod in mods[1:]:
+    print("%-20s server us/call: %s" % (names[mod], " ".join(
+        "%s %.1f (%d calls/run)" % (cmd, statistics.median(u for _, u in v),
+                                   statistics.median(c for c, _ in v))
+        for cmd, v in sorted(srv.get(mod, {}).items()))))
 EOF

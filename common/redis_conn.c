@@ -4,6 +4,7 @@
 
 #ifdef HAVE_REDIS
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -32,6 +33,7 @@
 #define WHERE_MAX 320U	       /* "host:port (TLS)" for messages */
 #define PORT_BUFSZ 8U	       /* "65535" and NUL */
 #define READ_CHUNK 16384U      /* bytes per read */
+#define OUT_INITIAL 1024U      /* a login's pipeline fits; grows if not */
 #define REPLY_BYTES_MAX 65536U /* no reply of ours is near this */
 #define PW_BUF_SIZE 16384U     /* getpwnam_r scratch */
 #define DIR_WRITE_BITS (S_IWGRP | S_IWOTH)
@@ -128,14 +130,48 @@ try_addr(struct ft_redis_conn *k, const struct sockaddr *sa, socklen_t salen,
 	return rc;
 }
 
+/* An IPv4 or IPv6 literal into *ss: no resolver, no files read (a
+ * fleet's redis_host is usually an address).  false: a name. */
+static bool
+numeric_addr(const char *host, unsigned port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return true;
+	}
+	/* A scoped address (fe80::1%eth0) needs getaddrinfo. */
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return true;
+	}
+	return false;
+}
+
 static int
 tcp_connect(struct ft_redis_conn *k, const char *host, unsigned port, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
 	char sport[PORT_BUFSZ], why[FT_CONF_STR_MAX] = "no address";
 	int g, rc = FT_ERR_BACKEND;
 
+	if (numeric_addr(host, port, &ss, &sslen)) {
+		rc = try_addr(k, (const struct sockaddr *)&ss, sslen,
+		    ss.ss_family, why, sizeof(why));
+		return rc == FT_OK ? FT_OK
+				   : fail(k, "connect", why, err, errlen);
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -183,14 +219,30 @@ owner_uid(const char *name, uid_t *uid, bool *found, char *err, size_t errlen)
 
 struct trusted {
 	uid_t uid;
-	bool have; /* else only root */
+	bool have;   /* else only root */
+	bool looked; /* owner_uid ran */
 	const char *name;
 };
 
-static bool
-is_trusted(const struct trusted *t, uid_t uid)
+/* Is uid root's or redis_socket_owner's?  The account is looked up the
+ * first time a uid other than root's is seen: a server that runs as root
+ * costs no lookup through NSS. */
+static int
+is_trusted(struct trusted *t, uid_t uid, bool *ok, char *err, size_t errlen)
 {
-	return uid == 0 || (t->have && uid == t->uid);
+	int rc;
+
+	*ok = uid == 0;
+	if (*ok)
+		return FT_OK;
+	if (!t->looked) {
+		rc = owner_uid(t->name, &t->uid, &t->have, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		t->looked = true;
+	}
+	*ok = t->have && uid == t->uid;
+	return FT_OK;
 }
 
 /* What one file on the way to the socket must be. */
@@ -203,12 +255,14 @@ struct node_rule {
 /* lstat the path: of the rule's type, owner trusted, no bad mode bits. */
 static int
 check_node(struct ft_redis_conn *k, const struct node_rule *n,
-    const struct trusted *t, char *err, size_t errlen)
+    struct trusted *t, char *err, size_t errlen)
 {
 	const char *path = n->path;
 	const mode_t type = n->type, bad = n->bad;
 	struct stat st;
 	char why[FT_CONF_STR_MAX + 64U];
+	bool ok = false;
+	int rc;
 
 	if (lstat(path, &st) != 0)
 		(void)snprintf(
@@ -216,7 +270,9 @@ check_node(struct ft_redis_conn *k, const struct node_rule *n,
 	else if ((st.st_mode & S_IFMT) != type)
 		(void)snprintf(why, sizeof(why), "%s: not a %s (symlink?)",
 		    path, type == S_IFDIR ? "directory" : "socket");
-	else if (!is_trusted(t, st.st_uid))
+	else if ((rc = is_trusted(t, st.st_uid, &ok, err, errlen)) != FT_OK)
+		return rc;
+	else if (!ok)
 		(void)snprintf(why, sizeof(why),
 		    "%s: owned by uid %u, not root or %s", path,
 		    (unsigned)st.st_uid, t->name);
@@ -232,8 +288,8 @@ check_node(struct ft_redis_conn *k, const struct node_rule *n,
 
 /* The socket and its directory, before connecting. */
 static int
-check_socket_path(struct ft_redis_conn *k, const char *path,
-    const struct trusted *t, char *err, size_t errlen)
+check_socket_path(struct ft_redis_conn *k, const char *path, struct trusted *t,
+    char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -259,17 +315,18 @@ check_socket_path(struct ft_redis_conn *k, const char *path,
 
 /* Who listens: the file may have been swapped since lstat. */
 static int
-check_peer(
-    struct ft_redis_conn *k, const struct trusted *t, char *err, size_t errlen)
+check_peer(struct ft_redis_conn *k, struct trusted *t, char *err, size_t errlen)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	char why[FT_CONF_STR_MAX + 64U];
+	bool ok = false;
+	int rc;
 
 	if (getsockopt(k->io.fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return fail(k, "SO_PEERCRED", strerror(errno), err, errlen);
-	if (is_trusted(t, cr.uid))
-		return FT_OK;
+	if ((rc = is_trusted(t, cr.uid, &ok, err, errlen)) != FT_OK || ok)
+		return rc;
 	(void)snprintf(why, sizeof(why),
 	    "the server runs as uid %u, not root or %s", (unsigned)cr.uid,
 	    t->name);
@@ -289,9 +346,8 @@ unix_connect(struct ft_redis_conn *k, const struct ft_config *c, char *err,
 		return ft_seterr(err, errlen, FT_ERR_PARSE,
 		    "redis_socket: longer than %zu bytes",
 		    sizeof(sun.sun_path) - 1U);
-	if ((rc = owner_uid(t.name, &t.uid, &t.have, err, errlen)) != FT_OK ||
-	    (rc = check_socket_path(k, c->redis_socket, &t, err, errlen)) !=
-		FT_OK)
+	if ((rc = check_socket_path(k, c->redis_socket, &t, err, errlen)) !=
+	    FT_OK)
 		return rc;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -409,7 +465,8 @@ out:
 static int
 grow(struct ft_redis_conn *k, size_t more)
 {
-	size_t cap = k->outcap != 0 ? k->outcap : READ_CHUNK;
+	/* Small: the whole buffer is wiped when freed. */
+	size_t cap = k->outcap != 0 ? k->outcap : OUT_INITIAL;
 	char *p;
 
 	if (more > SIZE_MAX / 2U - k->outlen)

@@ -23,6 +23,7 @@
 
 #include "rc.h"
 #include "redis_tls.h"
+#include "redis_tls_ca.h"
 #include "safefile.h"
 #include "wipe.h"
 
@@ -30,12 +31,17 @@
 #define PUBLIC_FORBIDDEN_MODE 022    /* CA, certificate: no one else writes */
 #define KEY_FORBIDDEN_MODE 077	     /* key: no one else reads */
 #define ERRBUF 256U
+/* Key exchange: X25519 first (one key share in the ClientHello, so TLS
+ * 1.3 needs one round trip), P-256 for servers without it (FIPS); the
+ * slow ones (X448, P-521, finite-field groups) are not offered. */
+#define TLS_GROUPS "X25519:P-256:P-384"
 
 struct ft_redis_tls {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	BIO_METHOD *meth; /* ours, per connection: no global state */
+	struct ft_redis_ca *ca; /* redis_tls_ca's certificates, or NULL */
+	BIO_METHOD *meth;	/* ours, per connection: no global state */
 };
 
 /* ---- a socket BIO that cannot raise SIGPIPE ---- */
@@ -157,33 +163,28 @@ read_pem(
 	return rc;
 }
 
+/* redis_tls_ca: its certificates stay undecoded until the handshake
+ * needs them (redis_tls_ca.h); unset: the system's CAs. */
 static int
-load_ca(SSL_CTX *ctx, const char *path, char *why, size_t whylen)
+load_ca(struct ft_redis_tls *t, const char *path, char *why, size_t whylen)
 {
-	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-	X509 *x;
 	BIO *b = NULL;
-	int n = 0, rc;
+	int rc;
 
 	if (path[0] == '\0')
-		return SSL_CTX_set_default_verify_paths(ctx) == 1
+		return SSL_CTX_set_default_verify_paths(t->ctx) == 1
 		    ? FT_OK
 		    : ft_seterr(why, whylen, FT_ERR_CRYPTO,
 			  "the system's CA certificates cannot be loaded");
 	if ((rc = read_pem(path, PUBLIC_FORBIDDEN_MODE, &b, why, whylen)) !=
 	    FT_OK)
 		return rc;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (X509_STORE_add_cert(st, x) == 1)
-			n++;
-		X509_free(x);
-	}
+	rc = ft_redis_ca_from_pem(b, path, &t->ca, why, whylen);
 	BIO_free(b);
-	ERR_clear_error(); /* the end of the file */
-	if (n == 0)
-		return ft_seterr(why, whylen, FT_ERR_PARSE,
-		    "redis_tls_ca %s: no certificate in it", path);
-	return FT_OK;
+	if (rc == FT_OK)
+		SSL_CTX_set_cert_verify_callback(
+		    t->ctx, ft_redis_ca_verify, t->ca);
+	return rc;
 }
 
 static int
@@ -233,14 +234,15 @@ make_ctx(
 
 	t->ctx = SSL_CTX_new(TLS_client_method());
 	if (t->ctx == NULL ||
-	    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1)
+	    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set1_groups_list(t->ctx, TLS_GROUPS) != 1)
 		return ft_seterr(
 		    why, whylen, FT_ERR_CRYPTO, "TLS: OpenSSL context failed");
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	/* One connection per login: a session cache would be state kept
 	 * in the host process. */
 	(void)SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
-	if ((rc = load_ca(t->ctx, c->redis_tls_ca, why, whylen)) != FT_OK ||
+	if ((rc = load_ca(t, c->redis_tls_ca, why, whylen)) != FT_OK ||
 	    (rc = load_client(t->ctx, c, why, whylen)) != FT_OK)
 		return rc;
 	return FT_OK;
@@ -401,6 +403,7 @@ ft_redis_tls_close(struct ft_redis_tls *t)
 	 * block or raise SIGPIPE on a dead peer. */
 	SSL_free(t->ssl); /* frees the BIO too */
 	SSL_CTX_free(t->ctx);
+	ft_redis_ca_free(t->ca);
 	BIO_meth_free(t->meth);
 	ERR_clear_error();
 	free(t);

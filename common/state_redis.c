@@ -124,7 +124,7 @@
 /* begin(k, now, deny, unlock, interval, margin): the rules of
  * ft_state_apply_begin() on the fail hash k. */
 #define LUA_BEGIN_FN                                                           \
-	"local function begin(k, now, deny, unlock, interval, margin)\n"       \
+	"local function failrec(k, now)\n"                                     \
 	"  local h = redis.call('HMGET', k, 'n', 'first', 'until')\n"          \
 	"  local n, first, lock, forever = 0, 0, 0, false\n"                   \
 	"  if h[1] or h[2] or h[3] then\n"                                     \
@@ -138,6 +138,12 @@
 	"  if forever or (lock ~= 0 and now < lock) then\n"                    \
 	"    return {'locked', h[1], h[2], h[3]}\n"                            \
 	"  end\n"                                                              \
+	"  return nil, n, first, lock, h[1] or h[2] or h[3]\n"                 \
+	"end\n"                                                                \
+	"local function begin(k, now, deny, unlock, interval, margin)\n"       \
+	"  local stop, n, first, lock = failrec(k, now)\n"                     \
+	"  if stop then return stop end\n"                                     \
+	"  local forever = false\n"                                            \
 	"  if lock ~= 0 then n, first, lock = 0, 0, 0 end\n"                   \
 	"  if n > 0 and now - first > interval then n, first = 0, 0 end\n"     \
 	"  if n == 0 then first = now end\n"                                   \
@@ -190,7 +196,7 @@
 	"  redis.call('HSET', k, 'n', fmt(n))\n"                               \
 	"  return nil\n"                                                       \
 	"end\n"                                                                \
-	"local function success(K, step, now, base, deny, interval, margin)\n" \
+	"local function steps(K)\n"                                            \
 	"  local last, fut = redis.call('GET', K[1]), redis.call('GET', "      \
 	"K[4])\n"                                                              \
 	"  local l, f = 0, 0\n"                                                \
@@ -198,21 +204,29 @@
 	"  if l == nil then return bad(K[1], 'step') end\n"                    \
 	"  if fut then f = num(fut, MAXN) end\n"                               \
 	"  if f == nil then return bad(K[4], 'step') end\n"                    \
-	"  if step ~= 0 and (step <= l or step == f) then\n"                   \
-	"    local e = undo(K[2], now, deny, interval, margin)\n"              \
-	"    if e then return e end\n"                                         \
-	"    local h = redis.call('HMGET', K[2], 'n', 'first', 'until')\n"     \
-	"    return {'replay', h[1] or '', h[2] or '', h[3] or '', last or "   \
-	"''}\n"                                                                \
-	"  end\n"                                                              \
+	"  return nil, last, l, f\n"                                           \
+	"end\n"                                                                \
+	"local function accept(K, step, last, f, now, base, nofail)\n"         \
 	"  if step ~= 0 then\n"                                                \
 	"    last = fmt(step)\n"                                               \
 	"    redis.call('SET', K[1], last, 'EX', fmt(ttl(now, base)))\n"       \
 	"    if f ~= 0 and step >= f then redis.call('DEL', K[4]) end\n"       \
 	"  end\n"                                                              \
-	"  redis.call('DEL', K[2])\n"                                          \
+	"  if not nofail then redis.call('DEL', K[2]) end\n"                   \
 	"  redis.call('SET', K[3], fmt(now))\n"                                \
 	"  return {'accepted', '', '', '', last or ''}\n"                      \
+	"end\n"                                                                \
+	"local function success(K, step, now, base, deny, interval, margin)\n" \
+	"  local e, last, l, f = steps(K)\n"                                   \
+	"  if e then return e end\n"                                           \
+	"  if step ~= 0 and (step <= l or step == f) then\n"                   \
+	"    e = undo(K[2], now, deny, interval, margin)\n"                    \
+	"    if e then return e end\n"                                         \
+	"    local h = redis.call('HMGET', K[2], 'n', 'first', 'until')\n"     \
+	"    return {'replay', h[1] or '', h[2] or '', h[3] or '', last or "   \
+	"''}\n"                                                                \
+	"  end\n"                                                              \
+	"  return accept(K, step, last, f, now, base, false)\n"                \
 	"end\n"
 
 /* begin: KEYS[1] fail hash; ARGV now deny unlock_time fail_interval
@@ -232,13 +246,27 @@ static const char lua_success[] = LUA_LIB LUA_SUCCESS_FN
 /* attempt: begin and, unless locked or no match (step "0"), success, in
  * one atomic call: KEYS step fail ok future; ARGV now deny unlock_time
  * fail_interval margin step ttl_base db.  The code was checked by the
- * caller before; its answer counts only if the attempt may proceed. */
+ * caller before; its answer counts only if the attempt may proceed.
+ * A matched step that is neither locked out nor a replay would have the
+ * failure begin counts deleted again by success at once: that path (every
+ * good login) only reads and writes the outcome, three Redis calls fewer;
+ * a replay takes the long way, begin then success, to the same result. */
 static const char lua_attempt[] = LUA_LIB LUA_BEGIN_FN LUA_SUCCESS_FN
     "local a = {}\n"
     "for i = 1, 7 do a[i] = tonumber(ARGV[i]) end\n"
-    "local r = begin(KEYS[2], a[1], a[2], a[3], a[4], a[5])\n"
-    "if r.err or r[1] ~= 'proceed' or a[6] == 0 then return r end\n"
-    "return success(KEYS, a[6], a[1], a[7], a[2], a[4], a[5])\n";
+    "local step = a[6]\n"
+    "if step == 0 then return begin(KEYS[2], a[1], a[2], a[3], a[4], a[5]) "
+    "end\n"
+    "local stop, _, _, _, had = failrec(KEYS[2], a[1])\n"
+    "if stop then return stop end\n"
+    "local e, last, l, f = steps(KEYS)\n"
+    "if e then return e end\n"
+    "if step <= l or step == f then\n"
+    "  local r = begin(KEYS[2], a[1], a[2], a[3], a[4], a[5])\n"
+    "  if r.err or r[1] ~= 'proceed' then return r end\n"
+    "  return success(KEYS, step, a[1], a[7], a[2], a[4], a[5])\n"
+    "end\n"
+    "return accept(KEYS, step, last, f, a[1], a[7], not had)\n";
 
 /* get: KEYS step fail ok future; ARGV db.  One consistent snapshot, ""
  * for absent.  The C side validates. */
@@ -462,26 +490,20 @@ open_primary(struct redis_impl *r, char *err, size_t errlen)
  * transport authenticated the server before we could get here.  *n is
  * how many went in, what[] their names. */
 static int
-queue_greeting(struct redis_impl *r, const char **what, size_t *n, char *err,
-    size_t errlen)
+queue_greeting(struct redis_impl *r, const struct ft_redis_secret *pw,
+    const char **what, size_t *n, char *err, size_t errlen)
 {
 	const char *argv[2];
 	size_t lens[2];
-	char *pw = NULL;
-	size_t pwlen = 0;
 	int rc;
 
 	*n = 0;
-	if (r->password_file[0] != '\0') {
-		rc = read_password(r->password_file, &pw, &pwlen, err, errlen);
-		if (rc != FT_OK)
-			return rc;
+	if (pw->pw != NULL) {
 		argv[0] = "AUTH";
 		lens[0] = strlen(argv[0]);
-		argv[1] = pw;
-		lens[1] = pwlen;
+		argv[1] = pw->pw;
+		lens[1] = pw->len;
 		rc = ft_redis_conn_append(r->conn, 2, argv, lens, err, errlen);
-		ft_wipe_free(pw, pwlen + 1);
 		if (rc != FT_OK)
 			return rc;
 		what[(*n)++] = "AUTH";
@@ -612,6 +634,34 @@ redirect_of(const struct redis_impl *r, const char *what, const redisReply *rep,
 	    ft_redis_conn_where(r->conn), what, why);
 }
 
+/* Connect if need be and queue the greeting if still owed.  The password
+ * is read before connecting, so that the greeting goes out the moment the
+ * connection stands: the server then finds it already there when it
+ * accepts, and handles both in one wake-up instead of two. */
+static int
+connect_and_greet(struct redis_impl *r, const char **names, size_t *n,
+    char *err, size_t errlen)
+{
+	struct ft_redis_secret pw = {NULL, 0};
+	char *buf = NULL;
+	int rc;
+
+	*n = 0;
+	if (!r->greeted && r->password_file[0] != '\0') {
+		rc =
+		    read_password(r->password_file, &buf, &pw.len, err, errlen);
+		if (rc != FT_OK)
+			return rc;
+		pw.pw = buf;
+	}
+	rc = ensure_conn(r, err, errlen);
+	if (rc == FT_OK && !r->greeted)
+		rc = queue_greeting(r, &pw, names, n, err, errlen);
+	if (buf != NULL)
+		ft_wipe_free(buf, pw.len + 1);
+	return rc;
+}
+
 /* One try on the current node, the greeting in front if still owed. */
 static int
 call_once(struct redis_impl *r, const struct call_in *in, struct call_try *t,
@@ -620,12 +670,9 @@ call_once(struct redis_impl *r, const struct call_in *in, struct call_try *t,
 	redisReply *reps[CALL_MAX] = {NULL};
 	const char *names[HANDSHAKE_MAX];
 	size_t n = 0, m = 0, cmd, i;
-	int rc = FT_OK;
+	int rc;
 
-	if ((rc = ensure_conn(r, err, errlen)) != FT_OK)
-		return rc;
-	if (!r->greeted)
-		rc = queue_greeting(r, names, &n, err, errlen);
+	rc = connect_and_greet(r, names, &n, err, errlen);
 	if (rc == FT_OK)
 		rc = queue_call(r, in, t, &m, err, errlen);
 	if (rc == FT_OK)

@@ -18,9 +18,15 @@ wrong certificates:
   - mutual TLS (tls-auth-clients yes): works with redis_tls_cert/key,
     denied without
   - redis_tls_cert without redis_tls_key: a configuration error
+  - redis_tls_ca's certificates are compared with what the server sends
+    before any is decoded: the real server sends its CA along; a bundle
+    whose second certificate is that CA works, with the server and with an
+    impostor that sends no CA (then the file's are decoded); a file
+    without that CA is refused although the server sent it
 Every server is stopped and every directory removed, whatever happens."""
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -173,6 +179,50 @@ def test_mutual(host, pki, clock):
         or tap.diag(detail(lines))
 
 
+def bundle(pki, name, *pems):
+    path = os.path.join(pki.dir, name)
+    with open(path, "w") as out:
+        for p in pems:
+            with open(p) as f:
+                out.write(f.read())
+    os.chmod(path, 0o644)
+    return path
+
+
+def sent_certs(srv):
+    """How many certificates the server sends (openssl s_client)."""
+    r = subprocess.run([redislib.OPENSSL, "s_client", "-connect",
+                        "127.0.0.1:%d" % srv.port, "-showcerts"],
+                       input=b"", capture_output=True, timeout=30)
+    return r.stdout.count(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_ca_files(host, srv, pki, clock):
+    tap.is_(sent_certs(srv), 2, "the real server sends its CA along with "
+            "its certificate (the path that decodes no file certificate)")
+    both = bundle(pki, "bundle.pem", pki.other_ca, pki.ca)
+    svc = host.service("bundle", **tls_opts(srv, pki, redis_tls_ca=both))
+    now = clock.next()
+    ok, lines = host.login(svc, code(now), now)
+    tap.ok(ok, "redis_tls_ca with two CAs, the server's second: works") \
+        or tap.diag(detail(lines))
+    svc = host.service("otherca", **tls_opts(
+        srv, pki, redis_tls_ca=pki.other_ca))
+    now = clock.next()
+    ok, lines = host.login(svc, code(now), now)
+    tap.ok(not ok and reason(lines) == "cache_error" and
+           "self-signed certificate in certificate chain" in detail(lines),
+           "a CA the server sends but redis_tls_ca lacks is not trusted "
+           "(self-signed certificate in certificate chain)") \
+        or tap.diag(detail(lines))
+    ok, lines, _, data, _ = impostor_login(
+        host, srv, pki, clock, ["--tls", pki.server, pki.server_key],
+        redis_tls_ca=both)
+    tap.ok(b"AUTH" in data,
+           "a server that sends no CA: the bundle's certificates are "
+           "decoded and the second verifies it") or tap.diag(detail(lines))
+
+
 def main():
     if not redislib.REDIS_SERVER or not OATHTOOL or not redislib.OPENSSL:
         tap.skip_all("needs redis-server, oathtool and openssl")
@@ -187,6 +237,7 @@ def main():
             test_right_ca(host, srv, pki, clock)
             test_impostors(host, srv, pki, clock)
             test_fallback(host, srv, pki, clock)
+            test_ca_files(host, srv, pki, clock)
         test_mutual(host, pki, clock)
     finally:
         host.cleanup()
