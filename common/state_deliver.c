@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "le.h"
 #include "rc.h"
 #include "state_deliver.h"
 #include "wipe.h"
@@ -31,37 +32,17 @@
 #define U32 4U
 #define U64 8U
 
-static void
-put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8U * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8U * i);
-	return v;
-}
-
 void
 ft_deliver_rec_encode(
     const struct ft_deliver_rec *r, uint8_t out[FT_DELIVER_REC_SIZE])
 {
 	memset(out, 0, FT_DELIVER_REC_SIZE);
 	out[0] = (uint8_t)FT_DELIVER_REC_VERSION;
-	put_le(out + OFF_N_MINUTE, r->n_minute, U32);
-	put_le(out + OFF_START_MINUTE, (uint64_t)r->start_minute, U64);
-	put_le(out + OFF_N_HOUR, r->n_hour, U32);
-	put_le(out + OFF_START_HOUR, (uint64_t)r->start_hour, U64);
-	put_le(out + OFF_EXPIRES, (uint64_t)r->expires, U64);
+	ft_put_le(out + OFF_N_MINUTE, r->n_minute, U32);
+	ft_put_le(out + OFF_START_MINUTE, (uint64_t)r->start_minute, U64);
+	ft_put_le(out + OFF_N_HOUR, r->n_hour, U32);
+	ft_put_le(out + OFF_START_HOUR, (uint64_t)r->start_hour, U64);
+	ft_put_le(out + OFF_EXPIRES, (uint64_t)r->expires, U64);
 	memcpy(out + OFF_MAC, r->mac, FT_DELIVER_MAC_LEN);
 }
 
@@ -76,13 +57,13 @@ ft_deliver_rec_decode(const void *data, size_t len, struct ft_deliver_rec *r)
 	if (p[0] > FT_DELIVER_REC_VERSION)
 		return FT_ERR_VERSION;
 	if (len != FT_DELIVER_REC_SIZE || p[1] != 0 || p[2] != 0 || p[3] != 0 ||
-	    get_le(p + OFF_PAD, U32) != 0)
+	    ft_get_le(p + OFF_PAD, U32) != 0)
 		return FT_ERR_CORRUPT;
-	r->n_minute = (uint32_t)get_le(p + OFF_N_MINUTE, U32);
-	r->start_minute = (int64_t)get_le(p + OFF_START_MINUTE, U64);
-	r->n_hour = (uint32_t)get_le(p + OFF_N_HOUR, U32);
-	r->start_hour = (int64_t)get_le(p + OFF_START_HOUR, U64);
-	r->expires = (int64_t)get_le(p + OFF_EXPIRES, U64);
+	r->n_minute = (uint32_t)ft_get_le(p + OFF_N_MINUTE, U32);
+	r->start_minute = (int64_t)ft_get_le(p + OFF_START_MINUTE, U64);
+	r->n_hour = (uint32_t)ft_get_le(p + OFF_N_HOUR, U32);
+	r->start_hour = (int64_t)ft_get_le(p + OFF_START_HOUR, U64);
+	r->expires = (int64_t)ft_get_le(p + OFF_EXPIRES, U64);
 	memcpy(r->mac, p + OFF_MAC, FT_DELIVER_MAC_LEN);
 	if (r->start_minute < 0 || r->start_hour < 0 || r->expires < 0) {
 		ft_wipe(r, sizeof(*r));

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "flock_wait.h"
+#include "le.h"
 #include "rc.h"
 #include "remember.h"
 #include "safefile.h"
@@ -103,43 +104,23 @@ struct gdbm_impl {
 
 /* ---- record encoding ---- */
 
-static void
-put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8U * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8U * i);
-	return v;
-}
-
 /* The record's size: v1 unless a v2 field is set. */
 static size_t
 rec_encode(const struct ft_user_state *s, uint8_t rec[REC_V2_SIZE])
 {
 	memset(rec, 0, REC_V2_SIZE);
 	rec[0] = (uint8_t)(s->future_step != 0 ? REC_VERSION : REC_V1);
-	put_le(rec + REC_OFF_FAILURES, s->failures, sizeof(uint32_t));
-	put_le(rec + REC_OFF_LAST_STEP, s->last_step, sizeof(uint64_t));
-	put_le(rec + REC_OFF_FIRST_FAILURE, (uint64_t)s->first_failure,
+	ft_put_le(rec + REC_OFF_FAILURES, s->failures, sizeof(uint32_t));
+	ft_put_le(rec + REC_OFF_LAST_STEP, s->last_step, sizeof(uint64_t));
+	ft_put_le(rec + REC_OFF_FIRST_FAILURE, (uint64_t)s->first_failure,
 	    sizeof(uint64_t));
-	put_le(rec + REC_OFF_LOCKED_UNTIL, (uint64_t)s->locked_until,
+	ft_put_le(rec + REC_OFF_LOCKED_UNTIL, (uint64_t)s->locked_until,
 	    sizeof(uint64_t));
-	put_le(rec + REC_OFF_LAST_SUCCESS, (uint64_t)s->last_success,
+	ft_put_le(rec + REC_OFF_LAST_SUCCESS, (uint64_t)s->last_success,
 	    sizeof(uint64_t));
 	if (s->future_step == 0)
 		return REC_V1_SIZE;
-	put_le(rec + REC_OFF_FUTURE_STEP, s->future_step, sizeof(uint64_t));
+	ft_put_le(rec + REC_OFF_FUTURE_STEP, s->future_step, sizeof(uint64_t));
 	return REC_V2_SIZE;
 }
 
@@ -162,17 +143,17 @@ rec_decode(const void *data, size_t len, struct ft_user_state *s)
 		if (rec[i] != 0)
 			return FT_ERR_CORRUPT;
 	s->failures =
-	    (uint32_t)get_le(rec + REC_OFF_FAILURES, sizeof(uint32_t));
-	s->last_step = get_le(rec + REC_OFF_LAST_STEP, sizeof(uint64_t));
+	    (uint32_t)ft_get_le(rec + REC_OFF_FAILURES, sizeof(uint32_t));
+	s->last_step = ft_get_le(rec + REC_OFF_LAST_STEP, sizeof(uint64_t));
 	s->first_failure =
-	    (int64_t)get_le(rec + REC_OFF_FIRST_FAILURE, sizeof(uint64_t));
+	    (int64_t)ft_get_le(rec + REC_OFF_FIRST_FAILURE, sizeof(uint64_t));
 	s->locked_until =
-	    (int64_t)get_le(rec + REC_OFF_LOCKED_UNTIL, sizeof(uint64_t));
+	    (int64_t)ft_get_le(rec + REC_OFF_LOCKED_UNTIL, sizeof(uint64_t));
 	s->last_success =
-	    (int64_t)get_le(rec + REC_OFF_LAST_SUCCESS, sizeof(uint64_t));
+	    (int64_t)ft_get_le(rec + REC_OFF_LAST_SUCCESS, sizeof(uint64_t));
 	s->future_step = rec[0] == REC_V1
 	    ? 0
-	    : get_le(rec + REC_OFF_FUTURE_STEP, sizeof(uint64_t));
+	    : ft_get_le(rec + REC_OFF_FUTURE_STEP, sizeof(uint64_t));
 	if (s->first_failure < 0 || s->locked_until < 0 ||
 	    s->last_success < 0 || (rec[0] != REC_V1 && s->future_step == 0))
 		return FT_ERR_CORRUPT;
@@ -828,7 +809,7 @@ rem_decode(const datum *v, struct rem_rec *r)
 		const uint8_t *e = p + REM_HEAD + i * REM_ENTRY;
 
 		memcpy(r->digest[i], e, FT_REMEMBER_DIGEST_LEN);
-		r->until[i] = (int64_t)get_le(
+		r->until[i] = (int64_t)ft_get_le(
 		    e + FT_REMEMBER_DIGEST_LEN, sizeof(uint64_t));
 		if (r->until[i] <= 0)
 			return false;
@@ -879,7 +860,7 @@ rem_store(struct session *s, const datum *k, const struct rem_rec *r, char *err,
 		uint8_t *e = buf + REM_HEAD + i * REM_ENTRY;
 
 		memcpy(e, r->digest[i], FT_REMEMBER_DIGEST_LEN);
-		put_le(e + FT_REMEMBER_DIGEST_LEN, (uint64_t)r->until[i],
+		ft_put_le(e + FT_REMEMBER_DIGEST_LEN, (uint64_t)r->until[i],
 		    sizeof(uint64_t));
 	}
 	v.dptr = (char *)buf;

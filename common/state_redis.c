@@ -60,6 +60,7 @@
 #include <openssl/evp.h>
 
 #include "conf.h"
+#include "hex.h"
 #include "otp.h"
 #include "rc.h"
 #include "redis_conn.h"
@@ -814,22 +815,17 @@ struct script_call {
 static int
 script_sha(struct redis_impl *r, enum script_id id, char *err, size_t errlen)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	if (r->sha[id][0] != '\0')
 		return FT_OK;
 	if (EVP_Digest(scripts[id], strlen(scripts[id]), md, &mdlen, EVP_sha1(),
 		NULL) != 1 ||
-	    mdlen * 2U != SHA1_HEX_LEN)
+	    mdlen * 2U != SHA1_HEX_LEN ||
+	    ft_hex_encode(md, mdlen, r->sha[id], sizeof(r->sha[id])) != FT_OK)
 		return ft_seterr(err, errlen, FT_ERR_CRYPTO,
 		    "SHA-1 of the Redis scripts failed");
-	for (i = 0; i < mdlen; i++) {
-		r->sha[id][2U * i] = hex[md[i] >> 4];
-		r->sha[id][2U * i + 1U] = hex[md[i] & 0x0fU];
-	}
-	r->sha[id][SHA1_HEX_LEN] = '\0';
 	return FT_OK;
 }
 
@@ -1233,14 +1229,8 @@ r_probe(struct redis_impl *r, char *err, size_t errlen)
 static void
 hex_digest(const uint8_t *d, char out[HEX_DIGEST_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < FT_REMEMBER_DIGEST_LEN; i++) {
-		out[2U * i] = hex[d[i] >> 4];
-		out[2U * i + 1U] = hex[d[i] & 0x0fU];
-	}
-	out[HEX_DIGEST_LEN] = '\0';
+	/* Cannot fail: out has room for the whole digest. */
+	(void)ft_hex_encode(d, FT_REMEMBER_DIGEST_LEN, out, HEX_DIGEST_LEN + 1);
 }
 
 /* One command on the user's remember key, and the reply type it must
@@ -1393,7 +1383,6 @@ static int
 r_deliver(
     struct redis_impl *r, struct ft_state_op *op, char *err, size_t errlen)
 {
-	static const char hex[] = "0123456789abcdef";
 	const struct ft_state_deliver *d = op->deliver;
 	char key[KEY_MAX], mac[2U * FT_DELIVER_MAC_LEN + 1U];
 	char a_now[NUM_BUFSZ], a_ttl[NUM_BUFSZ], a_pm[NUM_BUFSZ];
@@ -1406,7 +1395,6 @@ r_deliver(
 	    .keys = k,
 	    .args = a};
 	redisReply *rep = NULL, *wrep = NULL;
-	size_t i;
 	int rc;
 
 	/* A key of its own, beside the login keys; it expires by itself
@@ -1415,11 +1403,9 @@ r_deliver(
 		FT_OK ||
 	    (rc = fmt_time(a_now, op->now, err, errlen)) != FT_OK)
 		return rc;
-	for (i = 0; i < FT_DELIVER_MAC_LEN; i++) {
-		mac[2U * i] = hex[d->mac[i] >> 4];
-		mac[2U * i + 1U] = hex[d->mac[i] & 0x0fU];
-	}
-	mac[sizeof(mac) - 1U] = '\0';
+	if ((rc = ft_hex_encode(d->mac, sizeof(d->mac), mac, sizeof(mac))) !=
+	    FT_OK)
+		return rc;
 	(void)snprintf(a_ttl, sizeof(a_ttl), "%u", d->ttl);
 	(void)snprintf(a_pm, sizeof(a_pm), "%u", d->per_minute);
 	(void)snprintf(a_ph, sizeof(a_ph), "%u", d->per_hour);
