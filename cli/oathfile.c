@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "oathfile.h"
 #include "rc.h"
 #include "wipe.h"
@@ -185,25 +186,14 @@ parse_user(const struct word *w, struct cli_oath_entry *e)
 	return true;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The hex secret into e->key; false (why set, never the secret) on
  * error. */
 static bool
 parse_secret(const struct word *w, struct cli_oath_entry *e, struct why *y)
 {
-	size_t i;
-	int hi, lo;
+	char hex[HEX_PER_BYTE * CLI_OATH_KEY_MAX + 1U];
+	size_t n = 0;
+	int rc;
 
 	if (w->len % HEX_PER_BYTE != 0)
 		return set_why(y, "the secret has an odd number of hex digits");
@@ -212,14 +202,14 @@ parse_secret(const struct word *w, struct cli_oath_entry *e, struct why *y)
 		return set_why(y,
 		    "the secret is %zu bytes; flowtotp takes %u to %u",
 		    w->len / HEX_PER_BYTE, CLI_OATH_KEY_MIN, CLI_OATH_KEY_MAX);
-	for (i = 0; i < w->len / HEX_PER_BYTE; i++) {
-		hi = hex_value(w->s[HEX_PER_BYTE * i]);
-		lo = hex_value(w->s[HEX_PER_BYTE * i + 1U]);
-		if (hi < 0 || lo < 0)
-			return set_why(y, "the secret is not hexadecimal");
-		e->key[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
-	}
-	e->keylen = w->len / HEX_PER_BYTE;
+	/* The word is not NUL-terminated: a copy for the shared decoder. */
+	memcpy(hex, w->s, w->len);
+	hex[w->len] = '\0';
+	rc = ft_hex_decode(hex, e->key, sizeof(e->key), &n);
+	ft_wipe(hex, sizeof(hex));
+	if (rc != FT_OK)
+		return set_why(y, "the secret is not hexadecimal");
+	e->keylen = n;
 	return true;
 }
 
